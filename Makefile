@@ -1,0 +1,50 @@
+# Protein Studio set-up. `make run` and `make test` share every installation step; each step
+# leaves a stamp so a second run reinstalls nothing unless its inputs changed.
+
+PYTHON        ?= python3
+VENV          ?= .venv
+TORCH_VERSION ?= 2.13.0
+# Override for another build, e.g. TORCH_SPEC="torch==2.13.0" PIP_EXTRA="--index-url ..."
+TORCH_SPEC    ?= torch==$(TORCH_VERSION)
+
+PY            := $(VENV)/bin/python
+PIP           := $(PY) -m pip
+TORCH_STAMP   := $(VENV)/.torch-installed
+DEPS_STAMP    := $(VENV)/.deps-installed
+CONSTRAINTS   := $(VENV)/constraints.txt
+VIEWER_JS     := resources/web/vendor/3Dmol-min.js
+
+.PHONY: install run test bench clean-venv
+
+install: $(DEPS_STAMP) $(VIEWER_JS)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# torch first, pinned, so no other package can pull a second (multi-GB) build.
+$(TORCH_STAMP): | $(PY)
+	$(PIP) install --quiet "$(TORCH_SPEC)"
+	$(PY) -c "import torch; print('torch', torch.__version__)" > $@
+
+$(CONSTRAINTS): $(TORCH_STAMP)
+	$(PY) -c "import torch; print('torch==' + torch.__version__)" > $@
+
+$(DEPS_STAMP): pyproject.toml $(CONSTRAINTS)
+	$(PIP) install --quiet --constraint $(CONSTRAINTS) -e ".[test]"
+	touch $@
+
+$(VIEWER_JS): scripts/fetch_3dmol.py | $(PY)
+	$(PY) scripts/fetch_3dmol.py
+
+run: install
+	$(VENV)/bin/protein-studio
+
+test: install
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/scan_bench.py --arch 35M --length 300
+
+clean-venv:
+	rm -rf $(VENV)

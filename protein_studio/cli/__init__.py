@@ -1,0 +1,81 @@
+"""Command line: ``protein-studio SUBCOMMAND ...`` runs the same engines as the window, for batch work.
+
+Each subcommand lives in its own module here and exposes ``register(subparsers)``, which adds its parser
+and sets ``handler=<function(args) -> int>``. Modules must not import torch, esm or transformers at import
+time (the engines they call do that lazily).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+
+from protein_studio import __version__
+from protein_studio.core.errors import JobCancelled, UserError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+# subcommand name -> module (protein_studio.cli.<module>) that registers it
+COMMANDS: dict[str, str] = {
+    "info": "info",
+    "scan": "scoring",
+    "score": "scoring",
+    "evaluate": "evaluate",
+    "models": "models",
+    "fold": "folding",
+    "generate": "generation",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="protein-studio",
+        description="Protein Studio command line. Without a subcommand, `protein-studio [FILES]` opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"protein-studio {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    registered: set[str] = set()
+    for module_name in dict.fromkeys(COMMANDS.values()):
+        try:
+            module = importlib.import_module(f"protein_studio.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"protein_studio.cli.{module_name}":
+                continue  # that subcommand is not part of this build
+            raise
+        module.register(sub)
+        registered.update(sub.choices)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"protein-studio {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except JobCancelled:
+        print(f"protein-studio {args.command}: cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(f"\nprotein-studio {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+        if debug:
+            traceback.print_exc()
+        print(f"protein-studio {args.command}: internal error: {type(exc).__name__}: {exc} "
+              f"(run again with --debug for the traceback)", file=sys.stderr)
+        return 1

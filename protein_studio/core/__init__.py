@@ -1,0 +1,1 @@
+"""Qt-free, torch-free domain layer: sequences, mutations, structures, numbering, DMS tables, state."""

@@ -1,0 +1,30 @@
+"""Suite-wide test environment: headless Qt, offline hubs, random-weight models, throw-away folders."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# Must be set before anything imports Qt, torch hub or transformers.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --ignore-gpu-blocklist")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["PROTEIN_STUDIO_RANDOM_MODELS"] = "1"
+_SESSION_TMP = Path(tempfile.mkdtemp(prefix="protein-studio-tests-"))
+os.environ["PROTEIN_STUDIO_WEIGHTS_DIR"] = str(_SESSION_TMP / "weights")
+os.environ["PROTEIN_STUDIO_CONFIG_DIR"] = str(_SESSION_TMP / "config")
+os.environ["TORCH_HOME"] = str(_SESSION_TMP / "torch-home")
+os.environ["HF_HOME"] = str(_SESSION_TMP / "hf-home")
+
+import pytest  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """tests/data: small real fixtures (see tests/data/README.md for provenance)."""
+    return DATA
