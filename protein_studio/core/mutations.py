@@ -1,0 +1,345 @@
+"""Point mutations and multi-mutants: parsing, canonical formatting, validation and application.
+
+Accepted notations (case-insensitive letters):
+
+- single: ``A42G``;
+- multi-mutant: singles joined by ``:``, ``,``, ``;`` or whitespace: ``A42G:K45R``, ``A42G, K45R``;
+- HGVS protein: ``p.Ala42Gly``, ``p.(Ala42Gly)``, ``p.Ala42=`` (synonymous), and alleles
+  ``p.[Ala42Gly;Lys45Arg]``.
+
+The canonical form is one-letter codes, mutations sorted by position, joined by ``:`` (``A42G:K45R``);
+:class:`MultiMutant` always holds that order, so equal mutants compare and hash equal.
+
+Decisions:
+
+- Synonymous mutations (``A42A``) are allowed: deep mutational scans measure them and their score is a
+  useful baseline (0 for the ESM log-ratio scores).
+- Only the 20 canonical residues are accepted as wild type or mutant. A stop (``*``, ``Ter``) as mutant
+  is rejected with a message saying nonsense mutations cannot be scored.
+- A position may appear once in a multi-mutant; a repeat (``A42G:A42G``) or a conflict
+  (``A42G:A42V``) is rejected, naming the position.
+- ``offset`` is added to the number written: with ``offset=-25``, ``A50G`` means position 25 of the
+  numbering used by the sequence. Formatting with the same offset writes the original number back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from biotite.sequence import ProteinSequence as _BiotiteProtein
+
+from protein_studio.core.errors import InputError
+from protein_studio.core.sequences import AMINO_ACIDS, ProteinSequence
+
+__all__ = [
+    "Mutation",
+    "MultiMutant",
+    "parse_mutation",
+    "parse_mutant",
+    "format_mutant",
+    "validate_mutant",
+    "apply_mutant",
+]
+
+_ONE_TO_THREE = {aa: _BiotiteProtein.convert_letter_1to3(aa).capitalize() for aa in AMINO_ACIDS}
+_THREE_TO_ONE = {three.upper(): one for one, three in _ONE_TO_THREE.items()}
+_STOP = {"*", "TER"}
+_NOT_SUPPORTED = {"X": "an unknown residue", "SEC": "selenocysteine", "PYL": "pyrrolysine", "XAA": "an unknown residue",
+                  "U": "selenocysteine", "O": "pyrrolysine", "B": "an ambiguous residue",
+                  "Z": "an ambiguous residue", "J": "an ambiguous residue"}
+_ONE_LETTER = re.compile(r"([A-Za-z])(\d+)([A-Za-z*])")
+_THREE_LETTER = re.compile(r"([A-Za-z]{3})(\d+)([A-Za-z]{3}|\*|=)")
+_SEPARATORS = re.compile(r"[:,;\s]+")
+_HGVS_PREFIX = re.compile(r"^p\.", re.IGNORECASE)
+
+
+@dataclass(frozen=True, order=True)
+class Mutation:
+    """One substitution, ``wt`` at ``position`` to ``mt``.
+
+    Parameters
+    ----------
+    position : int
+        Residue number in the numbering of the sequence it applies to.
+    wt, mt : str
+        One-letter codes of the wild-type and mutant residue (canonical 20; ``wt == mt`` is a
+        synonymous mutation).
+    """
+
+    position: int
+    wt: str
+    mt: str
+
+    def __post_init__(self):
+        for role, letter in (("wild-type", self.wt), ("mutant", self.mt)):
+            if letter == "*" and role == "mutant":
+                raise InputError(f"{self.wt}{self.position}*: stop (nonsense) mutations cannot be scored")
+            if not isinstance(letter, str) or len(letter) != 1 or letter not in AMINO_ACIDS:
+                what = _NOT_SUPPORTED.get(str(letter).upper())
+                detail = f" ({what})" if what else ""
+                raise InputError(f"{role} residue {letter!r}{detail} is not one of the 20 amino acids "
+                                 f"{AMINO_ACIDS}")
+        if isinstance(self.position, bool) or not isinstance(self.position, int):
+            raise InputError(f"mutation position must be an integer, not {self.position!r}")
+
+    def __str__(self) -> str:
+        return f"{self.wt}{self.position}{self.mt}"
+
+    @property
+    def synonymous(self) -> bool:
+        """True when the mutant residue is the wild type."""
+        return self.wt == self.mt
+
+    def hgvs(self) -> str:
+        """HGVS protein notation without the ``p.`` prefix, e.g. ``Ala42Gly`` or ``Ala42=``."""
+        mt = "=" if self.synonymous else _ONE_TO_THREE[self.mt]
+        return f"{_ONE_TO_THREE[self.wt]}{self.position}{mt}"
+
+
+@dataclass(frozen=True)
+class MultiMutant:
+    """A set of mutations at distinct positions, kept sorted by position (the canonical order).
+
+    Parameters
+    ----------
+    mutations : tuple of Mutation
+        At least one; any order (they are sorted); each position at most once.
+
+    Raises
+    ------
+    InputError
+        If empty, or if a position appears twice (duplicate or conflicting mutations).
+    """
+
+    mutations: tuple[Mutation, ...]
+
+    def __post_init__(self):
+        mutations = tuple(sorted(self.mutations))
+        if not mutations:
+            raise InputError("a mutant needs at least one mutation")
+        for previous, current in zip(mutations, mutations[1:]):
+            if previous.position == current.position:
+                if previous == current:
+                    raise InputError(f"duplicate mutation {current} at position {current.position}")
+                raise InputError(f"conflicting mutations at position {current.position}: "
+                                 f"{previous} and {current}")
+        object.__setattr__(self, "mutations", mutations)
+
+    def __str__(self) -> str:
+        return ":".join(str(m) for m in self.mutations)
+
+    def __len__(self) -> int:
+        return len(self.mutations)
+
+    def __iter__(self):
+        return iter(self.mutations)
+
+    @property
+    def positions(self) -> tuple[int, ...]:
+        """Mutated positions, ascending."""
+        return tuple(m.position for m in self.mutations)
+
+    def hgvs(self) -> str:
+        """HGVS protein notation: ``p.Ala42Gly`` for one mutation, ``p.[Ala42Gly;Lys45Arg]`` for more."""
+        if len(self.mutations) == 1:
+            return f"p.{self.mutations[0].hgvs()}"
+        return "p.[" + ";".join(m.hgvs() for m in self.mutations) + "]"
+
+
+def _three_to_one(code: str, text: str) -> str:
+    upper = code.upper()
+    if upper in _THREE_TO_ONE:
+        return _THREE_TO_ONE[upper]
+    if upper in _STOP:
+        return "*"
+    what = _NOT_SUPPORTED.get(upper)
+    if what:
+        raise InputError(f"cannot use mutation {text!r}: {code} is {what}, not one of the 20 amino acids")
+    raise InputError(f"cannot read mutation {text!r}: unknown amino acid code {code!r}")
+
+
+def parse_mutation(text: str, offset: int = 0) -> Mutation:
+    """Parse one mutation, ``A42G``, ``p.Ala42Gly`` or ``p.(Ala42Gly)``.
+
+    Parameters
+    ----------
+    text : str
+        The mutation.
+    offset : int
+        Added to the number written to give the position.
+
+    Returns
+    -------
+    Mutation
+
+    Raises
+    ------
+    InputError
+        If the text is not a mutation in these notations, names a residue outside the 20 amino acids,
+        or makes a stop.
+    """
+    token = text.strip()
+    body = _HGVS_PREFIX.sub("", token).strip("()[]")
+    match = _ONE_LETTER.fullmatch(body)
+    if match:
+        wt, number, mt = match.group(1).upper(), int(match.group(2)), match.group(3).upper()
+    else:
+        match = _THREE_LETTER.fullmatch(body)
+        if not match:
+            raise InputError(f"cannot read mutation {token!r}: expected e.g. A42G or p.Ala42Gly")
+        wt = _three_to_one(match.group(1), token)
+        number = int(match.group(2))
+        mt = wt if match.group(3) == "=" else _three_to_one(match.group(3), token)
+        if wt == "*":
+            raise InputError(f"cannot read mutation {token!r}: the wild type cannot be a stop")
+    if mt == "*":
+        raise InputError(f"cannot use mutation {token!r}: stop (nonsense) mutations cannot be scored")
+    try:
+        return Mutation(number + offset, wt, mt)
+    except InputError as error:
+        raise InputError(f"cannot use mutation {token!r}: {error}") from None
+
+
+def parse_mutant(text: str, offset: int = 0) -> MultiMutant:
+    """Parse a single or multiple mutant into its canonical form.
+
+    Parameters
+    ----------
+    text : str
+        Mutations separated by ``:``, ``,``, ``;`` or whitespace, in one-letter or HGVS notation
+        (``A42G:K45R``, ``p.[Ala42Gly;Lys45Arg]``).
+    offset : int
+        Added to every number written.
+
+    Returns
+    -------
+    MultiMutant
+        Sorted by position.
+
+    Raises
+    ------
+    InputError
+        For an empty text, an unreadable mutation, or a position given twice.
+    """
+    tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
+    # 'p.[Ala42Gly;Lys45Arg]' splits into 'p.[Ala42Gly' and 'Lys45Arg]'; parse_mutation strips both.
+    if not tokens:
+        raise InputError("no mutation given")
+    try:
+        return MultiMutant(tuple(parse_mutation(token, offset) for token in tokens))
+    except InputError as error:
+        if len(tokens) == 1:
+            raise
+        raise InputError(f"in {text.strip()!r}: {error}") from None
+
+
+def format_mutant(mutant: Mutation | MultiMutant, *, offset: int = 0, style: str = "plain") -> str:
+    """Write a mutant in the canonical one-letter form or in HGVS.
+
+    Parameters
+    ----------
+    mutant : Mutation or MultiMutant
+    offset : int
+        The offset used when parsing; it is subtracted so the original numbers are written.
+    style : {"plain", "hgvs"}
+
+    Returns
+    -------
+    str
+        ``A42G:K45R`` or ``p.[Ala42Gly;Lys45Arg]``.
+    """
+    if isinstance(mutant, Mutation):
+        mutant = MultiMutant((mutant,))
+    if offset:
+        mutant = MultiMutant(tuple(Mutation(m.position - offset, m.wt, m.mt) for m in mutant))
+    if style == "plain":
+        return str(mutant)
+    if style == "hgvs":
+        return mutant.hgvs()
+    raise ValueError(f"unknown style {style!r}; use 'plain' or 'hgvs'")
+
+
+def _as_multi(mutant) -> MultiMutant:
+    if isinstance(mutant, MultiMutant):
+        return mutant
+    if isinstance(mutant, Mutation):
+        return MultiMutant((mutant,))
+    if isinstance(mutant, str):
+        return parse_mutant(mutant)
+    raise TypeError(f"expected a Mutation, MultiMutant or str, not {type(mutant).__name__}")
+
+
+def _residues(sequence, first_residue: int | None) -> tuple[str, int]:
+    if isinstance(sequence, ProteinSequence):
+        start = sequence.first_residue if first_residue is None else first_residue
+        return sequence.sequence, start
+    return str(sequence), 1 if first_residue is None else first_residue
+
+
+def validate_mutant(mutant, sequence, first_residue: int | None = None) -> MultiMutant:
+    """Check a mutant against the wild-type sequence.
+
+    Parameters
+    ----------
+    mutant : MultiMutant, Mutation or str
+    sequence : str or ProteinSequence
+        The wild type.
+    first_residue : int, optional
+        Number of the first residue; default the ``ProteinSequence``'s, or 1 for a plain string.
+
+    Returns
+    -------
+    MultiMutant
+        The mutant, canonical.
+
+    Raises
+    ------
+    InputError
+        Naming every mismatch: "position 42 is L, not A", or
+        "position 300 is outside the sequence (residues 1-263)".
+    """
+    multi = _as_multi(mutant)
+    residues, start = _residues(sequence, first_residue)
+    last = start + len(residues) - 1
+    errors = []
+    for m in multi:
+        if not start <= m.position <= last:
+            errors.append((m.position, f"position {m.position} is outside the sequence "
+                                       f"(residues {start}-{last})"))
+        elif residues[m.position - start] != m.wt:
+            errors.append((m.position, f"position {m.position} is {residues[m.position - start]}, "
+                                       f"not {m.wt}"))
+    if errors:
+        raise InputError(f"mutant {multi} does not match the wild type: "
+                         + "; ".join(text for _, text in errors), position=errors[0][0])
+    return multi
+
+
+def apply_mutant(sequence, mutant, first_residue: int | None = None) -> str:
+    """Return the mutated sequence after checking the mutant against it.
+
+    Parameters
+    ----------
+    sequence : str or ProteinSequence
+        The wild type.
+    mutant : MultiMutant, Mutation or str
+    first_residue : int, optional
+        As in :func:`validate_mutant`.
+
+    Returns
+    -------
+    str
+        The mutant sequence.
+
+    Raises
+    ------
+    InputError
+        As :func:`validate_mutant`.
+    """
+    multi = validate_mutant(mutant, sequence, first_residue)
+    residues, start = _residues(sequence, first_residue)
+    chars = list(residues)
+    for m in multi:
+        chars[m.position - start] = m.mt
+    return "".join(chars)
