@@ -240,8 +240,9 @@ def parse_fasta_text(text: str, source: str = "pasted text") -> list[ProteinSequ
     """
     # Line numbers of each record's header and sequence lines, for messages; the same skipping rules
     # as biotite's reader (blank lines and ';' comments).
+    lines = text.splitlines()  # every line ending (\r, \r\n, ...) counts the same for both readers
     layout: list[tuple[int, list[tuple[int, str]]]] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(lines, start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith(";"):
             continue
@@ -256,7 +257,7 @@ def parse_fasta_text(text: str, source: str = "pasted text") -> list[ProteinSequ
         raise InputError("no FASTA record found (no line starting with '>')", source=source)
 
     records = []
-    entries = list(FastaFile.read_iter(io.StringIO(text)))
+    entries = list(FastaFile.read_iter(io.StringIO("\n".join(lines))))
     for (header_line, seq_lines), (header, residues) in zip(layout, entries):
         name, description = _split_header(header)
         label = f"record '{name}'" if name else "record"

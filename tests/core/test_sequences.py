@@ -170,6 +170,8 @@ def test_byte_order_mark_and_windows_line_ends(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf>a desc\r\nMKTA\r\nYIAK\r\n")
     (record,) = read_fasta(path)
     assert (record.name, record.description, record.sequence) == ("a", "desc", "MKTAYIAK")
+    old_mac = parse_fasta_text(">a\rMKTA\r>b x\rYIAK\r")
+    assert [(r.name, r.description, r.sequence) for r in old_mac] == [("a", "", "MKTA"), ("b", "x", "YIAK")]
 
 
 def test_parse_sequence_raw_and_fasta():
