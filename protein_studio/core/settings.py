@@ -1,0 +1,114 @@
+"""User settings: a small JSON file (weights folder, default scoring model, device preference).
+
+The file lives in ``$PROTEIN_STUDIO_CONFIG_DIR`` or else ``~/.config/protein-studio`` (``$XDG_CONFIG_HOME``
+is honoured) and is written atomically: a temporary file in the same folder is renamed over the old
+one, so a crash never leaves half a settings file. Keys this version does not know are kept as they
+were, so that other parts of the application (or a newer version) can store their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from protein_studio.core.errors import UserError
+
+__all__ = ["Settings", "config_dir", "settings_path", "load_settings", "save_settings",
+           "DEVICE_CHOICES", "CONFIG_DIR_ENV"]
+
+CONFIG_DIR_ENV = "PROTEIN_STUDIO_CONFIG_DIR"
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+_FILE_NAME = "settings.json"
+
+
+@dataclass
+class Settings:
+    """What the user chose.
+
+    Attributes
+    ----------
+    weights_dir : str or None
+        Folder holding model weights; ``None`` means the default (the torch hub cache fair-esm uses).
+    scoring_model : str
+        Registry name of the default scoring model.
+    device : {"auto", "cpu", "cuda", "mps"}
+        Preferred device ("auto": CUDA, then Apple MPS, then CPU).
+    extra : dict
+        Keys of the settings file this version does not interpret; written back unchanged.
+    """
+
+    weights_dir: str | None = None
+    scoring_model: str = "esm2_t33_650M_UR50D"
+    device: str = "auto"
+    extra: dict = field(default_factory=dict)
+
+
+def config_dir() -> Path:
+    """Folder of the settings file (not created here)."""
+    env = os.environ.get(CONFIG_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "protein-studio"
+
+
+def settings_path() -> Path:
+    """Full path of the settings file."""
+    return config_dir() / _FILE_NAME
+
+
+def load_settings() -> Settings:
+    """Read the settings file; defaults when it does not exist.
+
+    Raises
+    ------
+    UserError
+        The file exists but is not a JSON object, or a value has the wrong type.
+    """
+    path = settings_path()
+    if not path.exists():
+        return Settings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: cannot read the settings file ({exc}); fix or delete it") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: the settings file must hold a JSON object")
+    known = {f.name for f in fields(Settings)} - {"extra"}
+    settings = Settings(extra={k: v for k, v in data.items() if k not in known})
+    weights = data.get("weights_dir")
+    if weights is not None and not isinstance(weights, str):
+        raise UserError(f"{path}: weights_dir must be a folder path or null")
+    settings.weights_dir = weights or None
+    model = data.get("scoring_model", settings.scoring_model)
+    if not isinstance(model, str) or not model:
+        raise UserError(f"{path}: scoring_model must be a model name")
+    settings.scoring_model = model
+    device = data.get("device", settings.device)
+    if device not in DEVICE_CHOICES and not (isinstance(device, str) and device.startswith("cuda:")):
+        raise UserError(f"{path}: device must be one of {', '.join(DEVICE_CHOICES)}, not {device!r}")
+    settings.device = device
+    return settings
+
+
+def save_settings(settings: Settings) -> Path:
+    """Write ``settings`` atomically and return the file's path."""
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = dict(settings.extra)
+    data.update({k: v for k, v in asdict(settings).items() if k != "extra"})
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,195 @@
+"""Every model a user can pick: names, tasks, sizes, licences, architectures and where weights come from.
+
+The registry is plain data (no torch). Parameter counts of the fair-esm models are those of the
+fair-esm module built with the published architecture (embedding, transformer, LM head and contact
+head); download sizes are those of the files on ``dl.fbaipublicfiles.com`` (ESM-2 650M and smaller are
+stored in float32, ESM-2 3B and 15B in float16, ESM-1b and ESM-1v files also carry their optimizer
+state). Random-weight models of the same architectures are listed only when the environment variable
+``PROTEIN_STUDIO_RANDOM_MODELS=1`` is set; they are meant for tests and demos and say so in their
+display name.
+"""
+
+from __future__ import annotations
+
+import os
+
+from protein_studio.core.errors import UserError
+from protein_studio.models.spec import ModelSpec
+
+__all__ = [
+    "RANDOM_MODELS_ENV",
+    "ESM_FAMILIES",
+    "all_models",
+    "get_spec",
+    "random_models_enabled",
+    "has_contact_regression",
+]
+
+RANDOM_MODELS_ENV = "PROTEIN_STUDIO_RANDOM_MODELS"
+
+#: families loaded by :func:`protein_studio.models.esm_loading.load_esm`
+ESM_FAMILIES = ("esm2", "esm1b", "esm1v")
+
+_MB = 1_000_000
+_GB = 1_000_000_000
+_GIB = 1024 ** 3
+
+
+def _float32_memory(parameters: int) -> int:
+    """Rough memory to run a model in float32: the weights plus a quarter for activations."""
+    return int(parameters * 4 * 1.25)
+
+
+def has_contact_regression(name: str) -> bool:
+    """Whether fair-esm publishes a ``<name>-contact-regression.pt`` file for this checkpoint.
+
+    Every fair-esm sequence model has one except ESM-1v (the same rule as fair-esm's loader).
+    """
+    return not name.startswith("esm1v")
+
+
+def _fair_esm(name: str, family: str, parameters: int, download_bytes: int, layers: int,
+              width: int, heads: int, description: str) -> ModelSpec:
+    files = (f"{name}.pt",)
+    if has_contact_regression(name):
+        files += (f"{name}-contact-regression.pt",)
+    architecture = {"num_layers": layers, "embed_dim": width, "attention_heads": heads}
+    if family in ("esm1b", "esm1v"):
+        architecture.update(ffn_embed_dim=4 * width, positions="learned")
+    else:
+        architecture.update(positions="rotary")
+    return ModelSpec(
+        name=name, family=family, task="scoring", parameters=parameters,
+        download_bytes=download_bytes, license="MIT", architecture=architecture,
+        max_tokens=1024, source="fair-esm", files=files,
+        memory_bytes=_float32_memory(parameters), description=description,
+    )
+
+
+_ESM2 = [
+    # name, parameters, download bytes, layers, width, heads
+    ("esm2_t6_8M_UR50D", 7_512_474, 31 * _MB, 6, 320, 20),
+    ("esm2_t12_35M_UR50D", 33_501_394, 135 * _MB, 12, 480, 20),
+    ("esm2_t30_150M_UR50D", 148_140_154, 593 * _MB, 30, 640, 20),
+    ("esm2_t33_650M_UR50D", 651_043_254, int(2.6 * _GB), 33, 1280, 20),
+    ("esm2_t36_3B_UR50D", 2_839_005_634, int(5.3 * _GIB), 36, 2560, 40),
+    ("esm2_t48_15B_UR50D", 15_129_100_194, int(28.2 * _GIB), 48, 5120, 40),
+]
+
+_ESM1B_PARAMETERS = 652_359_094
+_ESM1_DOWNLOAD = int(7.3 * _GIB)
+
+
+def _real_models() -> list[ModelSpec]:
+    specs = []
+    for name, params, size, layers, width, heads in _ESM2:
+        label = name.split("_")[2]
+        note = ""
+        if params > 10 * _GB:
+            note = (f"; needs about {_float32_memory(params) / _GB:.0f} GB in float32 "
+                    f"(half that in float16 on a GPU)")
+        specs.append(_fair_esm(
+            name, "esm2", params, size, layers, width, heads,
+            f"ESM-2 {label} ({layers} layers, width {width}), UniRef50, masked LM{note}"))
+    specs.append(_fair_esm(
+        "esm1b_t33_650M_UR50S", "esm1b", _ESM1B_PARAMETERS, _ESM1_DOWNLOAD, 33, 1280, 20,
+        "ESM-1b 650M (33 layers, learned positions, at most 1022 residues), UniRef50"))
+    for seed in range(1, 6):
+        specs.append(_fair_esm(
+            f"esm1v_t33_650M_UR90S_{seed}", "esm1v", _ESM1B_PARAMETERS, _ESM1_DOWNLOAD, 33, 1280, 20,
+            f"ESM-1v model {seed} of 5 (variant effects; average all five for the ensemble), UniRef90"))
+    specs.append(ModelSpec(
+        name="esmfold_v1", family="esmfold", task="folding", parameters=3_500_000_000,
+        download_bytes=int(2.8 * _GB), license="MIT", architecture={"language_model": "esm2_t36_3B_UR50D"},
+        max_tokens=None, source="huggingface", hub_id="facebook/esmfold_v1",
+        memory_bytes=16 * _GB, description="ESMFold v1: structure from a single sequence (ESM-2 3B trunk)"))
+    specs.append(ModelSpec(
+        name="protgpt2", family="protgpt2", task="generation", parameters=738_000_000,
+        download_bytes=int(3.1 * _GB), license="Apache-2.0",
+        architecture={"n_layer": 36, "n_embd": 1280, "n_head": 20}, max_tokens=1024,
+        source="huggingface", hub_id="nferruz/ProtGPT2", memory_bytes=_float32_memory(738_000_000),
+        description="ProtGPT2: GPT-2 (738M) protein sequence generator, BPE tokens of about 4 residues"))
+    return specs
+
+
+def _random(name: str, family: str, task: str, parameters: int, architecture: dict,
+            max_tokens: int | None, description: str) -> ModelSpec:
+    return ModelSpec(
+        name=name, family=family, task=task, parameters=parameters, download_bytes=0,
+        license="MIT", architecture=architecture, max_tokens=max_tokens, source="random",
+        memory_bytes=_float32_memory(parameters), is_random=True, description=description)
+
+
+def _random_models() -> list[ModelSpec]:
+    specs = [
+        _random("random-esm2-tiny", "esm2", "scoring", 106_538,
+                {"num_layers": 2, "embed_dim": 64, "attention_heads": 4, "positions": "rotary"},
+                1024, "ESM-2 architecture, 2 layers of width 64, random weights (tests)"),
+    ]
+    for label, (layers, width, heads, params) in {
+        "8M": (6, 320, 20, 7_512_474),
+        "35M": (12, 480, 20, 33_501_394),
+        "150M": (30, 640, 20, 148_140_154),
+        "650M": (33, 1280, 20, 651_043_254),
+    }.items():
+        specs.append(_random(
+            f"random-esm2-{label}", "esm2", "scoring", params,
+            {"num_layers": layers, "embed_dim": width, "attention_heads": heads, "positions": "rotary"},
+            1024, f"ESM-2 {label} architecture ({layers} layers, width {width}), random weights"))
+    specs.append(_random(
+        "random-esm1b-tiny", "esm1b", "scoring", 172_330,
+        {"num_layers": 2, "embed_dim": 64, "attention_heads": 4, "ffn_embed_dim": 256,
+         "positions": "learned"},
+        1024, "ESM-1b architecture (learned positions, at most 1024 tokens), 2 layers of width 64, "
+              "random weights"))
+    specs.append(_random(
+        "random-esmfold-tiny", "esmfold", "folding", 0, {}, None,
+        "ESMFold architecture, tiny, random weights (built by the folding loader)"))
+    specs.append(_random(
+        "random-protgpt2-tiny", "protgpt2", "generation", 0, {}, 1024,
+        "ProtGPT2 (GPT-2) architecture, tiny, random weights (built by the generation loader)"))
+    return specs
+
+
+def random_models_enabled() -> bool:
+    """True when ``PROTEIN_STUDIO_RANDOM_MODELS=1`` is set in the environment."""
+    return os.environ.get(RANDOM_MODELS_ENV, "").strip() == "1"
+
+
+def all_models(task: str | None = None) -> list[ModelSpec]:
+    """Every model a user can pick, optionally only those for ``task``.
+
+    Parameters
+    ----------
+    task : {"scoring", "folding", "generation"}, optional
+
+    Returns
+    -------
+    list of ModelSpec
+        Real models first, then random-weight ones (only when random models are enabled).
+    """
+    specs = _real_models()
+    if random_models_enabled():
+        specs += _random_models()
+    if task is not None:
+        specs = [s for s in specs if s.task == task]
+    return specs
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The model called ``name``.
+
+    Raises
+    ------
+    UserError
+        Unknown name (the message lists the known names); for a random-weight name while random models
+        are disabled, the message says how to enable them.
+    """
+    for spec in all_models():
+        if spec.name == name:
+            return spec
+    if not random_models_enabled() and any(s.name == name for s in _random_models()):
+        raise UserError(f"model {name!r} has random weights and exists only when "
+                        f"{RANDOM_MODELS_ENV}=1 is set")
+    known = ", ".join(s.name for s in all_models())
+    raise UserError(f"unknown model {name!r}; known models: {known}")

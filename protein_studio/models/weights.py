@@ -1,0 +1,382 @@
+"""Weights on disk: where they live, download with progress and cancel, import of local files, removal.
+
+fair-esm checkpoints live in one folder: ``$PROTEIN_STUDIO_WEIGHTS_DIR``, else the ``weights_dir`` of the
+user settings, else the torch hub cache fair-esm itself uses (``torch.hub.get_dir()/checkpoints``), so
+weights fair-esm already downloaded are found. Files keep fair-esm's names (``<name>.pt`` and
+``<name>-contact-regression.pt``). Hugging Face models (ESMFold, ProtGPT2) live in the Hugging Face cache.
+
+A download goes to ``<file>.partial`` and is renamed to its final name only when complete and of the
+size the server announced, so an interrupted or cancelled download never leaves a file that is later
+loaded.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from protein_studio.core.errors import ModelUnavailableError, UserError
+from protein_studio.models.registry import get_spec, has_contact_regression
+from protein_studio.models.spec import ModelSpec
+
+__all__ = [
+    "WEIGHTS_DIR_ENV",
+    "FAIR_ESM_BASE_URL",
+    "weights_dir",
+    "default_weights_dir",
+    "checkpoint_path",
+    "regression_path",
+    "is_on_disk",
+    "download_urls",
+    "not_on_disk_message",
+    "download_file",
+    "download",
+    "import_checkpoint",
+    "remove",
+]
+
+WEIGHTS_DIR_ENV = "PROTEIN_STUDIO_WEIGHTS_DIR"
+#: where fair-esm publishes its checkpoints (``models/<name>.pt``, ``regression/<name>-contact-regression.pt``)
+FAIR_ESM_BASE_URL = "https://dl.fbaipublicfiles.com/fair-esm/"
+_PARTIAL = ".partial"
+_CHUNK = 1 << 20
+
+
+def default_weights_dir() -> Path:
+    """The torch hub checkpoints folder fair-esm downloads into, computed without importing torch.
+
+    Same rule as ``torch.hub.get_dir()``: ``$TORCH_HOME/hub``, else ``$XDG_CACHE_HOME/torch/hub``, else
+    ``~/.cache/torch/hub``; fair-esm's files are in its ``checkpoints`` subfolder.
+    """
+    torch_home = os.environ.get("TORCH_HOME")
+    if not torch_home:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        torch_home = os.path.join(cache, "torch")
+    return Path(torch_home).expanduser() / "hub" / "checkpoints"
+
+
+def weights_dir() -> Path:
+    """The folder holding fair-esm checkpoints (not created here).
+
+    ``$PROTEIN_STUDIO_WEIGHTS_DIR``, else the ``weights_dir`` setting, else :func:`default_weights_dir`.
+    """
+    env = os.environ.get(WEIGHTS_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    from protein_studio.core.settings import load_settings
+
+    configured = load_settings().weights_dir
+    if configured:
+        return Path(configured).expanduser()
+    return default_weights_dir()
+
+
+def _require_fair_esm(spec: ModelSpec, action: str) -> None:
+    if spec.is_random:
+        raise UserError(f"{spec.name} has random weights built on the fly; there is nothing to {action}")
+    if spec.source != "fair-esm":
+        raise UserError(f"{spec.name} is a Hugging Face model ({spec.hub_id}); "
+                        f"{action} works on fair-esm checkpoints only")
+
+
+def checkpoint_path(spec: ModelSpec | str) -> Path:
+    """Full path of a fair-esm model's checkpoint file (whether or not it exists)."""
+    spec = get_spec(spec) if isinstance(spec, str) else spec
+    return weights_dir() / f"{spec.name}.pt"
+
+
+def regression_path(spec: ModelSpec | str) -> Path:
+    """Full path of a fair-esm model's contact-regression file (whether or not it exists)."""
+    spec = get_spec(spec) if isinstance(spec, str) else spec
+    return weights_dir() / f"{spec.name}-contact-regression.pt"
+
+
+def _hf_cached(spec: ModelSpec) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    found = try_to_load_from_cache(spec.hub_id, "config.json")
+    return isinstance(found, str)
+
+
+def is_on_disk(spec: ModelSpec | str) -> bool:
+    """Whether the model can be loaded without a download (random models: always).
+
+    For fair-esm models the checkpoint must exist (the contact-regression file is optional); for Hugging
+    Face models the snapshot must be in the Hugging Face cache.
+    """
+    spec = get_spec(spec) if isinstance(spec, str) else spec
+    if spec.is_random:
+        return True
+    if spec.source == "huggingface":
+        return _hf_cached(spec)
+    return checkpoint_path(spec).is_file()
+
+
+def download_urls(spec: ModelSpec, base_url: str = FAIR_ESM_BASE_URL) -> list[tuple[str, Path]]:
+    """``(url, destination)`` of every file a fair-esm model needs, checkpoint first."""
+    _require_fair_esm(spec, "download")
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    urls = [(f"{base}models/{spec.name}.pt", checkpoint_path(spec))]
+    if has_contact_regression(spec.name):
+        urls.append((f"{base}regression/{spec.name}-contact-regression.pt", regression_path(spec)))
+    return urls
+
+
+def not_on_disk_message(spec: ModelSpec, reason: str | None = None) -> str:
+    """One line saying which model is missing, the file expected and how to get it."""
+    if spec.source == "huggingface":
+        head = f"model {spec.name} ({spec.hub_id}) is not in the Hugging Face cache"
+        if reason:
+            head += f" and could not be downloaded ({reason})"
+        return (f"{head}; run `protein-studio models download {spec.name}` on a machine with internet "
+                f"access (the cache is in $HF_HOME)")
+    expected = checkpoint_path(spec)
+    head = f"model {spec.name} is not on disk (expected {expected})"
+    if reason:
+        head = f"model {spec.name} could not be downloaded ({reason}); expected file {expected}"
+    return (f"{head}; download it with `protein-studio models download {spec.name}` or, if you have the "
+            f"checkpoint file, `protein-studio models import PATH --name {spec.name}`")
+
+
+def download_file(url: str, dest: Path, ctx, *, text: str = "", timeout: float = 30.0,
+                  chunk_size: int = _CHUNK) -> Path:
+    """Download ``url`` to ``dest`` through ``dest.partial``, renamed only when complete.
+
+    Parameters
+    ----------
+    url : str
+    dest : Path
+        Final path; its folder is created.
+    ctx : JobContext
+        ``ctx.progress(bytes_done, total_bytes, text)`` after every chunk (total 0 when the server
+        sends no Content-Length); ``ctx.check_cancelled()`` before every chunk.
+    text : str
+        Progress text; default "Downloading <file name>".
+    timeout : float
+        Seconds to wait for the server at each step.
+    chunk_size : int
+        Bytes read between progress reports.
+
+    Returns
+    -------
+    Path
+        ``dest``.
+
+    Raises
+    ------
+    ModelUnavailableError
+        Network failure, HTTP error, not enough disk space, or fewer bytes than announced.
+    JobCancelled
+        Cancelled; the partial file is removed.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + _PARTIAL)
+    text = text or f"Downloading {dest.name}"
+    request = urllib.request.Request(url, headers={"User-Agent": "protein-studio"})
+    try:
+        ctx.check_cancelled()
+        try:
+            response = urllib.request.urlopen(request, timeout=timeout)
+        except urllib.error.HTTPError as exc:
+            raise ModelUnavailableError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ModelUnavailableError(f"cannot reach {url}: {reason}") from exc
+        with response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            if total is not None:
+                free = shutil.disk_usage(dest.parent).free
+                if free < total:
+                    raise ModelUnavailableError(
+                        f"not enough disk space in {dest.parent} for {dest.name}: "
+                        f"{total / 1e9:.2f} GB needed, {free / 1e9:.2f} GB free")
+            done = 0
+            ctx.progress(0, total or 0, text)
+            with open(partial, "wb") as fh:
+                while True:
+                    ctx.check_cancelled()
+                    try:
+                        block = response.read(chunk_size)
+                    except (http.client.IncompleteRead, OSError) as exc:
+                        raise ModelUnavailableError(
+                            f"download of {url} broke off after {done} bytes ({exc})") from exc
+                    if not block:
+                        break
+                    fh.write(block)
+                    done += len(block)
+                    ctx.progress(done, total or 0, text)
+        if total is not None and done != total:
+            raise ModelUnavailableError(
+                f"download of {url} is incomplete: {done} of {total} bytes received")
+        os.replace(partial, dest)
+        return dest
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def download(spec: ModelSpec | str, ctx, *, base_url: str = FAIR_ESM_BASE_URL) -> list[Path]:
+    """Download a model's weights into the weights folder (fair-esm) or the Hugging Face cache.
+
+    Parameters
+    ----------
+    spec : ModelSpec or str
+    ctx : JobContext
+        Progress in bytes of each file, cancellation between chunks.
+    base_url : str
+        fair-esm download server (tests point it at a local server).
+
+    Returns
+    -------
+    list of Path
+        The files now on disk (the checkpoint first).
+
+    Raises
+    ------
+    ModelUnavailableError
+        The download failed (offline, for example); the message names the model, the file expected and
+        how to import it.
+    """
+    spec = get_spec(spec) if isinstance(spec, str) else spec
+    if spec.is_random:
+        raise UserError(f"{spec.name} has random weights built on the fly; there is nothing to download")
+    if spec.source == "huggingface":
+        return [_download_hf(spec, ctx)]
+    done = []
+    for url, dest in download_urls(spec, base_url):
+        try:
+            done.append(download_file(url, dest, ctx, text=f"Downloading {spec.name}: {dest.name}"))
+        except ModelUnavailableError as exc:
+            raise ModelUnavailableError(not_on_disk_message(spec, str(exc))) from exc
+    return done
+
+
+def _download_hf(spec: ModelSpec, ctx) -> Path:
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as exc:  # pragma: no cover - transformers depends on it
+        raise ModelUnavailableError("huggingface_hub is not installed") from exc
+    ctx.progress(0, 1, f"Downloading {spec.name} ({spec.hub_id})")
+    ctx.check_cancelled()
+    try:
+        path = snapshot_download(spec.hub_id)
+    except Exception as exc:  # noqa: BLE001 - hub errors are many; all mean "not available"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelUnavailableError(not_on_disk_message(spec, reason)) from exc
+    ctx.progress(1, 1, f"Downloaded {spec.name}")
+    return Path(path)
+
+
+def _copy_atomically(source: Path, dest: Path) -> None:
+    partial = dest.with_name(dest.name + _PARTIAL)
+    try:
+        shutil.copyfile(source, partial)
+        os.replace(partial, dest)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def import_checkpoint(path: str | os.PathLike, name: str | None = None) -> list[Path]:
+    """Check a local fair-esm checkpoint and copy it into the weights folder under its expected name.
+
+    The file is loaded with the safe loader (no arbitrary objects) and the model is built from it to
+    check that it is the architecture the registry name says. A ``<stem>-contact-regression.pt`` beside
+    it is checked and copied too.
+
+    Parameters
+    ----------
+    path : path-like
+        The checkpoint, e.g. ``~/Downloads/esm2_t33_650M_UR50D.pt``.
+    name : str, optional
+        Registry name; by default the file name without ``.pt``.
+
+    Returns
+    -------
+    list of Path
+        The files written (checkpoint first).
+
+    Raises
+    ------
+    UserError
+        Missing file, unknown name, not a fair-esm checkpoint, or a different architecture.
+    ModelUnavailableError
+        The file holds objects outside the safe allow-list, or is not a readable checkpoint.
+    """
+    from protein_studio.models.esm_loading import safe_torch_load, validate_checkpoint
+
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise UserError(f"{source}: no such checkpoint file")
+    model_name = name or source.name.removesuffix(".pt")
+    try:
+        spec = get_spec(model_name)
+    except UserError as exc:
+        if name is None:
+            raise UserError(f"{source}: the file name does not say which model this is ({exc}); "
+                            f"pass --name NAME") from exc
+        raise
+    _require_fair_esm(spec, "import")
+    regression_source = source.with_name(source.name.removesuffix(".pt") + "-contact-regression.pt")
+    has_regression = has_contact_regression(spec.name) and regression_source.is_file()
+    model_data = safe_torch_load(source)
+    regression_data = safe_torch_load(regression_source) if has_regression else None
+    validate_checkpoint(spec, model_data, regression_data, source=source)
+    del model_data, regression_data
+
+    dest = checkpoint_path(spec)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    pairs = [(source, dest)] + ([(regression_source, regression_path(spec))] if has_regression else [])
+    for src, dst in pairs:
+        if src.resolve() != dst.resolve():
+            _copy_atomically(src, dst)
+        written.append(dst)
+    return written
+
+
+def remove(name: str) -> list[Path]:
+    """Delete a model's files from the weights folder (or its Hugging Face cache entry).
+
+    Returns
+    -------
+    list of Path
+        What was deleted.
+
+    Raises
+    ------
+    UserError
+        Unknown or random model, or nothing on disk.
+    """
+    spec = get_spec(name)
+    if spec.is_random:
+        raise UserError(f"{spec.name} has random weights built on the fly; there is nothing to remove")
+    if spec.source == "huggingface":
+        return _remove_hf(spec)
+    removed = []
+    for path in (checkpoint_path(spec), regression_path(spec)):
+        for candidate in (path, path.with_name(path.name + _PARTIAL)):
+            if candidate.exists():
+                candidate.unlink()
+                removed.append(candidate)
+    if not removed:
+        raise UserError(f"model {spec.name} is not on disk (looked for {checkpoint_path(spec)})")
+    return removed
+
+
+def _remove_hf(spec: ModelSpec) -> list[Path]:
+    from huggingface_hub import scan_cache_dir
+
+    info = scan_cache_dir()
+    repos = [r for r in info.repos if r.repo_id == spec.hub_id]
+    if not repos:
+        raise UserError(f"model {spec.name} ({spec.hub_id}) is not in the Hugging Face cache")
+    hashes = [rev.commit_hash for repo in repos for rev in repo.revisions]
+    info.delete_revisions(*hashes).execute()
+    return [repo.repo_path for repo in repos]
