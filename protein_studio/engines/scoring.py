@@ -1,0 +1,669 @@
+"""Variant effects from ESM protein language models: marginals, saturation scans, mutant lists, ensembles.
+
+Every public function is a plain function of ``(inputs, loaded, ctx)``: ``loaded`` is a
+:class:`~protein_studio.models.spec.LoadedModel` holding a fair-esm ESM-1b / ESM-1v / ESM-2 model in eval
+mode, and ``ctx`` a :class:`~protein_studio.jobs.context.JobContext` that receives progress, partial results
+and warnings, and is checked for cancellation between forward passes.
+
+Scores are log-probability differences, ``score(X_i -> Y) = log p(Y at i) - log p(X at i)``, where the
+probabilities come from
+
+* ``"wt-marginals"``: one pass on the wild type (every position read from that pass), or
+* ``"masked-marginals"``: one pass per position with that position replaced by ``<mask>``.
+
+Tokens are ``<cls> residues <eos>``: residue ``i`` (0-based) is token ``i + 1``. Proteins longer than the
+model's window (1022 residues for 1024 tokens) are scored in windows (:mod:`protein_studio.engines.windows`),
+so no forward pass is ever longer than ``loaded.spec.max_tokens``. Masked copies of one window are batched
+on GPUs with an automatic batch size (batch 1 on the CPU, where batching does not help); when the GPU runs
+out of memory the batch is halved, and at batch 1 the model moves to the CPU with a warning.
+
+Positions given to and returned by these functions are 0-based indices into the sequence, except mutants,
+which carry residue numbers (``first_residue`` is the number of the first residue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from protein_studio.core.errors import InputError, UserError
+from protein_studio.core.sequences import AMINO_ACIDS, SCORABLE_SPECIAL
+from protein_studio.engines.windows import assign_tiles, centred_window, span_window, tiles
+
+__all__ = [
+    "STRATEGIES", "MULTI_METHODS", "ScanChunk", "ScanResult", "MutantScores", "PseudoLikelihood",
+    "saturation_scan", "score_mutants", "pseudo_log_likelihood", "ensemble_scans", "ensemble_mutant_scores",
+]
+
+STRATEGIES = ("masked-marginals", "wt-marginals")
+MULTI_METHODS = ("additive", "joint")
+_SCORABLE = frozenset(AMINO_ACIDS) | SCORABLE_SPECIAL
+
+
+# --------------------------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class ScanChunk:
+    """Rows of a saturation scan that are final, handed out through ``ctx.partial`` as positions finish.
+
+    Attributes
+    ----------
+    strategy : str
+        ``"wt-marginals"`` or ``"masked-marginals"``. A scan asked for a wild-type preview first sends
+        ``"wt-marginals"`` chunks for every position, then ``"masked-marginals"`` chunks that replace them.
+    positions : numpy.ndarray
+        0-based indices of the finished positions, shape ``(n,)``.
+    scores_rows : numpy.ndarray
+        Their scores, shape ``(n, 20)``, columns in ``AMINO_ACIDS`` order, the wild-type cell 0.
+    wt_logp : numpy.ndarray
+        Log-probability of the wild-type residue at each of those positions, shape ``(n,)``.
+    model : str
+        Name of the model.
+    """
+
+    strategy: str
+    positions: np.ndarray
+    scores_rows: np.ndarray
+    wt_logp: np.ndarray
+    model: str = ""
+
+
+def _substitution_mean(scores: np.ndarray, sequence: str) -> np.ndarray:
+    values = np.array(scores, dtype=float, copy=True)
+    for i, residue in enumerate(sequence):
+        column = AMINO_ACIDS.find(residue)
+        if column >= 0:
+            values[i, column] = np.nan
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(values)
+        counts = finite.sum(axis=1)
+        sums = np.where(finite, values, 0.0).sum(axis=1)
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+@dataclass
+class ScanResult:
+    """A saturation scan: every substitution at every scanned position.
+
+    Attributes
+    ----------
+    sequence : str
+        The wild-type sequence.
+    scores : numpy.ndarray
+        ``(L, 20)`` scores, columns in ``AMINO_ACIDS`` order; the wild-type cell is 0 and rows that were
+        not scanned are NaN.
+    log_probs : numpy.ndarray
+        ``(L, 20)`` log-probabilities of each amino acid at each scanned position (NaN elsewhere). For an
+        ensemble, the mean over the models.
+    wt_logp : numpy.ndarray
+        ``(L,)`` log-probability of the wild-type residue (NaN where not scanned).
+    positions_done : numpy.ndarray
+        Sorted 0-based indices of the scanned positions.
+    model : str
+        Model name (``"ensemble(a, b)"`` for an ensemble).
+    strategy : str
+        ``"masked-marginals"`` or ``"wt-marginals"``.
+    per_model : dict of str to numpy.ndarray
+        For an ensemble, each model's own ``(L, 20)`` scores (raw, not standardised); empty otherwise.
+    standardised : bool
+        Whether ``scores`` averages per-model standardised scores.
+    """
+
+    sequence: str
+    scores: np.ndarray
+    log_probs: np.ndarray
+    wt_logp: np.ndarray
+    positions_done: np.ndarray
+    model: str
+    strategy: str
+    per_model: dict[str, np.ndarray] = field(default_factory=dict)
+    standardised: bool = False
+
+    @property
+    def summary(self) -> np.ndarray:
+        """Per-position summary: the mean score of the 19 substitutions (NaN where not scanned)."""
+        return _substitution_mean(self.scores, self.sequence)
+
+    def rows(self, labels: Sequence[str] | None = None, first_residue: int = 1
+             ) -> Iterator[tuple[str, str, str, str, float]]:
+        """One ``(mutant, position, wt, mt, score)`` tuple per substitution at each scanned position.
+
+        Parameters
+        ----------
+        labels : sequence of str, optional
+            Residue label of every position (e.g. structure numbers such as ``"42A"``); by default
+            ``first_residue + index``.
+        first_residue : int
+            Number of the first residue when ``labels`` is not given.
+        """
+        for i in self.positions_done:
+            wt = self.sequence[i]
+            label = labels[i] if labels is not None else str(first_residue + int(i))
+            for column, mt in enumerate(AMINO_ACIDS):
+                if mt != wt:
+                    yield f"{wt}{label}{mt}", label, wt, mt, float(self.scores[i, column])
+
+
+@dataclass
+class MutantScores:
+    """Scores of a list of (single or multiple) mutants.
+
+    Attributes
+    ----------
+    mutants : list of str
+        Canonical mutant names (``"A42G:K45R"``), numbered from ``first_residue``.
+    scores : numpy.ndarray
+        One score per mutant (a sum over its mutations).
+    model : str
+        Model name (``"ensemble(a, b)"`` for an ensemble).
+    multi : str
+        ``"additive"``: the sum of single-site scores (ProteinGym), or ``"joint"``: all mutated positions
+        masked in one pass and the differences summed (the ESM-1v paper's formula).
+    strategy : str
+        Where single-site scores come from (``"masked-marginals"`` or ``"wt-marginals"``); joint scores are
+        always masked.
+    per_model : dict of str to numpy.ndarray
+        For an ensemble, each model's own raw scores.
+    standardised : bool
+        Whether ``scores`` averages per-model standardised scores.
+    """
+
+    mutants: list[str]
+    scores: np.ndarray
+    model: str
+    multi: str
+    strategy: str
+    per_model: dict[str, np.ndarray] = field(default_factory=dict)
+    standardised: bool = False
+
+    @property
+    def method(self) -> str:
+        """How the numbers were computed, e.g. ``"additive masked-marginals"`` or ``"joint masked"``."""
+        return "joint masked" if self.multi == "joint" else f"additive {self.strategy}"
+
+
+@dataclass
+class PseudoLikelihood:
+    """Pseudo-log-likelihoods: for each sequence the sum over every residue of
+    ``log p(residue | that residue masked)``.
+
+    Attributes
+    ----------
+    pll : numpy.ndarray
+        One value per sequence.
+    per_residue : list of numpy.ndarray
+        The terms of each sum.
+    model : str
+    """
+
+    pll: np.ndarray
+    per_residue: list[np.ndarray]
+    model: str
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Pseudo-log-likelihood per residue (comparable across lengths)."""
+        return np.array([values.mean() for values in self.per_residue])
+
+
+# --------------------------------------------------------------------------------------------- machinery
+@dataclass(frozen=True)
+class _Pass:
+    """One forward pass: residues ``start:end`` of sequence ``seq`` with ``masked`` masked; ``read`` are
+    the positions whose log-probabilities are wanted (0-based indices in the whole sequence)."""
+
+    seq: int
+    start: int
+    end: int
+    masked: tuple[int, ...]
+    read: tuple[int, ...]
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+class _Runner:
+    """Runs passes through a loaded model in batches of equal width; owns batch size and OOM fall-back."""
+
+    def __init__(self, loaded, ctx, batch_size: int | None = None, max_residues: int | None = None):
+        if loaded.alphabet is None:
+            raise UserError(f"{loaded.spec.name} is not an ESM model and cannot score mutations")
+        self.loaded = loaded
+        self.ctx = ctx
+        alphabet = loaded.alphabet
+        self.alphabet = alphabet
+        self.bos = 1 if alphabet.prepend_bos else 0
+        self.eos = 1 if alphabet.append_eos else 0
+        limit = loaded.spec.max_tokens
+        model_width = None if limit is None else limit - self.bos - self.eos
+        if max_residues is not None and model_width is not None and max_residues > model_width:
+            raise ValueError(f"max_residues={max_residues} is wider than {loaded.spec.name} accepts "
+                             f"({model_width} residues)")
+        self.max_residues = max_residues if max_residues is not None else model_width
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self.fixed_batch = batch_size
+        self.batch_cap: int | None = None  # lowered after running out of memory
+        self._auto: dict[int, int] = {}
+        self.aa_tokens = np.array([alphabet.get_idx(a) for a in AMINO_ACIDS])
+
+    # tokens -----------------------------------------------------------------------------------
+    def encode(self, sequence: str, source: str = "sequence") -> np.ndarray:
+        """Token ids of the residues (no special tokens); InputError names an unknown character."""
+        table = self.alphabet.tok_to_idx
+        ids = np.empty(len(sequence), dtype=np.int64)
+        for i, residue in enumerate(sequence):
+            token = table.get(residue)
+            if token is None or residue not in _SCORABLE:
+                raise InputError(f"'{residue}' at position {i + 1} cannot be scored by "
+                                 f"{self.loaded.spec.name}", source=source, position=i + 1)
+            ids[i] = token
+        if len(ids) == 0:
+            raise InputError("the sequence is empty", source=source)
+        return ids
+
+    def tokens(self, encoded: np.ndarray, p: _Pass) -> np.ndarray:
+        body = encoded[p.start:p.end].copy()
+        for m in p.masked:
+            body[m - p.start] = self.alphabet.mask_idx
+        head = [self.alphabet.cls_idx] * self.bos
+        tail = [self.alphabet.eos_idx] * self.eos
+        return np.concatenate([np.array(head, dtype=np.int64), body, np.array(tail, dtype=np.int64)])
+
+    # batch size -------------------------------------------------------------------------------
+    def batch_size(self, width: int) -> int:
+        if self.fixed_batch is not None:
+            size = self.fixed_batch
+        else:
+            size = self._auto.get(width) or self._auto.setdefault(width, self._estimate(width))
+        return max(1, min(size, self.batch_cap)) if self.batch_cap is not None else size
+
+    def _estimate(self, width: int) -> int:
+        import torch
+
+        device = torch.device(self.loaded.device)
+        if device.type == "cpu":
+            return 1  # batching masked copies does not help on CPU (measured), and costs memory
+        model = self.loaded.model
+        args = getattr(model, "args", None)
+        embed = getattr(model, "embed_dim", None) or getattr(args, "embed_dim", 1280)
+        heads = getattr(model, "attention_heads", None) or getattr(args, "attention_heads", 20)
+        tokens = width + self.bos + self.eos
+        itemsize = torch.empty((), dtype=self.loaded.dtype or torch.float32).element_size()
+        # live activations of one layer: hidden states, 4x FFN, q/k/v, and heads x T x T attention maps
+        per_sequence = itemsize * (tokens * embed * 16 + heads * tokens * tokens * 4) + tokens * 64 * 8
+        if device.type == "cuda":
+            free, _total = torch.cuda.mem_get_info(device)
+            budget = free * 0.5
+        else:
+            budget = 2 * 1024**3  # Apple MPS shares system memory: stay modest
+        return int(min(256, max(1, budget // per_sequence)))
+
+    # running ----------------------------------------------------------------------------------
+    def _forward(self, tokens: np.ndarray, rows: list[np.ndarray]) -> list[np.ndarray]:
+        import torch
+
+        loaded = self.loaded
+        with torch.inference_mode():
+            batch = torch.from_numpy(tokens).to(loaded.device)
+            logits = loaded.model(batch)["logits"]
+            out = []
+            for b, index in enumerate(rows):
+                picked = logits[b, torch.from_numpy(index).to(logits.device)].float()
+                out.append(torch.log_softmax(picked, dim=-1).cpu().numpy())
+            return out
+
+    def _out_of_memory(self, size: int, exc: BaseException) -> None:
+        import torch
+
+        device = torch.device(self.loaded.device)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        if size > 1:
+            self.batch_cap = size // 2
+            return
+        if device.type == "cpu":
+            raise UserError(f"{self.loaded.spec.name} ran out of memory on the CPU: {exc}") from exc
+        name = self.loaded.spec.name
+        self.ctx.warn(f"{name} ran out of memory on {device} even one sequence at a time; "
+                      "continuing on the CPU in float32 (much slower)")
+        self.loaded.model.to("cpu").float()
+        self.loaded.device = torch.device("cpu")
+        self.loaded.dtype = torch.float32
+        self.batch_cap = None
+        self._auto.clear()
+
+    def run(self, encoded: Sequence[np.ndarray], passes: Sequence[_Pass],
+            on_batch: Callable[[list[_Pass], list[np.ndarray]], None],
+            progress: Callable[[int], None]) -> None:
+        """Run ``passes`` in order, batching neighbours of equal width; ``on_batch(passes, logps)`` gets
+        for each pass a ``(len(read), vocabulary)`` array of log-probabilities."""
+        done = 0
+        while done < len(passes):
+            self.ctx.check_cancelled()
+            width = passes[done].end - passes[done].start
+            size = self.batch_size(width)
+            stop = done
+            while stop < len(passes) and stop - done < size and passes[stop].end - passes[stop].start == width:
+                stop += 1
+            batch = list(passes[done:stop])
+            tokens = np.stack([self.tokens(encoded[p.seq], p) for p in batch])
+            rows = [np.asarray(p.read, dtype=np.int64) - p.start + self.bos for p in batch]
+            try:
+                logps = self._forward(tokens, rows)
+            except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled, others re-raised
+                if not _is_out_of_memory(exc):
+                    raise
+                self._out_of_memory(len(batch), exc)
+                continue
+            on_batch(batch, logps)
+            done = stop
+            progress(done)
+
+
+def _masked_passes(length: int, positions: Iterable[int], width: int | None, seq: int = 0) -> list[_Pass]:
+    passes = []
+    for p in positions:
+        start, end = centred_window(length, p, width)
+        passes.append(_Pass(seq, start, end, (p,), (p,)))
+    return passes
+
+
+def _wt_passes(length: int, positions: np.ndarray, width: int | None, seq: int = 0) -> list[_Pass]:
+    windows = tiles(length, width)
+    owner = assign_tiles(length, windows)[positions]
+    passes = []
+    for k, (start, end) in enumerate(windows):
+        read = tuple(int(p) for p in positions[owner == k])
+        if read:
+            passes.append(_Pass(seq, start, end, (), read))
+    return passes
+
+
+def _check_strategy(strategy: str) -> None:
+    if strategy not in STRATEGIES:
+        raise UserError(f"unknown strategy '{strategy}': choose one of {', '.join(STRATEGIES)}")
+
+
+def _model_name(loaded) -> str:
+    return loaded.spec.name
+
+
+# --------------------------------------------------------------------------------------------- scans
+def saturation_scan(sequence: str, loaded, ctx, strategy: str = "masked-marginals",
+                    positions: Iterable[int] | None = None, *, wt_first: bool = False,
+                    batch_size: int | None = None, max_residues: int | None = None) -> ScanResult:
+    """Score all 19 substitutions at every position (or at ``positions``) of ``sequence``.
+
+    Parameters
+    ----------
+    sequence : str
+        Wild-type sequence in one-letter code.
+    loaded : LoadedModel
+        A fair-esm model with its alphabet.
+    ctx : JobContext
+        Receives progress (passes done of total), one :class:`ScanChunk` per finished batch through
+        ``ctx.partial``, warnings, and is checked for cancellation between batches.
+    strategy : {"masked-marginals", "wt-marginals"}
+    positions : iterable of int, optional
+        0-based indices to scan; all positions by default.
+    wt_first : bool
+        With masked marginals, first send a complete wild-type-marginal matrix (one pass per window) as
+        ``"wt-marginals"`` chunks, then refine it position by position.
+    batch_size : int, optional
+        Masked copies per forward pass; automatic by default (1 on the CPU).
+    max_residues : int, optional
+        Narrower windows than the model allows (at most ``max_tokens - 2``).
+
+    Returns
+    -------
+    ScanResult
+
+    Raises
+    ------
+    JobCancelled
+        When ``ctx`` is cancelled; the chunks already sent stay valid.
+    """
+    _check_strategy(strategy)
+    runner = _Runner(loaded, ctx, batch_size, max_residues)
+    encoded = runner.encode(sequence)
+    length = len(sequence)
+    if positions is None:
+        chosen = np.arange(length)
+    else:
+        chosen = np.unique(np.fromiter((int(p) for p in positions), dtype=int))
+        if chosen.size == 0:
+            raise InputError("no positions to scan")
+        bad = chosen[(chosen < 0) | (chosen >= length)]
+        if bad.size:
+            raise InputError(f"position index {int(bad[0])} is outside the sequence of {length} residues")
+    width = runner.max_residues
+    name = _model_name(loaded)
+
+    plans: list[tuple[str, list[_Pass]]] = []
+    if strategy == "wt-marginals" or wt_first:
+        plans.append(("wt-marginals", _wt_passes(length, chosen, width)))
+    if strategy == "masked-marginals":
+        plans.append(("masked-marginals", _masked_passes(length, chosen, width)))
+    total = sum(len(passes) for _, passes in plans)
+
+    log_probs = np.full((length, len(AMINO_ACIDS)), np.nan)
+    wt_logp = np.full(length, np.nan)
+    finished = 0
+    ctx.progress(0, total, f"{strategy} scan with {name}")
+    for plan_strategy, passes in plans:
+        def on_batch(batch, logps, plan_strategy=plan_strategy):
+            index = np.array([r for p in batch for r in p.read], dtype=int)
+            rows = np.concatenate(logps, axis=0).astype(np.float64)
+            aa = rows[:, runner.aa_tokens]
+            wt = rows[np.arange(len(index)), encoded[index]]
+            if plan_strategy == strategy:
+                log_probs[index] = aa
+                wt_logp[index] = wt
+            ctx.partial(ScanChunk(plan_strategy, index, aa - wt[:, None], wt, name))
+
+        runner.run([encoded], passes, on_batch,
+                   lambda done, base=finished: ctx.progress(base + done, total, f"{strategy} scan with {name}"))
+        finished += len(passes)
+
+    scores = log_probs - wt_logp[:, None]
+    return ScanResult(sequence, scores, log_probs, wt_logp, chosen, name, strategy)
+
+
+# --------------------------------------------------------------------------------------------- mutants
+def _as_mutants(mutants, sequence: str, first_residue: int) -> list:
+    from protein_studio.core.mutations import validate_mutant
+
+    return [validate_mutant(item, sequence, first_residue) for item in mutants]
+
+
+def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "additive",
+                  first_residue: int = 1, *, strategy: str = "masked-marginals",
+                  batch_size: int | None = None, max_residues: int | None = None) -> MutantScores:
+    """Score single and multiple mutants of ``sequence``.
+
+    Parameters
+    ----------
+    sequence : str
+        Wild-type sequence.
+    mutants : sequence of MultiMutant or str
+        Mutants numbered from ``first_residue`` (strings are parsed with
+        :func:`protein_studio.core.mutations.parse_mutant`); each is checked against the sequence.
+    loaded : LoadedModel
+    ctx : JobContext
+    multi : {"additive", "joint"}
+        ``"additive"`` sums single-site scores of ``strategy``; ``"joint"`` masks all mutated positions of a
+        mutant in one pass and sums ``log p(mt) - log p(wt)`` over them (for a single mutant both equal the
+        masked marginal).
+    first_residue : int
+        Number of the first residue of ``sequence``.
+    strategy : {"masked-marginals", "wt-marginals"}
+        Single-site strategy for additive scores.
+
+    Returns
+    -------
+    MutantScores
+    """
+    _check_strategy(strategy)
+    if multi not in MULTI_METHODS:
+        raise UserError(f"unknown multi-mutant method '{multi}': choose additive or joint")
+    if multi == "joint" and strategy != "masked-marginals":
+        raise UserError("joint scoring masks the mutated positions together; it cannot use wt-marginals")
+    parsed = _as_mutants(mutants, sequence, first_residue)
+    runner = _Runner(loaded, ctx, batch_size, max_residues)
+    encoded = runner.encode(sequence)
+    length = len(sequence)
+    width = runner.max_residues
+    name = _model_name(loaded)
+    index_lists = [[m.position - first_residue for m in mutant.mutations] for mutant in parsed]
+    mt_lists = [[loaded.alphabet.get_idx(m.mt) for m in mutant.mutations] for mutant in parsed]
+    scores = np.zeros(len(parsed))
+
+    if multi == "additive":
+        needed = np.unique(np.array([i for idx in index_lists for i in idx], dtype=int))
+        passes = (_masked_passes(length, needed, width) if strategy == "masked-marginals"
+                  else _wt_passes(length, needed, width))
+        table: dict[int, np.ndarray] = {}
+
+        def on_batch(batch, logps):
+            for p, rows in zip(batch, logps):
+                for position, row in zip(p.read, rows):
+                    table[position] = row
+
+        ctx.progress(0, len(passes), f"scoring {len(parsed)} mutants with {name}")
+        runner.run([encoded], passes, on_batch,
+                   lambda done: ctx.progress(done, len(passes), f"scoring {len(parsed)} mutants with {name}"))
+        for k, (idx, mts) in enumerate(zip(index_lists, mt_lists)):
+            scores[k] = sum(table[i][mt] - table[i][encoded[i]] for i, mt in zip(idx, mts))
+    else:
+        passes, owners = [], []
+        for k, idx in enumerate(index_lists):
+            if not idx:
+                continue  # the wild type itself scores 0
+            start, end = span_window(length, min(idx), max(idx), width)
+            passes.append(_Pass(0, start, end, tuple(idx), tuple(idx)))
+            owners.append(k)
+        results: list[np.ndarray] = []
+        ctx.progress(0, len(passes), f"scoring {len(parsed)} mutants jointly with {name}")
+        runner.run([encoded], passes, lambda batch, logps: results.extend(logps),
+                   lambda done: ctx.progress(done, len(passes), f"scoring {len(parsed)} mutants jointly with {name}"))
+        for k, rows in zip(owners, results):
+            idx, mts = index_lists[k], mt_lists[k]
+            scores[k] = sum(row[mt] - row[encoded[i]] for row, i, mt in zip(rows, idx, mts))
+
+    return MutantScores([str(m) for m in parsed], scores, name, multi,
+                        strategy if multi == "additive" else "masked-marginals")
+
+
+def pseudo_log_likelihood(sequences: str | Sequence[str], loaded, ctx, *, batch_size: int | None = None,
+                          max_residues: int | None = None) -> PseudoLikelihood:
+    """Pseudo-log-likelihood of whole sequences: every residue masked in turn (in its centred window),
+    ``sum_i log p(x_i | x without i)``.
+
+    Parameters
+    ----------
+    sequences : str or sequence of str
+    loaded : LoadedModel
+    ctx : JobContext
+
+    Returns
+    -------
+    PseudoLikelihood
+    """
+    if isinstance(sequences, str):
+        sequences = [sequences]
+    runner = _Runner(loaded, ctx, batch_size, max_residues)
+    encoded = [runner.encode(seq, source=f"sequence {k + 1}") for k, seq in enumerate(sequences)]
+    passes = [p for k, seq in enumerate(sequences)
+              for p in _masked_passes(len(seq), range(len(seq)), runner.max_residues, seq=k)]
+    terms = [np.full(len(seq), np.nan) for seq in sequences]
+
+    def on_batch(batch, logps):
+        for p, rows in zip(batch, logps):
+            (position,) = p.read
+            terms[p.seq][position] = rows[0][encoded[p.seq][position]]
+
+    name = _model_name(loaded)
+    ctx.progress(0, len(passes), f"pseudo-likelihood with {name}")
+    runner.run(encoded, passes, on_batch,
+               lambda done: ctx.progress(done, len(passes), f"pseudo-likelihood with {name}"))
+    return PseudoLikelihood(np.array([t.sum() for t in terms]), terms, name)
+
+
+# --------------------------------------------------------------------------------------------- ensembles
+def _unique_names(names: Sequence[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
+
+
+def _standardise(values: np.ndarray, include: np.ndarray) -> np.ndarray:
+    chosen = values[include & np.isfinite(values)]
+    if chosen.size < 2:
+        return values - (chosen.mean() if chosen.size else 0.0)
+    std = chosen.std()
+    return (values - chosen.mean()) / (std if std > 0 else 1.0)
+
+
+def ensemble_scans(results: Sequence[ScanResult], standardise: bool = False) -> ScanResult:
+    """Average the scans of several models of the same sequence.
+
+    Parameters
+    ----------
+    results : sequence of ScanResult
+        Scans of one sequence, same strategy and positions.
+    standardise : bool
+        Standardise each model's substitution scores (mean 0, standard deviation 1 over the scanned
+        substitutions; wild-type cells stay 0) before averaging.
+
+    Returns
+    -------
+    ScanResult
+        ``model`` is ``"ensemble(a, b, ...)"``; ``per_model`` holds each model's raw scores.
+    """
+    if not results:
+        raise ValueError("an ensemble needs at least one scan")
+    first = results[0]
+    for other in results[1:]:
+        if (other.sequence != first.sequence or other.strategy != first.strategy
+                or not np.array_equal(other.positions_done, first.positions_done)):
+            raise ValueError("ensemble scans must share sequence, strategy and positions")
+    names = _unique_names([r.model for r in results])
+    substitution = np.ones(first.scores.shape, dtype=bool)
+    for i, residue in enumerate(first.sequence):
+        if residue in AMINO_ACIDS:
+            substitution[i, AMINO_ACIDS.index(residue)] = False
+    stack = []
+    for r in results:
+        values = _standardise(r.scores, substitution) if standardise else r.scores
+        stack.append(np.where(substitution, values, np.where(np.isnan(r.scores), np.nan, 0.0)))
+    return ScanResult(first.sequence, np.mean(stack, axis=0),
+                      np.mean([r.log_probs for r in results], axis=0),
+                      np.mean([r.wt_logp for r in results], axis=0), first.positions_done.copy(),
+                      f"ensemble({', '.join(names)})", first.strategy,
+                      {n: r.scores for n, r in zip(names, results)}, standardise)
+
+
+def ensemble_mutant_scores(results: Sequence[MutantScores], standardise: bool = False) -> MutantScores:
+    """Average several models' scores of the same mutant list (optionally standardised per model over
+    the list); ``per_model`` keeps each model's raw column."""
+    if not results:
+        raise ValueError("an ensemble needs at least one set of scores")
+    first = results[0]
+    for other in results[1:]:
+        if other.mutants != first.mutants or other.multi != first.multi or other.strategy != first.strategy:
+            raise ValueError("ensemble scores must share mutants and method")
+    names = _unique_names([r.model for r in results])
+    every = np.ones(len(first.mutants), dtype=bool)
+    stack = [_standardise(r.scores, every) if standardise else r.scores for r in results]
+    return MutantScores(list(first.mutants), np.mean(stack, axis=0), f"ensemble({', '.join(names)})",
+                        first.multi, first.strategy, {n: r.scores for n, r in zip(names, results)},
+                        standardise)
