@@ -167,7 +167,8 @@ class EvaluationReport:
         dropped = ", ".join(f"{count} {reason}" for reason, count in self.dropped.items())
         lines = [f"{'n':<16}{self.n} of {self.n_total} rows",
                  f"{'Spearman':<16}{show(self.spearman)}"
-                 + ("" if math.isnan(self.spearman_pvalue) else f" (p = {self.spearman_pvalue:.2g})"),
+                 + ("" if math.isnan(self.spearman_pvalue) else " (p < 1e-300)" if self.spearman_pvalue == 0
+                    else f" (p = {self.spearman_pvalue:.2g})"),
                  f"{'NDCG@' + pct:<16}{show(self.ndcg)}",
                  f"{'top-' + pct + ' recall':<16}{show(self.top_recall)}",
                  f"{'dropped':<16}{self.n_dropped}" + (f" ({dropped})" if dropped else "")]
