@@ -1,0 +1,657 @@
+"""Protein structures: load PDB, mmCIF and BinaryCIF files, list their protein chains, save them again.
+
+Reading and writing is done by :mod:`biotite.structure.io`; this module adds what the application needs
+on top: one clear :class:`~protein_studio.core.errors.InputError` for every file the user can get wrong,
+the protein chains of one model with their one-letter sequences (modified residues read as their parent
+amino acid through the PDB Chemical Component Dictionary, unknown residues as ``X``), the residue
+numbering with its gaps and insertion codes, and a per-residue B-factor or confidence value.
+
+Examples
+--------
+>>> structure = load_structure("tests/data/1ubq.pdb")            # doctest: +SKIP
+>>> chain = structure.chain("A")                                   # doctest: +SKIP
+>>> len(chain), chain.first_residue, chain.sequence[:10]           # doctest: +SKIP
+(76, 1, 'MQIFVKTLTG')
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Union
+
+import biotite.structure as struc
+import biotite.structure.info as struc_info
+import biotite.structure.io.pdb as pdb
+import biotite.structure.io.pdbx as pdbx
+import numpy as np
+
+from protein_studio.core.errors import InputError
+
+__all__ = [
+    "STRUCTURE_SUFFIXES",
+    "ResidueId",
+    "NonstandardResidue",
+    "Gap",
+    "ChainInfo",
+    "Structure",
+    "structure_format",
+    "is_structure_path",
+    "load_structure",
+    "structure_from_text",
+    "save_structure",
+    "to_pdb_text",
+]
+
+#: File name endings understood by :func:`load_structure` (each may also end in ``.gz``) and their format.
+STRUCTURE_SUFFIXES: dict[str, str] = {
+    ".pdb": "pdb",
+    ".ent": "pdb",
+    ".cif": "cif",
+    ".mmcif": "cif",
+    ".bcif": "bcif",
+}
+
+_FORMAT_NAMES = {"pdb": "PDB", "cif": "mmCIF", "bcif": "BinaryCIF"}
+_FORMAT_ALIASES = {"pdb": "pdb", "ent": "pdb", "cif": "cif", "mmcif": "cif", "bcif": "bcif",
+                   "binarycif": "bcif"}
+
+# The 20 amino acids whose residues are not reported as non-standard.
+_CANONICAL = frozenset(
+    "ALA ARG ASN ASP CYS GLN GLU GLY HIS ILE LEU LYS MET PHE PRO SER THR TRP TYR VAL".split()
+)
+
+# Residue names that simulation force fields (Amber, CHARMM, GROMACS) give to protonation states and
+# disulfide cysteines in ATOM records; several mean something else in the Chemical Component
+# Dictionary (HSE is homoserine there, GLH a modified glutamine), so they are only read this way in
+# ATOM records, never in HETATM ones.
+_FORCE_FIELD_NAMES = {
+    "HID": "H", "HIE": "H", "HIP": "H", "HSD": "H", "HSE": "H", "HSP": "H",
+    "CYX": "C", "CYM": "C", "ASH": "D", "GLH": "E", "LYN": "K", "ARN": "R", "TYM": "Y",
+}
+
+
+@dataclass(frozen=True, order=True)
+class ResidueId:
+    """One residue of a structure: chain, residue number and insertion code.
+
+    Parameters
+    ----------
+    chain : str
+        Chain identifier (author chain ID; may be empty in files without chain IDs).
+    number : int
+        Residue number as written in the file.
+    insertion : str, optional
+        Insertion code, ``""`` when there is none.
+    """
+
+    chain: str
+    number: int
+    insertion: str = ""
+
+    @property
+    def label(self) -> str:
+        """Number and insertion code without the chain, e.g. ``"42"`` or ``"42A"``."""
+        return f"{self.number}{self.insertion}"
+
+    def __str__(self) -> str:
+        return f"{self.chain}:{self.label}" if self.chain else self.label
+
+    @classmethod
+    def parse(cls, text: str, default_chain: str = "A") -> "ResidueId":
+        """Read ``"A:42"``, ``"A:42B"``, ``"42"`` or ``"-3"`` back into a :class:`ResidueId`.
+
+        Raises
+        ------
+        InputError
+            If the text is not a residue identifier.
+        """
+        chain, _, rest = text.strip().rpartition(":")
+        if not _:
+            chain = default_chain
+        digits = rest.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        insertion = rest[len(digits):]
+        try:
+            number = int(digits)
+        except ValueError:
+            raise InputError(f"'{text}' is not a residue like A:42 or A:42B") from None
+        if len(insertion) > 1:
+            raise InputError(f"'{text}' is not a residue like A:42 or A:42B")
+        return cls(chain, number, insertion)
+
+
+@dataclass(frozen=True)
+class NonstandardResidue:
+    """A residue that is not one of the 20 standard amino acids, and how the sequence reads it.
+
+    Parameters
+    ----------
+    residue : ResidueId
+        Where it is.
+    name : str
+        Its residue name in the file (e.g. ``"MSE"``).
+    code : str
+        The one-letter code used in the chain sequence: its parent amino acid (``"M"`` for MSE)
+        or ``"X"`` when it is unknown.
+    """
+
+    residue: ResidueId
+    name: str
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.residue} read as {self.code}"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A jump in the residue numbering between two consecutive residues of a chain.
+
+    Parameters
+    ----------
+    before, after : ResidueId
+        The residues on either side of the gap.
+    """
+
+    before: ResidueId
+    after: ResidueId
+
+    @property
+    def missing(self) -> int:
+        """How many residue numbers are skipped."""
+        return self.after.number - self.before.number - 1
+
+    def __str__(self) -> str:
+        return f"{self.before.label}-{self.after.label} ({self.missing} missing)"
+
+
+@dataclass(frozen=True, eq=False)
+class ChainInfo:
+    """One protein chain of a structure.
+
+    Parameters
+    ----------
+    chain_id : str
+        Author chain identifier.
+    sequence : str
+        One-letter sequence of the residues that have coordinates, modified residues read as their
+        parent amino acid, unknown ones as ``X``.
+    residues : tuple of ResidueId
+        ``residues[i]`` is the residue of ``sequence[i]``.
+    confidence : numpy.ndarray
+        Per residue B-factor of the CA atom (mean over the residue's atoms where it has no CA),
+        multiplied by 100 when the file stores a 0-1 confidence; all NaN when the file has none (all 0).
+    nonstandard : list of NonstandardResidue
+        Residues other than the 20 standard amino acids.
+    gaps : list of Gap
+        Jumps in the residue numbering.
+    insertion_codes : list of ResidueId
+        Residues with an insertion code.
+    """
+
+    chain_id: str
+    sequence: str
+    residues: tuple[ResidueId, ...]
+    confidence: np.ndarray
+    nonstandard: list[NonstandardResidue] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    insertion_codes: list[ResidueId] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.sequence)
+
+    @property
+    def first_residue(self) -> int:
+        """Residue number of the first residue."""
+        return self.residues[0].number
+
+    @property
+    def last_residue(self) -> int:
+        """Residue number of the last residue."""
+        return self.residues[-1].number
+
+    @property
+    def problems(self) -> list[str]:
+        """Human-readable notes on gaps, insertion codes and non-standard residues (empty when none)."""
+        notes = [f"gap in numbering after {gap.before} ({gap.missing} missing: "
+                 f"{gap.before.number + 1}-{gap.after.number - 1})" for gap in self.gaps]
+        notes += [f"insertion code at {residue}" for residue in self.insertion_codes]
+        notes += [f"non-standard residue {item}" for item in self.nonstandard]
+        return notes
+
+
+@dataclass(eq=False)
+class Structure:
+    """A loaded structure: the atoms of one model and its protein chains.
+
+    Parameters
+    ----------
+    name : str
+        Display name (the file name without its extension).
+    path : pathlib.Path or None
+        The file it came from, ``None`` when built from text.
+    atoms : biotite.structure.AtomArray
+        All atoms of the model used (protein, ligands, water), with a ``b_factor`` annotation
+        when the file has one.
+    chains : list of ChainInfo
+        Protein chains in file order.
+    model : int
+        The model used (1-based).
+    n_models : int
+        How many models the file holds.
+    """
+
+    name: str
+    path: Path | None
+    atoms: struc.AtomArray
+    chains: list[ChainInfo]
+    model: int = 1
+    n_models: int = 1
+
+    @property
+    def chain_ids(self) -> list[str]:
+        """Identifiers of the protein chains."""
+        return [chain.chain_id for chain in self.chains]
+
+    def chain(self, chain_id: str) -> ChainInfo:
+        """The protein chain ``chain_id``.
+
+        Raises
+        ------
+        InputError
+            If there is no such protein chain (the message lists the ones there are).
+        """
+        for chain in self.chains:
+            if chain.chain_id == chain_id:
+                return chain
+        raise InputError(f"no protein chain '{chain_id}' (protein chains: {', '.join(self.chain_ids)})",
+                         source=self.name)
+
+
+def structure_format(path: str | Path) -> str | None:
+    """The format of a structure file judged by its name: ``"pdb"``, ``"cif"``, ``"bcif"`` or ``None``.
+
+    A trailing ``.gz`` is looked through (``1abc.cif.gz`` is ``"cif"``).
+    """
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return STRUCTURE_SUFFIXES.get(suffixes[-1]) if suffixes else None
+
+
+def is_structure_path(path: str | Path) -> bool:
+    """True when :func:`structure_format` recognises the file name."""
+    return structure_format(path) is not None
+
+
+def load_structure(path: str | Path, model: int = 1) -> Structure:
+    """Load a PDB, mmCIF or BinaryCIF file (optionally gzipped).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file; its extension chooses the format (see :data:`STRUCTURE_SUFFIXES`).
+    model : int, optional
+        Which model to use (1-based); NMR and other multi-model files use the first by default.
+
+    Returns
+    -------
+    Structure
+
+    Raises
+    ------
+    InputError
+        With one line naming the file and what is wrong: missing, empty, binary where text is expected,
+        truncated or garbled records, unknown extension, no such model, or no protein chain.
+    """
+    path = Path(path)
+    source = str(path)
+    fmt = structure_format(path)
+    if fmt is None:
+        known = ", ".join(STRUCTURE_SUFFIXES)
+        raise InputError(f"unknown structure file type '{''.join(path.suffixes) or path.name}' "
+                         f"(expected {known}, optionally gzipped)", source=source)
+    if not path.exists():
+        raise InputError("file not found", source=source)
+    if path.is_dir():
+        raise InputError("is a folder, not a structure file", source=source)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", source=source) from None
+    if path.suffix.lower() == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"not a valid gzip file ({exc})", source=source) from None
+    name = Path(path.stem).stem if path.suffix.lower() == ".gz" else path.stem
+    return _parse(data, fmt, source=source, name=name or path.name, path=path, model=model)
+
+
+def structure_from_text(text: str | bytes, fmt: str = "pdb", name: str = "structure",
+                        model: int = 1) -> Structure:
+    """Build a :class:`Structure` from file contents held in memory (pasted text, a prediction).
+
+    Parameters
+    ----------
+    text : str or bytes
+        PDB or mmCIF text, or BinaryCIF bytes.
+    fmt : {"pdb", "cif", "mmcif", "bcif"}
+        The format of `text`.
+    name : str
+        Name of the structure, also used in error messages.
+    model : int, optional
+        Which model to use (1-based).
+
+    Raises
+    ------
+    InputError
+        As :func:`load_structure`.
+    """
+    key = _FORMAT_ALIASES.get(fmt.lower().lstrip("."))
+    if key is None:
+        raise InputError(f"unknown structure format '{fmt}' (expected pdb, cif or bcif)", source=name)
+    data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    return _parse(data, key, source=name, name=name, path=None, model=model)
+
+
+def save_structure(structure: Union[Structure, struc.AtomArray], path: str | Path) -> Path:
+    """Write a structure (or a biotite AtomArray) as PDB, mmCIF or BinaryCIF, chosen by extension.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    InputError
+        For an unknown extension, or when the atoms do not fit the PDB format (more than
+        99,999 atoms, chain IDs longer than one character): save as mmCIF instead.
+    """
+    path = Path(path)
+    atoms = structure.atoms if isinstance(structure, Structure) else structure
+    fmt = structure_format(path)
+    if fmt is None or path.suffix.lower() == ".gz":
+        raise InputError(f"cannot save as '{path.suffix or path.name}': use .pdb, .cif or .bcif",
+                         source=str(path))
+    try:
+        if fmt == "pdb":
+            path.write_text(_pdb_text(atoms, source=str(path)))
+        else:
+            cif = pdbx.CIFFile() if fmt == "cif" else pdbx.BinaryCIFFile()
+            pdbx.set_structure(cif, atoms)
+            if fmt == "bcif":
+                cif = pdbx.compress(cif)
+            cif.write(str(path))
+    except OSError as exc:
+        raise InputError(f"cannot write file ({exc.strerror or exc})", source=str(path)) from None
+    return path
+
+
+def to_pdb_text(structure: Union[Structure, struc.AtomArray]) -> str:
+    """The atoms of a structure as PDB text (what the 3D viewer reads).
+
+    Raises
+    ------
+    InputError
+        When the atoms do not fit the PDB format.
+    """
+    atoms = structure.atoms if isinstance(structure, Structure) else structure
+    name = structure.name if isinstance(structure, Structure) else "structure"
+    return _pdb_text(atoms, source=name)
+
+
+# --------------------------------------------------------------------------------------------------
+# reading
+
+
+def _pdb_text(atoms: struc.AtomArray, source: str) -> str:
+    pdb_file = pdb.PDBFile()
+    try:
+        pdb_file.set_structure(atoms)
+    except (ValueError, struc.BadStructureError) as exc:
+        raise InputError(f"cannot be written as PDB ({exc}); save it as mmCIF (.cif) instead",
+                         source=source) from None
+    buffer = io.StringIO()
+    pdb_file.write(buffer)
+    return buffer.getvalue()
+
+
+def _looks_binary(data: bytes) -> bool:
+    """NUL bytes, or many control characters, in the first 8 kB: not a text file."""
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    control = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13))
+    return control > len(head) * 0.05
+
+
+def _parse(data: bytes, fmt: str, *, source: str, name: str, path: Path | None, model: int) -> Structure:
+    kind = _FORMAT_NAMES[fmt]
+    if not data.strip():
+        raise InputError("file is empty", source=source)
+    if not isinstance(model, (int, np.integer)) or model < 1:
+        raise InputError(f"model must be a number from 1, not {model!r}", source=source)
+    if fmt == "bcif":
+        atoms, n_models = _read_bcif(data, source, model)
+    else:
+        if _looks_binary(data):
+            hint = " (BinaryCIF files need the .bcif extension)" if data[:1] in (b"\x81", b"\x82", b"\x83", b"\xde", b"\xdf") else ""
+            raise InputError(f"binary data, not {_article(kind)} text file{hint}", source=source)
+        text = data.decode("utf-8", errors="replace")
+        if fmt == "pdb":
+            atoms, n_models = _read_pdb(text, source, model)
+        else:
+            atoms, n_models = _read_cif(text, source, model)
+    if atoms.array_length() == 0:
+        raise InputError(f"model {model} has no atoms", source=source)
+    chains = _protein_chains(atoms)
+    if not chains:
+        found = sorted(set(atoms.res_name.tolist()))
+        shown = ", ".join(found[:8]) + (", ..." if len(found) > 8 else "")
+        raise InputError(f"no protein chain found (residues present: {shown})", source=source)
+    return Structure(name=name, path=path, atoms=atoms, chains=chains, model=int(model), n_models=n_models)
+
+
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeimo" else f"a {kind}"
+
+
+def _check_model(model: int, n_models: int, source: str) -> None:
+    if model > n_models:
+        plural = "model" if n_models == 1 else "models"
+        raise InputError(f"model {model} requested, but the file has {n_models} {plural}", source=source)
+
+
+def _check_pdb_records(lines: list[str], source: str) -> None:
+    """Name the first ATOM/HETATM line whose coordinates cannot be read (a cut or garbled file)."""
+    n_atoms = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.startswith(("ATOM  ", "HETATM")):
+            continue
+        n_atoms += 1
+        if len(line.rstrip()) < 54:
+            raise InputError(f"{line[:6].strip()} record cut short, coordinates incomplete (truncated file?)",
+                             source=source, line=number)
+        try:
+            float(line[30:38]), float(line[38:46]), float(line[46:54])
+        except ValueError:
+            raise InputError(f"{line[:6].strip()} record has unreadable coordinates "
+                             f"'{line[30:54].strip()}'", source=source, line=number) from None
+    if n_atoms == 0:
+        hint = ("; it looks like mmCIF: name it .cif" if any(line.startswith("data_") for line in lines[:50])
+                else "")
+        raise InputError(f"no ATOM or HETATM records: not a PDB file, or one without coordinates{hint}",
+                         source=source)
+
+
+def _read_pdb(text: str, source: str, model: int) -> tuple[struc.AtomArray, int]:
+    lines = text.splitlines()
+    _check_pdb_records(lines, source)
+    try:
+        pdb_file = pdb.PDBFile.read(io.StringIO(text))
+        n_models = pdb.get_model_count(pdb_file)
+        if n_models == 0:
+            raise InputError("no models with atoms (MODEL/ENDMDL records are broken)", source=source)
+        _check_model(model, n_models, source)
+        atoms = pdb.get_structure(pdb_file, model=model, extra_fields=["b_factor"])
+    except InputError:
+        raise
+    except (ValueError, IndexError, KeyError, struc.BadStructureError) as exc:
+        raise InputError(f"cannot read PDB records ({exc})", source=source) from None
+    return atoms, n_models
+
+
+def _atoms_from_pdbx(pdbx_file, source: str, model: int, kind: str) -> tuple[struc.AtomArray, int]:
+    try:
+        block = pdbx_file.block
+    except Exception as exc:  # noqa: BLE001 - any container that is not a CIF file
+        raise InputError(f"no data block: not a valid {kind} file ({exc})", source=source) from None
+    if "atom_site" not in block:
+        raise InputError(f"no atom_site category: not {_article(kind)} file with coordinates", source=source)
+    try:
+        n_models = pdbx.get_model_count(pdbx_file)
+        _check_model(model, n_models, source)
+        try:
+            atoms = pdbx.get_structure(pdbx_file, model=model, extra_fields=["b_factor"])
+        except (KeyError, ValueError):
+            atoms = pdbx.get_structure(pdbx_file, model=model)  # no B_iso_or_equiv column
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - broken columns fail in many ways (DeserializationError, ...)
+        raise InputError(f"cannot read the {kind} atom records, truncated or damaged file? "
+                         f"({type(exc).__name__}: {exc})", source=source) from None
+    return atoms, n_models
+
+
+def _read_cif(text: str, source: str, model: int) -> tuple[struc.AtomArray, int]:
+    lines = text.splitlines()
+    if not any(line.startswith("data_") for line in lines[:200]):
+        hint = ("; it looks like PDB: name it .pdb" if any(line.startswith(("ATOM  ", "HETATM")) for line in lines)
+                else "")
+        raise InputError(f"no 'data_' block header: not an mmCIF file{hint}", source=source)
+    try:
+        cif_file = pdbx.CIFFile.read(io.StringIO(text))
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
+        raise InputError(f"cannot read mmCIF ({exc})", source=source) from None
+    return _atoms_from_pdbx(cif_file, source, model, "mmCIF")
+
+
+def _read_bcif(data: bytes, source: str, model: int) -> tuple[struc.AtomArray, int]:
+    try:
+        bcif_file = pdbx.BinaryCIFFile.read(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - msgpack raises many unrelated types on garbage input
+        raise InputError(f"not a valid BinaryCIF file ({type(exc).__name__}: {exc})", source=source) from None
+    return _atoms_from_pdbx(bcif_file, source, model, "BinaryCIF")
+
+
+# --------------------------------------------------------------------------------------------------
+# chains
+
+
+@lru_cache(maxsize=None)
+def _one_letter(res_name: str) -> str:
+    """Parent amino acid's one-letter code from the Chemical Component Dictionary, ``X`` if none."""
+    code = struc_info.one_letter_code(res_name)
+    if code is None or len(code) != 1 or not code.isalpha():
+        return "X"
+    return code.upper()
+
+
+@lru_cache(maxsize=None)
+def _is_amino_acid(res_name: str) -> bool:
+    return res_name in _amino_acid_names()
+
+
+@lru_cache(maxsize=1)
+def _amino_acid_names() -> frozenset[str]:
+    return frozenset(struc_info.amino_acid_names())
+
+
+def _protein_chains(atoms: struc.AtomArray) -> list[ChainInfo]:
+    """The protein chains of a model, in file order (see :func:`_residue_code` for what counts)."""
+    chains = []
+    for chain_id in dict.fromkeys(atoms.chain_id.tolist()):
+        chain = _chain_info(atoms[atoms.chain_id == chain_id], str(chain_id))
+        if chain is not None:
+            chains.append(chain)
+    return chains
+
+
+def _residue_code(res_name: str, hetero: bool, atom_names: np.ndarray) -> str | None:
+    """The one-letter code of a residue of a protein chain, ``None`` if it is not part of the chain.
+
+    Amino acids of the Chemical Component Dictionary are part of the chain, except standard ones written
+    as HETATM (free amino acids bound as ligands); modified ones (HETATM MSE, SEP, ...) read as their
+    parent. An ATOM record with a CA atom but a name the dictionary does not know as an amino acid is a
+    residue of the chain too: a simulation force field's protonation state (HIE, CYX, ...) read as its
+    amino acid, anything else as ``X``. Water, ions and other ligands are not.
+    """
+    if not hetero and res_name in _FORCE_FIELD_NAMES:
+        return _FORCE_FIELD_NAMES[res_name]
+    if _is_amino_acid(res_name):
+        if hetero and res_name in _CANONICAL:
+            return None
+        return _one_letter(res_name)
+    if not hetero and np.any(atom_names == "CA"):
+        return "X"
+    return None
+
+
+def _chain_info(atoms: struc.AtomArray, chain_id: str) -> ChainInfo | None:
+    """Sequence, numbering and confidence of the protein residues of one chain; ``None`` if it has none.
+
+    A chain counts as protein when at least one of its residues is an ATOM record; chains of HETATM
+    records only (ligands, water) are left out.
+    """
+    starts = struc.get_residue_starts(atoms, add_exclusive_stop=True)
+    has_b = "b_factor" in atoms.get_annotation_categories()
+    residues: list[ResidueId] = []
+    letters: list[str] = []
+    values: list[float] = []
+    nonstandard: list[NonstandardResidue] = []
+    seen: set[tuple[int, str]] = set()
+    any_atom_record = False
+    for start, stop in zip(starts[:-1], starts[1:]):
+        res_name = str(atoms.res_name[start])
+        hetero = bool(atoms.hetero[start])
+        names = atoms.atom_name[start:stop]
+        code = _residue_code(res_name, hetero, names)
+        if code is None:
+            continue
+        number = int(atoms.res_id[start])
+        insertion = str(atoms.ins_code[start]).strip()
+        if (number, insertion) in seen:
+            continue  # a second residue under the same number (microheterogeneity): keep the first
+        seen.add((number, insertion))
+        any_atom_record = any_atom_record or not hetero
+        residue = ResidueId(chain_id, number, insertion)
+        residues.append(residue)
+        letters.append(code)
+        if res_name not in _CANONICAL:
+            nonstandard.append(NonstandardResidue(residue, res_name, code))
+        if has_b:
+            b_values = atoms.b_factor[start:stop]
+            ca = b_values[names == "CA"]
+            values.append(float(ca[0]) if len(ca) else float(np.mean(b_values)))
+    if not residues or not any_atom_record:
+        return None
+    confidence = _normalise_confidence(np.array(values, float) if has_b else np.full(len(residues), np.nan))
+    gaps = [Gap(a, b) for a, b in zip(residues[:-1], residues[1:]) if b.number > a.number + 1]
+    insertions = [residue for residue in residues if residue.insertion]
+    return ChainInfo(chain_id=chain_id, sequence="".join(letters), residues=tuple(residues),
+                     confidence=confidence, nonstandard=nonstandard, gaps=gaps, insertion_codes=insertions)
+
+
+def _normalise_confidence(values: np.ndarray) -> np.ndarray:
+    """0-1 confidences (all values <= 1, not all zero) become 0-100; all-zero columns carry no information."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or np.all(finite == 0):
+        return np.full(values.shape, np.nan)
+    if np.all(finite <= 1.0) and np.all(finite >= 0.0):
+        return values * 100.0
+    return values
