@@ -70,7 +70,8 @@ def safe_torch_load(path: str | Path) -> dict:
     if not path.is_file():
         raise ModelUnavailableError(f"{path}: no such checkpoint file")
     try:
-        with torch.serialization.safe_globals(_safe_globals()):
+        with torch.serialization.safe_globals(_safe_globals()), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
             return torch.load(path, map_location="cpu", weights_only=True,
                               mmap=zipfile.is_zipfile(path))
     except pickle.UnpicklingError as exc:
@@ -81,9 +82,14 @@ def safe_torch_load(path: str | Path) -> dict:
                 f"{path}: refused to load: the file contains a Python object ({found.group(1)}) outside "
                 f"the safe list (tensors, numbers, strings, argparse.Namespace); loading it could run "
                 f"code, so it was not loaded") from None
+        if "weights only load failed" in message.lower():
+            raise ModelUnavailableError(
+                f"{path}: refused to load: the file uses pickle instructions outside the safe subset "
+                f"torch.load(weights_only=True) accepts; loading it could run code, so it was not "
+                f"loaded") from None
         raise ModelUnavailableError(f"{path}: not a readable PyTorch checkpoint "
                                     f"({message.splitlines()[0] if message else 'unpickling failed'})") from None
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
+    except Exception as exc:  # noqa: BLE001 - a damaged file fails in many ways inside the unpickler
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelUnavailableError(f"{path}: not a readable PyTorch checkpoint ({first})") from None
 
@@ -138,6 +144,7 @@ def validate_checkpoint(spec: ModelSpec, model_data: dict, regression_data: dict
     try:
         with torch.device("meta"), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_REGRESSION_WARNING)
+            warnings.filterwarnings("ignore", message=".*copying from a non-meta parameter")
             esm.pretrained.load_model_and_alphabet_core(spec.name, data, regression_data)
     except (RuntimeError, KeyError, AttributeError, ValueError) as exc:
         first = str(exc).strip().splitlines()

@@ -1,0 +1,80 @@
+"""The model registry: names, sizes, architectures, random models behind an environment switch."""
+
+from __future__ import annotations
+
+import pytest
+
+from protein_studio.core.errors import UserError
+from protein_studio.models.registry import all_models, get_spec, random_models_enabled
+
+REAL_SCORING = [
+    "esm2_t6_8M_UR50D", "esm2_t12_35M_UR50D", "esm2_t30_150M_UR50D", "esm2_t33_650M_UR50D",
+    "esm2_t36_3B_UR50D", "esm2_t48_15B_UR50D", "esm1b_t33_650M_UR50S",
+    *[f"esm1v_t33_650M_UR90S_{i}" for i in range(1, 6)],
+]
+RANDOM = ["random-esm2-tiny", "random-esm2-8M", "random-esm2-35M", "random-esm2-150M",
+          "random-esm2-650M", "random-esm1b-tiny", "random-esmfold-tiny", "random-protgpt2-tiny"]
+
+
+def test_every_fair_esm_scoring_checkpoint_is_listed_with_its_facts():
+    scoring = [s for s in all_models("scoring") if not s.is_random]
+    assert [s.name for s in scoring] == REAL_SCORING
+    for spec in scoring:
+        assert spec.source == "fair-esm" and spec.license == "MIT" and spec.max_tokens == 1024
+        assert spec.parameters > 7_000_000 and spec.download_bytes > 4 * spec.parameters // 2 - 1
+        assert spec.files[0] == f"{spec.name}.pt"
+        layers = int(spec.name.split("_")[1][1:])
+        assert spec.architecture["num_layers"] == layers
+        assert spec.architecture["embed_dim"] % spec.architecture["attention_heads"] == 0
+    assert get_spec("esm1v_t33_650M_UR90S_2").files == ("esm1v_t33_650M_UR90S_2.pt",)
+    assert get_spec("esm1b_t33_650M_UR50S").architecture["positions"] == "learned"
+    big = get_spec("esm2_t48_15B_UR50D")
+    assert big.memory_bytes > 60e9 and "GB" in big.description
+
+
+def test_parameter_counts_are_those_of_the_fair_esm_modules():
+    import torch
+    from esm.data import Alphabet
+    from esm.model.esm2 import ESM2
+
+    alphabet = Alphabet.from_architecture("ESM-1b")
+    for spec in all_models("scoring"):
+        if spec.family != "esm2" or spec.is_random:
+            continue
+        arch = spec.architecture
+        with torch.device("meta"):
+            model = ESM2(arch["num_layers"], arch["embed_dim"], arch["attention_heads"], alphabet)
+        assert sum(p.numel() for p in model.parameters()) == spec.parameters, spec.name
+
+
+def test_other_tasks():
+    fold = get_spec("esmfold_v1")
+    assert (fold.task, fold.source, fold.hub_id, fold.license) == (
+        "folding", "huggingface", "facebook/esmfold_v1", "MIT")
+    gen = get_spec("protgpt2")
+    assert (gen.task, gen.hub_id, gen.parameters, gen.license) == (
+        "generation", "nferruz/ProtGPT2", 738_000_000, "Apache-2.0")
+    assert {s.name for s in all_models("generation")} == {"protgpt2", "random-protgpt2-tiny"}
+
+
+def test_random_models_only_when_enabled(monkeypatch):
+    assert random_models_enabled()  # the suite's conftest enables them
+    names = [s.name for s in all_models()]
+    assert set(RANDOM) <= set(names)
+    for name in RANDOM:
+        spec = get_spec(name)
+        assert spec.is_random and spec.source == "random" and spec.download_bytes == 0
+        assert "RANDOM WEIGHTS" in spec.display_name
+    assert get_spec("random-esm1b-tiny").max_tokens == 1024
+    monkeypatch.setenv("PROTEIN_STUDIO_RANDOM_MODELS", "0")
+    assert not random_models_enabled()
+    assert not any(s.is_random for s in all_models())
+    with pytest.raises(UserError, match="PROTEIN_STUDIO_RANDOM_MODELS=1"):
+        get_spec("random-esm2-8M")
+    monkeypatch.delenv("PROTEIN_STUDIO_RANDOM_MODELS")
+    assert not any(s.is_random for s in all_models())
+
+
+def test_unknown_name_lists_known_ones():
+    with pytest.raises(UserError, match="unknown model 'esm3'.*esm2_t33_650M_UR50D"):
+        get_spec("esm3")
