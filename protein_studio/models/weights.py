@@ -25,6 +25,7 @@ from protein_studio.models.spec import ModelSpec
 
 __all__ = [
     "WEIGHTS_DIR_ENV",
+    "MIRROR_ENV",
     "FAIR_ESM_BASE_URL",
     "weights_dir",
     "default_weights_dir",
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 WEIGHTS_DIR_ENV = "PROTEIN_STUDIO_WEIGHTS_DIR"
+#: set to a mirror of fair-esm's download folder (same ``models/`` and ``regression/`` layout)
+MIRROR_ENV = "PROTEIN_STUDIO_FAIR_ESM_URL"
 #: where fair-esm publishes its checkpoints (``models/<name>.pt``, ``regression/<name>-contact-regression.pt``)
 FAIR_ESM_BASE_URL = "https://dl.fbaipublicfiles.com/fair-esm/"
 _PARTIAL = ".partial"
@@ -118,9 +121,13 @@ def is_on_disk(spec: ModelSpec | str) -> bool:
     return checkpoint_path(spec).is_file()
 
 
-def download_urls(spec: ModelSpec, base_url: str = FAIR_ESM_BASE_URL) -> list[tuple[str, Path]]:
-    """``(url, destination)`` of every file a fair-esm model needs, checkpoint first."""
+def download_urls(spec: ModelSpec, base_url: str | None = None) -> list[tuple[str, Path]]:
+    """``(url, destination)`` of every file a fair-esm model needs, checkpoint first.
+
+    ``base_url`` defaults to ``$PROTEIN_STUDIO_FAIR_ESM_URL`` (a mirror), else fair-esm's server.
+    """
     _require_fair_esm(spec, "download")
+    base_url = base_url or os.environ.get(MIRROR_ENV) or FAIR_ESM_BASE_URL
     base = base_url if base_url.endswith("/") else base_url + "/"
     urls = [(f"{base}models/{spec.name}.pt", checkpoint_path(spec))]
     if has_contact_regression(spec.name):
@@ -137,11 +144,13 @@ def not_on_disk_message(spec: ModelSpec, reason: str | None = None) -> str:
         return (f"{head}; run `protein-studio models download {spec.name}` on a machine with internet "
                 f"access (the cache is in $HF_HOME)")
     expected = checkpoint_path(spec)
-    head = f"model {spec.name} is not on disk (expected {expected})"
     if reason:
-        head = f"model {spec.name} could not be downloaded ({reason}); expected file {expected}"
-    return (f"{head}; download it with `protein-studio models download {spec.name}` or, if you have the "
-            f"checkpoint file, `protein-studio models import PATH --name {spec.name}`")
+        return (f"model {spec.name} could not be downloaded ({reason}); copy {expected.name} from a "
+                f"machine with internet access and import it with "
+                f"`protein-studio models import PATH --name {spec.name}` (it goes to {expected})")
+    return (f"model {spec.name} is not on disk (expected {expected}); download it with "
+            f"`protein-studio models download {spec.name}` or, if you have the checkpoint file, "
+            f"`protein-studio models import PATH --name {spec.name}`")
 
 
 def download_file(url: str, dest: Path, ctx, *, text: str = "", timeout: float = 30.0,
@@ -222,7 +231,7 @@ def download_file(url: str, dest: Path, ctx, *, text: str = "", timeout: float =
         partial.unlink(missing_ok=True)
 
 
-def download(spec: ModelSpec | str, ctx, *, base_url: str = FAIR_ESM_BASE_URL) -> list[Path]:
+def download(spec: ModelSpec | str, ctx, *, base_url: str | None = None) -> list[Path]:
     """Download a model's weights into the weights folder (fair-esm) or the Hugging Face cache.
 
     Parameters
@@ -230,8 +239,9 @@ def download(spec: ModelSpec | str, ctx, *, base_url: str = FAIR_ESM_BASE_URL) -
     spec : ModelSpec or str
     ctx : JobContext
         Progress in bytes of each file, cancellation between chunks.
-    base_url : str
-        fair-esm download server (tests point it at a local server).
+    base_url : str, optional
+        fair-esm download folder; default ``$PROTEIN_STUDIO_FAIR_ESM_URL`` (a mirror), else
+        :data:`FAIR_ESM_BASE_URL`.
 
     Returns
     -------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,49 +12,6 @@ from protein_studio.jobs.context import JobContext
 from protein_studio.models import weights
 from protein_studio.models.registry import get_spec
 
-BODY = bytes(range(256)) * 40  # 10,240 bytes
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """``/file`` serves BODY; ``/short`` announces more than it sends; ``/nolength`` sends no length;
-    ``/fair-esm/...`` serves BODY under fair-esm's layout; anything else is 404."""
-
-    def do_GET(self):  # noqa: N802 - http.server's name
-        if self.path in ("/file", "/fair-esm/models/esm2_t6_8M_UR50D.pt",
-                         "/fair-esm/regression/esm2_t6_8M_UR50D-contact-regression.pt"):
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(BODY)))
-            self.end_headers()
-            self.wfile.write(BODY)
-        elif self.path == "/short":
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(BODY)))
-            self.end_headers()
-            self.wfile.write(BODY[:3000])
-            self.close_connection = True
-        elif self.path == "/nolength":
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(BODY)
-            self.close_connection = True
-        else:
-            self.send_error(404)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
-
-
 def _recording_context():
     calls = []
     return JobContext(on_progress=lambda done, total, text: calls.append((done, total, text))), calls
@@ -65,11 +20,11 @@ def _recording_context():
 def test_download_reports_bytes_and_renames_when_complete(server, tmp_path):
     ctx, calls = _recording_context()
     dest = tmp_path / "sub" / "model.pt"
-    assert weights.download_file(f"{server}/file", dest, ctx, chunk_size=1000) == dest
-    assert dest.read_bytes() == BODY
+    assert weights.download_file(f"{server.url}/file", dest, ctx, chunk_size=1000) == dest
+    assert dest.read_bytes() == server.body
     assert not dest.with_name("model.pt.partial").exists()
-    assert calls[0][:2] == (0, len(BODY))
-    assert calls[-1][:2] == (len(BODY), len(BODY))
+    assert calls[0][:2] == (0, len(server.body))
+    assert calls[-1][:2] == (len(server.body), len(server.body))
     assert [c[0] for c in calls] == sorted(c[0] for c in calls) and len(calls) == 12
     assert "model.pt" in calls[-1][2]
 
@@ -79,36 +34,36 @@ def test_cancelled_download_leaves_no_file(server, tmp_path):
     ctx._on_progress = lambda done, total, text: ctx.cancel() if done >= 2000 else None
     dest = tmp_path / "model.pt"
     with pytest.raises(JobCancelled):
-        weights.download_file(f"{server}/file", dest, ctx, chunk_size=1000)
+        weights.download_file(f"{server.url}/file", dest, ctx, chunk_size=1000)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_short_read_is_rejected(server, tmp_path):
     dest = tmp_path / "model.pt"
     with pytest.raises(ModelUnavailableError, match=r"3000 .*10240|broke off"):
-        weights.download_file(f"{server}/short", dest, JobContext(), chunk_size=1000)
+        weights.download_file(f"{server.url}/short", dest, JobContext(), chunk_size=1000)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_download_without_length_reports_total_zero(server, tmp_path):
     ctx, calls = _recording_context()
-    dest = weights.download_file(f"{server}/nolength", tmp_path / "x.pt", ctx, chunk_size=4096)
-    assert dest.read_bytes() == BODY and {c[1] for c in calls} == {0}
+    dest = weights.download_file(f"{server.url}/nolength", tmp_path / "x.pt", ctx, chunk_size=4096)
+    assert dest.read_bytes() == server.body and {c[1] for c in calls} == {0}
 
 
 def test_http_error_names_the_url(server, tmp_path):
     with pytest.raises(ModelUnavailableError, match="404"):
-        weights.download_file(f"{server}/missing", tmp_path / "x.pt", JobContext())
+        weights.download_file(f"{server.url}/missing", tmp_path / "x.pt", JobContext())
     assert list(tmp_path.iterdir()) == []
 
 
 def test_model_download_fetches_checkpoint_and_regression(server, weights_dir):
     spec = get_spec("esm2_t6_8M_UR50D")
     ctx, calls = _recording_context()
-    files = weights.download(spec, ctx, base_url=f"{server}/fair-esm/")
+    files = weights.download(spec, ctx, base_url=f"{server.url}/fair-esm/")
     assert files == [weights_dir / "esm2_t6_8M_UR50D.pt",
                      weights_dir / "esm2_t6_8M_UR50D-contact-regression.pt"]
-    assert all(f.read_bytes() == BODY for f in files)
+    assert all(f.read_bytes() == server.body for f in files)
     assert weights.is_on_disk(spec)
     assert any("esm2_t6_8M_UR50D" in text for _, _, text in calls)
     assert weights.remove(spec.name) == files
@@ -120,7 +75,7 @@ def test_model_download_fetches_checkpoint_and_regression(server, weights_dir):
 def test_failed_model_download_explains_how_to_import(server, weights_dir):
     spec = get_spec("esm2_t12_35M_UR50D")  # the test server has no such file
     with pytest.raises(ModelUnavailableError) as info:
-        weights.download(spec, JobContext(), base_url=f"{server}/fair-esm/")
+        weights.download(spec, JobContext(), base_url=f"{server.url}/fair-esm/")
     message = str(info.value)
     assert "esm2_t12_35M_UR50D" in message and "404" in message
     assert str(weights_dir / "esm2_t12_35M_UR50D.pt") in message

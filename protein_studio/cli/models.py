@@ -1,0 +1,156 @@
+"""``protein-studio models list|download NAME|import PATH [--name NAME]|remove NAME``.
+
+Lists the models the application knows (size, licence, whether the weights are on disk), downloads
+fair-esm checkpoints with a progress bar, imports a checkpoint file copied from elsewhere (checked with
+the safe loader first) and removes weights. No torch at import time.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from protein_studio.models.registry import ESM_FAMILIES
+
+__all__ = ["register", "format_bytes", "format_parameters"]
+
+
+def register(subparsers) -> None:
+    """Add the ``models`` command and its sub-commands to the ``protein-studio`` parser."""
+    parser = subparsers.add_parser(
+        "models", help="list, download, import or remove model weights",
+        description="Models Protein Studio can use and their weights on disk.")
+    sub = parser.add_subparsers(dest="models_command", metavar="ACTION")
+    parser.set_defaults(handler=lambda args: _usage(parser))
+
+    listing = sub.add_parser("list", help="every model: size, licence, maximum length, on disk or not")
+    listing.add_argument("--task", choices=("scoring", "folding", "generation"),
+                         help="only models for this task")
+    listing.set_defaults(handler=_list)
+
+    download = sub.add_parser("download", help="download a model's weights (progress on stderr)")
+    download.add_argument("name", metavar="NAME", help="model name, as `models list` shows it")
+    download.set_defaults(handler=_download)
+
+    importing = sub.add_parser(
+        "import", help="check a local fair-esm checkpoint and copy it into the weights folder",
+        description="Check a fair-esm checkpoint file (loaded safely, architecture verified) and copy it "
+                    "into the weights folder under its expected name, with its "
+                    "<name>-contact-regression.pt when that file lies beside it.")
+    importing.add_argument("path", metavar="PATH", help="the checkpoint file, e.g. esm2_t33_650M_UR50D.pt")
+    importing.add_argument("--name", help="model name (default: the file name without .pt)")
+    importing.set_defaults(handler=_import)
+
+    remove = sub.add_parser("remove", help="delete a model's weights")
+    remove.add_argument("name", metavar="NAME")
+    remove.set_defaults(handler=_remove)
+
+
+def _usage(parser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def format_bytes(n: int) -> str:
+    """Sizes as people read them: ``31 MB``, ``2.6 GB`` (decimal units); ``-`` for nothing."""
+    if n <= 0:
+        return "-"
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{n} B"
+
+
+def format_parameters(n: int) -> str:
+    """Parameter counts: ``7.5M``, ``651M``, ``15.1B``; ``-`` when unknown."""
+    if n <= 0:
+        return "-"
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f}{unit}" if value < 10 or unit == "B" else f"{value:.0f}{unit}"
+    return str(n)
+
+
+def _list(args) -> int:
+    from protein_studio.models.registry import all_models
+    from protein_studio.models.weights import is_on_disk, weights_dir
+
+    header = ("NAME", "TASK", "PARAMS", "DOWNLOAD", "LICENCE", "MAX LENGTH", "ON DISK", "NOTE")
+    rows = [header]
+    for spec in all_models(args.task):
+        rows.append((
+            spec.name, spec.task, format_parameters(spec.parameters), format_bytes(spec.download_bytes),
+            spec.license, _max_length(spec),
+            "yes" if is_on_disk(spec) else "no",
+            "RANDOM WEIGHTS" if spec.is_random else (spec.hub_id or ""),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    print(f"\nfair-esm weights folder: {weights_dir()}")
+    return 0
+
+
+def _max_length(spec) -> str:
+    if spec.max_tokens is None:
+        return "-"
+    if spec.family in ESM_FAMILIES:
+        return f"{spec.max_residues} aa"
+    return f"{spec.max_tokens} tokens"
+
+
+class _ByteProgress:
+    """Progress of a download on stderr: redrawn in place on a terminal, one line per file otherwise."""
+
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.text = None
+        self.started = self.drawn = time.monotonic()
+
+    def __call__(self, done: float, total: float, text: str = "") -> None:
+        now = time.monotonic()
+        if text != self.text:
+            self.text, self.started = text, now
+        finished = total > 0 and done >= total
+        if self.tty and (finished or now - self.drawn >= 0.2):
+            share = f" {100 * done / total:5.1f}%" if total > 0 else ""
+            amount = f"{format_bytes(int(done))} of {format_bytes(int(total))}" if total > 0 \
+                else format_bytes(int(done))
+            self.stream.write(f"\r{text}:{share} {amount}   ")
+            self.drawn = now
+        if finished:
+            seconds = now - self.started
+            self.stream.write(("\n" if self.tty else "") +
+                              (f"{text}: {format_bytes(int(total))} in {seconds:.1f}s\n" if not self.tty else ""))
+        self.stream.flush()
+
+
+def _download(args) -> int:
+    from protein_studio.jobs.context import JobContext
+    from protein_studio.models.registry import get_spec
+    from protein_studio.models.weights import download
+
+    spec = get_spec(args.name)
+    ctx = JobContext(on_progress=_ByteProgress())
+    for path in download(spec, ctx):
+        print(path)
+    return 0
+
+
+def _import(args) -> int:
+    from protein_studio.models.weights import import_checkpoint
+
+    for path in import_checkpoint(args.path, args.name):
+        print(path)
+    return 0
+
+
+def _remove(args) -> int:
+    from protein_studio.models.weights import remove
+
+    for path in remove(args.name):
+        print(f"removed {path}")
+    return 0
