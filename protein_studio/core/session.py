@@ -1,0 +1,431 @@
+"""The document a window works on, with Qt-free events the views subscribe to.
+
+A :class:`Session` holds one :class:`Document` (name, wild-type sequence, current sequence with the
+user's edits, numbering map, optional structure), the scan shown on the heatmap (:class:`ScanState`,
+filled chunk by chunk while a scan runs) and the variant list. Views never change it behind its back:
+they call its operations (which the GUI wraps in undo commands) and redraw when an :class:`Event` fires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from protein_studio.core.errors import InputError
+from protein_studio.core.mutations import MultiMutant, Mutation, parse_mutant, validate_mutant
+from protein_studio.core.numbering import NumberingMap
+from protein_studio.core.sequences import AMINO_ACIDS, clean_sequence, read_fasta
+
+__all__ = [
+    "Event", "Document", "ScanState", "Session", "load_document", "FASTA_SUFFIXES", "STRUCTURE_SUFFIXES",
+]
+
+FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".fna", ".seq", ".txt")
+STRUCTURE_SUFFIXES = (".pdb", ".ent", ".cif", ".mmcif", ".bcif")
+_AA_INDEX = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
+
+
+class Event:
+    """A list of callbacks; ``emit(*args)`` calls each in the order they connected."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[..., None]] = []
+
+    def connect(self, callback: Callable[..., None]) -> None:
+        self._callbacks.append(callback)
+
+    def disconnect(self, callback: Callable[..., None]) -> None:
+        self._callbacks = [cb for cb in self._callbacks if cb != callback]
+
+    def emit(self, *args: Any) -> None:
+        for callback in list(self._callbacks):
+            callback(*args)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One protein: its sequences, numbering and (optionally) structure.
+
+    Parameters
+    ----------
+    name : str
+    wild_type : str
+        The sequence as opened; mutations are counted against it.
+    sequence : str
+        The current sequence (same length as ``wild_type``).
+    numbering : NumberingMap
+        Sequence index <-> structure residue (or plain numbers when there is no structure).
+    structure : Structure, optional
+    chain : str, optional
+        The structure chain the sequence belongs to.
+    first_residue : int
+        Number of the first residue in the sequence's own numbering (mutation names use it).
+    paths : tuple of Path
+        Files it was read from.
+    """
+
+    name: str
+    wild_type: str
+    sequence: str
+    numbering: Any
+    structure: Any = None
+    chain: str | None = None
+    first_residue: int = 1
+    paths: tuple = ()
+
+    def __len__(self) -> int:
+        return len(self.sequence)
+
+    def position(self, index: int) -> int:
+        """The sequence-numbered position of 0-based ``index`` (what mutation names use)."""
+        return index + self.first_residue
+
+    def label(self, index: int) -> str:
+        """How the ruler names ``index``: the structure residue number where mapped, else the position."""
+        residue = self.numbering.residue_at(index) if self.numbering is not None else None
+        if residue is None:
+            return str(self.position(index))
+        return self.numbering.label(index)
+
+    def residue_text(self, index: int) -> str:
+        """``"M69 (A:44)"``: sequence letter and position, with the structure residue when mapped."""
+        text = f"{self.sequence[index]}{self.position(index)}"
+        residue = self.numbering.residue_at(index) if self.numbering is not None else None
+        return f"{text} ({residue})" if residue is not None else text
+
+    def mutated_indices(self) -> list[int]:
+        """0-based indices where the current sequence differs from the wild type."""
+        return [i for i, (a, b) in enumerate(zip(self.wild_type, self.sequence)) if a != b]
+
+    def mutations(self) -> MultiMutant | None:
+        """The current sequence as a multi-mutant of the wild type (``None`` when unchanged).
+
+        Positions whose wild-type residue is non-standard (X, ...) cannot be named and are left out.
+        """
+        mutations = tuple(Mutation(self.position(i), self.wild_type[i], self.sequence[i])
+                          for i in self.mutated_indices()
+                          if self.wild_type[i] in _AA_INDEX and self.sequence[i] in _AA_INDEX)
+        return MultiMutant(mutations) if mutations else None
+
+
+@dataclass
+class ScanState:
+    """A (possibly still running) saturation scan of ``sequence``: ``scores`` is L x 20, NaN = not yet."""
+
+    model: str
+    strategy: str
+    sequence: str
+    scores: np.ndarray
+    random_weights: bool = False
+    complete: bool = False
+    _ranks: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def empty(cls, model: str, strategy: str, sequence: str, random_weights: bool = False) -> "ScanState":
+        return cls(model, strategy, sequence, np.full((len(sequence), len(AMINO_ACIDS)), np.nan),
+                   random_weights)
+
+    def update(self, positions: Sequence[int], rows: np.ndarray) -> None:
+        """Store the score rows of finished ``positions`` (0-based)."""
+        rows = np.asarray(rows, dtype=float).reshape(len(positions), len(AMINO_ACIDS))
+        self.scores[np.asarray(positions, dtype=int)] = rows
+        self._ranks = None
+
+    @property
+    def positions_done(self) -> int:
+        return int(np.count_nonzero(~np.all(np.isnan(self.scores), axis=1)))
+
+    def substitution_mask(self) -> np.ndarray:
+        """L x 20 booleans: True for every cell that is not the scanned sequence's own residue."""
+        mask = np.ones(self.scores.shape, dtype=bool)
+        for i, aa in enumerate(self.sequence):
+            if aa in _AA_INDEX:
+                mask[i, _AA_INDEX[aa]] = False
+        return mask
+
+    def summary(self) -> np.ndarray:
+        """Per-position mean score of the 19 substitutions (NaN where not scanned)."""
+        values = np.where(self.substitution_mask(), self.scores, np.nan)
+        out = np.full(len(self.sequence), np.nan)
+        done = ~np.all(np.isnan(values), axis=1)
+        out[done] = np.nanmean(values[done], axis=1)
+        return out
+
+    def ranks(self) -> np.ndarray:
+        """L x 20 ranks among all scored substitutions, 1 = highest score; 0 for wild-type or unscored."""
+        if self._ranks is None:
+            values = np.where(self.substitution_mask(), self.scores, np.nan).ravel()
+            order = np.argsort(-np.nan_to_num(values, nan=-np.inf), kind="stable")
+            ranks = np.zeros(values.size, dtype=int)
+            n_scored = int(np.count_nonzero(~np.isnan(values)))
+            ranks[order[:n_scored]] = np.arange(1, n_scored + 1)
+            self._ranks = ranks.reshape(self.scores.shape)
+        return self._ranks
+
+    def score(self, index: int, aa: str) -> float:
+        return float(self.scores[index, _AA_INDEX[aa]])
+
+    def additive_score(self, mutant: MultiMutant, first_residue: int = 1) -> float:
+        """Sum of single-site scores of ``mutant`` (NaN when one is not scanned or off the sequence)."""
+        total = 0.0
+        for m in mutant.mutations:
+            i = m.position - first_residue
+            if not 0 <= i < len(self.sequence) or m.mt not in _AA_INDEX:
+                return float("nan")
+            total += self.scores[i, _AA_INDEX[m.mt]]
+        return float(total)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    document: Document | None
+    scan: ScanState | None
+
+
+class Session:
+    """The open document, its scan and variant list, with events for the views.
+
+    Events
+    ------
+    document_changed()
+        A new document (or a new wild type) replaced the old one; redraw everything.
+    sequence_changed(indices)
+        Residues at ``indices`` of the current sequence changed.
+    scan_changed(positions)
+        Scan rows changed (``positions`` finished, or ``None`` when the whole scan was replaced/cleared).
+    variants_changed()
+        The variant list changed.
+    """
+
+    def __init__(self) -> None:
+        self.document: Document | None = None
+        self.scan: ScanState | None = None
+        self.variants: list[MultiMutant] = []
+        self.document_changed = Event()
+        self.sequence_changed = Event()
+        self.scan_changed = Event()
+        self.variants_changed = Event()
+
+    # documents --------------------------------------------------------------------------------
+    def open(self, document: Document) -> None:
+        """Show ``document``; the previous scan and variants go with the previous document."""
+        self.document = document
+        self.scan = None
+        self.variants = []
+        self.document_changed.emit()
+        self.scan_changed.emit(None)
+        self.variants_changed.emit()
+
+    def _require(self) -> Document:
+        if self.document is None:
+            raise InputError("no protein is open")
+        return self.document
+
+    # edits ------------------------------------------------------------------------------------
+    def set_residue(self, index: int, residue: str) -> str:
+        """Put ``residue`` at 0-based ``index`` of the current sequence; returns the letter it replaced.
+
+        Raises
+        ------
+        InputError
+            A letter that is not one of the 20 standard amino acids, or an index off the sequence.
+        """
+        doc = self._require()
+        residue = residue.upper()
+        if residue not in _AA_INDEX:
+            raise InputError(f"'{residue}' is not one of the 20 standard amino acids ({AMINO_ACIDS})",
+                             position=index + doc.first_residue)
+        if not 0 <= index < len(doc.sequence):
+            raise InputError(f"position {doc.position(index)} is outside the sequence "
+                             f"({doc.first_residue}-{doc.position(len(doc.sequence) - 1)})")
+        old = doc.sequence[index]
+        if old != residue:
+            self.document = replace(doc, sequence=doc.sequence[:index] + residue + doc.sequence[index + 1:])
+            self.sequence_changed.emit([index])
+        return old
+
+    def apply_mutant(self, mutant: MultiMutant | str) -> list[tuple[int, str]]:
+        """Apply a (multi-)mutant given in sequence numbering; returns ``[(index, old letter), ...]``.
+
+        The mutant's wild-type letters are checked against the current sequence.
+        """
+        doc = self._require()
+        if isinstance(mutant, str):
+            mutant = parse_mutant(mutant)
+        validate_mutant(mutant, doc.sequence, doc.first_residue)
+        return [(m.position - doc.first_residue, self.set_residue(m.position - doc.first_residue, m.mt))
+                for m in mutant.mutations]
+
+    def snapshot(self) -> _Snapshot:
+        """Everything :meth:`replace_sequence` may change, for undo."""
+        return _Snapshot(self.document, self.scan)
+
+    def restore(self, snapshot: _Snapshot) -> None:
+        self.document = snapshot.document
+        self.scan = snapshot.scan
+        self.document_changed.emit()
+        self.scan_changed.emit(None)
+
+    def replace_sequence(self, text: str) -> None:
+        """Paste a sequence (raw letters or FASTA text).
+
+        Same length as now: it becomes the current sequence (its differences count as mutations).
+        Another length: it becomes the new wild type, realigned to the structure (nothing is mapped when
+        it does not match), and the scan is dropped.
+        """
+        doc = self._require()
+        sequence = _sequence_from_text(text)
+        if len(sequence) == len(doc.sequence):
+            changed = [i for i, (a, b) in enumerate(zip(doc.sequence, sequence)) if a != b]
+            if changed:
+                self.document = replace(doc, sequence=sequence)
+                self.sequence_changed.emit(changed)
+            return
+        try:
+            numbering, chain = _numbering_for(sequence, doc.structure, doc.chain)
+        except InputError:
+            # not this structure's protein: keep showing the structure, map nothing onto it
+            numbering, chain = NumberingMap(sequence, [None] * len(sequence), doc.chain or "A"), doc.chain
+        self.document = replace(doc, wild_type=sequence, sequence=sequence, numbering=numbering, chain=chain,
+                                first_residue=1)
+        self.scan = None
+        self.document_changed.emit()
+        self.scan_changed.emit(None)
+
+    # scans ------------------------------------------------------------------------------------
+    def begin_scan(self, model: str, strategy: str, random_weights: bool = False) -> ScanState:
+        """Start an empty scan of the current sequence; chunks fill it in."""
+        doc = self._require()
+        self.scan = ScanState.empty(model, strategy, doc.sequence, random_weights)
+        self.scan_changed.emit(None)
+        return self.scan
+
+    def add_scan_chunk(self, positions: Sequence[int], rows: np.ndarray) -> None:
+        """Rows of finished positions of the running scan."""
+        if self.scan is None:
+            return
+        self.scan.update(positions, rows)
+        self.scan_changed.emit(list(positions))
+
+    def finish_scan(self, scores: np.ndarray | None = None) -> None:
+        """The scan ended; ``scores`` (L x 20) replaces what the chunks filled when given."""
+        if self.scan is None:
+            return
+        if scores is not None:
+            scores = np.asarray(scores, dtype=float)
+            if scores.shape == self.scan.scores.shape:
+                self.scan.scores = scores.copy()
+                self.scan._ranks = None
+        self.scan.complete = not np.isnan(self.scan.scores).all(axis=1).any()
+        self.scan_changed.emit(None)
+
+    # variants ---------------------------------------------------------------------------------
+    def add_variant(self, mutant: MultiMutant | str) -> bool:
+        """Add a (multi-)mutant to the variant list (checked against the wild type); False if present."""
+        doc = self._require()
+        if isinstance(mutant, str):
+            mutant = parse_mutant(mutant)
+        validate_mutant(mutant, doc.wild_type, doc.first_residue)
+        if mutant in self.variants:
+            return False
+        self.variants.append(mutant)
+        self.variants_changed.emit()
+        return True
+
+    def remove_variant(self, mutant: MultiMutant) -> None:
+        if mutant in self.variants:
+            self.variants.remove(mutant)
+            self.variants_changed.emit()
+
+
+def _sequence_from_text(text: str) -> str:
+    stripped = text.strip()
+    if stripped.startswith(">"):
+        from protein_studio.core.sequences import parse_fasta_text
+
+        records = parse_fasta_text(stripped)
+        if not records:
+            raise InputError("the pasted FASTA text holds no sequence")
+        return records[0].sequence
+    sequence, _problems = clean_sequence(stripped, source="pasted text")
+    return sequence
+
+
+def _numbering_for(sequence: str, structure: Any, chain_id: str | None):
+    if structure is None or not structure.chains:
+        return NumberingMap.plain(len(sequence), 1), None
+    chain = structure.chain(chain_id) if chain_id else structure.chains[0]
+    return NumberingMap.align(sequence, chain), chain.chain_id
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    if name.endswith(STRUCTURE_SUFFIXES):
+        return "structure"
+    if name.endswith(FASTA_SUFFIXES):
+        return "fasta"
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(256).lstrip()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", source=path.name) from None
+    if head.startswith(b">"):
+        return "fasta"
+    raise InputError("unknown file type (expected FASTA .fasta/.fa, PDB .pdb, mmCIF .cif or BinaryCIF .bcif)",
+                     source=path.name)
+
+
+def load_document(paths: Iterable[str | Path], chain: str | None = None) -> Document:
+    """Read a protein from a FASTA file, a structure file, or one of each.
+
+    With both, the FASTA sequence is the document's sequence and is aligned to the structure chain
+    (``chain``, else the first protein chain) so the ruler and the 3D view use the structure's numbers.
+    With only a structure, the chain's own sequence is used; with only FASTA, plain numbering.
+
+    Raises
+    ------
+    InputError
+        Unreadable, unknown or empty files, or more than one FASTA or structure file.
+    """
+    from protein_studio.core.structures import load_structure
+
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("no file given")
+    fasta_paths = []
+    structure_paths = []
+    for path in paths:
+        if not path.is_file():
+            raise InputError("no such file", source=str(path))
+        (structure_paths if _kind(path) == "structure" else fasta_paths).append(path)
+    if len(fasta_paths) > 1 or len(structure_paths) > 1:
+        raise InputError("open one FASTA file and/or one structure file at a time")
+
+    structure = load_structure(structure_paths[0]) if structure_paths else None
+    if structure is not None and not structure.chains:
+        raise InputError("the structure holds no protein chain", source=structure_paths[0].name)
+    if fasta_paths:
+        records = read_fasta(fasta_paths[0])
+        if not records:
+            raise InputError("the file holds no sequence", source=fasta_paths[0].name)
+        record = records[0]
+        sequence = record.sequence
+        name = record.name
+        numbering, chain_id = _numbering_for(sequence, structure, chain)
+        first = record.first_residue if structure is None else 1
+        if structure is None:
+            numbering = NumberingMap.plain(len(sequence), first)
+    else:
+        chain_info = structure.chain(chain) if chain else structure.chains[0]
+        sequence = chain_info.sequence
+        name = f"{structure.name} chain {chain_info.chain_id}"
+        numbering = NumberingMap.for_chain(chain_info)
+        chain_id = chain_info.chain_id
+        first = 1
+    return Document(name=name, wild_type=sequence, sequence=sequence, numbering=numbering,
+                    structure=structure, chain=chain_id, first_residue=first, paths=tuple(paths))

@@ -1,0 +1,195 @@
+"""Starting the window: Qt environment, the QApplication, and the ``--screenshot`` mode.
+
+``run_application(args)`` is called by :func:`protein_studio.app.main` with the parsed window arguments
+(``files``, ``screenshot``, ``scan``, ``debug``). Without a display it uses Qt's offscreen platform by
+itself; Chromium's flags for QtWebEngine are set before the QApplication exists.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+__all__ = ["run_application", "prepare_environment", "Screenshotter"]
+
+SCREENSHOT_TIMEOUT_S = 300
+
+
+def prepare_environment(headless: bool | None = None) -> None:
+    """Set the Qt variables that must exist before the QApplication: platform and Chromium flags.
+
+    Parameters
+    ----------
+    headless : bool, optional
+        Force the offscreen platform; by default used when no X11/Wayland display is set.
+    """
+    if headless is None:
+        headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and \
+            sys.platform not in ("win32", "darwin")
+    if headless and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "").split()
+    wanted = ["--ignore-gpu-blocklist"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        wanted.append("--no-sandbox")  # Chromium refuses to run its sandbox as root
+    for flag in wanted:
+        if flag not in flags:
+            flags.append(flag)
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = " ".join(flags)
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith("xcb"):
+        os.environ.setdefault("QTWEBENGINE_FORCE_USE_GBM", "0")
+
+
+def _application():
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setAttribute(Qt.AA_ShareOpenGLContexts)
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("Protein Studio")
+        app.setOrganizationName("Protein Studio")
+        from protein_studio import __version__
+
+        app.setApplicationVersion(__version__)
+    return app
+
+
+class Screenshotter:
+    """Waits for the window to be complete (scan finished, structure drawn), then saves its image.
+
+    Parameters
+    ----------
+    window : MainWindow
+    path : str or Path
+        Where the PNG goes.
+    scan_model : str, optional
+        Run a full scan with this model first.
+    """
+
+    def __init__(self, window, path, scan_model: str | None = None, timeout_s: float = SCREENSHOT_TIMEOUT_S):
+        from PySide6.QtCore import QTimer
+
+        self.window = window
+        self.path = Path(path)
+        self.scan_model = scan_model
+        self.scan_done = scan_model is None
+        self.scan_ok = scan_model is None
+        self.drawn = window.session.document is None or window.session.document.structure is None \
+            or not window.viewer.available
+        self.exit_code: int | None = None
+        self.problems: list[str] = []
+        window.viewer.drawn.connect(self._on_drawn)
+        window.viewer.failed.connect(lambda text: self.problems.append(f"3D view: {text}"))
+        window.scanFinished.connect(self._on_scan)
+        window.jobFailed.connect(lambda text: self.problems.append(text))
+        self._timeout = QTimer(window, singleShot=True, interval=int(timeout_s * 1000), timeout=self._on_timeout)
+
+    def start(self) -> None:
+        self._timeout.start()
+        if self.scan_model:
+            if self.window.start_scan(self.scan_model) is None:
+                self.scan_done = True
+                self.problems.append(self.window.last_error[1] if self.window.last_error else "scan not started")
+        self._check()
+
+    def _on_drawn(self) -> None:
+        self.drawn = True
+        self._check()
+
+    def _on_scan(self, complete: bool) -> None:
+        self.scan_done = True
+        self.scan_ok = complete
+        if not complete:
+            self.problems.append("the scan did not cover every position")
+        self._check()
+
+    def _on_timeout(self) -> None:
+        if not self.drawn:
+            self.problems.append("the structure was not drawn in time")
+        if not self.scan_done:
+            self.problems.append("the scan did not finish in time")
+        self._save()
+
+    def _check(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        if self.scan_done and self.drawn and self.exit_code is None:
+            # one more turn of the event loop (and the page's next frame) before grabbing
+            QTimer.singleShot(500, self._save)
+
+    def _save(self) -> None:
+        if self.exit_code is not None:
+            return
+        self._timeout.stop()
+        image = grab_window(self.window)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not image.save(str(self.path)):
+            self.problems.append(f"could not write {self.path}")
+        self.exit_code = 0 if not self.problems else 1
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.instance().exit(self.exit_code)
+
+
+def grab_window(window):
+    """The window as an image, with the 3D canvas painted in where the widget grab leaves it blank.
+
+    QWidget.grab cannot always read a QWebEngineView's GPU-composited content (it comes back blank or
+    black on the offscreen platform), so the viewer's own canvas image is composited over its area.
+    """
+    from PySide6.QtCore import QPoint, QRect, Qt
+    from PySide6.QtGui import QPainter
+
+    image = window.grab().toImage()
+    viewer = window.viewer
+    if not viewer.isVisible() or not viewer.available:
+        return image
+    canvas = viewer._canvas_image() if viewer.is_ready else None  # noqa: SLF001 - H's canvas export
+    if canvas is None or canvas.isNull():
+        return image
+    origin = viewer.mapTo(window, QPoint(0, 0))
+    target = QRect(origin, viewer.size())
+    painter = QPainter(image)
+    painter.drawImage(target, canvas.scaled(viewer.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
+    painter.end()
+    return image
+
+
+def run_application(args) -> int:
+    """Open the window (or take a screenshot of it and exit); returns the exit status."""
+    screenshot = getattr(args, "screenshot", None)
+    prepare_environment(headless=None)
+    app = _application()
+    from protein_studio.gui.main_window import MainWindow
+
+    files = [Path(f) for f in (getattr(args, "files", None) or [])]
+    try:
+        window = MainWindow(files=files, open_demo=not files)
+    except Exception:  # noqa: BLE001
+        if getattr(args, "debug", False):
+            raise
+        print("protein-studio: the window could not start:\n" + traceback.format_exc(limit=3), file=sys.stderr)
+        return 1
+    if files and window.session.document is None:
+        message = window.last_error[1] if window.last_error else "cannot open the files"
+        print(f"protein-studio: {message}", file=sys.stderr)
+        if screenshot:
+            window.close()
+            return 1
+    window.show()
+    if not screenshot:
+        return app.exec()
+
+    shooter = Screenshotter(window, screenshot, getattr(args, "scan", None))
+    shooter.start()
+    code = app.exec()
+    for problem in shooter.problems:
+        print(f"protein-studio: {problem}", file=sys.stderr)
+    if shooter.exit_code == 0:
+        print(f"protein-studio: window image saved to {shooter.path}", file=sys.stderr)
+    window.close()
+    return shooter.exit_code if shooter.exit_code is not None else code

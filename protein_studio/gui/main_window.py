@@ -1,0 +1,924 @@
+"""The Protein Studio main window: sequence editor, scan heatmap, 3D view, variants, ranked table, jobs.
+
+Data flows one way: a menu action builds a :class:`~protein_studio.gui.worker.Job`, the worker runs the
+engine, its signals arrive on the GUI thread and update the :class:`~protein_studio.core.session.Session`,
+whose events make the views redraw. Selections go through the one
+:class:`~protein_studio.core.selection.SelectionMediator`; structure residues cross into sequence
+positions only through the document's numbering map.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QDialog, QDialogButtonBox,
+                               QHeaderView)
+
+from protein_studio import __version__
+from protein_studio.core.errors import InputError, UserError
+from protein_studio.core.selection import SelectionMediator
+from protein_studio.core.session import Document, Session, load_document
+from protein_studio.core.structures import ResidueId, to_pdb_text
+from protein_studio.gui.activity_panel import ActivityPanel
+from protein_studio.gui.commands import ReplaceSequenceCommand, SetResidueCommand
+from protein_studio.gui.heatmap import HeatmapView, colour_scale_limit
+from protein_studio.gui.ranked_table import RankedTable, write_rows_csv
+from protein_studio.gui.sequence_editor import SequenceEditor
+from protein_studio.gui.structure_viewer import StructureViewer
+from protein_studio.gui.variant_list import VariantList
+from protein_studio.gui.worker import Job, Worker
+
+__all__ = ["MainWindow", "DEMO_FILES", "STRATEGIES", "LIBRARY_LICENCES"]
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+DEMO_FILES = (RESOURCES / "demo" / "tem1_P62593.fasta", RESOURCES / "demo" / "tem1_1btl.pdb")
+STRATEGIES = ("masked-marginals", "wt-marginals")
+OPEN_FILTER = ("Proteins (*.fasta *.fa *.faa *.fas *.pdb *.ent *.cif *.mmcif *.bcif);;"
+               "FASTA (*.fasta *.fa *.faa *.fas);;Structures (*.pdb *.ent *.cif *.mmcif *.bcif);;All files (*)")
+MAX_RECENT = 8
+
+#: Libraries shown in Help > About with the licence they are distributed under.
+LIBRARY_LICENCES = (
+    ("PySide6 (Qt for Python)", "PySide6", "LGPL-3.0"),
+    ("PyTorch", "torch", "BSD-3-Clause"),
+    ("fair-esm", "fair-esm", "MIT"),
+    ("transformers", "transformers", "Apache-2.0"),
+    ("biotite", "biotite", "BSD-3-Clause"),
+    ("NumPy", "numpy", "BSD-3-Clause"),
+    ("SciPy", "scipy", "BSD-3-Clause"),
+    ("matplotlib", "matplotlib", "PSF-based (matplotlib licence)"),
+    ("py3Dmol", "py3Dmol", "MIT"),
+    ("3Dmol.js", None, "BSD-3-Clause"),
+)
+
+
+def _version(distribution: str | None) -> str:
+    if distribution is None:
+        return "bundled"
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _settings() -> QSettings:
+    """Window layout and recent files: an INI file in the configuration folder."""
+    from protein_studio.core.settings import config_dir
+
+    folder = config_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(folder / "window.ini"), QSettings.IniFormat)
+
+
+class MainWindow(QMainWindow):
+    """The whole application window.
+
+    Parameters
+    ----------
+    files : list of path, optional
+        Opened at start; the bundled demo when empty and ``open_demo`` is true.
+    open_demo : bool
+    worker : Worker, optional
+        The job runner (tests may pass one with their own model loader).
+
+    Signals
+    -------
+    documentOpened()
+    scanFinished(bool)
+        A scan ended; True when it covered every position.
+    jobFailed(str)
+        A job failed with this message (the error is shown in the window).
+    """
+
+    documentOpened = Signal()
+    scanFinished = Signal(bool)
+    jobFailed = Signal(str)
+
+    def __init__(self, files=None, open_demo: bool = True, worker: Worker | None = None):
+        super().__init__()
+        self.setWindowTitle("Protein Studio")
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.session = Session()
+        self.mediator = SelectionMediator()
+        self.undo_stack = QUndoStack(self)
+        self.worker = worker or Worker()
+        self.worker.setParent(self)
+        self.settings = _settings()
+        from protein_studio.core.settings import load_settings
+
+        try:
+            self.user_settings = load_settings()
+        except UserError:
+            from protein_studio.core.settings import Settings
+
+            self.user_settings = Settings()
+        self.strategy = STRATEGIES[0]
+        self.model_name = self.user_settings.scoring_model
+        self.device = self.user_settings.device
+        self.last_error: tuple[str, str] | None = None
+        self.message_box: QMessageBox | None = None
+        self._scan_job: int | None = None
+        self._score_job: int | None = None
+        self._jobs: dict[int, Job] = {}
+        self._model_scores: dict[str, tuple[float, str]] = {}
+        self._color_mode = "chain"
+
+        self._build_views()
+        self._build_docks()
+        self._build_menus()
+        self._connect()
+        self._choose_default_model()
+        self._restore_layout()
+
+        self._heatmap_timer = QTimer(self, singleShot=True, interval=80, timeout=self._redraw_scan)
+        self._table_timer = QTimer(self, singleShot=True, interval=400, timeout=self._refresh_table)
+        self._refresh_document()
+        paths = [Path(p) for p in (files or [])]
+        if paths:
+            self.open_files(paths)
+        elif open_demo:
+            self.open_files(list(DEMO_FILES), remember=False)
+
+    # construction ----------------------------------------------------------------------------
+    def _build_views(self) -> None:
+        self.editor = SequenceEditor()
+        self.heatmap = HeatmapView()
+        self.viewer = StructureViewer()
+        self.variants = VariantList()
+        self.ranked = RankedTable()
+        self.activity = ActivityPanel()
+        self.scan_title = QLabel()
+        self.scan_title.setWordWrap(True)
+        centre = QWidget()
+        layout = QVBoxLayout(centre)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.scan_title)
+        layout.addWidget(self.heatmap, 1)
+        self.setCentralWidget(centre)
+        self.doc_label = QLabel()
+        self.selection_label = QLabel()
+        self.model_label = QLabel()
+        self.statusBar().addWidget(self.doc_label)
+        self.statusBar().addWidget(self.selection_label, 1)
+        self.statusBar().addPermanentWidget(self.model_label)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.editor_dock = self._dock("Sequence", "sequence", self.editor, Qt.TopDockWidgetArea)
+        self.viewer_dock = self._dock("Structure", "structure", self.viewer, Qt.RightDockWidgetArea)
+        self.variants_dock = self._dock("Variants", "variants", self.variants, Qt.LeftDockWidgetArea)
+        self.ranked_dock = self._dock("Ranked substitutions", "ranked", self.ranked, Qt.LeftDockWidgetArea)
+        self.activity_dock = self._dock("Jobs and activity", "activity", self.activity, Qt.BottomDockWidgetArea)
+        self.splitDockWidget(self.variants_dock, self.ranked_dock, Qt.Vertical)
+        self.resize(1400, 900)
+        self.resizeDocks([self.viewer_dock], [480], Qt.Horizontal)
+        self.resizeDocks([self.variants_dock], [300], Qt.Horizontal)
+        self.resizeDocks([self.editor_dock, self.activity_dock], [190, 130], Qt.Vertical)
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open\u2026", self.open_dialog, QKeySequence.Open,
+                     "Open a FASTA, PDB, mmCIF or BinaryCIF file (or one sequence and one structure)")
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._action(file_menu, "Open &Demo (TEM-1 beta-lactamase)", lambda: self.open_files(list(DEMO_FILES),
+                                                                                              remember=False))
+        file_menu.addSeparator()
+        self.export_csv_action = self._action(file_menu, "Export Scan as &CSV\u2026", self.export_scan_csv)
+        self._action(file_menu, "Export &Heatmap Image (PNG/SVG)\u2026", self.export_heatmap_dialog)
+        self._action(file_menu, "Export &Structure Image\u2026", self.export_structure_dialog)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
+
+        edit = bar.addMenu("&Edit")
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.Undo)
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcut(QKeySequence.Redo)
+        edit.addAction(undo)
+        edit.addAction(redo)
+        edit.addSeparator()
+        self._action(edit, "Select &All", self.select_all, QKeySequence.SelectAll)
+        self._action(edit, "Select &None", lambda: self.mediator.clear(source=None), "Ctrl+Shift+A")
+        self._action(edit, "Revert to &Wild Type", self.revert_all)
+        edit.addSeparator()
+        self._action(edit, "Zoom Heatmap &In", self.heatmap.zoom_in, QKeySequence.ZoomIn)
+        self._action(edit, "Zoom Heatmap &Out", self.heatmap.zoom_out, QKeySequence.ZoomOut)
+
+        run = bar.addMenu("&Run")
+        self.scan_action = self._action(run, "&Scan All Point Mutations", self.start_scan, "Ctrl+R",
+                                        "Score all 19 substitutions at every position with the chosen model")
+        self._action(run, "Score &Variants", self.score_variants, "Ctrl+Shift+R",
+                     "Score the variant list with the chosen model")
+        self.cancel_action = self._action(run, "&Cancel", self.cancel_jobs, "Ctrl+.")
+        strategy_menu = run.addMenu("Scan S&trategy")
+        group = QActionGroup(self)
+        for strategy in STRATEGIES:
+            action = QAction(strategy, self, checkable=True, checked=strategy == self.strategy)
+            action.triggered.connect(lambda _=False, s=strategy: setattr(self, "strategy", s))
+            group.addAction(action)
+            strategy_menu.addAction(action)
+
+        self.models_menu = bar.addMenu("&Models")
+        self.models_menu.aboutToShow.connect(self._fill_models_menu)
+
+        view = bar.addMenu("&View")
+        colour = view.addMenu("Colour Structure &By")
+        self.colour_group = QActionGroup(self)
+        self.colour_actions = {}
+        for mode, text in (("chain", "Chain"), ("confidence", "Confidence (pLDDT / B-factor)"),
+                           ("score", "Scan Score (mean substitution)")):
+            action = QAction(text, self, checkable=True, checked=mode == "chain")
+            action.triggered.connect(lambda _=False, m=mode: self.set_color_mode(m))
+            self.colour_group.addAction(action)
+            colour.addAction(action)
+            self.colour_actions[mode] = action
+        surface = QAction("Show &Surface", self, checkable=True)
+        surface.toggled.connect(self.viewer.set_surface)
+        view.addAction(surface)
+        view.addSeparator()
+        for dock in (self.editor_dock, self.viewer_dock, self.variants_dock, self.ranked_dock, self.activity_dock):
+            view.addAction(dock.toggleViewAction())
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About Protein Studio", self.show_about, QKeySequence.HelpContents)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.document_changed.connect(self._refresh_document)
+        s.sequence_changed.connect(self._on_sequence_changed)
+        s.scan_changed.connect(self._on_scan_changed)
+        s.variants_changed.connect(self._refresh_variants)
+
+        m = self.mediator
+        m.subscribe(self.editor, lambda idx, src: self.editor.set_selection(idx))
+        m.subscribe(self.heatmap, self._heatmap_selection)
+        m.subscribe(self.ranked, lambda idx, src: self.ranked.set_selection(idx))
+        m.subscribe(self.viewer, lambda idx, src: self.viewer.highlight(self.mediator.selected_residues()))
+        m.subscribe(self, lambda idx, src: self._show_selection())
+
+        for view in (self.editor, self.heatmap, self.ranked, self.variants):
+            view.positionsSelected.connect(
+                lambda indices, add, v=view: self.mediator.select(
+                    set(indices) | (set(self.mediator.selection) if add else set()), source=v))
+        self.viewer.residueClicked.connect(self._viewer_clicked)
+        self.viewer.ready.connect(self._viewer_ready)
+
+        self.editor.mutationRequested.connect(self.mutate)
+        self.editor.pasteRequested.connect(self.paste_sequence)
+        self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.heatmap.mutationActivated.connect(self._heatmap_activated)
+        self.ranked.mutationActivated.connect(self._add_variant_at)
+        self.ranked.exportRequested.connect(self.export_scan_csv)
+        self.ranked.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.variants.addRequested.connect(self.add_variant)
+        self.variants.removeRequested.connect(self._remove_variants)
+        self.variants.applyRequested.connect(self.apply_variant)
+
+        w = self.worker
+        w.jobStarted.connect(self.activity.job_started)
+        w.progress.connect(self.activity.job_progress)
+        w.partial.connect(self._on_partial)
+        w.warning.connect(lambda job_id, text: self.activity.add_entry(f"Warning: {text}"))
+        w.jobFinished.connect(self._on_finished)
+        w.jobFailed.connect(self._on_failed)
+        w.jobCancelled.connect(self._on_cancelled)
+        w.modelChanged.connect(self._on_model_changed)
+        self.activity.cancelRequested.connect(self.cancel_jobs)
+
+    # documents -------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open protein", str(Path.home()), OPEN_FILTER)
+        if paths:
+            self.open_files([Path(p) for p in paths])
+
+    def open_files(self, paths, remember: bool = True) -> bool:
+        """Open a FASTA and/or a structure file; on failure say why and keep the current document."""
+        paths = [Path(p) for p in paths]
+        try:
+            document = load_document(paths)
+        except UserError as exc:
+            self.show_error("Cannot open " + ", ".join(p.name for p in paths), str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - a parser's own error: still one message, with details
+            import traceback
+
+            self.show_error("Cannot open " + ", ".join(p.name for p in paths),
+                            f"{', '.join(p.name for p in paths)}: not a readable protein file "
+                            f"({type(exc).__name__}: {exc})", traceback.format_exc())
+            return False
+        self.set_document(document)
+        if remember:
+            self._remember(paths)
+        return True
+
+    def set_document(self, document: Document) -> None:
+        """Replace the open document (running scans of the old one are cancelled)."""
+        if self._scan_job is not None:
+            self.worker.cancel(self._scan_job)
+            self._scan_job = None
+        self.undo_stack.clear()
+        self._model_scores = {}
+        self.mediator.set_numbering(document.numbering)
+        self.session.open(document)
+        if document.structure is not None:
+            self.viewer.load_structure(to_pdb_text(document.structure), document.structure.name)
+            if self._color_mode == "score":
+                self.set_color_mode("chain")
+        else:
+            self.viewer.clear()
+        note = ""
+        mismatches = getattr(document.numbering, "mismatches", ())
+        if document.structure is not None:
+            mapped = getattr(document.numbering, "mapped", len(document))
+            note = f" (sequence aligned to chain {document.chain}: {mapped} of {len(document)} positions in the structure"
+            note += f", {len(mismatches)} mismatches)" if mismatches else ")"
+        self.activity.add_entry(f"Opened {document.name}: {len(document)} residues{note}")
+        self.documentOpened.emit()
+
+    def _remember(self, paths) -> None:
+        recent = [str(p.resolve()) for p in paths]
+        key = "|".join(recent)
+        entries = [e for e in (self.settings.value("recent", []) or []) if e != key]
+        if isinstance(entries, str):
+            entries = [entries]
+        self.settings.setValue("recent", [key] + entries[:MAX_RECENT - 1])
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        entries = self.settings.value("recent", []) or []
+        if isinstance(entries, str):
+            entries = [entries]
+        for entry in entries:
+            paths = entry.split("|")
+            action = self.recent_menu.addAction(" + ".join(Path(p).name for p in paths))
+            action.setToolTip("\n".join(paths))
+            action.triggered.connect(lambda _=False, ps=paths: self.open_files([Path(p) for p in ps]))
+        self.recent_menu.setEnabled(bool(entries))
+
+    def _refresh_document(self) -> None:
+        doc = self.session.document
+        if doc is None:
+            self.editor.set_sequence("", "", [])
+            self.heatmap.set_data(None, "", [])
+            self.doc_label.setText("No protein open")
+            return
+        self.setWindowTitle(f"{doc.name} \u2014 Protein Studio")
+        labels = [doc.label(i) for i in range(len(doc))]
+        self.editor.set_sequence(doc.sequence, doc.wild_type, labels, describe=doc.residue_text)
+        self.mediator.set_numbering(doc.numbering) if self.mediator.numbering is not doc.numbering else None
+        self._on_sequence_changed([])
+        self._redraw_scan()
+        self._refresh_table()
+        self._refresh_variants()
+
+    def _on_sequence_changed(self, indices) -> None:
+        doc = self.session.document
+        if doc is None:
+            return
+        self.editor.set_sequence(doc.sequence, doc.wild_type)
+        mutated = doc.mutated_indices()
+        mutant = doc.mutations()
+        self.doc_label.setText(f"{doc.name}: {len(doc)} residues, {len(mutated)} mutation"
+                               f"{'' if len(mutated) == 1 else 's'}" + (f" ({mutant})" if mutant and len(mutated) <= 4
+                                                                        else ""))
+        residues = [r for r in (doc.numbering.residue_at(i) for i in mutated) if r is not None]
+        self.viewer.set_mutated(residues)
+
+    # selection -------------------------------------------------------------------------------
+    def _heatmap_selection(self, indices, source) -> None:
+        self.heatmap.set_selection(indices)
+        if indices:
+            self.heatmap.ensure_visible(min(indices))
+
+    def _viewer_clicked(self, chain: str, number: int, insertion: str) -> None:
+        self.mediator.select_residues([ResidueId(chain, number, insertion)], source=self.viewer)
+
+    def _viewer_ready(self) -> None:
+        self.viewer.highlight(self.mediator.selected_residues())
+
+    def _show_selection(self) -> None:
+        doc = self.session.document
+        indices = sorted(self.mediator.selection)
+        if doc is None or not indices:
+            self.selection_label.setText("")
+            return
+        if len(indices) == 1:
+            text = doc.residue_text(indices[0])
+        else:
+            text = f"{len(indices)} positions ({doc.residue_text(indices[0])} \u2026 {doc.residue_text(indices[-1])})"
+        self.selection_label.setText("Selected: " + text)
+
+    def select_all(self) -> None:
+        if self.session.document is not None:
+            self.mediator.select(range(len(self.session.document)), source=None)
+
+    # edits -----------------------------------------------------------------------------------
+    def mutate(self, index: int, residue: str) -> bool:
+        """Make a point mutation (undoable); False with a message when refused."""
+        doc = self.session.document
+        if doc is None:
+            return False
+        if residue.upper() not in "ACDEFGHIKLMNPQRSTVWY" or len(residue) != 1:
+            self.statusBar().showMessage(f"'{residue}' is not one of the 20 amino acids", 5000)
+            return False
+        if doc.sequence[index] == residue.upper():
+            return False
+        self.undo_stack.push(SetResidueCommand(self.session, index, residue.upper()))
+        return True
+
+    def paste_sequence(self, text: str) -> bool:
+        try:
+            command = ReplaceSequenceCommand(self.session, text)
+            command.redo()
+        except UserError as exc:
+            self.show_error("Cannot paste", str(exc))
+            return False
+        self.undo_stack.push(command)  # push calls redo again: it restores the state it made
+        return True
+
+    def revert_all(self) -> None:
+        doc = self.session.document
+        if doc is None:
+            return
+        self.undo_stack.beginMacro("revert to wild type")
+        for i in doc.mutated_indices():
+            self.undo_stack.push(SetResidueCommand(self.session, i, doc.wild_type[i]))
+        self.undo_stack.endMacro()
+
+    def _heatmap_activated(self, index: int, residue: str) -> None:
+        modifiers = QApplication.keyboardModifiers()
+        if modifiers & Qt.ShiftModifier:
+            self._add_variant_at(index, residue)
+        else:
+            self.mutate(index, residue)
+
+    # variants --------------------------------------------------------------------------------
+    def _add_variant_at(self, index: int, residue: str) -> None:
+        doc = self.session.document
+        if doc is None or doc.wild_type[index] == residue:
+            return
+        self.add_variant(f"{doc.wild_type[index]}{doc.position(index)}{residue}")
+
+    def add_variant(self, text: str) -> bool:
+        try:
+            added = self.session.add_variant(text)
+        except UserError as exc:
+            self.show_error("Cannot add the variant", str(exc))
+            return False
+        if added:
+            self.variants.entry.clear()
+        return added
+
+    def _remove_variants(self, names) -> None:
+        for variant in list(self.session.variants):
+            if str(variant) in names:
+                self.session.remove_variant(variant)
+
+    def apply_variant(self, name: str) -> None:
+        doc = self.session.document
+        variant = next((v for v in self.session.variants if str(v) == name), None)
+        if doc is None or variant is None:
+            return
+        self.undo_stack.beginMacro(f"apply {name}")
+        for m in variant.mutations:
+            self.undo_stack.push(SetResidueCommand(self.session, m.position - doc.first_residue, m.mt))
+        self.undo_stack.endMacro()
+
+    def _refresh_variants(self) -> None:
+        doc = self.session.document
+        scan = self.session.scan
+        rows = []
+        for variant in self.session.variants:
+            positions = [m.position - doc.first_residue for m in variant.mutations]
+            additive = scan.additive_score(variant, doc.first_residue) if scan is not None else None
+            model_score, note = self._model_scores.get(str(variant), (None, ""))
+            rows.append((str(variant), positions, additive, model_score, note))
+        self.variants.set_variants(rows)
+
+    # scans -----------------------------------------------------------------------------------
+    def _spec(self, name: str):
+        from protein_studio.models.registry import get_spec
+
+        return get_spec(name)
+
+    def start_scan(self, model: str | None = None) -> int | None:
+        """Scan every point mutation of the current sequence with ``model`` (default: the chosen one)."""
+        doc = self.session.document
+        if doc is None:
+            self.show_error("Nothing to scan", "Open a protein first.")
+            return None
+        model = model or self.model_name
+        try:
+            spec = self._spec(model)
+        except UserError as exc:
+            self.show_error("Cannot scan", str(exc))
+            return None
+        if self._scan_job is not None:
+            self.worker.cancel(self._scan_job)
+        sequence = doc.sequence
+        strategy = self.strategy
+
+        def run(ctx, loaded):
+            from protein_studio.engines.scoring import saturation_scan
+
+            return saturation_scan(sequence, loaded, ctx, strategy=strategy)
+
+        job = Job(f"Scan {doc.name} with {spec.display_name} ({strategy})", run, model=model, device=self.device,
+                  kind="scan", data={"sequence": sequence})
+        self.session.begin_scan(model, strategy, spec.is_random)
+        self._jobs[job.id] = job
+        self._scan_job = self.worker.submit(job)
+        return job.id
+
+    def score_variants(self) -> int | None:
+        """Score every variant of the list with the chosen model (additive masked marginals)."""
+        doc = self.session.document
+        if doc is None or not self.session.variants:
+            self.show_error("Nothing to score", "Add variants to the list first (e.g. E104K:G238S).")
+            return None
+        try:
+            spec = self._spec(self.model_name)
+        except UserError as exc:
+            self.show_error("Cannot score", str(exc))
+            return None
+        wild_type, first = doc.wild_type, doc.first_residue
+        mutants = list(self.session.variants)
+
+        def run(ctx, loaded):
+            from protein_studio.engines.scoring import score_mutants
+
+            return score_mutants(wild_type, mutants, loaded, ctx, multi="additive", first_residue=first)
+
+        job = Job(f"Score {len(mutants)} variants with {spec.display_name}", run, model=spec.name,
+                  device=self.device, kind="score")
+        self._jobs[job.id] = job
+        self._score_job = self.worker.submit(job)
+        return job.id
+
+    def cancel_jobs(self) -> None:
+        self.worker.cancel()
+
+    def _on_partial(self, job_id: int, payload) -> None:
+        if job_id != self._scan_job or payload is None:
+            return
+        positions = getattr(payload, "positions", None)
+        rows = getattr(payload, "scores_rows", None)
+        if positions is not None and rows is not None:
+            self.session.add_scan_chunk(list(np.asarray(positions, dtype=int)), rows)
+
+    def _on_finished(self, job_id: int, result) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            return
+        if job.kind == "scan":
+            if job_id == self._scan_job:
+                self._scan_job = None
+                self.session.finish_scan(getattr(result, "scores", None))
+                scan = self.session.scan
+                self.activity.job_ended(job_id, "Finished")
+                self.scanFinished.emit(bool(scan and scan.complete))
+                if self._color_mode == "score":
+                    self.set_color_mode("score")
+            else:
+                self.activity.job_ended(job_id, "Finished (for a document no longer open)")
+        elif job.kind == "score":
+            self._model_scores = {
+                name: (float(score), f"{result.model}, {result.method}")
+                for name, score in zip(result.mutants, np.asarray(result.scores, dtype=float))}
+            self._refresh_variants()
+            self.activity.job_ended(job_id, "Finished")
+        else:
+            self.activity.job_ended(job_id, "Finished")
+
+    def _on_failed(self, job_id: int, message: str, details: str) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job_id == self._scan_job:
+            self._scan_job = None
+            self.session.finish_scan(None)
+            self.scanFinished.emit(False)
+        self.activity.job_ended(job_id, "Failed", details=f"{message}\n\n{details}", error=True)
+        self.show_error(f"{job.title if job else 'A job'} failed", message, details)
+        self.jobFailed.emit(message)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        self._jobs.pop(job_id, None)
+        if job_id == self._scan_job:
+            self._scan_job = None
+            self.session.finish_scan(None)
+            scan = self.session.scan
+            done = scan.positions_done if scan is not None else 0
+            self.activity.job_ended(job_id, f"Cancelled after {done} positions (kept on the heatmap)")
+            self.scanFinished.emit(False)
+        else:
+            self.activity.job_ended(job_id, "Cancelled")
+
+    def _on_model_changed(self, name: str) -> None:
+        self.activity.add_entry(f"Model loaded: {name}" if name else "Model released")
+        self._show_model()
+
+    def _on_scan_changed(self, positions) -> None:
+        if positions is None:
+            self._redraw_scan()
+            self._refresh_table()
+        else:
+            if not self._heatmap_timer.isActive():
+                self._heatmap_timer.start()
+            if not self._table_timer.isActive():
+                self._table_timer.start()
+
+    def _redraw_scan(self) -> None:
+        doc = self.session.document
+        scan = self.session.scan
+        if doc is None:
+            return
+        labels = [doc.label(i) for i in range(len(doc))]
+        if scan is None:
+            self.heatmap.set_data(None, doc.sequence, labels, describe=doc.residue_text,
+                                  title=f"{doc.name}: not scanned")
+            self.scan_title.setText(f"<b>{doc.name}</b> \u2014 no scan yet: choose a model in Models and "
+                                    f"Run \u25b8 Scan (Ctrl+R)")
+            return
+        spec_label = scan.model + (" \u2014 RANDOM WEIGHTS, scores are meaningless" if scan.random_weights else "")
+        state = "complete" if scan.complete else f"{scan.positions_done}/{len(scan.sequence)} positions"
+        title = f"{doc.name}: {spec_label}, {scan.strategy} ({state})"
+        self.heatmap.set_data(scan.scores, scan.sequence, labels, summary=scan.summary(), ranks=scan.ranks(),
+                              title=title, describe=doc.residue_text)
+        colour = "#b00020" if scan.random_weights else "palette(text)"
+        self.scan_title.setText(f"<b>{doc.name}</b> \u2014 <span style='color:{colour}'>{spec_label}</span>, "
+                                f"{scan.strategy}: {state}. Log-ratio score: &gt;0 better than wild type "
+                                f"(blue), &lt;0 worse (red). Double-click applies a mutation; "
+                                f"Shift+double-click adds it to the variants.")
+
+    def _refresh_table(self) -> None:
+        doc = self.session.document
+        scan = self.session.scan
+        if doc is None:
+            return
+        labels = [str(doc.numbering.residue_at(i) or "") for i in range(len(doc))]
+        self.ranked.set_data(None if scan is None else scan.scores, scan.sequence if scan else doc.sequence,
+                             labels, doc.first_residue)
+        self._refresh_variants()
+
+    def set_color_mode(self, mode: str) -> None:
+        """Colour the structure by chain, confidence or the scan's per-position mean score."""
+        doc = self.session.document
+        scan = self.session.scan
+        if mode == "score":
+            if scan is None or doc is None:
+                self.statusBar().showMessage("Colouring by score needs a scan: Run \u25b8 Scan", 5000)
+                self.colour_actions[self._color_mode].setChecked(True)
+                return
+            summary = scan.summary()
+            values = {}
+            for i, value in enumerate(summary):
+                residue = doc.numbering.residue_at(i)
+                if residue is not None and not math.isnan(value):
+                    values[residue] = float(value)
+            self.viewer.set_color_mode("score", values, limit=colour_scale_limit(summary[None, :]))
+        else:
+            self.viewer.set_color_mode(mode)
+        self._color_mode = mode
+        self.colour_actions[mode].setChecked(True)
+
+    # models ----------------------------------------------------------------------------------
+    def _scoring_specs(self):
+        from protein_studio.models.registry import all_models
+
+        return all_models(task="scoring")
+
+    def _choose_default_model(self) -> None:
+        specs = self._scoring_specs()
+        names = [s.name for s in specs]
+        if self.model_name not in names and names:
+            self.model_name = names[0]
+        self._show_model()
+
+    def _show_model(self) -> None:
+        try:
+            spec = self._spec(self.model_name)
+            text = spec.display_name
+        except UserError:
+            text = self.model_name
+        loaded = self.worker.loaded_model
+        self.model_label.setText(f"Model: {text} on {self.device}" + (" (loaded)" if loaded == self.model_name else ""))
+        if "RANDOM" in text:
+            self.model_label.setStyleSheet("color: #b00020; font-weight: bold")
+        else:
+            self.model_label.setStyleSheet("")
+
+    def _fill_models_menu(self) -> None:
+        from protein_studio.models.weights import is_on_disk
+
+        menu = self.models_menu
+        menu.clear()
+        group = QActionGroup(menu)
+        for spec in self._scoring_specs():
+            on_disk = is_on_disk(spec)
+            text = spec.display_name + ("" if on_disk else "  (not on disk)")
+            action = QAction(text, menu, checkable=True, checked=spec.name == self.model_name)
+            action.setToolTip(f"{spec.description} \u2014 licence {spec.license}")
+            action.triggered.connect(lambda _=False, n=spec.name: self.set_model(n))
+            group.addAction(action)
+            menu.addAction(action)
+        menu.addSeparator()
+        devices = menu.addMenu("&Device")
+        device_group = QActionGroup(devices)
+        for device in ("auto", "cpu", "cuda", "mps"):
+            action = QAction(device, devices, checkable=True, checked=device == self.device)
+            action.triggered.connect(lambda _=False, d=device: self.set_device(d))
+            device_group.addAction(action)
+            devices.addAction(action)
+        menu.addSeparator()
+        menu.addAction("Models on &Disk\u2026", self.show_models_dialog)
+
+    def set_model(self, name: str) -> None:
+        """Choose the scoring model (remembered); the worker releases the old one on its next job."""
+        self.model_name = name
+        self._save_model_choice()
+        self._show_model()
+
+    def set_device(self, device: str) -> None:
+        self.device = device
+        self._save_model_choice()
+        self.worker.release_model()
+        self._show_model()
+
+    def _save_model_choice(self) -> None:
+        from protein_studio.core.settings import save_settings
+
+        self.user_settings.scoring_model = self.model_name
+        self.user_settings.device = self.device
+        try:
+            save_settings(self.user_settings)
+        except (UserError, OSError) as exc:
+            self.activity.add_entry(f"Could not save settings: {exc}", error=True)
+
+    def show_models_dialog(self) -> QDialog:
+        from protein_studio.models.weights import is_on_disk, weights_dir
+
+        specs = self._scoring_specs()
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Scoring models")
+        table = QTableWidget(len(specs), 5, dialog)
+        table.setHorizontalHeaderLabels(["Model", "Parameters", "Download", "Licence", "On disk"])
+        for r, spec in enumerate(specs):
+            values = (spec.display_name, f"{spec.parameters / 1e6:,.0f} M" if spec.parameters >= 1e6
+                      else f"{spec.parameters:,}", f"{spec.download_bytes / 1e9:.2f} GB" if spec.download_bytes
+                      else "\u2014", spec.license, "yes" if is_on_disk(spec) else "no")
+            for c, value in enumerate(values):
+                table.setItem(r, c, QTableWidgetItem(value))
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(QLabel(f"Weights folder: {weights_dir()}\n"
+                                f"Download with: protein-studio models download NAME"))
+        layout.addWidget(table)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout.addWidget(buttons)
+        dialog.resize(820, 420)
+        dialog.open()
+        return dialog
+
+    # export ----------------------------------------------------------------------------------
+    def _ask_save(self, title: str, name: str, filters: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / name), filters)
+        return path
+
+    def export_scan_csv(self, path: str | None = None) -> bool:
+        """Every substitution the ranked table's filters let through (no top-N cut), best first."""
+        scan = self.session.scan
+        if scan is None:
+            self.show_error("Nothing to export", "Run a scan first (Run \u25b8 Scan).")
+            return False
+        path = path or self._ask_save("Export scan", "scan.csv", "CSV (*.csv)")
+        if not path:
+            return False
+        try:
+            write_rows_csv(path, self.ranked.filtered_rows(top_n=False), scan.model, scan.strategy)
+        except (OSError, UserError) as exc:
+            self.show_error("Export failed", str(exc))
+            return False
+        self.activity.add_entry(f"Exported scan to {path}")
+        return True
+
+    def export_heatmap_dialog(self) -> None:
+        path = self._ask_save("Export heatmap", "heatmap.png", "PNG image (*.png);;SVG image (*.svg)")
+        if path:
+            self.export_heatmap(path)
+
+    def export_heatmap(self, path: str) -> bool:
+        try:
+            if str(path).lower().endswith(".svg"):
+                self.heatmap.export_svg(path)
+            else:
+                self.heatmap.export_png(path)
+        except OSError as exc:
+            self.show_error("Export failed", str(exc))
+            return False
+        self.activity.add_entry(f"Exported heatmap to {path}")
+        return True
+
+    def export_structure_dialog(self) -> None:
+        path = self._ask_save("Export structure image", "structure.png", "PNG image (*.png)")
+        if path:
+            try:
+                self.viewer.grab_image(path)
+                self.activity.add_entry(f"Exported structure image to {path}")
+            except OSError as exc:
+                self.show_error("Export failed", str(exc))
+
+    # messages --------------------------------------------------------------------------------
+    def show_error(self, title: str, message: str, details: str = "") -> QMessageBox:
+        """A non-blocking message box (details expandable); also logged in the activity panel."""
+        self.last_error = (title, message)
+        box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, self)
+        if details:
+            box.setDetailedText(details)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        self.message_box = box
+        box.finished.connect(lambda _=0: setattr(self, "message_box", None))
+        if not title.endswith("failed"):
+            self.activity.add_entry(f"{title}: {message}", details=details, error=True)
+        return box
+
+    def show_about(self) -> QMessageBox:
+        rows = "".join(f"<tr><td>{name}</td><td>{_version(dist)}</td><td>{licence}</td></tr>"
+                       for name, dist, licence in LIBRARY_LICENCES)
+        try:
+            specs = self._scoring_specs()
+        except Exception:  # noqa: BLE001
+            specs = []
+        models = "".join(f"<tr><td>{s.display_name}</td><td>{s.license}</td></tr>" for s in specs)
+        text = (f"<h3>Protein Studio {__version__}</h3>"
+                f"<p>Python {platform.python_version()} on {platform.system()} {platform.machine()}</p>"
+                f"<p><b>Libraries</b></p><table>{rows}</table>"
+                f"<p><b>Models</b> (weights are downloaded separately under these licences)</p>"
+                f"<table>{models}</table>")
+        box = QMessageBox(QMessageBox.Information, "About Protein Studio", text, QMessageBox.Ok, self)
+        box.setTextFormat(Qt.RichText)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    # drag and drop, layout, closing ----------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() and all(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_files(paths)
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("geometry")
+        state = self.settings.value("state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        self._fill_recent_menu()
+
+    def save_layout(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("state", self.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.save_layout()
+        self.worker.shutdown()
+        self.viewer.close()
+        super().closeEvent(event)
+
+    def sizeHint(self) -> QSize:
+        return QSize(1400, 900)

@@ -1,0 +1,290 @@
+"""Ranked table of every scanned substitution, with filters and CSV export.
+
+Rows come from :func:`rank_substitutions`, a plain function of the scan (tested without Qt widgets):
+sorted best score first, filtered by a set of positions (the selection or a typed region), excluded
+positions, a score threshold and a top-N cut.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QTableView, QVBoxLayout, QWidget)
+
+from protein_studio.core.errors import InputError
+from protein_studio.core.sequences import AMINO_ACIDS
+
+__all__ = ["RankedRow", "rank_substitutions", "parse_positions", "write_rows_csv", "RankedTable"]
+
+
+@dataclass(frozen=True)
+class RankedRow:
+    """One substitution: 0-based ``index``, its sequence ``position``, letters, structure label, score, rank."""
+
+    index: int
+    position: int
+    wt: str
+    mt: str
+    residue: str
+    score: float
+    rank: int
+
+    @property
+    def mutant(self) -> str:
+        return f"{self.wt}{self.position}{self.mt}"
+
+
+def rank_substitutions(scores: np.ndarray, sequence: str, *, first_residue: int = 1, labels=None,
+                       only: set | None = None, exclude: set | None = None, top_n: int | None = None,
+                       min_score: float | None = None) -> list[RankedRow]:
+    """Every scored substitution, best first, filtered.
+
+    Parameters
+    ----------
+    scores : ndarray (L, 20)
+        Scan scores in AMINO_ACIDS order (NaN: not scanned).
+    sequence : str
+        The scanned sequence (its own residue at each position is not a substitution).
+    only, exclude : set of int, optional
+        0-based indices to keep / to drop.
+    top_n : int, optional
+        Keep the first ``top_n`` rows after the other filters.
+    min_score : float, optional
+        Keep scores >= this.
+
+    Returns
+    -------
+    list of RankedRow
+        ``rank`` is the rank among all scored substitutions, before filtering.
+    """
+    L = len(sequence)
+    values = np.array(scores, dtype=float, copy=True)
+    for i, aa in enumerate(sequence):
+        j = AMINO_ACIDS.find(aa)
+        if j >= 0:
+            values[i, j] = np.nan
+    flat = values.ravel()
+    scored = np.flatnonzero(~np.isnan(flat))
+    order = scored[np.argsort(-flat[scored], kind="stable")]
+    rows = []
+    for rank, k in enumerate(order, start=1):
+        i, j = divmod(int(k), len(AMINO_ACIDS))
+        if only is not None and i not in only:
+            continue
+        if exclude and i in exclude:
+            continue
+        score = float(flat[k])
+        if min_score is not None and score < min_score:
+            break  # sorted: everything after is lower
+        rows.append(RankedRow(i, i + first_residue, sequence[i], AMINO_ACIDS[j],
+                              labels[i] if labels is not None and i < L else "", score, rank))
+        if top_n is not None and len(rows) >= top_n:
+            break
+    return rows
+
+
+def parse_positions(text: str, first_residue: int = 1, length: int | None = None) -> set[int]:
+    """``"30-80, 95"`` (sequence numbering) -> set of 0-based indices.
+
+    Raises
+    ------
+    InputError
+        Text that is not numbers and ranges, or positions outside the sequence.
+    """
+    out: set[int] = set()
+    for part in re.split(r"[,;]", text):
+        part = part.strip()
+        if not part:
+            continue
+        match = re.fullmatch(r"(-?\d+)(?:\s*(?:-|\.\.)\s*(-?\d+))?", part)
+        if match is None:
+            raise InputError(f"'{part}' is not a position or a range like 30-80", source="positions")
+        lo = int(match.group(1))
+        hi = int(match.group(2)) if match.group(2) is not None else lo
+        if lo > hi:
+            lo, hi = hi, lo
+        if length is not None and (lo < first_residue or hi > first_residue + length - 1):
+            raise InputError(f"{part} is outside the sequence ({first_residue}-{first_residue + length - 1})",
+                             source="positions")
+        out.update(range(lo - first_residue, hi - first_residue + 1))
+    return out
+
+
+def write_rows_csv(path, rows: list[RankedRow], model: str = "", strategy: str = "") -> None:
+    """Write ranked rows as CSV (columns: rank, mutant, position, structure_residue, wt, mt, score, ...)."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["rank", "mutant", "position", "structure_residue", "wt", "mt", "score", "model",
+                         "strategy"])
+        for row in rows:
+            writer.writerow([row.rank, row.mutant, row.position, row.residue, row.wt, row.mt,
+                             f"{row.score:.6g}", model, strategy])
+
+
+class _RowsModel(QAbstractTableModel):
+    HEADERS = ("Rank", "Mutant", "Structure", "Score")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[RankedRow] = []
+
+    def set_rows(self, rows: list[RankedRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.DisplayRole:
+            return (str(row.rank), row.mutant, row.residue, f"{row.score:.3f}")[index.column()]
+        if role == Qt.TextAlignmentRole and index.column() in (0, 3):
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+
+class RankedTable(QWidget):
+    """Filters above a table of ranked substitutions.
+
+    Signals
+    -------
+    positionsSelected(list, bool)
+        A row was clicked: its position (0-based).
+    mutationActivated(int, str)
+        A row was double-clicked: position and mutant letter.
+    exportRequested()
+    message(str)
+    """
+
+    positionsSelected = Signal(list, bool)
+    mutationActivated = Signal(int, str)
+    exportRequested = Signal()
+    message = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._scores = None
+        self._sequence = ""
+        self._labels = None
+        self._first = 1
+        self._selection: frozenset = frozenset()
+
+        self.only_selection = QCheckBox("Selection only")
+        self.region = QLineEdit()
+        self.region.setPlaceholderText("region, e.g. 30-80")
+        self.exclude = QLineEdit()
+        self.exclude.setPlaceholderText("exclude, e.g. 1-23")
+        self.top_n = QSpinBox()
+        self.top_n.setRange(0, 1_000_000)
+        self.top_n.setSpecialValueText("all")
+        self.top_n.setPrefix("top ")
+        self.top_n.setValue(100)
+        self.use_threshold = QCheckBox("score \u2265")
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(-1000, 1000)
+        self.threshold.setDecimals(2)
+        self.threshold.setSingleStep(0.1)
+        self.export_button = QPushButton("Export CSV\u2026")
+        self.status = QLabel()
+
+        self.model = _RowsModel(self)
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.view.verticalHeader().hide()
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.view.setAlternatingRowColors(True)
+
+        row1 = QHBoxLayout()
+        row1.addWidget(self.only_selection)
+        row1.addWidget(self.region, 1)
+        row1.addWidget(self.exclude, 1)
+        row2 = QHBoxLayout()
+        row2.addWidget(self.top_n)
+        row2.addWidget(self.use_threshold)
+        row2.addWidget(self.threshold)
+        row2.addStretch(1)
+        row2.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(row1)
+        layout.addLayout(row2)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.status)
+
+        for signal in (self.only_selection.toggled, self.use_threshold.toggled, self.top_n.valueChanged,
+                       self.threshold.valueChanged, self.region.editingFinished, self.exclude.editingFinished):
+            signal.connect(self.refresh)
+        self.export_button.clicked.connect(self.exportRequested)
+        self.view.clicked.connect(self._clicked)
+        self.view.doubleClicked.connect(self._double_clicked)
+
+    def set_data(self, scores, sequence: str, labels=None, first_residue: int = 1) -> None:
+        self._scores = scores
+        self._sequence = sequence
+        self._labels = labels
+        self._first = first_residue
+        self.refresh()
+
+    def set_selection(self, indices) -> None:
+        self._selection = frozenset(indices)
+        if self.only_selection.isChecked():
+            self.refresh()
+
+    def filtered_rows(self, top_n: bool = True) -> list[RankedRow]:
+        """The rows the filters let through (``top_n=False``: ignore the top-N cut, for export)."""
+        if self._scores is None:
+            return []
+        only = None
+        if self.only_selection.isChecked():
+            only = set(self._selection)
+        length = len(self._sequence)
+        region = self.region.text().strip()
+        if region:
+            region_set = parse_positions(region, self._first, length)
+            only = region_set if only is None else only & region_set
+        exclude = parse_positions(self.exclude.text(), self._first, length) if self.exclude.text().strip() else None
+        n = self.top_n.value() if top_n and self.top_n.value() > 0 else None
+        threshold = self.threshold.value() if self.use_threshold.isChecked() else None
+        return rank_substitutions(self._scores, self._sequence, first_residue=self._first, labels=self._labels,
+                                  only=only, exclude=exclude, top_n=n, min_score=threshold)
+
+    def refresh(self) -> None:
+        try:
+            rows = self.filtered_rows()
+        except InputError as exc:
+            self.status.setText(str(exc))
+            self.message.emit(str(exc))
+            return
+        self.model.set_rows(rows)
+        if self._scores is None:
+            self.status.setText("No scan yet: Run \u25b8 Scan")
+        else:
+            positions = int(np.count_nonzero(~np.all(np.isnan(self._scores), axis=1)))
+            self.status.setText(f"{len(rows)} substitutions shown; {positions} of {len(self._sequence)} positions scanned")
+
+    def _clicked(self, index) -> None:
+        row = self.model.rows[index.row()]
+        self.positionsSelected.emit([row.index], False)
+
+    def _double_clicked(self, index) -> None:
+        row = self.model.rows[index.row()]
+        self.mutationActivated.emit(row.index, row.mt)
