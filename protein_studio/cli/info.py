@@ -142,10 +142,12 @@ def format_records(records: list[dict]) -> str:
             for item in items:
                 out.append(f"  chain {item['chain']}: {item['length']} residues, "
                            f"{item['first_residue']} to {item['last_residue']}")
-                gaps = ", ".join(f"{g['after']} / {g['before']} ({g['missing']} missing)" for g in item["gaps"])
+                gaps = ", ".join(f"{g['after']} / {g['before']} ({g['missing']} missing)"
+                                 for g in item["gaps"])
                 out.append(_field("    ", "gaps", gaps or "none"))
                 out.append(_field("    ", "insertion codes", ", ".join(item["insertion_codes"]) or "none"))
-                nonstandard = ", ".join(f"{x['name']} at {x['residue']} as {x['code']}" for x in item["nonstandard"])
+                nonstandard = ", ".join(f"{x['name']} at {x['residue']} as {x['code']}"
+                                        for x in item["nonstandard"])
                 out.append(_field("    ", "non-standard", nonstandard or "none"))
                 out.append("    sequence:")
                 out.extend(_sequence_lines(item["sequence"], item["residues"], "      "))

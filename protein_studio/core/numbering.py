@@ -184,7 +184,7 @@ class NumberingMap:
         return 1.0 - len(self.mismatches) / self.mapped if self.mapped else 1.0
 
     def residue_at(self, index: int) -> ResidueId | None:
-        """The structure residue of 0-based sequence index `index`, ``None`` if it has none or is out of range."""
+        """The structure residue of 0-based sequence index `index`; ``None`` if none or out of range."""
         if 0 <= index < len(self.residues):
             return self.residues[index]
         return None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gzip
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Union
@@ -440,7 +440,8 @@ def _parse(data: bytes, fmt: str, *, source: str, name: str, path: Path | None, 
         atoms, n_models = _read_bcif(data, source, model)
     else:
         if _looks_binary(data):
-            hint = " (BinaryCIF files need the .bcif extension)" if data[:1] in (b"\x81", b"\x82", b"\x83", b"\xde", b"\xdf") else ""
+            msgpack_map = 0x80 <= data[0] <= 0x8F or data[0] in (0xDE, 0xDF)  # how BinaryCIF starts
+            hint = " (BinaryCIF files need the .bcif extension)" if msgpack_map else ""
             raise InputError(f"binary data, not {_article(kind)} text file{hint}", source=source)
         text = data.decode("utf-8", errors="replace")
         if fmt == "pdb":
@@ -469,6 +470,9 @@ def _check_model(model: int, n_models: int, source: str) -> None:
 
 def _check_pdb_records(lines: list[str], source: str) -> None:
     """Name the first ATOM/HETATM line whose coordinates cannot be read (a cut or garbled file)."""
+    if (any(line.startswith("data_") for line in lines[:50])
+            and any(line.startswith("_atom_site.") for line in lines)):
+        raise InputError("this is mmCIF text, not PDB: name the file .cif", source=source)
     n_atoms = 0
     for number, line in enumerate(lines, start=1):
         if not line.startswith(("ATOM  ", "HETATM")):
@@ -483,9 +487,7 @@ def _check_pdb_records(lines: list[str], source: str) -> None:
             raise InputError(f"{line[:6].strip()} record has unreadable coordinates "
                              f"'{line[30:54].strip()}'", source=source, line=number) from None
     if n_atoms == 0:
-        hint = ("; it looks like mmCIF: name it .cif" if any(line.startswith("data_") for line in lines[:50])
-                else "")
-        raise InputError(f"no ATOM or HETATM records: not a PDB file, or one without coordinates{hint}",
+        raise InputError("no ATOM or HETATM records: not a PDB file, or one without coordinates",
                          source=source)
 
 
@@ -507,19 +509,21 @@ def _read_pdb(text: str, source: str, model: int) -> tuple[struc.AtomArray, int]
 
 
 def _atoms_from_pdbx(pdbx_file, source: str, model: int, kind: str) -> tuple[struc.AtomArray, int]:
+    """Atoms of one model of the first data block that has coordinates."""
     try:
-        block = pdbx_file.block
+        blocks = [name for name in pdbx_file.keys() if "atom_site" in pdbx_file[name]]
     except Exception as exc:  # noqa: BLE001 - any container that is not a CIF file
-        raise InputError(f"no data block: not a valid {kind} file ({exc})", source=source) from None
-    if "atom_site" not in block:
+        raise InputError(f"not a valid {kind} file ({type(exc).__name__}: {exc})", source=source) from None
+    if not blocks:
         raise InputError(f"no atom_site category: not {_article(kind)} file with coordinates", source=source)
     try:
-        n_models = pdbx.get_model_count(pdbx_file)
+        n_models = pdbx.get_model_count(pdbx_file, data_block=blocks[0])
         _check_model(model, n_models, source)
         try:
-            atoms = pdbx.get_structure(pdbx_file, model=model, extra_fields=["b_factor"])
+            atoms = pdbx.get_structure(pdbx_file, model=model, data_block=blocks[0],
+                                       extra_fields=["b_factor"])
         except (KeyError, ValueError):
-            atoms = pdbx.get_structure(pdbx_file, model=model)  # no B_iso_or_equiv column
+            atoms = pdbx.get_structure(pdbx_file, model=model, data_block=blocks[0])  # no B_iso_or_equiv
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - broken columns fail in many ways (DeserializationError, ...)
@@ -531,8 +535,8 @@ def _atoms_from_pdbx(pdbx_file, source: str, model: int, kind: str) -> tuple[str
 def _read_cif(text: str, source: str, model: int) -> tuple[struc.AtomArray, int]:
     lines = text.splitlines()
     if not any(line.startswith("data_") for line in lines[:200]):
-        hint = ("; it looks like PDB: name it .pdb" if any(line.startswith(("ATOM  ", "HETATM")) for line in lines)
-                else "")
+        pdb_like = any(line.startswith(("ATOM  ", "HETATM")) for line in lines)
+        hint = "; it looks like PDB: name it .pdb" if pdb_like else ""
         raise InputError(f"no 'data_' block header: not an mmCIF file{hint}", source=source)
     try:
         cif_file = pdbx.CIFFile.read(io.StringIO(text))
@@ -579,7 +583,10 @@ def _protein_chains(atoms: struc.AtomArray) -> list[ChainInfo]:
         chain = _chain_info(atoms[atoms.chain_id == chain_id], str(chain_id))
         if chain is not None:
             chains.append(chain)
-    return chains
+    if not chains:
+        return chains
+    scale = _confidence_scale(np.concatenate([chain.confidence for chain in chains]))
+    return [replace(chain, confidence=chain.confidence * scale) for chain in chains]
 
 
 def _residue_code(res_name: str, hetero: bool, atom_names: np.ndarray) -> str | None:
@@ -640,18 +647,19 @@ def _chain_info(atoms: struc.AtomArray, chain_id: str) -> ChainInfo | None:
             values.append(float(ca[0]) if len(ca) else float(np.mean(b_values)))
     if not residues or not any_atom_record:
         return None
-    confidence = _normalise_confidence(np.array(values, float) if has_b else np.full(len(residues), np.nan))
+    confidence = np.array(values, float) if has_b else np.full(len(residues), np.nan)  # scaled by the caller
     gaps = [Gap(a, b) for a, b in zip(residues[:-1], residues[1:]) if b.number > a.number + 1]
     insertions = [residue for residue in residues if residue.insertion]
     return ChainInfo(chain_id=chain_id, sequence="".join(letters), residues=tuple(residues),
                      confidence=confidence, nonstandard=nonstandard, gaps=gaps, insertion_codes=insertions)
 
 
-def _normalise_confidence(values: np.ndarray) -> np.ndarray:
-    """0-1 confidences (all values <= 1, not all zero) become 0-100; all-zero columns carry no information."""
+def _confidence_scale(values: np.ndarray) -> float:
+    """Factor for the B-factor column of a whole model: 100 when it stores a 0-1 confidence (all values
+    between 0 and 1, not all zero), NaN when it carries no information (all zero or absent), else 1."""
     finite = values[np.isfinite(values)]
     if finite.size == 0 or np.all(finite == 0):
-        return np.full(values.shape, np.nan)
-    if np.all(finite <= 1.0) and np.all(finite >= 0.0):
-        return values * 100.0
-    return values
+        return float("nan")
+    if np.all((finite >= 0.0) & (finite <= 1.0)):
+        return 100.0
+    return 1.0

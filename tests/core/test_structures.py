@@ -80,7 +80,7 @@ def test_round_trip_through_every_format(name, suffix, tmp_path):
     else:
         assert save_structure(original, target) == target
     again = load_structure(target)
-    assert structure_format(target) == {".cif": "cif", ".bcif": "bcif", ".pdb": "pdb", ".cif.gz": "cif"}[suffix]
+    assert structure_format(target) == suffix.split(".")[1]
     _same_chains(original, again)
     assert again.atoms.array_length() == original.atoms.array_length()
     np.testing.assert_allclose(again.atoms.coord, original.atoms.coord, atol=1e-3)
@@ -238,6 +238,10 @@ def _garbled_coordinates(tmp_path):
     return _write(tmp_path / "garbled_coordinates.pdb", "".join(lines).encode())
 
 
+def _saved_as(tmp_path, suffix):
+    return save_structure(load_structure(DATA / "1ubq.pdb"), tmp_path / f"saved{suffix}")
+
+
 BAD_FILES = {
     "empty": (lambda d: _write(d / "empty.pdb", b""), "file is empty"),
     "blank": (lambda d: _write(d / "blank.cif", b"\n  \n"), "file is empty"),
@@ -250,11 +254,15 @@ BAD_FILES = {
     "random bcif": (lambda d: _write(d / "random.bcif", np.random.default_rng(2).bytes(4096)),
                     "not a valid BinaryCIF file"),
     "truncated": (_truncated, "line 607: ATOM record cut short"),
-    "garbled": (lambda d: _write(d / "garbled.pdb", b"Dear colleague,\nplease find the structure attached.\n"),
+    "garbled": (lambda d: _write(d / "garbled.pdb", b"Dear colleague,\nplease find the structure.\n"),
                 "no ATOM or HETATM records"),
     "garbled coordinates": (_garbled_coordinates, "line 312: ATOM record has unreadable coordinates"),
     "pdb named cif": (lambda d: _write(d / "wrong.cif", (DATA / "1ubq.pdb").read_bytes()),
                       "not an mmCIF file; it looks like PDB"),
+    "cif named pdb": (lambda d: _saved_as(d, ".cif").rename(d / "wrong.pdb"),
+                      "this is mmCIF text, not PDB: name the file .cif"),
+    "bcif named cif": (lambda d: _saved_as(d, ".bcif").rename(d / "wrong.cif"),
+                       "binary data, not an mmCIF text file (BinaryCIF files need the .bcif extension)"),
     "unknown extension": (lambda d: _write(d / "protein.xyz", (DATA / "1ubq.pdb").read_bytes()),
                           "unknown structure file type '.xyz'"),
     "no protein": (lambda d: _write(d / "water.pdb", b"\n".join(
