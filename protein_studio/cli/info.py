@@ -2,7 +2,10 @@
 
 FASTA: each record's name, length, sequence and validation problems. Structures: each protein chain of
 the model used with its length, first and last residue number, gaps in the numbering, insertion codes,
-non-standard residues and one-letter sequence. ``--json`` prints the same as a list of objects.
+non-standard residues and one-letter sequence. ``--json`` prints the same as a list of objects (keys
+``chain`` or ``name``, ``length``, ``sequence``, ``first_residue``, ``last_residue``, ``problems``; structures
+also ``residues``, the residue label of every sequence position, ``gaps``, ``insertion_codes``,
+``nonstandard``, ``model`` and ``n_models``).
 """
 
 from __future__ import annotations

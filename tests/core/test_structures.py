@@ -158,15 +158,21 @@ def test_modified_residue_read_as_parent(name, record, code, tmp_path):
     assert chain.problems == [f"non-standard residue {name} at A:5 read as {code}"]
 
 
-def test_free_amino_acid_ligand_and_water_chains_are_not_protein():
-    ligand = [line for line in UBQ_TEXT.splitlines() if line.startswith("ATOM") and int(line[22:26]) == 48]
-    extra = [f"HETATM{line[6:21]}L{line[22:]}" for line in ligand]  # a free lysine as ligand, chain L
-    extra += [f"{line[:21]}W{line[22:]}" for line in UBQ_TEXT.splitlines() if line.startswith("HETATM")]
+def test_protein_chains_only_not_free_amino_acid_ligand_or_water_chains():
+    protein = [line for line in UBQ_TEXT.splitlines() if line.startswith("ATOM")]
+    second = [f"{line[:21]}B{int(line[22:26]) + 100:>4}{line[26:]}" for line in protein[:300]]  # 1-38 as B
+    ligand = [f"HETATM{line[6:21]}L{line[22:]}" for line in protein if int(line[22:26]) == 48]  # free Lys
+    water = [f"{line[:21]}W{line[22:]}" for line in UBQ_TEXT.splitlines() if line.startswith("HETATM")]
     lines = [line for line in UBQ_TEXT.splitlines() if not line.startswith(("END", "MASTER", "CONECT"))]
-    structure = structure_from_text("\n".join(lines + extra) + "\nEND\n", name="with ligands")
-    assert "L" in set(structure.atoms.chain_id) and "W" in set(structure.atoms.chain_id)
-    assert structure.chain_ids == ["A"]
+    structure = structure_from_text("\n".join(lines + second + ligand + water) + "\nEND\n", name="complex")
+    assert {"A", "B", "L", "W"} <= set(structure.atoms.chain_id)
+    assert structure.chain_ids == ["A", "B"]
     assert structure.chain("A").sequence == UBIQUITIN
+    chain_b = structure.chain("B")
+    assert (chain_b.first_residue, chain_b.last_residue) == (101, 100 + len(chain_b))
+    assert chain_b.sequence == UBIQUITIN[:len(chain_b)]
+    with pytest.raises(InputError, match=r"no protein chain 'L' \(protein chains: A, B\)"):
+        structure.chain("L")
 
 
 def test_gaps_and_insertion_codes_are_kept():
