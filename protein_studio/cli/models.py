@@ -134,7 +134,8 @@ def _download(args) -> int:
     from protein_studio.models.weights import download
 
     spec = get_spec(args.name)
-    ctx = JobContext(on_progress=_ByteProgress())
+    ctx = JobContext(on_progress=_ByteProgress(),
+                     on_warning=lambda text: print(f"protein-studio models: warning: {text}", file=sys.stderr))
     for path in download(spec, ctx):
         print(path)
     return 0

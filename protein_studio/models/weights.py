@@ -260,11 +260,20 @@ def download(spec: ModelSpec | str, ctx, *, base_url: str | None = None) -> list
     if spec.source == "huggingface":
         return [_download_hf(spec, ctx)]
     done = []
-    for url, dest in download_urls(spec, base_url):
+    for index, (url, dest) in enumerate(download_urls(spec, base_url)):
+        if dest.is_file():
+            size = dest.stat().st_size
+            ctx.progress(size, size, f"{dest.name} is already on disk")
+            done.append(dest)
+            continue
         try:
             done.append(download_file(url, dest, ctx, text=f"Downloading {spec.name}: {dest.name}"))
         except ModelUnavailableError as exc:
-            raise ModelUnavailableError(not_on_disk_message(spec, str(exc))) from exc
+            if index == 0:
+                raise ModelUnavailableError(not_on_disk_message(spec, str(exc))) from exc
+            # the checkpoint is complete; scoring does not need the contact-regression weights
+            ctx.warn(f"{dest.name} was not downloaded ({exc}); {spec.name} works without it, "
+                     f"but its contact predictions will not be calibrated")
     return done
 
 

@@ -23,11 +23,13 @@ BODY = bytes(range(256)) * 40  # 10,240 bytes
 
 class _Handler(BaseHTTPRequestHandler):
     """``/file`` serves BODY; ``/short`` announces more than it sends; ``/nolength`` sends no length;
-    ``/fair-esm/...`` serves BODY under fair-esm's layout; anything else is 404."""
+    ``/fair-esm/...`` serves BODY under fair-esm's layout (``/no-regression/...``: the checkpoint only);
+    anything else is 404."""
 
     def do_GET(self):  # noqa: N802 - http.server's name
         if self.path in ("/file", "/fair-esm/models/esm2_t6_8M_UR50D.pt",
-                         "/fair-esm/regression/esm2_t6_8M_UR50D-contact-regression.pt"):
+                         "/fair-esm/regression/esm2_t6_8M_UR50D-contact-regression.pt",
+                         "/no-regression/models/esm2_t6_8M_UR50D.pt"):
             self.send_response(200)
             self.send_header("Content-Length", str(len(BODY)))
             self.end_headers()

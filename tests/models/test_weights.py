@@ -66,6 +66,9 @@ def test_model_download_fetches_checkpoint_and_regression(server, weights_dir):
     assert all(f.read_bytes() == server.body for f in files)
     assert weights.is_on_disk(spec)
     assert any("esm2_t6_8M_UR50D" in text for _, _, text in calls)
+    again_ctx, again = _recording_context()
+    assert weights.download(spec, again_ctx, base_url="http://127.0.0.1:9/unused/") == files
+    assert all("already on disk" in text for _, _, text in again)
     assert weights.remove(spec.name) == files
     assert not weights.is_on_disk(spec)
     with pytest.raises(UserError, match="not on disk"):
@@ -81,6 +84,14 @@ def test_failed_model_download_explains_how_to_import(server, weights_dir):
     assert str(weights_dir / "esm2_t12_35M_UR50D.pt") in message
     assert "protein-studio models import PATH" in message
     assert not weights_dir.exists() or not any(weights_dir.iterdir())
+
+
+def test_missing_regression_file_is_only_a_warning(server, weights_dir):
+    spec = get_spec("esm2_t6_8M_UR50D")
+    ctx = JobContext()
+    files = weights.download(spec, ctx, base_url=f"{server.url}/no-regression/")
+    assert files == [weights.checkpoint_path(spec)] and not weights.regression_path(spec).exists()
+    assert len(ctx.warnings) == 1 and "contact-regression" in ctx.warnings[0]
 
 
 def test_esm1v_has_no_regression_file():
