@@ -101,7 +101,7 @@ class ScanResult:
     positions_done : numpy.ndarray
         Sorted 0-based indices of the scanned positions.
     model : str
-        Model name (``"ensemble(a, b)"`` for an ensemble).
+        Model name (``"ensemble(a+b)"`` for an ensemble).
     strategy : str
         ``"masked-marginals"`` or ``"wt-marginals"``.
     per_model : dict of str to numpy.ndarray
@@ -156,7 +156,7 @@ class MutantScores:
     scores : numpy.ndarray
         One score per mutant (a sum over its mutations).
     model : str
-        Model name (``"ensemble(a, b)"`` for an ensemble).
+        Model name (``"ensemble(a+b)"`` for an ensemble).
     multi : str
         ``"additive"``: the sum of single-site scores (ProteinGym), or ``"joint"``: all mutated positions
         masked in one pass and the differences summed (the ESM-1v paper's formula).
@@ -218,13 +218,6 @@ class _Pass:
     end: int
     masked: tuple[int, ...]
     read: tuple[int, ...]
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    import torch
-
-    return isinstance(exc, torch.OutOfMemoryError) or (
-        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
 
 
 class _Runner:
@@ -321,20 +314,18 @@ class _Runner:
     def _out_of_memory(self, size: int, exc: BaseException) -> None:
         import torch
 
+        from protein_studio.engines.devices import free_device_memory, move_loaded_model
+
         device = torch.device(self.loaded.device)
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        free_device_memory(device)
         if size > 1:
             self.batch_cap = size // 2
             return
         if device.type == "cpu":
             raise UserError(f"{self.loaded.spec.name} ran out of memory on the CPU: {exc}") from exc
-        name = self.loaded.spec.name
-        self.ctx.warn(f"{name} ran out of memory on {device} even one sequence at a time; "
-                      "continuing on the CPU in float32 (much slower)")
-        self.loaded.model.to("cpu").float()
-        self.loaded.device = torch.device("cpu")
-        self.loaded.dtype = torch.float32
+        self.ctx.warn(f"{self.loaded.spec.name} ran out of memory on {device} even one sequence at a "
+                      "time; continuing on the CPU (much slower)")
+        move_loaded_model(self.loaded, "cpu")
         self.batch_cap = None
         self._auto.clear()
 
@@ -343,6 +334,8 @@ class _Runner:
             progress: Callable[[int], None]) -> None:
         """Run ``passes`` in order, batching neighbours of equal width; ``on_batch(passes, logps)`` gets
         for each pass a ``(len(read), vocabulary)`` array of log-probabilities."""
+        from protein_studio.engines.devices import is_out_of_memory
+
         done = 0
         while done < len(passes):
             self.ctx.check_cancelled()
@@ -357,7 +350,7 @@ class _Runner:
             try:
                 logps = self._forward(tokens, rows)
             except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled, others re-raised
-                if not _is_out_of_memory(exc):
+                if not is_out_of_memory(exc):
                     raise
                 self._out_of_memory(len(batch), exc)
                 continue
@@ -539,7 +532,7 @@ def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "a
         runner.run([encoded], passes, on_batch,
                    lambda done: ctx.progress(done, len(passes), f"scoring {len(parsed)} mutants with {name}"))
         for k, (idx, mts) in enumerate(zip(index_lists, mt_lists)):
-            scores[k] = sum(table[i][mt] - table[i][encoded[i]] for i, mt in zip(idx, mts))
+            scores[k] = sum(float(table[i][mt]) - float(table[i][encoded[i]]) for i, mt in zip(idx, mts))
     else:
         passes, owners = [], []
         for k, idx in enumerate(index_lists):
@@ -554,7 +547,7 @@ def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "a
                    lambda done: ctx.progress(done, len(passes), f"scoring {len(parsed)} mutants jointly with {name}"))
         for k, rows in zip(owners, results):
             idx, mts = index_lists[k], mt_lists[k]
-            scores[k] = sum(row[mt] - row[encoded[i]] for row, i, mt in zip(rows, idx, mts))
+            scores[k] = sum(float(row[mt]) - float(row[encoded[i]]) for row, i, mt in zip(rows, idx, mts))
 
     return MutantScores([str(m) for m in parsed], scores, name, multi,
                         strategy if multi == "additive" else "masked-marginals")
@@ -627,7 +620,7 @@ def ensemble_scans(results: Sequence[ScanResult], standardise: bool = False) -> 
     Returns
     -------
     ScanResult
-        ``model`` is ``"ensemble(a, b, ...)"``; ``per_model`` holds each model's raw scores.
+        ``model`` is ``"ensemble(a+b+...)"``; ``per_model`` holds each model's raw scores.
     """
     if not results:
         raise ValueError("an ensemble needs at least one scan")
@@ -648,7 +641,7 @@ def ensemble_scans(results: Sequence[ScanResult], standardise: bool = False) -> 
     return ScanResult(first.sequence, np.mean(stack, axis=0),
                       np.mean([r.log_probs for r in results], axis=0),
                       np.mean([r.wt_logp for r in results], axis=0), first.positions_done.copy(),
-                      f"ensemble({', '.join(names)})", first.strategy,
+                      f"ensemble({'+'.join(names)})", first.strategy,
                       {n: r.scores for n, r in zip(names, results)}, standardise)
 
 
@@ -664,6 +657,6 @@ def ensemble_mutant_scores(results: Sequence[MutantScores], standardise: bool = 
     names = _unique_names([r.model for r in results])
     every = np.ones(len(first.mutants), dtype=bool)
     stack = [_standardise(r.scores, every) if standardise else r.scores for r in results]
-    return MutantScores(list(first.mutants), np.mean(stack, axis=0), f"ensemble({', '.join(names)})",
+    return MutantScores(list(first.mutants), np.mean(stack, axis=0), f"ensemble({'+'.join(names)})",
                         first.multi, first.strategy, {n: r.scores for n, r in zip(names, results)},
                         standardise)

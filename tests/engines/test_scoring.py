@@ -176,11 +176,12 @@ def test_windowed_wt_marginals_read_each_position_from_its_most_central_window(e
     result = saturation_scan(sequence, esm2, JobContext(), strategy="wt-marginals", max_residues=width)
     # every window of the width: the position must be scored from one where it is as central as in any
     # of the windows the engine could have used, i.e. its row must equal that of some window around it
+    window_logp = {start: _log_probs(esm2, sequence[start:start + width])
+                   for start in range(0, len(sequence) - width + 1)}
     for i in range(len(sequence)):
         candidates = []
-        for start in range(0, len(sequence) - width + 1):
+        for start, logp in window_logp.items():
             if start <= i < start + width:
-                logp = _log_probs(esm2, sequence[start:start + width])
                 candidates.append((min(i - start, start + width - 1 - i),
                                    _row(esm2, logp[i - start + 1], sequence[i])))
         matches = [margin for margin, row in candidates if np.allclose(row, result.scores[i], atol=ATOL)]
@@ -339,4 +340,27 @@ def test_out_of_memory_halves_the_batch(esm2):
     loaded = LoadedModel(esm2.spec, wrapped, esm2.device, esm2.dtype, esm2.alphabet)
     result = saturation_scan(SEQ, loaded, JobContext(), batch_size=8)
     assert wrapped.sizes[:2] == [8, 4] and max(wrapped.sizes[2:]) <= 2
+    np.testing.assert_allclose(result.scores, reference_masked(esm2, SEQ), atol=ATOL)
+
+
+class _OutOfMemoryOffCpu(torch.nn.Module):
+    """Wraps a CPU model and raises out-of-memory for tokens on any other device (a stand-in GPU)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, tokens):
+        if tokens.device.type != "cpu":
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return self.inner(tokens)
+
+
+def test_out_of_memory_at_batch_one_moves_to_cpu_with_a_warning(esm2):
+    loaded = LoadedModel(esm2.spec, _OutOfMemoryOffCpu(esm2.model), torch.device("meta"), esm2.dtype,
+                         esm2.alphabet)
+    ctx = JobContext()
+    result = saturation_scan(SEQ, loaded, ctx, batch_size=2)
+    assert loaded.device.type == "cpu"
+    assert len(ctx.warnings) == 1 and "CPU" in ctx.warnings[0] and "test-esm2" in ctx.warnings[0]
     np.testing.assert_allclose(result.scores, reference_masked(esm2, SEQ), atol=ATOL)

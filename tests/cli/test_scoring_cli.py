@@ -1,0 +1,170 @@
+"""`protein-studio scan` and `score` on random-weight models (PROTEIN_STUDIO_RANDOM_MODELS=1 from conftest)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("esm")
+
+from protein_studio.cli import main  # noqa: E402
+from protein_studio.cli.scoring import ProgressBar, parse_positions, read_mutants_file  # noqa: E402
+from protein_studio.core.errors import InputError  # noqa: E402
+from protein_studio.core.sequences import AMINO_ACIDS  # noqa: E402
+
+SEQ300 = "".join(np.random.default_rng(42).choice(list(AMINO_ACIDS), size=300))
+
+
+def _rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_scan_300_residues_writes_300x19_finite_rows(tmp_path, capsys):
+    out = tmp_path / "scan.csv"
+    assert main(["scan", "--sequence", SEQ300, "--model", "random-esm2-8M", "--strategy", "wt-marginals",
+                 "--out", str(out)]) == 0
+    rows = _rows(out)
+    assert list(rows[0]) == ["mutant", "position", "wt", "mt", "score", "model", "strategy"]
+    assert len(rows) == 300 * 19
+    assert all(math.isfinite(float(r["score"])) for r in rows)
+    assert {r["model"] for r in rows} == {"random-esm2-8M"} and {r["strategy"] for r in rows} == {"wt-marginals"}
+    assert rows[0]["mutant"] == f"{SEQ300[0]}1{rows[0]['mt']}" and rows[-1]["position"] == "300"
+    err = capsys.readouterr().err
+    assert "RANDOM WEIGHTS" in err and "1/1 passes" in err  # one pass, final progress line on a non-tty
+
+
+def test_score_gives_the_values_of_the_scan(tmp_path):
+    scan_out, score_out = tmp_path / "scan.csv", tmp_path / "score.csv"
+    assert main(["scan", "--sequence", SEQ300[:60], "--model", "random-esm2-tiny", "--positions", "5-6,40",
+                 "--out", str(scan_out)]) == 0
+    rows = _rows(scan_out)
+    assert len(rows) == 3 * 19 and {r["position"] for r in rows} == {"5", "6", "40"}
+    chosen = [rows[0], rows[25], rows[-1]]
+    mutants = ",".join(r["mutant"] for r in chosen)
+    assert main(["score", "--sequence", SEQ300[:60], "--model", "random-esm2-tiny", "--mutants", mutants,
+                 "--out", str(score_out)]) == 0
+    scored = _rows(score_out)
+    assert [r["mutant"] for r in scored] == [r["mutant"] for r in chosen]
+    assert [r["score"] for r in scored] == [r["score"] for r in chosen]
+    assert {r["method"] for r in scored} == {"additive masked-marginals"}
+
+
+def test_score_multi_mutants_additive_and_joint(tmp_path):
+    seq = SEQ300[:40]
+    a, b = f"{seq[2]}3A", f"{seq[9]}10W"
+    double = f"{a}:{b}"
+    additive, joint = tmp_path / "add.csv", tmp_path / "joint.csv"
+    assert main(["score", "--sequence", seq, "--model", "random-esm2-tiny", "--mutants", f"{a},{b},{double}",
+                 "--out", str(additive)]) == 0
+    assert main(["score", "--sequence", seq, "--model", "random-esm2-tiny", "--mutants", double,
+                 "--multi", "joint", "--out", str(joint)]) == 0
+    add_rows = _rows(additive)
+    single_sum = float(add_rows[0]["score"]) + float(add_rows[1]["score"])
+    assert float(add_rows[2]["score"]) == pytest.approx(single_sum, abs=2e-6)
+    joint_row = _rows(joint)[0]
+    assert joint_row["method"] == "joint masked" and joint_row["mutant"] == double
+    assert abs(float(joint_row["score"]) - single_sum) > 1e-4
+
+
+def test_structure_input_uses_residue_numbers(tmp_path):
+    import biotite.structure.io.pdb as pdb
+
+    source = pdb.PDBFile.read("tests/data/2qmt.pdb").get_structure(model=1)
+    source.res_id += 100  # residues 101-156
+    shifted = tmp_path / "shifted.pdb"
+    out_file = pdb.PDBFile()
+    out_file.set_structure(source)
+    out_file.write(str(shifted))
+    out = tmp_path / "scan.csv"
+    assert main(["scan", str(shifted), "--model", "random-esm2-tiny", "--positions", "101,156",
+                 "--out", str(out)]) == 0
+    rows = _rows(out)
+    assert {r["position"] for r in rows} == {"101", "156"} and rows[0]["wt"] == "M"
+    scores = tmp_path / "score.csv"
+    assert main(["score", str(shifted), "--chain", "A", "--model", "random-esm2-tiny", "--mutants", "M101A",
+                 "--out", str(scores)]) == 0
+    assert _rows(scores)[0]["score"] == next(r["score"] for r in rows if r["mutant"] == "M101A")
+
+
+def test_fasta_input_with_offset_and_mutants_file(tmp_path):
+    fasta = tmp_path / "p.fasta"
+    fasta.write_text(">p one\n" + SEQ300[:30] + "\n")
+    table = tmp_path / "dms.csv"
+    table.write_text(f"mutant,DMS_score\n{SEQ300[0]}11A,0.5\n{SEQ300[4]}15C:{SEQ300[5]}16D,1.0\n")
+    out = tmp_path / "score.csv"
+    assert main(["score", str(fasta), "--offset", "10", "--model", "random-esm2-tiny", "--mutants-file",
+                 str(table), "--out", str(out)]) == 0
+    assert [r["mutant"] for r in _rows(out)] == [f"{SEQ300[0]}11A", f"{SEQ300[4]}15C:{SEQ300[5]}16D"]
+
+
+def test_ensemble_keeps_per_model_columns(tmp_path):
+    out = tmp_path / "scan.csv"
+    assert main(["scan", "--sequence", SEQ300[:20], "--model", "random-esm2-tiny", "--model", "random-esm1b-tiny",
+                 "--strategy", "wt-marginals", "--out", str(out)]) == 0
+    row = _rows(out)[0]
+    assert row["model"] == "ensemble(random-esm2-tiny+random-esm1b-tiny)"
+    expected = (float(row["score_random-esm2-tiny"]) + float(row["score_random-esm1b-tiny"])) / 2
+    assert float(row["score"]) == pytest.approx(expected, abs=2e-6)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["scan", "--sequence", "MKT@AYIAK", "--model", "random-esm2-tiny"], "`@` at position 4"),
+    (["scan", "--sequence", "MKTAYIAK", "--model", "esm2_t33_650M_UR50D"], "esm2_t33_650M_UR50D"),
+    (["scan", "--sequence", "MKTAYIAK", "--model", "no-such-model"], "unknown model 'no-such-model'"),
+    (["scan", "--sequence", "MKTAYIAK", "--model", "random-esm2-tiny", "--positions", "5-12"], "position 12 is not"),
+    (["score", "--sequence", "MKTAYIAK", "--model", "random-esm2-tiny", "--mutants", "A3G"],
+     "position 3 is T, not A"),
+    (["scan", "tests/data/1btl.pdb", "--chain", "B", "--model", "random-esm2-tiny"], "no protein chain 'B'"),
+    (["scan", "missing.fasta", "--model", "random-esm2-tiny"], "missing.fasta: no such file"),
+])
+def test_errors_are_one_line(tmp_path, capsys, argv, message):
+    assert main(argv + ["--out", str(tmp_path / "x.csv")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert message in err[-1] and "error" in err[-1] and "Traceback" not in "\n".join(err)
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_missing_model_says_how_to_import(tmp_path, capsys):
+    main(["scan", "--sequence", "MKTAYIAK", "--model", "esm2_t33_650M_UR50D", "--out", str(tmp_path / "x.csv")])
+    assert "import" in capsys.readouterr().err
+
+
+def test_parse_positions():
+    labels = [str(n) for n in range(10, 60)]
+    assert parse_positions("10-12, 59", labels) == [0, 1, 2, 49]
+    assert parse_positions("12,11,12", labels) == [1, 2]
+    assert parse_positions("41A-42", ["40", "41", "41A", "42"]) == [2, 3]
+    for bad in ("5", "12-10", "x", ""):
+        with pytest.raises(InputError):
+            parse_positions(bad, labels)
+
+
+def test_read_mutants_file_lines_and_comments(tmp_path):
+    path = tmp_path / "m.txt"
+    path.write_text("# my mutants\nA42G\n\nK45R:L46F  # double\n")
+    assert read_mutants_file(path) == [("A42G", 2), ("K45R:L46F", 4)]
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty):
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self):
+        return self._tty
+
+
+def test_progress_bar_redraws_on_a_terminal_and_prints_one_line_otherwise():
+    tty, pipe = _Stream(True), _Stream(False)
+    for stream in (tty, pipe):
+        bar = ProgressBar("scan m", stream=stream)
+        for done in range(0, 11):
+            bar(done, 10)
+    assert tty.getvalue().startswith("\rscan m [") and tty.getvalue().endswith("10/10 passes, 0s\n")
+    assert pipe.getvalue().count("\n") == 1 and pipe.getvalue().startswith("scan m: 10/10 passes in")
