@@ -152,6 +152,12 @@ def test_esm1b_format_builds_the_same_model():
     original = load_esm("random-esm1b-tiny", device="cpu")
     data, regression = fair_esm_checkpoint(original.model, "esm1b")
     spec = get_spec("random-esm1b-tiny")
+    validate_checkpoint(spec, data, regression)
+    with pytest.raises(UserError, match="not an ESM-1b/ESM-1v checkpoint"):
+        validate_checkpoint(get_spec("esm1v_t33_650M_UR90S_1"), fair_esm_checkpoint(
+            load_esm("random-esm2-tiny", device="cpu").model, "esm2")[0], source="f.pt")
+    with pytest.raises(UserError, match="2 layers, width 64.*esm1b_t33_650M_UR50S has 33 layers"):
+        validate_checkpoint(get_spec("esm1b_t33_650M_UR50S"), data, source="f.pt")
     model, alphabet = build_esm_from_checkpoint(spec, data, regression)
     model.eval()
     _, _, tokens = alphabet.get_batch_converter()([("p", "MKTAYIAKQRQISFVKSHFSRQ")])
