@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from protein_studio.core.errors import InputError
+from protein_studio.core.files import read_input_text
 from protein_studio.core.mutations import MultiMutant, parse_mutant
 
 __all__ = ["DmsProblem", "DmsTable", "read_dms", "MUTANT_COLUMN_NAMES", "MISSING_VALUES"]
@@ -163,18 +164,7 @@ def _to_float(text: str) -> float | None:
 
 
 def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise InputError("file not found", source=str(path))
-    if path.is_dir():
-        raise InputError("is a folder, not a table", source=str(path))
-    data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise InputError("not a text table (binary content)", source=str(path))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", source=str(path), line=line) from None
+    text = read_input_text(path, "a text table")
     if not text.strip():
         raise InputError("empty file", source=str(path))
     return text

@@ -28,6 +28,7 @@ from pathlib import Path
 from biotite.sequence.io.fasta import FastaFile
 
 from protein_studio.core.errors import InputError
+from protein_studio.core.files import read_input_text
 
 __all__ = [
     "AMINO_ACIDS",
@@ -295,18 +296,8 @@ def read_fasta(path: str | PathLike) -> list[ProteinSequence]:
         :func:`parse_fasta_text`); the message names the file and line.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"cannot read file: {error.strerror or error}", source=str(path)) from None
-    if b"\x00" in data:
-        raise InputError("binary file, not FASTA text", source=path.name)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise InputError("not UTF-8 text", source=path.name, line=line) from None
-    return parse_fasta_text(text, source=path.name)
+    text = read_input_text(path, "FASTA text")
+    return parse_fasta_text(text, source=str(path))
 
 
 def parse_sequence(text: str, name: str = "sequence", first_residue: int = 1) -> ProteinSequence:

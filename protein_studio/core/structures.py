@@ -30,6 +30,7 @@ import biotite.structure.io.pdbx as pdbx
 import numpy as np
 
 from protein_studio.core.errors import InputError
+from protein_studio.core.files import looks_binary, read_input_bytes
 
 __all__ = [
     "STRUCTURE_SUFFIXES",
@@ -314,14 +315,7 @@ def load_structure(path: str | Path, model: int = 1) -> Structure:
         known = ", ".join(STRUCTURE_SUFFIXES)
         raise InputError(f"unknown structure file type '{''.join(path.suffixes) or path.name}' "
                          f"(expected {known}, optionally gzipped)", source=source)
-    if not path.exists():
-        raise InputError("file not found", source=source)
-    if path.is_dir():
-        raise InputError("is a folder, not a structure file", source=source)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", source=source) from None
+    data = read_input_bytes(path, "a structure file")
     if path.suffix.lower() == ".gz":
         try:
             data = gzip.decompress(data)
@@ -421,15 +415,6 @@ def _pdb_text(atoms: struc.AtomArray, source: str) -> str:
     return buffer.getvalue()
 
 
-def _looks_binary(data: bytes) -> bool:
-    """NUL bytes, or many control characters, in the first 8 kB: not a text file."""
-    head = data[:8192]
-    if b"\x00" in head:
-        return True
-    control = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13))
-    return control > len(head) * 0.05
-
-
 def _parse(data: bytes, fmt: str, *, source: str, name: str, path: Path | None, model: int) -> Structure:
     kind = _FORMAT_NAMES[fmt]
     if not data.strip():
@@ -439,7 +424,7 @@ def _parse(data: bytes, fmt: str, *, source: str, name: str, path: Path | None, 
     if fmt == "bcif":
         atoms, n_models = _read_bcif(data, source, model)
     else:
-        if _looks_binary(data):
+        if looks_binary(data):
             msgpack_map = 0x80 <= data[0] <= 0x8F or data[0] in (0xDE, 0xDF)  # how BinaryCIF starts
             hint = " (BinaryCIF files need the .bcif extension)" if msgpack_map else ""
             raise InputError(f"binary data, not {_article(kind)} text file{hint}", source=source)
