@@ -1,0 +1,473 @@
+"""Loading Hugging Face models: ESMFold (``EsmForProteinFolding``) and ProtGPT2-style causal protein LMs.
+
+Where the weights of a Hugging Face model are looked for, in this order:
+
+1. an imported snapshot folder ``<weights dir>/huggingface/<name>/`` (``protein-studio models import FOLDER``
+   copies a downloaded snapshot there, see :func:`import_hf_snapshot`);
+2. the Hugging Face hub cache (``$HF_HUB_CACHE``, by default ``~/.cache/huggingface/hub``), where
+   :func:`download_hf_model` or ``huggingface-cli download`` put it.
+
+Nothing is downloaded while loading: a missing model raises :class:`ModelUnavailableError` that names the
+model, the folders searched and how to get the weights. ``HF_HUB_OFFLINE=1`` is respected by
+:func:`download_hf_model`.
+
+Random-weight models of the real architectures (``random-esmfold-tiny``, ``random-protgpt2-tiny``) are built
+locally, seeded by their name so they are identical on every run, and only when
+``PROTEIN_STUDIO_RANDOM_MODELS=1``. The tiny ProtGPT2's byte-level BPE tokenizer is trained on the spot with
+the ``tokenizers`` library on a few real protein sequences (:data:`TOKENIZER_TRAINING_SEQUENCES`).
+
+torch and transformers are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zlib
+from pathlib import Path
+from typing import Any
+
+from protein_studio.core.errors import JobCancelled, ModelUnavailableError, UserError
+from protein_studio.models.spec import LoadedModel, ModelSpec
+
+__all__ = [
+    "EOS_TOKEN",
+    "TINY_ESMFOLD_ARCHITECTURE",
+    "TINY_PROTGPT2_ARCHITECTURE",
+    "TOKENIZER_TRAINING_SEQUENCES",
+    "hf_cache_dir",
+    "imported_dir",
+    "find_local_snapshot",
+    "detect_hf_family",
+    "import_hf_snapshot",
+    "imported_hf_models",
+    "download_hf_model",
+    "resolve_hf_spec",
+    "load_hf_model",
+    "load_esmfold",
+    "load_protgpt2",
+    "build_random_esmfold",
+    "build_random_protgpt2",
+    "build_protein_bpe_tokenizer",
+    "wrap_residues",
+]
+
+#: ProtGPT2's separator and end-of-sequence token (id 0 in its vocabulary).
+EOS_TOKEN = "<|endoftext|>"
+
+#: Architecture of ``random-esmfold-tiny`` (a registry entry's ``architecture`` overrides any key).
+#: ``esm_*`` keys shape the ESM-2 stem, the rest the folding trunk and structure module.
+TINY_ESMFOLD_ARCHITECTURE: dict[str, Any] = {
+    "esm_layers": 2, "esm_embed_dim": 32, "esm_heads": 2,
+    "trunk_blocks": 1, "sequence_state_dim": 32, "pairwise_state_dim": 16, "head_width": 8,
+    "structure_blocks": 2, "ipa_dim": 8, "ipa_heads": 2, "resnet_dim": 16, "lddt_hidden": 16,
+    "max_recycles": 1,
+}
+
+#: Architecture of ``random-protgpt2-tiny``.
+TINY_PROTGPT2_ARCHITECTURE: dict[str, Any] = {
+    "n_layer": 2, "n_head": 2, "n_embd": 32, "n_positions": 512, "tokenizer_vocab": 120,
+}
+
+#: Real sequences the tiny tokenizer is trained on: ubiquitin (PDB 1UBQ), protein G B1 (PDB 2QMT), TEM-1
+#: beta-lactamase (UniProt P62593, resources/demo) and three UniRef50 sequences from fair-esm's
+#: examples/data/few_proteins.fasta (MIT), as in tests/data.
+TOKENIZER_TRAINING_SEQUENCES: tuple[str, ...] = (
+    "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG",
+    "MQYKLILNGKTLKGETTTEAVDAATAEKVFKQYANDNGVDGEWTYDDATKTFTVTE",
+    "MSIQHFRVALIPFFAAFCLPVFAHPETLVKVKDAEDQLGARVGYIELDLNSGKILESFRPEERFPMMSTFKVLLCGAVLSRVDAGQEQLGRRIHYSQND"
+    "LVEYSPVTEKHLTDGMTVRELCSAAITMSDNTAANLLLTTIGGPKELTAFLHNMGDHVTRLDRWEPELNEAIPNDERDTTMPAAMATTLRKLLTGELLT"
+    "LASRQQLIDWMEADKVAGPLLRSALPAGWFIADKSGAGERGSRGIIAALGPDGKPSRIVVIYTTGSQATMDERNRQIAEIGASLIKHW",
+    "MPADAREYLESKHATRRFDRPAEVAGVVAFLLSDDTSFVIGAGYLVDGGYTALRAARGRLGPRRQAAPAVKLLPNTDSPR",
+    "MGPPRWWKGITGLAAVVHRADPEDKADLYAKMGLYLEYHPETRIVEARIKPRLHDVCESKVSEGGLEPPCP",
+    "MKTPEDRVFRATDEYSDFVMACRYKGNEREFVIASHDKLNEAQVETLTSYLSGEWFKKTYITGIMNDSDGVLSQHEEYGDEVFCQPLDELRVDRYIMMV",
+)
+
+_FAMILY_TASK = {"esmfold": "folding", "protgpt2": "generation"}
+
+
+# ------------------------------------------------------------------------------------------------
+# where weights live
+# ------------------------------------------------------------------------------------------------
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache folder in use (``$HF_HUB_CACHE``, ``$HF_HOME/hub`` or the default)."""
+    from huggingface_hub import constants
+
+    return Path(os.environ.get("HF_HUB_CACHE") or constants.HF_HUB_CACHE)
+
+
+def _weights_root() -> Path:
+    from protein_studio.models.weights import weights_dir
+
+    return Path(weights_dir())
+
+
+def imported_dir(name: str) -> Path:
+    """Folder an imported snapshot of model ``name`` is kept in: ``<weights dir>/huggingface/<name>``."""
+    return _weights_root() / "huggingface" / name
+
+
+def _hub_folder(hub_id: str) -> Path:
+    return hf_cache_dir() / ("models--" + hub_id.replace("/", "--"))
+
+
+def _has_weights(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and any(
+        (folder / f).is_file() for f in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+                                         "pytorch_model.bin.index.json"))
+
+
+def find_local_snapshot(spec: ModelSpec) -> Path | None:
+    """The folder holding ``spec``'s config and weights on this machine, or None.
+
+    Looks in the imported folder first, then in the hub cache (only complete snapshots count).
+    """
+    folder = imported_dir(spec.name)
+    if _has_weights(folder):
+        return folder
+    if spec.hub_id:
+        from huggingface_hub import try_to_load_from_cache
+
+        config = try_to_load_from_cache(spec.hub_id, "config.json", cache_dir=hf_cache_dir())
+        if isinstance(config, str) and _has_weights(Path(config).parent):
+            return Path(config).parent
+    return None
+
+
+def _not_on_disk(spec: ModelSpec) -> ModelUnavailableError:
+    where = ([str(_hub_folder(spec.hub_id))] if spec.hub_id else []) + [str(imported_dir(spec.name))]
+    if spec.hub_id:
+        offline = " (HF_HUB_OFFLINE is set: nothing can be downloaded)" if _offline() else ""
+        how = (f"download it with `protein-studio models download {spec.name}`{offline}, or on a machine with "
+               f"internet run `huggingface-cli download {spec.hub_id} --local-dir {spec.name}`, copy that "
+               f"folder here and run `protein-studio models import {spec.name}/`")
+    else:
+        how = "import a downloaded snapshot folder with `protein-studio models import FOLDER`"
+    return ModelUnavailableError(f"{spec.name}: weights not found in {' or '.join(where)}; {how}")
+
+
+def _offline() -> bool:
+    from huggingface_hub import is_offline_mode
+
+    return bool(is_offline_mode())
+
+
+# ------------------------------------------------------------------------------------------------
+# import / download
+# ------------------------------------------------------------------------------------------------
+def detect_hf_family(folder: str | os.PathLike) -> str:
+    """``esmfold`` or ``protgpt2`` from a snapshot folder's ``config.json``; UserError otherwise."""
+    folder = Path(folder)
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise UserError(f"{folder}: not a Hugging Face model folder (no config.json)")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{config_path}: cannot read the model configuration ({exc})") from exc
+    if config.get("model_type") == "esm" and config.get("is_folding_model"):
+        return "esmfold"
+    if config.get("model_type") == "gpt2":
+        return "protgpt2"
+    raise UserError(f"{config_path}: model_type {config.get('model_type')!r} is neither an ESMFold "
+                    f"(esm with is_folding_model) nor a GPT-2 protein language model")
+
+
+def import_hf_snapshot(folder: str | os.PathLike, name: str | None = None) -> ModelSpec:
+    """Copy a downloaded Hugging Face snapshot folder into the weights directory.
+
+    Parameters
+    ----------
+    folder : path
+        A folder with ``config.json`` and weights (``model.safetensors`` or ``pytorch_model.bin``), e.g. made
+        by ``huggingface-cli download facebook/esmfold_v1 --local-dir esmfold_v1``. GPT-2 folders also need
+        their tokenizer files.
+    name : str, optional
+        Name to import it under. Default: ``esmfold_v1`` for an ESMFold folder, ``protgpt2`` for a GPT-2
+        folder named like ProtGPT2, otherwise the folder's name.
+
+    Returns
+    -------
+    ModelSpec
+        The spec the model now loads under (``load_hf_model(spec.name)`` works).
+    """
+    folder = Path(folder).expanduser()
+    family = detect_hf_family(folder)
+    if not _has_weights(folder):
+        raise UserError(f"{folder}: no model.safetensors or pytorch_model.bin next to config.json")
+    if family == "protgpt2" and not any((folder / f).is_file() for f in ("tokenizer.json", "vocab.json")):
+        raise UserError(f"{folder}: a GPT-2 model folder needs its tokenizer (tokenizer.json or vocab.json + "
+                        f"merges.txt)")
+    if name is None:
+        stem = folder.resolve().name
+        name = {"esmfold": "esmfold_v1"}.get(family) or ("protgpt2" if "protgpt2" in stem.lower() else stem)
+    target = imported_dir(name)
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(folder, target, ignore=shutil.ignore_patterns(".cache", ".git*"))
+    return resolve_hf_spec(name)
+
+
+def imported_hf_models() -> list[ModelSpec]:
+    """Specs of every snapshot imported under a name the registry does not know (any GPT-2 checkpoint)."""
+    root = _weights_root() / "huggingface"
+    specs = []
+    if root.is_dir():
+        for folder in sorted(p for p in root.iterdir() if _has_weights(p)):
+            try:
+                specs.append(_spec_for_folder(folder, folder.name))
+            except UserError:
+                continue
+    return specs
+
+
+def _spec_for_folder(folder: Path, name: str) -> ModelSpec:
+    family = detect_hf_family(folder)
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return ModelSpec(name=name, family=family, task=_FAMILY_TASK[family], parameters=0, download_bytes=size,
+                     license="see the model folder", max_tokens=None, source="huggingface",
+                     description=f"imported from {folder}")
+
+
+def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
+    """Download ``spec.hub_id`` into the hub cache with progress and cancel through ``ctx``.
+
+    Raises
+    ------
+    ModelUnavailableError
+        When ``HF_HUB_OFFLINE`` is set or the hub cannot be reached.
+    JobCancelled
+        When ``ctx`` was cancelled (files already complete stay in the cache).
+    """
+    if not spec.hub_id:
+        raise UserError(f"{spec.name} has no Hugging Face repository to download from")
+    if _offline():
+        raise ModelUnavailableError(
+            f"{spec.name}: cannot download {spec.hub_id} because HF_HUB_OFFLINE is set; unset it, or copy a "
+            f"snapshot folder here and run `protein-studio models import FOLDER`")
+    from huggingface_hub import snapshot_download
+    from tqdm.auto import tqdm
+
+    class _Progress(tqdm):  # reports to ctx and stops the transfer when cancelled
+        def update(self, n=1):
+            if ctx is not None:
+                ctx.check_cancelled()
+            out = super().update(n)
+            if ctx is not None and self.total:
+                ctx.progress(self.n, self.total, f"downloading {spec.hub_id}: {self.desc or ''}".strip())
+            return out
+
+    try:
+        path = snapshot_download(spec.hub_id, cache_dir=hf_cache_dir(), tqdm_class=_Progress,
+                                 allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors"]
+                                 if not spec.files else list(spec.files) + ["*.json", "*.txt"])
+    except JobCancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - network and hub errors all mean "could not download"
+        raise ModelUnavailableError(f"{spec.name}: download of {spec.hub_id} failed: {exc}") from exc
+    return Path(path)
+
+
+# ------------------------------------------------------------------------------------------------
+# specs and loading
+# ------------------------------------------------------------------------------------------------
+def resolve_hf_spec(name_or_path: str) -> ModelSpec:
+    """The spec for a registry name, an imported snapshot name, or a snapshot folder path."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return _spec_for_folder(path, str(path))
+    from protein_studio.models.registry import get_spec
+
+    try:
+        return get_spec(name_or_path)
+    except UserError:
+        if not _has_weights(imported_dir(name_or_path)):
+            raise
+    folder = imported_dir(name_or_path)
+    if _has_weights(folder):
+        return _spec_for_folder(folder, name_or_path)
+    raise UserError(f"unknown model {name_or_path!r}: not a registry name, an imported model or a model folder")
+
+
+def _device(preference: str | Any = "auto"):
+    from protein_studio.engines.devices import select_device
+
+    return select_device(preference)
+
+
+def _seed_of(name: str) -> int:
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def load_hf_model(spec_or_name: ModelSpec | str, device: str | Any = "auto") -> LoadedModel:
+    """Load a folding or generation model by spec, name or folder (dispatches on ``spec.family``)."""
+    spec = resolve_hf_spec(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
+    if spec.family == "esmfold":
+        return load_esmfold(spec, device)
+    if spec.family == "protgpt2":
+        return load_protgpt2(spec, device)
+    raise UserError(f"{spec.name} is a {spec.family} model, neither a folding nor a generation model")
+
+
+def _snapshot_for(spec: ModelSpec) -> Path:
+    path = Path(spec.name).expanduser()
+    if path.is_dir() and _has_weights(path):
+        return path
+    folder = find_local_snapshot(spec)
+    if folder is None:
+        raise _not_on_disk(spec)
+    return folder
+
+
+def _check_random(spec: ModelSpec) -> None:
+    from protein_studio.models.registry import random_models_enabled
+
+    if not random_models_enabled():
+        raise ModelUnavailableError(f"{spec.name} has random weights and is only available with "
+                                    f"PROTEIN_STUDIO_RANDOM_MODELS=1")
+
+
+def load_esmfold(spec: ModelSpec, device: str | Any = "auto") -> LoadedModel:
+    """ESMFold on ``device``: the ESM-2 stem in float16 on a GPU and float32 on CPU, the trunk in float32.
+
+    ``LoadedModel.tokenizer`` is None: the folding engine encodes residues with the AlphaFold residue
+    order the model's own ``infer`` uses (no special tokens).
+    """
+    import torch
+
+    dev = _device(device)
+    if spec.is_random:
+        _check_random(spec)
+        model = build_random_esmfold(spec.name, {**TINY_ESMFOLD_ARCHITECTURE, **(spec.architecture or {})})
+    else:
+        folder = _snapshot_for(spec)
+        from transformers import EsmForProteinFolding
+
+        try:
+            model = EsmForProteinFolding.from_pretrained(str(folder), low_cpu_mem_usage=True)
+        except Exception as exc:  # noqa: BLE001 - a broken folder is the user's to fix
+            raise ModelUnavailableError(f"{spec.name}: cannot load ESMFold from {folder}: {exc}") from exc
+    model = model.eval().to(dev)
+    # The trunk and structure module need float32; the 3B-parameter ESM-2 stem is fine in float16 on a GPU.
+    model.float()
+    if dev.type == "cuda":
+        model.esm.half()
+    return LoadedModel(spec=spec, model=model, device=dev, dtype=model.esm.dtype)
+
+
+def load_protgpt2(spec: ModelSpec, device: str | Any = "auto") -> LoadedModel:
+    """A GPT-2 causal protein language model and its tokenizer, in float32 (float16 on a GPU)."""
+    dev = _device(device)
+    if spec.is_random:
+        _check_random(spec)
+        model, tokenizer = build_random_protgpt2(spec.name, {**TINY_PROTGPT2_ARCHITECTURE,
+                                                             **(spec.architecture or {})})
+    else:
+        folder = _snapshot_for(spec)
+        from transformers import AutoTokenizer, GPT2LMHeadModel
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+            model = GPT2LMHeadModel.from_pretrained(str(folder), low_cpu_mem_usage=True)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelUnavailableError(f"{spec.name}: cannot load a GPT-2 model from {folder}: {exc}") from exc
+    if tokenizer.convert_tokens_to_ids(EOS_TOKEN) in (None, tokenizer.unk_token_id) and EOS_TOKEN not in \
+            tokenizer.get_vocab():
+        raise ModelUnavailableError(f"{spec.name}: the tokenizer has no {EOS_TOKEN} token, so it is not a "
+                                    f"ProtGPT2-style model")
+    model = model.eval().to(dev)
+    if dev.type == "cuda":
+        model.half()
+    return LoadedModel(spec=spec, model=model, device=dev, dtype=next(model.parameters()).dtype,
+                       tokenizer=tokenizer)
+
+
+# ------------------------------------------------------------------------------------------------
+# random-weight models of the real architectures
+# ------------------------------------------------------------------------------------------------
+def build_random_esmfold(name: str = "random-esmfold-tiny", architecture: dict | None = None):
+    """An ``EsmForProteinFolding`` with random weights, identical for the same ``name`` and architecture.
+
+    The ESM stem uses the ESM-2 vocabulary and rotary positions. The folding trunk's weights are redrawn
+    with unit-variance fan-in scaling (transformers initialises many of them near zero, which would make
+    every output constant), so chunking, pLDDT and PAE are exercised with non-trivial values.
+    """
+    import torch
+    from transformers import EsmConfig, EsmForProteinFolding
+    from transformers.models.esm.configuration_esm import get_default_vocab_list
+
+    a = {**TINY_ESMFOLD_ARCHITECTURE, **(architecture or {})}
+    vocab = list(get_default_vocab_list())
+    config = EsmConfig(
+        vocab_size=len(vocab), pad_token_id=vocab.index("<pad>"), mask_token_id=vocab.index("<mask>"),
+        hidden_size=a["esm_embed_dim"], num_hidden_layers=a["esm_layers"], num_attention_heads=a["esm_heads"],
+        intermediate_size=4 * a["esm_embed_dim"], position_embedding_type="rotary",
+        emb_layer_norm_before=False, token_dropout=True, max_position_embeddings=1026,
+        is_folding_model=True, vocab_list=vocab,
+        esmfold_config={
+            "fp16_esm": False, "lddt_head_hid_dim": a["lddt_hidden"],
+            "trunk": {
+                "num_blocks": a["trunk_blocks"], "sequence_state_dim": a["sequence_state_dim"],
+                "pairwise_state_dim": a["pairwise_state_dim"], "sequence_head_width": a["head_width"],
+                "pairwise_head_width": a["head_width"], "max_recycles": a["max_recycles"], "chunk_size": None,
+                "structure_module": {
+                    "sequence_dim": a["sequence_state_dim"], "pairwise_dim": a["pairwise_state_dim"],
+                    "ipa_dim": a["ipa_dim"], "num_heads_ipa": a["ipa_heads"], "resnet_dim": a["resnet_dim"],
+                    "num_blocks": a["structure_blocks"], "num_qk_points": 4, "num_v_points": 8,
+                },
+            },
+        },
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(_seed_of(name))
+        model = EsmForProteinFolding(config)
+        with torch.no_grad():
+            for pname, param in model.named_parameters():
+                if param.dim() >= 2 and not pname.startswith("esm."):
+                    param.copy_(torch.randn(param.shape) / param.shape[-1] ** 0.5)
+    return model.eval()
+
+
+def wrap_residues(sequence: str, width: int = 60) -> str:
+    """Residues with a newline every ``width``, the layout ProtGPT2 was trained on."""
+    return "\n".join(sequence[i:i + width] for i in range(0, len(sequence), width))
+
+
+def build_protein_bpe_tokenizer(sequences=TOKENIZER_TRAINING_SEQUENCES, vocab_size: int = 120):
+    """A GPT-2 style byte-level BPE tokenizer trained locally on ``sequences`` (ProtGPT2 layout).
+
+    Its alphabet is the 20 amino acids and the newline only, and ``<|endoftext|>`` is token 0 as in
+    ProtGPT2. Training is deterministic, so the same inputs give the same tokenizer.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    newline = "\u010a"  # the byte-level form of "\n"
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[EOS_TOKEN], show_progress=False,
+                                  initial_alphabet=list("ACDEFGHIKLMNPQRSTVWY") + [newline])
+    # the training text must not contain EOS_TOKEN itself, or its characters would become residue tokens
+    bpe.train_from_iterator([wrap_residues(s) for s in sequences], trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token=EOS_TOKEN, eos_token=EOS_TOKEN,
+                                   unk_token=EOS_TOKEN, pad_token=EOS_TOKEN)
+
+
+def build_random_protgpt2(name: str = "random-protgpt2-tiny", architecture: dict | None = None):
+    """A random-weight ``GPT2LMHeadModel`` and its locally trained tokenizer, identical for the same name."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    a = {**TINY_PROTGPT2_ARCHITECTURE, **(architecture or {})}
+    tokenizer = build_protein_bpe_tokenizer(vocab_size=a["tokenizer_vocab"])
+    eos = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=a["n_positions"], n_embd=a["n_embd"],
+                        n_layer=a["n_layer"], n_head=a["n_head"], bos_token_id=eos, eos_token_id=eos,
+                        pad_token_id=eos)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(_seed_of(name))
+        model = GPT2LMHeadModel(config)
+    return model.eval(), tokenizer
