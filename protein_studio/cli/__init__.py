@@ -29,7 +29,9 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with ``command`` only the module that serves it (so `info` does not pay
+    for importing what `evaluate` needs)."""
     parser = argparse.ArgumentParser(
         prog="protein-studio",
         description="Protein Studio command line. Without a subcommand, `protein-studio [FILES]` opens the window.",
@@ -37,23 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"protein-studio {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    registered: set[str] = set()
-    for module_name in dict.fromkeys(COMMANDS.values()):
-        try:
-            module = importlib.import_module(f"protein_studio.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"protein_studio.cli.{module_name}":
-                continue  # that subcommand is not part of this build
-            raise
-        module.register(sub)
-        registered.update(sub.choices)
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for module_name in modules:
+        importlib.import_module(f"protein_studio.cli.{module_name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    parser = build_parser()
+    command = next((word for word in argv if not word.startswith("-")), None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
