@@ -1,0 +1,123 @@
+"""``protein-studio generate``: sample new sequences with a ProtGPT2-style causal protein language model.
+
+``generate --model protgpt2 --n 20 --seed 1 --out gen.fasta`` samples 20 candidates, drops those that did
+not end naturally or are low-complexity / repeat-dominated (see :mod:`protein_studio.engines.generation`),
+ranks the rest by perplexity and writes them as FASTA with the scores in the headers. The same seed and
+settings write the same file. A table of the kept sequences is printed (to stderr when ``--out -``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from protein_studio.core.errors import InputError
+
+__all__ = ["register", "run"]
+
+
+def _reference(text: str | None) -> str | None:
+    if text is None:
+        return None
+    path = Path(text)
+    if path.is_file():
+        from protein_studio.core.sequences import read_fasta
+
+        records = read_fasta(path)
+        if not records:
+            raise InputError("no sequence found", source=text)
+        if len(records) > 1:
+            print(f"protein-studio generate: note: {text} has {len(records)} records; the first, "
+                  f"'{records[0].name}', is the reference", file=sys.stderr)
+        return records[0].sequence
+    return text
+
+
+def _table(result) -> str:
+    header = ("rank", "name", "length", "perplexity", "entropy", "repeats")
+    extra = []
+    if result.reference is not None:
+        extra.append("identity")
+    if any(c.mean_plddt is not None for c in result.kept):
+        extra.append("pLDDT")
+    rows = [header + tuple(extra)]
+    for rank, c in enumerate(result.kept, start=1):
+        row = (str(rank), c.name, str(len(c.sequence)), f"{c.perplexity:.2f}", f"{c.entropy:.2f}",
+               f"{c.repeat_fraction:.2f}")
+        if result.reference is not None:
+            row += (f"{100 * c.identity:.1f}%",)
+        if "pLDDT" in extra:
+            row += (f"{c.mean_plddt:.1f}",)
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def run(args) -> int:
+    """Handler of ``protein-studio generate``."""
+    from protein_studio.cli.folding import StatusLine, load_for_task
+    from protein_studio.engines.generation import GenerationSettings, generate_sequences
+    from protein_studio.jobs.context import JobContext
+
+    settings = GenerationSettings(
+        n=args.n, prompt=args.prompt or "", max_length=args.max_length, min_length=args.min_length,
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        repetition_penalty=args.repetition_penalty, seed=args.seed, batch_size=args.batch_size).validated()
+    reference = _reference(args.reference)
+    if args.out != "-" and not Path(args.out).resolve().parent.is_dir():
+        raise InputError(f"cannot write here: folder {Path(args.out).resolve().parent} does not exist",
+                         source=args.out)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # generate() warns about padding masks that sampling never uses
+    loaded = load_for_task(args.model, "generation", args.device, "generate")
+    fold_model = load_for_task(args.fold_model, "folding", args.device, "generate") if args.fold_model else None
+    status = StatusLine("protein-studio generate")
+    ctx = JobContext(on_progress=status, on_warning=status.warn)
+    result = generate_sequences(loaded, settings, ctx, reference=reference, fold_model=fold_model)
+    text = result.to_fasta(include_dropped=args.include_dropped)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+    dropped = ", ".join(f"{n} {reason}" for reason, n in sorted(result.drop_counts().items()))
+    summary = (f"protein-studio generate: kept {len(result.kept)} of {len(result.candidates)}"
+               + (f" (dropped: {dropped})" if dropped else "")
+               + ("" if args.out == "-" else f"; wrote {args.out}"))
+    stream = sys.stderr if args.out == "-" else sys.stdout
+    if result.kept:
+        print(_table(result), file=stream)
+    print(summary, file=sys.stderr)
+    return 0
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``generate`` subcommand."""
+    parser = subparsers.add_parser(
+        "generate", help="sample new sequences with a ProtGPT2-style model (FASTA, scores in headers)",
+        description="Sample sequences with a causal protein language model (ProtGPT2 format), drop those that "
+                    "did not end naturally or are low-complexity or repeat-dominated, and rank the rest by "
+                    "perplexity (lower is better). Defaults follow the ProtGPT2 model card.")
+    parser.add_argument("--model", required=True, metavar="NAME",
+                        help="protgpt2, an imported GPT-2 checkpoint name, or a snapshot folder")
+    parser.add_argument("--n", type=int, default=20, help="sequences to sample (default: 20)")
+    parser.add_argument("--prompt", metavar="RESIDUES", help="start every sequence with these residues, e.g. M")
+    parser.add_argument("--max-length", type=int, default=400, metavar="N",
+                        help="longest sequence in residues, prompt included; longer ones are dropped as "
+                             "truncated (default: 400)")
+    parser.add_argument("--min-length", type=int, default=10, metavar="N", help="shortest kept (default: 10)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: 1.0)")
+    parser.add_argument("--top-k", type=int, default=950, metavar="K", help="top-k sampling, 0 = off (default: 950)")
+    parser.add_argument("--top-p", type=float, default=1.0, metavar="P", help="nucleus sampling, 1 = off (default)")
+    parser.add_argument("--repetition-penalty", type=float, default=1.2, metavar="R", help="default: 1.2")
+    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same file")
+    parser.add_argument("--batch-size", type=int, default=8, metavar="B", help="sequences sampled at once")
+    parser.add_argument("--reference", metavar="SEQ|FASTA", help="report identity to this sequence")
+    parser.add_argument("--fold-model", metavar="NAME", help="also fold each kept sequence and report mean pLDDT")
+    parser.add_argument("--include-dropped", action="store_true",
+                        help="also write dropped sequences (after the kept ones, with dropped=REASON)")
+    parser.add_argument("--out", required=True, metavar="FASTA", help="output FASTA ('-' for stdout)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
+    parser.set_defaults(handler=run)
+    return parser
