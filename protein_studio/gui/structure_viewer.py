@@ -1,0 +1,479 @@
+"""3D structure viewer: a QWebEngineView on a local 3Dmol.js page.
+
+The page (``resources/web/viewer.html``) loads ``vendor/3Dmol-min.js`` from disk (fetched by ``make``,
+never from a CDN) and ``qwebchannel.js`` from Qt's resources; a :class:`LocalOnlyInterceptor` blocks any
+other request. Structures, colours and residue lists travel to the page as JSON through the
+:class:`~protein_studio.gui.web_bridge.ViewerBridge`, never as script text, so a file whose names or
+remarks contain ``</script>``, quotes or template syntax runs nothing. Calls made before the page is
+ready are queued and replayed.
+
+Residues are given as objects with ``chain``, ``number`` and ``insertion`` attributes (the core
+``ResidueId``) or as ``(chain, number, insertion)`` tuples.
+
+Test hook: the page defines ``window.studio.simulateClick(chain, number, insertion)``, which clicks the
+residue's CA atom through the same code path as a mouse click, so ``residueClicked`` is emitted exactly
+as for a real click (it returns ``false`` when the residue is not in the structure).
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, QTimer, QUrl, Qt, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWebChannel import QWebChannel
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
+
+from protein_studio.gui.web_bridge import LocalOnlyInterceptor, ViewerBridge, emit
+
+__all__ = [
+    "WEB_DIR",
+    "COLOR_MODES",
+    "CONFIDENCE_BINS",
+    "MISSING_COLOR",
+    "StructureViewer",
+    "confidence_color",
+    "confidence_from_pdb",
+    "residue_key",
+    "score_colors",
+]
+
+#: Folder of the viewer page; ``vendor/3Dmol-min.js`` inside it is fetched by ``make``.
+WEB_DIR = Path(__file__).resolve().parents[2] / "resources" / "web"
+#: Colour modes accepted by :meth:`StructureViewer.set_color_mode`.
+COLOR_MODES = ("chain", "confidence", "score")
+#: AlphaFold's pLDDT colours: (lower bound, colour, legend label), highest first.
+CONFIDENCE_BINS = (
+    (90.0, "#0053D6", "Very high (> 90)"),
+    (70.0, "#65CBF3", "Confident (70-90)"),
+    (50.0, "#FFDB13", "Low (50-70)"),
+    (-math.inf, "#FF7D45", "Very low (< 50)"),
+)
+#: Colour of residues without a value (no confidence, not scanned, NaN).
+MISSING_COLOR = "#C8C8C8"
+#: Diverging colour map for scores (matplotlib name): negative red, zero white, positive blue.
+SCORE_COLORMAP = "RdBu"
+#: Part of the colour map used on each side of 0: its darkest ends read as black on a shaded cartoon.
+SCORE_COLORMAP_SPAN = 0.4
+
+
+def _score_fraction(relative: float) -> float:
+    """Position in the colour map of a score divided by the limit (clipped to -1..1)."""
+    return 0.5 + SCORE_COLORMAP_SPAN * max(-1.0, min(1.0, relative))
+
+_MISSING_3DMOL = "3Dmol.js not found: run make\n(expected {path})"
+
+
+def _triple(residue: Any) -> tuple[str, int, str]:
+    """``(chain, number, insertion)`` of a ResidueId-like object or a tuple."""
+    if isinstance(residue, tuple):
+        chain, number, *rest = residue
+        insertion = rest[0] if rest else ""
+    else:
+        chain, number, insertion = residue.chain, residue.number, residue.insertion
+    return str(chain), int(number), str(insertion or "").strip()
+
+
+def residue_key(residue: Any) -> str:
+    """Key the page uses for a residue: ``"A:42"`` or ``"A:42A"`` (as ``str(ResidueId)``).
+
+    Parameters
+    ----------
+    residue : ResidueId or tuple
+        Object with ``chain``, ``number``, ``insertion`` or a ``(chain, number[, insertion])`` tuple.
+
+    Returns
+    -------
+    str
+    """
+    chain, number, insertion = _triple(residue)
+    return f"{chain}:{number}{insertion}"
+
+
+def confidence_color(value: float) -> str:
+    """AlphaFold colour of a confidence value on the 0-100 pLDDT scale (grey for NaN).
+
+    Parameters
+    ----------
+    value : float
+
+    Returns
+    -------
+    str
+        ``"#RRGGBB"``.
+    """
+    if value is None or math.isnan(value):
+        return MISSING_COLOR
+    for lower, color, _ in CONFIDENCE_BINS:
+        if value > lower:
+            return color
+    return CONFIDENCE_BINS[-1][1]
+
+
+def score_colors(values: Mapping[Any, float], limit: float | None = None) -> tuple[dict[str, str], float]:
+    """Colours of per-residue scores on a diverging map centred on 0.
+
+    Parameters
+    ----------
+    values : mapping of ResidueId (or tuple) to float
+        Scores; NaN values get :data:`MISSING_COLOR`.
+    limit : float, optional
+        Score shown at full colour on both sides (default: the largest absolute finite score).
+
+    Returns
+    -------
+    colors : dict of str to str
+        :func:`residue_key` -> ``"#RRGGBB"``.
+    limit : float
+        The limit used.
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    finite = [float(v) for v in values.values() if v is not None and math.isfinite(float(v))]
+    if limit is None:
+        limit = max((abs(v) for v in finite), default=0.0)
+    limit = float(limit) if limit and math.isfinite(limit) and limit > 0 else 1.0
+    cmap = colormaps[SCORE_COLORMAP]
+    colors = {}
+    for residue, value in values.items():
+        if value is None or not math.isfinite(float(value)):
+            colors[residue_key(residue)] = MISSING_COLOR
+        else:
+            colors[residue_key(residue)] = to_hex(cmap(_score_fraction(float(value) / limit)))
+    return colors, limit
+
+
+def confidence_from_pdb(pdb_text: str) -> dict[Any, float]:
+    """Per-residue confidence stored in a structure's B-factors, as the core structure reader sees it.
+
+    Parameters
+    ----------
+    pdb_text : str
+        PDB file contents.
+
+    Returns
+    -------
+    dict of ResidueId to float
+        pLDDT-like values on a 0-100 scale (0-1 files scaled up); empty when the file has no
+        confidence (all B-factors 0) or cannot be read.
+    """
+    from protein_studio.core.errors import InputError
+    from protein_studio.core.structures import structure_from_text
+
+    try:
+        structure = structure_from_text(pdb_text, "pdb", name="viewer structure")
+    except InputError:
+        return {}
+    values = {}
+    for chain in structure.chains:
+        for residue, value in zip(chain.residues, chain.confidence):
+            if math.isfinite(float(value)):
+                values[residue] = float(value)
+    return values
+
+
+class _LocalPage(QWebEnginePage):
+    """Page that stays on the viewer page (links and scripts navigate nowhere) and keeps its console.
+
+    Attributes
+    ----------
+    console : list of (int, str, int, str)
+        JavaScript console messages: level, text, line, source (for diagnostics and tests).
+    """
+
+    def __init__(self, home: QUrl, parent=None) -> None:
+        super().__init__(parent)
+        self._home = home
+        self.console: list[tuple[int, str, int, str]] = []
+
+    def acceptNavigationRequest(self, url: QUrl, navigation_type, is_main_frame: bool) -> bool:  # noqa: N802
+        return (not is_main_frame) or (url.isLocalFile() and url.toLocalFile() == self._home.toLocalFile())
+
+    def javaScriptConsoleMessage(self, level, message: str, line: int, source: str) -> None:  # noqa: N802
+        self.console.append((int(level.value), message, line, source))
+
+
+class StructureViewer(QWidget):
+    """3D view of one structure: cartoon, sticks for selected and mutated residues, optional surface.
+
+    Parameters
+    ----------
+    parent : QWidget, optional
+        Qt parent.
+    web_dir : Path, optional
+        Folder holding ``viewer.html`` (default :data:`WEB_DIR`); when its ``vendor/3Dmol-min.js`` is
+        missing the widget shows "3Dmol.js not found: run make" instead of the 3D view.
+
+    Signals
+    -------
+    residueClicked(str, int, str)
+        The user clicked an atom: chain, residue number, insertion code (``""`` when none).
+    ready()
+        The page and its channel are up (queued calls have been replayed).
+    drawn()
+        A render showing a structure finished (after a load, a colour change, a highlight ...).
+    failed(str)
+        The page could not do what was asked (e.g. no atoms could be read).
+    """
+
+    residueClicked = Signal(str, int, str)  # noqa: N815 (Qt signal naming)
+    ready = Signal()
+    drawn = Signal()
+    failed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, *, web_dir: Path | None = None) -> None:
+        super().__init__(parent)
+        self._web_dir = Path(web_dir) if web_dir is not None else WEB_DIR
+        self._page_file = self._web_dir / "viewer.html"
+        self._pdb_text = ""
+        self._name = ""
+        self._color_mode = "chain"
+        self._color_values: dict[Any, float] | None = None
+        self._color_limit: float | None = None
+        self._is_ready = False
+
+        self._stack = QStackedLayout(self)
+        self._stack.setContentsMargins(0, 0, 0, 0)
+        self._message = QLabel(self)
+        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._message.setWordWrap(True)
+        self._message.setStyleSheet("color: #b00020; background: white; padding: 12px;")
+        self._stack.addWidget(self._message)
+
+        self.bridge = ViewerBridge(self)
+        self.interceptor = LocalOnlyInterceptor(self)
+        self._view: QWebEngineView | None = None
+        self._page: _LocalPage | None = None
+
+        vendor = self._web_dir / "vendor" / "3Dmol-min.js"
+        if not vendor.is_file():
+            self._message.setText(_MISSING_3DMOL.format(path=vendor))
+            self._stack.setCurrentWidget(self._message)
+            return
+
+        self._view = QWebEngineView(self)
+        # Dropped files must reach the main window, not navigate the page.
+        self._view.setAcceptDrops(False)
+        self._view.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        home = QUrl.fromLocalFile(str(self._page_file))
+        self._page = _LocalPage(home, self._view)
+        self._page.setUrlRequestInterceptor(self.interceptor)
+        settings = self._page.settings()
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows, False)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.WebGLEnabled, True)
+        self._channel = QWebChannel(self._page)
+        self._channel.registerObject("bridge", self.bridge)
+        self._page.setWebChannel(self._channel)
+        self._view.setPage(self._page)
+        self._stack.addWidget(self._view)
+        self._stack.setCurrentWidget(self._view)
+
+        self.bridge.ready.connect(self._on_page_ready)
+        self.bridge.residueClicked.connect(self.residueClicked)
+        self.bridge.rendered.connect(self.drawn)
+        self.bridge.failed.connect(self.failed)
+        self._page.loadFinished.connect(self._on_load_finished)
+        self._page.load(home)
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def available(self) -> bool:
+        """False when 3Dmol.js is missing and the widget only shows a message."""
+        return self._view is not None
+
+    @property
+    def is_ready(self) -> bool:
+        """True once the page is loaded and its channel connected."""
+        return self._is_ready
+
+    @property
+    def structure_name(self) -> str:
+        """Name of the structure shown (``""`` when none)."""
+        return self._name
+
+    @property
+    def color_mode(self) -> str:
+        """Current colour mode, one of :data:`COLOR_MODES`."""
+        return self._color_mode
+
+    @property
+    def page(self) -> QWebEnginePage | None:
+        """The web page (None when 3Dmol.js is missing); tests run JavaScript on it."""
+        return self._page
+
+    @property
+    def message(self) -> str:
+        """Text shown instead of the 3D view (``""`` while the view is shown)."""
+        return self._message.text() if self._stack.currentWidget() is self._message else ""
+
+    # ------------------------------------------------------------------ public API
+
+    def load_structure(self, pdb_text: str, name: str) -> None:
+        """Show a structure (PDB text), coloured in the current mode, nothing selected.
+
+        Parameters
+        ----------
+        pdb_text : str
+            PDB file contents; multi-model files show their first model.
+        name : str
+            Shown in the view's corner.
+        """
+        self._pdb_text = pdb_text
+        self._name = name
+        colors, legend = self._colors_and_legend()
+        self.bridge.call("loadStructure", pdb_text, name, colors, legend)
+
+    def set_color_mode(self, mode: str, values: Mapping[Any, float] | None = None, *,
+                       limit: float | None = None) -> None:
+        """Colour by chain, by confidence or by a per-residue score.
+
+        Parameters
+        ----------
+        mode : {"chain", "confidence", "score"}
+            ``"confidence"`` uses AlphaFold's four colours (> 90, 70-90, 50-70, < 50) on ``values`` or,
+            when ``values`` is None, on the B-factors of the structure (pLDDT of a predicted model).
+            ``"score"`` maps ``values`` on a diverging red-white-blue scale centred on 0.
+        values : mapping of ResidueId (or tuple) to float, optional
+            Per-residue values; residues without one are grey. Required for ``"score"``.
+        limit : float, optional
+            For ``"score"``: the value drawn at full colour (default: the largest absolute value).
+
+        Raises
+        ------
+        ValueError
+            Unknown mode, or ``"score"`` without values.
+        """
+        if mode not in COLOR_MODES:
+            raise ValueError(f"unknown colour mode {mode!r}; use one of {', '.join(COLOR_MODES)}")
+        if mode == "score" and values is None:
+            raise ValueError("colouring by score needs per-residue values")
+        self._color_mode = mode
+        self._color_values = dict(values) if values is not None else None
+        self._color_limit = limit
+        colors, legend = self._colors_and_legend()
+        self.bridge.call("setColors", colors, legend)
+
+    def highlight(self, residues: Iterable[Any], center: bool = True) -> None:
+        """Show these residues as sticks (replacing the previous selection) and optionally centre them.
+
+        Parameters
+        ----------
+        residues : iterable of ResidueId (or tuples)
+            An empty list clears the selection.
+        center : bool
+            Zoom onto the residues, keeping their surroundings in view.
+        """
+        self.bridge.call("setSelected", [list(_triple(r)) for r in residues], bool(center))
+
+    def set_mutated(self, residues: Iterable[Any]) -> None:
+        """Show mutated residues as sticks with magenta carbons (replacing the previous set)."""
+        self.bridge.call("setMutated", [list(_triple(r)) for r in residues])
+
+    def set_surface(self, on: bool) -> None:
+        """Show or hide a translucent molecular surface coloured like the cartoon."""
+        self.bridge.call("setSurface", bool(on))
+
+    def clear(self) -> None:
+        """Remove the structure."""
+        self._pdb_text = ""
+        self._name = ""
+        self.bridge.call("clear")
+
+    def grab_image(self, path: str | Path) -> Path:
+        """Save what the viewer shows as an image (PNG, or another format by extension).
+
+        Takes the 3D canvas from 3Dmol (``pngURI``) at its full resolution; when the page is not up
+        (3Dmol.js missing, page still loading) it saves a grab of the widget instead.
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Raises
+        ------
+        OSError
+            The image could not be written.
+        """
+        path = Path(path)
+        image = self._canvas_image() if self._is_ready else None
+        if image is None or image.isNull():
+            image = self.grab().toImage()
+        if not image.save(str(path)):
+            raise OSError(f"could not write the structure image {path}")
+        return path
+
+    # ------------------------------------------------------------------ internals
+
+    def _colors_and_legend(self) -> tuple[dict[str, str] | None, dict | None]:
+        mode, values = self._color_mode, self._color_values
+        if mode == "chain":
+            return None, None
+        if mode == "confidence":
+            if values is None:
+                values = confidence_from_pdb(self._pdb_text) if self._pdb_text else {}
+            colors = {residue_key(r): confidence_color(float(v)) for r, v in values.items()}
+            legend = {"title": "Confidence (pLDDT)",
+                      "items": [[color, label] for _, color, label in CONFIDENCE_BINS]}
+            return colors, legend
+        from matplotlib import colormaps
+        from matplotlib.colors import to_hex
+
+        colors, limit = score_colors(values, self._color_limit)
+        cmap = colormaps[SCORE_COLORMAP]
+        legend = {"title": "Score",
+                  "gradient": [to_hex(cmap(_score_fraction(x))) for x in (-1.0, -0.5, 0.0, 0.5, 1.0)],
+                  "labels": [f"{-limit:.3g}", "0", f"{limit:.3g}"]}
+        return colors, legend
+
+    def _canvas_image(self) -> QImage | None:
+        result: dict[str, Any] = {}
+        loop = QEventLoop(self)
+
+        def done(value: Any) -> None:
+            result["uri"] = value
+            loop.quit()
+
+        self._page.runJavaScript("window.studio ? window.studio.pngURI() : ''", 0, done)
+        QTimer.singleShot(5000, loop.quit)
+        if "uri" not in result:
+            loop.exec()
+        uri = result.get("uri") or ""
+        prefix = "data:image/png;base64,"
+        if not isinstance(uri, str) or not uri.startswith(prefix):
+            return None
+        image = QImage()
+        image.loadFromData(base64.b64decode(uri[len(prefix):]), "PNG")
+        return image
+
+    def _on_page_ready(self, info: dict) -> None:
+        if not info.get("has3Dmol", False):
+            self._message.setText(_MISSING_3DMOL.format(path=self._web_dir / "vendor" / "3Dmol-min.js"))
+            self._stack.setCurrentWidget(self._message)
+            return
+        self._is_ready = True
+        emit(self.ready)
+
+    def _on_load_finished(self, ok: bool) -> None:
+        if not ok:
+            self._message.setText(f"The structure viewer page could not be loaded ({self._page_file}).")
+            self._stack.setCurrentWidget(self._message)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Stop the page so its renderer shuts down with the widget."""
+        if self._page is not None:
+            self._page.triggerAction(QWebEnginePage.WebAction.Stop)
+        super().closeEvent(event)

@@ -1,0 +1,185 @@
+"""Python side of the structure viewer page: the QWebChannel bridge and the local-only request filter.
+
+The viewer page (``resources/web/viewer.html``) and Python exchange data only through a
+:class:`ViewerBridge` registered on a :class:`~PySide6.QtWebChannel.QWebChannel` as ``bridge``:
+
+* Python -> page: the :attr:`ViewerBridge.command` signal carries a command name and its arguments as
+  one JSON string. The page parses the JSON and calls its handler, so structure text, names and
+  residue lists are always data, never script source.
+* page -> Python: the page calls the slots :meth:`~ViewerBridge.pageReady`,
+  :meth:`~ViewerBridge.atomClicked`, :meth:`~ViewerBridge.renderDone` and
+  :meth:`~ViewerBridge.reportFailure`, which emit the Qt signals ``ready``, ``residueClicked``,
+  ``rendered`` and ``failed``.
+
+Commands issued before the page has connected are queued and replayed in order once it is ready
+(the pattern of Orange3's web view bridge).
+
+:class:`LocalOnlyInterceptor` blocks every request whose scheme is not ``file``, ``qrc``, ``data`` or
+``blob``, so the page can never reach the network, whatever a structure file contains.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import sys
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlRequestInterceptor
+
+__all__ = ["ALLOWED_SCHEMES", "EMIT_LEAKS_TRUE", "LocalOnlyInterceptor", "ViewerBridge", "emit"]
+
+#: URL schemes the viewer page may load. ``blob`` is page-local memory (3Dmol's surface workers).
+ALLOWED_SCHEMES = frozenset({"file", "qrc", "data", "blob"})
+
+
+class _Probe(QObject):
+    probe = Signal()
+
+
+def _emit_leaks_true() -> bool:
+    """True when ``SignalInstance.emit()`` returns ``True`` without a reference (PySide6 6.12.0).
+
+    Each such call then lowers ``True``'s reference count by one; on Python < 3.12, where ``True`` is
+    not immortal, the interpreter aborts ("deallocating True or False") after a few hundred emits.
+    """
+    probe = _Probe()
+    before = sys.getrefcount(True)
+    probe.probe.emit()
+    leaks = sys.getrefcount(True) < before
+    if leaks:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))  # give back what the probe took
+    return leaks
+
+
+#: Whether this PySide6 has the emit reference bug that :func:`emit` compensates.
+EMIT_LEAKS_TRUE = _emit_leaks_true()
+
+
+def emit(signal: Any, *args: Any) -> None:
+    """Emit a bound signal, making up for PySide6 6.12.0's missing reference on emit's result.
+
+    Parameters
+    ----------
+    signal : SignalInstance
+        E.g. ``self.ready``.
+    *args
+        The signal's arguments.
+    """
+    result = signal.emit(*args)
+    if EMIT_LEAKS_TRUE and result is True:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))
+
+
+class LocalOnlyInterceptor(QWebEngineUrlRequestInterceptor):
+    """Block every request that would leave the machine.
+
+    Parameters
+    ----------
+    parent : QObject, optional
+        Qt parent.
+
+    Attributes
+    ----------
+    blocked : list of str
+        URLs refused so far, oldest first (for diagnostics and tests).
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.blocked: list[str] = []
+
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:  # noqa: N802 (Qt override)
+        """Let local requests through and block the rest."""
+        url = info.requestUrl()
+        if url.scheme().lower() not in ALLOWED_SCHEMES:
+            info.block(True)
+            self.blocked.append(url.toString())
+
+
+class ViewerBridge(QObject):
+    """The object the viewer page sees as ``channel.objects.bridge``.
+
+    Signals
+    -------
+    command(str, str)
+        Python -> page: command name and JSON-encoded argument list.
+    ready(dict)
+        The page connected; the dict is what it reported (``{"has3Dmol": bool}``).
+    residueClicked(str, int, str)
+        An atom was clicked: chain, residue number, insertion code (``""`` when none).
+    rendered()
+        The page finished a render that shows a structure.
+    failed(str)
+        The page could not carry out a command (e.g. no atoms could be read).
+    """
+
+    command = Signal(str, str)
+    ready = Signal(dict)
+    residueClicked = Signal(str, int, str)  # noqa: N815 (Qt signal naming)
+    rendered = Signal()
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._connected = False
+        self._pending: list[tuple[str, str]] = []
+
+    @property
+    def connected(self) -> bool:
+        """True once the page has connected and commands go straight through."""
+        return self._connected
+
+    @property
+    def pending(self) -> list[str]:
+        """Names of the commands waiting for the page, oldest first."""
+        return [name for name, _ in self._pending]
+
+    def call(self, name: str, *args: Any) -> None:
+        """Run page command ``name`` with ``args`` (JSON-serialisable), now or once the page is ready.
+
+        Parameters
+        ----------
+        name : str
+            A command of ``viewer.js``'s ``COMMANDS`` table.
+        *args
+            Its arguments; they are JSON-encoded, never turned into script text.
+        """
+        payload = json.dumps(list(args), allow_nan=False)
+        if self._connected:
+            emit(self.command, name, payload)
+        else:
+            self._pending.append((name, payload))
+
+    def reset(self) -> None:
+        """Forget the connection (the page is being reloaded); later calls queue again."""
+        self._connected = False
+
+    @Slot(str)
+    def pageReady(self, info: str) -> None:  # noqa: N802 (called from JavaScript)
+        """Called by the page once its channel is up: replay queued commands, then report ready."""
+        self._connected = True
+        pending, self._pending = self._pending, []
+        for name, payload in pending:
+            emit(self.command, name, payload)
+        try:
+            details = json.loads(info)
+        except ValueError:
+            details = {}
+        emit(self.ready, details if isinstance(details, dict) else {})
+
+    @Slot(str, int, str)
+    def atomClicked(self, chain: str, number: int, insertion: str) -> None:  # noqa: N802
+        """Called by the page when an atom is clicked (really or through ``studio.simulateClick``)."""
+        emit(self.residueClicked, chain, int(number), insertion)
+
+    @Slot()
+    def renderDone(self) -> None:  # noqa: N802 (called from JavaScript)
+        """Called by the page after ``viewer.render()`` finished with a structure shown."""
+        emit(self.rendered)
+
+    @Slot(str)
+    def reportFailure(self, message: str) -> None:  # noqa: N802 (called from JavaScript)
+        """Called by the page when a command failed."""
+        emit(self.failed, message)

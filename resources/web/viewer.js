@@ -1,0 +1,325 @@
+// Protein Studio structure viewer page script.
+//
+// Python (protein_studio/gui/structure_viewer.py) talks to this page only through the QWebChannel
+// object "bridge": it emits bridge.command(name, jsonArguments), and this script parses the JSON and
+// calls the matching function in COMMANDS. Structure text, names, colours and residue lists are
+// therefore always data, never script source. The page reports back through bridge slots:
+// pageReady(info), atomClicked(chain, number, insertion), renderDone(), reportFailure(message).
+"use strict";
+
+(function () {
+  const STICK_RADIUS = 0.22;
+  const SELECTED_STYLE = {colorscheme: "greenCarbon", radius: STICK_RADIUS};
+  const MUTATED_STYLE = {colorscheme: "magentaCarbon", radius: STICK_RADIUS};
+  const MISSING_COLOR = "#C8C8C8";
+  const CONTEXT_RADIUS = 18.0;  // Angstrom of surroundings kept in view around centred residues
+  const WATER = new Set(["HOH", "WAT", "DOD", "H2O"]);
+
+  const state = {
+    bridge: null,
+    viewer: null,
+    model: null,
+    name: "",
+    colors: null,       // null: colour by chain; otherwise {"A:42": "#RRGGBB", ...}
+    selected: [],       // [[chain, number, insertion], ...]
+    mutated: [],
+    surface: false,
+  };
+
+  const messageBox = document.getElementById("message");
+  const titleBox = document.getElementById("title");
+  const legendBox = document.getElementById("legend");
+
+  function showMessage(text, isError) {
+    messageBox.textContent = text || "";
+    messageBox.hidden = !text;
+    messageBox.classList.toggle("error", Boolean(isError));
+  }
+
+  function residueKey(chain, number, insertion) {
+    return String(chain) + ":" + String(number) + String(insertion || "").trim();
+  }
+
+  function atomKey(atom) {
+    return residueKey(atom.chain, atom.resi, atom.icode);
+  }
+
+  function isWater(atom) {
+    return WATER.has(String(atom.resn).trim().toUpperCase());
+  }
+
+  // Atoms of the listed residues, hydrogens and waters left out (sticks stay readable).
+  function residueSelection(residues) {
+    const keys = new Set(residues.map((r) => residueKey(r[0], r[1], r[2])));
+    return {predicate: (atom) => keys.has(atomKey(atom)) && atom.elem !== "H" && !isWater(atom)};
+  }
+
+  function colorFunction() {
+    const colors = state.colors;
+    return (atom) => {
+      const color = colors[atomKey(atom)];
+      return $3Dmol.CC.color(color === undefined ? MISSING_COLOR : color);
+    };
+  }
+
+  function baseColorSpec() {
+    return state.colors === null ? {colorscheme: "chain"} : {colorfunc: colorFunction()};
+  }
+
+  function applyStyles() {
+    const viewer = state.viewer;
+    const color = baseColorSpec();
+    viewer.setStyle({}, {});
+    viewer.setStyle({hetflag: false}, {cartoon: Object.assign({}, color)});
+    // Ligands and other hetero groups (not water) as thin sticks, so bound molecules stay visible.
+    viewer.setStyle(
+      {hetflag: true, predicate: (atom) => !isWater(atom) && atom.elem !== "H"},
+      {stick: {colorscheme: "grayCarbon", radius: 0.15}},
+    );
+    if (state.mutated.length) {
+      viewer.addStyle(residueSelection(state.mutated), {stick: MUTATED_STYLE});
+    }
+    if (state.selected.length) {
+      viewer.addStyle(residueSelection(state.selected), {stick: SELECTED_STYLE});
+    }
+  }
+
+  function render() {
+    const viewer = state.viewer;
+    if (!viewer) {
+      return Promise.resolve();
+    }
+    let surfaceDone = Promise.resolve();
+    viewer.removeAllSurfaces();
+    if (state.model && state.surface) {
+      const spec = Object.assign({opacity: 0.75}, baseColorSpec());
+      surfaceDone = Promise.resolve(
+        viewer.addSurface($3Dmol.SurfaceType.VDW, spec, {hetflag: false}),
+      );
+    }
+    return surfaceDone.then(() => new Promise((resolve) => {
+      viewer.render(() => resolve());
+    })).then(() => {
+      if (state.model) {
+        state.bridge.renderDone();
+      }
+    });
+  }
+
+  function setLegend(legend) {
+    legendBox.replaceChildren();
+    if (!legend) {
+      legendBox.hidden = true;
+      return;
+    }
+    const title = document.createElement("div");
+    title.className = "legend-title";
+    title.textContent = legend.title;
+    legendBox.appendChild(title);
+    if (legend.items) {
+      for (const [color, label] of legend.items) {
+        const row = document.createElement("div");
+        row.className = "legend-row";
+        const swatch = document.createElement("span");
+        swatch.className = "swatch";
+        swatch.style.background = color;
+        const text = document.createElement("span");
+        text.textContent = label;
+        row.append(swatch, text);
+        legendBox.appendChild(row);
+      }
+    }
+    if (legend.gradient) {
+      const bar = document.createElement("div");
+      bar.className = "gradient";
+      bar.style.background = "linear-gradient(to right, " + legend.gradient.join(", ") + ")";
+      const labels = document.createElement("div");
+      labels.className = "gradient-labels";
+      for (const label of legend.labels || []) {
+        const span = document.createElement("span");
+        span.textContent = label;
+        labels.appendChild(span);
+      }
+      legendBox.append(bar, labels);
+    }
+    legendBox.hidden = false;
+  }
+
+  // Single code path for a click on an atom, real (3Dmol callback) or simulated (tests).
+  function onAtomClicked(atom) {
+    const chain = String(atom.chain);
+    const number = Number(atom.resi);
+    const insertion = String(atom.icode || "").trim();
+    state.selected = [[chain, number, insertion]];
+    applyStyles();
+    state.bridge.atomClicked(chain, number, insertion);
+    return render();
+  }
+
+  function findAtom(chain, number, insertion) {
+    if (!state.model) {
+      return null;
+    }
+    const key = residueKey(chain, number, insertion);
+    const atoms = state.model.selectedAtoms({predicate: (atom) => atomKey(atom) === key});
+    if (!atoms.length) {
+      return null;
+    }
+    return atoms.find((atom) => atom.atom === "CA") || atoms[0];
+  }
+
+  function dropModel() {
+    state.viewer.removeAllSurfaces();
+    state.viewer.removeAllModels();
+    state.model = null;
+  }
+
+  const COMMANDS = {
+    loadStructure(pdbText, name, colors, legend) {
+      dropModel();
+      state.name = name;
+      state.colors = colors;
+      setLegend(legend);
+      state.selected = [];
+      state.mutated = [];
+      titleBox.textContent = name;
+      const model = state.viewer.addModel(pdbText, "pdb");
+      if (!model || model.selectedAtoms({}).length === 0) {
+        state.viewer.removeAllModels();
+        showMessage("No atoms could be read from " + name + ".", true);
+        state.bridge.reportFailure("no atoms could be read from " + name);
+        return render();
+      }
+      state.model = model;
+      showMessage("");
+      model.setClickable({}, true, (atom) => { onAtomClicked(atom); });
+      applyStyles();
+      // Fit the molecule, not the cloud of crystal waters around it.
+      state.viewer.zoomTo({predicate: (atom) => !isWater(atom)});
+      return render();
+    },
+
+    clear() {
+      dropModel();
+      state.name = "";
+      state.selected = [];
+      state.mutated = [];
+      titleBox.textContent = "";
+      setLegend(null);
+      showMessage("No structure loaded.");
+      return render();
+    },
+
+    setColors(colors, legend) {
+      state.colors = colors;
+      setLegend(legend);
+      if (!state.model) {
+        return Promise.resolve();
+      }
+      applyStyles();
+      return render();
+    },
+
+    setSelected(residues, center) {
+      state.selected = residues;
+      if (!state.model) {
+        return Promise.resolve();
+      }
+      applyStyles();
+      const selection = residueSelection(residues);
+      if (center && state.model.selectedAtoms(selection).length) {
+        // Fit the residues and their surroundings, so the user sees where they are.
+        state.viewer.zoomTo({within: {distance: CONTEXT_RADIUS, sel: selection}});
+        state.viewer.center(selection);
+      }
+      return render();
+    },
+
+    setMutated(residues) {
+      state.mutated = residues;
+      if (!state.model) {
+        return Promise.resolve();
+      }
+      applyStyles();
+      return render();
+    },
+
+    setSurface(on) {
+      state.surface = Boolean(on);
+      return render();
+    },
+  };
+
+  function dispatch(name, jsonArguments) {
+    const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : null;
+    if (command === null) {
+      state.bridge.reportFailure("unknown viewer command " + name);
+      return;
+    }
+    let result;
+    try {
+      result = command(...JSON.parse(jsonArguments));
+    } catch (error) {
+      state.bridge.reportFailure(name + ": " + String(error));
+      return;
+    }
+    Promise.resolve(result).catch((error) => state.bridge.reportFailure(name + ": " + String(error)));
+  }
+
+  // Hooks for Python (constant scripts run with runJavaScript) and for tests.
+  window.studio = {
+    // PNG of the WebGL canvas as a data: URL.
+    pngURI() {
+      return state.viewer ? state.viewer.pngURI() : "";
+    },
+    // Click the residue's CA (or first) atom through the same path as a mouse click on it.
+    // Returns the residue's key ("A:42", "A:42B"), or "" when it is not in the structure
+    // (a string, not a boolean: PySide6 6.12 mis-counts references to booleans from runJavaScript).
+    simulateClick(chain, number, insertion) {
+      const atom = findAtom(chain, number, insertion);
+      if (atom === null) {
+        return "";
+      }
+      onAtomClicked(atom);
+      return atomKey(atom);
+    },
+    // What is shown now, for tests and debugging.
+    status() {
+      return {
+        ready: state.bridge !== null,
+        has3Dmol: typeof $3Dmol !== "undefined",
+        name: state.name,
+        atoms: state.model ? state.model.selectedAtoms({}).length : 0,
+        selected: state.selected,
+        mutated: state.mutated,
+        surface: state.surface,
+        coloring: state.colors === null ? "chain" : "values",
+      };
+    },
+  };
+
+  function start() {
+    if (typeof QWebChannel === "undefined" || typeof qt === "undefined") {
+      showMessage("Qt WebChannel is not available: this page runs inside Protein Studio.", true);
+      return;
+    }
+    new QWebChannel(qt.webChannelTransport, (channel) => {
+      const bridge = channel.objects.bridge;
+      state.bridge = bridge;
+      if (typeof $3Dmol === "undefined") {
+        showMessage("3Dmol.js not found: run make", true);
+        bridge.pageReady(JSON.stringify({has3Dmol: false}));
+        return;
+      }
+      state.viewer = $3Dmol.createViewer(document.getElementById("viewer"), {
+        backgroundColor: "white",
+        antialias: true,
+      });
+      showMessage("No structure loaded.");
+      bridge.command.connect(dispatch);
+      bridge.pageReady(JSON.stringify({has3Dmol: true}));
+    });
+  }
+
+  start();
+}());

@@ -1,0 +1,468 @@
+"""StructureViewer: the 3Dmol.js page renders real pixels offscreen, talks to Python only through the
+QWebChannel, never reaches the network and runs nothing a structure file contains."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import math
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt, QUrl
+from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
+from PySide6.QtWebEngineCore import QWebEnginePage
+from PySide6.QtWebEngineWidgets import QWebEngineView
+
+from protein_studio.core.structures import ResidueId
+from protein_studio.gui.structure_viewer import (
+    CONFIDENCE_BINS,
+    MISSING_COLOR,
+    WEB_DIR,
+    StructureViewer,
+    confidence_color,
+    confidence_from_pdb,
+    residue_key,
+    score_colors,
+)
+from protein_studio.gui.web_bridge import LocalOnlyInterceptor
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+PDB_FILES = sorted(DATA.glob("*.pdb"))
+TIMEOUT = 20000
+
+pytestmark = pytest.mark.skipif(not (WEB_DIR / "vendor" / "3Dmol-min.js").is_file(),
+                                reason="3Dmol.js not fetched (run make)")
+
+
+# ---------------------------------------------------------------- helpers
+
+def _dispose(widget) -> None:
+    widget.close()
+    widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+
+
+def _run_js(qtbot, page: QWebEnginePage, expression: str):
+    """Value of a JavaScript expression, passed back as JSON text.
+
+    (Only strings come back from runJavaScript: PySide6 6.12 mis-counts references to the booleans
+    it converts, which crashes the interpreter at exit.)
+    """
+    result = {}
+    page.runJavaScript(f"JSON.stringify({expression})", 0, lambda value: result.setdefault("value", value))
+    qtbot.waitUntil(lambda: "value" in result, timeout=TIMEOUT)
+    return json.loads(result["value"]) if result["value"] else None
+
+
+def _status(qtbot, viewer: StructureViewer) -> dict:
+    return _run_js(qtbot, viewer.page, "window.studio.status()")
+
+
+def _pixels(viewer: StructureViewer, tmp_path: Path, name: str = "shot.png") -> np.ndarray:
+    path = viewer.grab_image(tmp_path / name)
+    image = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
+    width, height, stride = image.width(), image.height(), image.bytesPerLine()
+    raw = np.frombuffer(image.constBits(), np.uint8)[: stride * height].reshape(height, stride)
+    return raw[:, : width * 3].reshape(height, width, 3).astype(int)
+
+
+def _foreground(pixels: np.ndarray) -> np.ndarray:
+    """Pixels that differ from the white background."""
+    return np.any(pixels < 235, axis=2)
+
+
+def _n_colours(pixels: np.ndarray, min_share: float = 0.002) -> int:
+    """Distinct colours (quantised to 8 levels per channel) covering at least min_share of the image."""
+    quantised = (pixels // 32).reshape(-1, 3)
+    counts = np.bincount(quantised[:, 0] * 64 + quantised[:, 1] * 8 + quantised[:, 2], minlength=512)
+    return int(np.sum(counts >= min_share * len(quantised)))
+
+
+def _reddish(p: np.ndarray) -> np.ndarray:
+    return (p[..., 0] > p[..., 1] + 60) & (p[..., 0] > p[..., 2] + 60)
+
+
+def _bluish(p: np.ndarray) -> np.ndarray:
+    return (p[..., 2] > p[..., 0] + 80) & (p[..., 2] > p[..., 1] + 20)
+
+
+def _green(p: np.ndarray) -> np.ndarray:
+    return (p[..., 1] > p[..., 0] + 80) & (p[..., 1] > p[..., 2] + 80)
+
+
+def _magenta(p: np.ndarray) -> np.ndarray:
+    return (p[..., 0] > p[..., 1] + 80) & (p[..., 2] > p[..., 1] + 80)
+
+
+def _with_insertion_codes(text: str) -> str:
+    """1UBQ with residues 10, 11, 12 renumbered 9A, 9B, 9C (as in Kabat-numbered antibodies)."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith(("ATOM", "HETATM")) and line[21] == "A" and int(line[22:26]) in (10, 11, 12):
+            code = "ABC"[int(line[22:26]) - 10]
+            line = line[:22] + f"{9:4d}" + code + line[27:]
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _three_chains(text: str) -> str:
+    """1UBQ's protein atoms three times, as chains A, B and C side by side."""
+    protein = [line for line in text.splitlines() if line.startswith("ATOM")]
+    lines = []
+    for chain, (dx, dy) in zip("ABC", [(0.0, 0.0), (40.0, 0.0), (0.0, 40.0)]):
+        for line in protein:
+            x, y = float(line[30:38]) + dx, float(line[38:46]) + dy
+            lines.append(line[:21] + chain + line[22:30] + f"{x:8.3f}{y:8.3f}" + line[46:])
+        lines.append("TER")
+    return "\n".join(lines + ["END"]) + "\n"
+
+
+HOSTILE_NAME = "</script><script>window.pwned=1</script>'); window.pwned=1; ('`${window.pwned=1}`"
+
+
+def _hostile(text: str) -> str:
+    header = [
+        "HEADER    </script><script>window.pwned=1</script>",
+        "TITLE     '); window.pwned=1; ('  \"); window.pwned=1; (\"",
+        "REMARK   1 `${window.pwned=1}` <img src=x onerror=\"window.pwned=1\">",
+        "REMARK   2 \\\"); window.pwned=1; //  </textarea><svg onload=window.pwned=1>",
+    ]
+    return "\n".join(header) + "\n" + text
+
+
+@pytest.fixture(scope="module")
+def shared_viewer(qapp):
+    """One viewer for the tests that each load their own structure (page start-up costs ~1 s)."""
+    viewer = StructureViewer()
+    viewer.resize(360, 300)  # small: software WebGL renders every pixel on the CPU
+    viewer.show()
+    deadline = 40
+    while not viewer.is_ready and deadline:
+        QTest.qWait(500)
+        deadline -= 1
+    assert viewer.is_ready, "viewer page did not become ready"
+    yield viewer
+    _dispose(viewer)
+
+
+@pytest.fixture()
+def viewer(qtbot, shared_viewer):
+    """The shared viewer, emptied (so nothing renders late), in chain colours without surface."""
+    shared_viewer.clear()
+    shared_viewer.set_color_mode("chain")
+    shared_viewer.highlight([], center=False)
+    shared_viewer.set_mutated([])
+    shared_viewer.set_surface(False)
+    return shared_viewer
+
+
+def _load(qtbot, viewer: StructureViewer, text: str, name: str) -> None:
+    with qtbot.waitSignal(viewer.drawn, timeout=TIMEOUT):
+        viewer.load_structure(text, name)
+
+
+def _after(qtbot, viewer: StructureViewer, action) -> None:
+    with qtbot.waitSignal(viewer.drawn, timeout=TIMEOUT):
+        action()
+
+
+UBQ = (DATA / "1ubq.pdb").read_text()
+
+
+# ---------------------------------------------------------------- colour helpers (no page)
+
+def test_confidence_colours_follow_alphafold_bins():
+    assert confidence_color(95.0) == "#0053D6"
+    assert confidence_color(90.0) == "#65CBF3"
+    assert confidence_color(70.5) == "#65CBF3"
+    assert confidence_color(55.0) == "#FFDB13"
+    assert confidence_color(12.0) == "#FF7D45"
+    assert confidence_color(float("nan")) == MISSING_COLOR
+    assert [bin_[1] for bin_ in CONFIDENCE_BINS] == ["#0053D6", "#65CBF3", "#FFDB13", "#FF7D45"]
+
+
+def test_score_colours_diverge_around_zero():
+    values = {ResidueId("A", 1): -2.0, ResidueId("A", 2): 0.0, ResidueId("A", 3): 1.0,
+              ResidueId("A", 4, "B"): math.nan}
+    colors, limit = score_colors(values)
+    assert limit == 2.0
+    rgb = {key: tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for key, c in colors.items()}
+    red, white, blue = rgb["A:1"], rgb["A:2"], rgb["A:3"]
+    assert red[0] > red[2] + 80  # negative: red
+    assert min(white) > 230  # zero: white
+    assert blue[2] > blue[0] + 30  # positive: blue, paler than the full-scale red
+    assert colors["A:4B"] == MISSING_COLOR
+    assert score_colors(values, limit=1.0)[0]["A:3"] != colors["A:3"]
+
+
+def test_residue_keys_match_core_residue_ids():
+    assert residue_key(ResidueId("A", 42, "B")) == str(ResidueId("A", 42, "B")) == "A:42B"
+    assert residue_key(("B", 7, "")) == "B:7"
+
+
+def test_confidence_read_from_predicted_b_factors():
+    values = confidence_from_pdb((DATA / "PABP_YEAST_126-200_predicted.pdb").read_text())
+    assert len(values) == 75
+    assert all(0 <= v <= 100 for v in values.values())
+    assert confidence_from_pdb((DATA / "1btl.pdb").read_text()) == {}  # all B-factors 0: no confidence
+
+
+# ---------------------------------------------------------------- rendering
+
+def _cases():
+    cases = [pytest.param(path.read_text(), path.name, 1, id=path.name) for path in PDB_FILES]
+    cases.append(pytest.param(_three_chains(UBQ), "three-chains.pdb", 3, id="three-chains"))
+    cases.append(pytest.param(_with_insertion_codes(UBQ), "insertion-codes.pdb", 1, id="insertion-codes"))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "name", "n_chains"), _cases())
+def test_each_structure_renders_real_pixels(qtbot, viewer, tmp_path, text, name, n_chains):
+    _load(qtbot, viewer, text, name)
+    status = _status(qtbot, viewer)
+    assert status["name"] == name
+    assert status["atoms"] > 400
+    pixels = _pixels(viewer, tmp_path)
+    assert 0.03 < _foreground(pixels).mean() < 0.9
+    assert _n_colours(pixels) >= 4  # shaded cartoon, not a flat fill
+    if n_chains == 3:  # coloured by chain: 3Dmol's palette gives A blue, B green, C pink
+        for channel in range(3):
+            others = [c for c in range(3) if c != channel]
+            dominant = ((pixels[..., channel] > pixels[..., others[0]] + 20)
+                        & (pixels[..., channel] > pixels[..., others[1]] + 20))
+            assert dominant.mean() > 0.005, f"no chain drawn in colour channel {channel}"
+
+
+def test_colour_modes_change_pixels(qtbot, viewer, tmp_path):
+    _load(qtbot, viewer, UBQ, "1ubq")
+    by_chain = _pixels(viewer, tmp_path, "chain.png")
+    assert _reddish(by_chain).mean() < 0.001
+
+    residues = [ResidueId("A", n) for n in range(1, 77)]
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("score", {r: -3.0 for r in residues}))
+    by_score = _pixels(viewer, tmp_path, "score.png")
+    assert _reddish(by_score).mean() > 0.5 * _foreground(by_score).mean()
+
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("confidence", {r: 95.0 for r in residues}))
+    by_confidence = _pixels(viewer, tmp_path, "confidence.png")
+    assert _bluish(by_confidence).mean() > 0.5 * _foreground(by_confidence).mean()
+    assert _reddish(by_confidence).mean() < 0.001
+    assert _status(qtbot, viewer)["coloring"] == "values"
+
+    # Confidence from the file's B-factors: a predicted model, mostly very high (dark blue).
+    _load(qtbot, viewer, (DATA / "PABP_YEAST_126-200_predicted.pdb").read_text(), "pabp")
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("confidence"))
+    predicted = _pixels(viewer, tmp_path, "plddt.png")
+    assert _bluish(predicted).mean() > 0.3 * _foreground(predicted).mean()
+
+    with pytest.raises(ValueError):
+        viewer.set_color_mode("score")
+    with pytest.raises(ValueError):
+        viewer.set_color_mode("rainbow")
+
+
+def test_highlight_shows_and_centres_residues(qtbot, viewer, tmp_path):
+    _load(qtbot, viewer, UBQ, "1ubq")
+    before = _pixels(viewer, tmp_path, "before.png")
+    assert _green(before).sum() == 0
+
+    _after(qtbot, viewer, lambda: viewer.highlight([ResidueId("A", 48)], center=True))
+    after = _pixels(viewer, tmp_path, "after.png")
+    green = _green(after)
+    assert green.sum() > 50  # Lys48 as sticks with green carbons
+    rows, cols = np.nonzero(green)
+    height, width = green.shape
+    assert abs(rows.mean() / height - 0.5) < 0.2 and abs(cols.mean() / width - 0.5) < 0.2
+    assert _status(qtbot, viewer)["selected"] == [["A", 48, ""]]
+
+    _after(qtbot, viewer, lambda: viewer.set_mutated([("A", 49, "")]))
+    assert _magenta(_pixels(viewer, tmp_path, "mutated.png")).sum() > 20
+
+    _after(qtbot, viewer, lambda: viewer.highlight([], center=False))
+    assert _status(qtbot, viewer)["selected"] == []
+
+
+def test_surface_covers_more_of_the_view(qtbot, viewer, tmp_path):
+    _load(qtbot, viewer, UBQ, "1ubq")
+    plain = _foreground(_pixels(viewer, tmp_path, "plain.png")).mean()
+    _after(qtbot, viewer, lambda: viewer.set_surface(True))
+    assert _foreground(_pixels(viewer, tmp_path, "surface.png")).mean() > plain * 1.3
+    assert _status(qtbot, viewer)["surface"] is True
+
+
+def test_clear_removes_the_structure(qtbot, viewer, tmp_path):
+    _load(qtbot, viewer, UBQ, "1ubq")
+    viewer.clear()
+    qtbot.waitUntil(lambda: _status(qtbot, viewer)["atoms"] == 0, timeout=TIMEOUT)
+    assert _foreground(_pixels(viewer, tmp_path)).mean() < 0.001
+    assert viewer.structure_name == ""
+
+
+# ---------------------------------------------------------------- clicks
+
+def test_simulated_click_emits_the_residue(qtbot, viewer):
+    _load(qtbot, viewer, UBQ, "1ubq")
+    with qtbot.waitSignal(viewer.residueClicked, timeout=TIMEOUT) as blocker:
+        assert _run_js(qtbot, viewer.page, "window.studio.simulateClick('A', 48, '')") == "A:48"
+    assert blocker.args == ["A", 48, ""]
+    assert _status(qtbot, viewer)["selected"] == [["A", 48, ""]]
+    assert _run_js(qtbot, viewer.page, "window.studio.simulateClick('A', 999, '')") == ""
+
+
+def test_click_keeps_insertion_codes(qtbot, viewer):
+    _load(qtbot, viewer, _with_insertion_codes(UBQ), "insertions")
+    with qtbot.waitSignal(viewer.residueClicked, timeout=TIMEOUT) as blocker:
+        assert _run_js(qtbot, viewer.page, "window.studio.simulateClick('A', 9, 'B')") == "A:9B"
+    assert blocker.args == ["A", 9, "B"]
+    with qtbot.waitSignal(viewer.residueClicked, timeout=TIMEOUT) as blocker:
+        _run_js(qtbot, viewer.page, "window.studio.simulateClick('A', 9, '')")
+    assert blocker.args == ["A", 9, ""]
+
+
+def test_mouse_click_on_the_molecule_selects_a_residue(qtbot, viewer):
+    _load(qtbot, viewer, UBQ, "1ubq")
+    _after(qtbot, viewer, lambda: viewer.highlight([ResidueId("A", 48)], center=True))
+    view = viewer.findChild(QWebEngineView)
+    surface = view.focusProxy() or view
+    centre = QPoint(surface.width() // 2, surface.height() // 2)
+    clicked = []
+    viewer.residueClicked.connect(lambda *args: clicked.append(args))
+    for dx, dy in [(0, 0), (4, 0), (-4, 0), (0, 4), (0, -4), (8, 8), (-8, -8)]:
+        QTest.mouseClick(surface, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         centre + QPoint(dx, dy))
+        QTest.qWait(400)
+        if clicked:
+            break
+    assert clicked, "no residue was picked under the mouse"
+    chain, number, insertion = clicked[0]
+    assert chain == "A" and 1 <= number <= 76 and insertion == ""
+
+
+# ---------------------------------------------------------------- safety
+
+def test_hostile_file_runs_no_script(qtbot, viewer):
+    _load(qtbot, viewer, _hostile(UBQ), HOSTILE_NAME)
+    status = _status(qtbot, viewer)
+    assert status["atoms"] > 400
+    assert status["name"] == HOSTILE_NAME
+    QTest.qWait(200)
+    assert _run_js(qtbot, viewer.page, "typeof window.pwned") == "undefined"
+    # the name is shown as text, not parsed as markup
+    assert _run_js(qtbot, viewer.page, "document.getElementById('title').textContent") == HOSTILE_NAME
+    assert _run_js(qtbot, viewer.page, "document.scripts.length") == 3
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        type(self).hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def http_server():
+    _Recorder.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.hits
+    server.shutdown()
+    server.server_close()
+
+
+def test_viewer_page_cannot_reach_the_network(qtbot, viewer, http_server):
+    base, hits = http_server
+    script = f"""(() => {{
+        fetch({base!r} + '/fetch').catch(() => null);
+        const img = document.createElement('img'); img.src = {base!r} + '/img.png';
+        document.body.appendChild(img);
+        const s = document.createElement('script'); s.src = {base!r} + '/evil.js';
+        document.head.appendChild(s);
+        window.location.href = {base!r} + '/navigate';
+        return 'sent';
+    }})()"""
+    assert _run_js(qtbot, viewer.page, script) == "sent"
+    QTest.qWait(1500)
+    assert hits == []
+    assert viewer.page.url().isLocalFile()
+
+
+def _page_with(qtbot, html: str, interceptor: LocalOnlyInterceptor | None) -> QWebEnginePage:
+    page = QWebEnginePage()
+    if interceptor is not None:
+        page.setUrlRequestInterceptor(interceptor)
+    with qtbot.waitSignal(page.loadFinished, timeout=TIMEOUT) as blocker:
+        page.setHtml(html)  # a data: page, which the interceptor lets through
+    assert blocker.args == [True]
+    return page
+
+
+def test_interceptor_blocks_remote_urls(qtbot, http_server):
+    base, hits = http_server
+    html = f'<img src="{base}/blocked.png">'
+
+    control = _page_with(qtbot, html, None)  # without the interceptor the request gets out ...
+    qtbot.waitUntil(lambda: "/blocked.png" in hits, timeout=TIMEOUT)
+    hits.clear()
+
+    interceptor = LocalOnlyInterceptor()
+    guarded = _page_with(qtbot, html, interceptor)  # ... with it, it does not
+    QTest.qWait(800)
+    assert hits == []
+    assert interceptor.blocked == [f"{base}/blocked.png"]
+    for page in (control, guarded):
+        page.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+# ---------------------------------------------------------------- life cycle
+
+def test_calls_before_ready_are_queued_and_replayed(qtbot, tmp_path):
+    viewer = StructureViewer()
+    viewer.resize(400, 300)
+    viewer.show()
+    try:
+        assert not viewer.is_ready
+        viewer.load_structure(UBQ, "1ubq")
+        viewer.set_color_mode("score", {ResidueId("A", n): -1.0 for n in range(1, 77)})
+        viewer.highlight([ResidueId("A", 48)], center=False)
+        assert viewer.bridge.pending == ["loadStructure", "setColors", "setSelected"]
+        with qtbot.waitSignal(viewer.ready, timeout=TIMEOUT):
+            pass
+        qtbot.waitUntil(lambda: _status(qtbot, viewer)["selected"] == [["A", 48, ""]], timeout=TIMEOUT)
+        status = _status(qtbot, viewer)
+        assert status["atoms"] > 400 and status["coloring"] == "values"
+        assert viewer.bridge.pending == []
+        QTest.qWait(300)
+        pixels = _pixels(viewer, tmp_path)
+        assert _reddish(pixels).mean() > 0.02
+    finally:
+        _dispose(viewer)
+
+
+def test_missing_3dmol_shows_a_message(qtbot, tmp_path):
+    web = tmp_path / "web"
+    web.mkdir()
+    for name in ("viewer.html", "viewer.js", "viewer.css"):
+        shutil.copy(WEB_DIR / name, web / name)
+    viewer = StructureViewer(web_dir=web)
+    qtbot.addWidget(viewer)
+    viewer.resize(400, 300)
+    viewer.show()
+    assert not viewer.available
+    assert viewer.message.startswith("3Dmol.js not found: run make")
+    viewer.load_structure(UBQ, "1ubq")  # accepted and kept, nothing breaks
+    pixels = _pixels(viewer, tmp_path)
+    assert 0.001 < _foreground(pixels).mean() < 0.5  # the message is drawn
