@@ -218,7 +218,8 @@ class StructureViewer(QWidget):
     ready()
         The page and its channel are up (queued calls have been replayed).
     drawn()
-        A render showing a structure finished (after a load, a colour change, a highlight ...).
+        A render showing a structure finished (after a load, a colour change, a highlight ...) and
+        its frame has reached Qt, so a grab of the window shows it.
     failed(str)
         The page could not do what was asked (e.g. no atoms could be read).
     """
@@ -409,8 +410,8 @@ class StructureViewer(QWidget):
             The image could not be written.
         """
         path = Path(path)
-        image = self._canvas_image() if self._is_ready else None
-        if image is None or image.isNull():
+        image = self.canvas_image()
+        if image is None:
             image = self.grab().toImage()
         if not image.save(str(path)):
             raise OSError(f"could not write the structure image {path}")
@@ -439,7 +440,18 @@ class StructureViewer(QWidget):
                   "labels": [f"{-limit:.3g}", "0", f"{limit:.3g}"]}
         return colors, legend
 
-    def _canvas_image(self) -> QImage | None:
+    def canvas_image(self, timeout_ms: int = 5000) -> QImage | None:
+        """The 3D canvas as an image at full resolution (3Dmol's ``pngURI``), without the overlays.
+
+        Waits for the page in a local event loop (at most ``timeout_ms``).
+
+        Returns
+        -------
+        QImage or None
+            None when the page is not ready or did not answer.
+        """
+        if not self._is_ready:
+            return None
         result: dict[str, Any] = {}
         loop = QEventLoop(self)
 
@@ -448,8 +460,8 @@ class StructureViewer(QWidget):
             loop.quit()
 
         self._page.runJavaScript("window.studio ? window.studio.pngURI() : ''", 0, done)
-        QTimer.singleShot(5000, loop.quit)
         if "uri" not in result:
+            QTimer.singleShot(timeout_ms, loop.quit)
             loop.exec()
         uri = result.get("uri") or ""
         prefix = "data:image/png;base64,"
@@ -457,7 +469,9 @@ class StructureViewer(QWidget):
             return None
         image = QImage()
         image.loadFromData(base64.b64decode(uri[len(prefix):]), "PNG")
-        return image
+        return None if image.isNull() else image
+
+    _canvas_image = canvas_image  # the name engineer G's screenshot code used first
 
     def _on_page_ready(self, info: dict) -> None:
         if not info.get("has3Dmol", False):

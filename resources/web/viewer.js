@@ -8,7 +8,9 @@
 "use strict";
 
 (function () {
-  const STICK_RADIUS = 0.22;
+  const STICK_RADIUS = 0.28;
+  const FRAME_SETTLE_MS = 60;
+  const FRAME_TIMEOUT_MS = 300;
   const SELECTED_STYLE = {colorscheme: "greenCarbon", radius: STICK_RADIUS};
   const MUTATED_STYLE = {colorscheme: "magentaCarbon", radius: STICK_RADIUS};
   const MISSING_COLOR = "#C8C8C8";
@@ -24,6 +26,7 @@
     selected: [],       // [[chain, number, insertion], ...]
     mutated: [],
     surface: false,
+    surfaceStale: false,
   };
 
   const messageBox = document.getElementById("message");
@@ -84,25 +87,50 @@
     }
   }
 
-  function render() {
-    const viewer = state.viewer;
-    if (!viewer) {
-      return Promise.resolve();
+  let renderChain = Promise.resolve();
+
+  // Draw the current state. Renders run one after another, so `renderDone` reports them in order
+  // and a surface being built is never raced by the next render. The surface is rebuilt only when
+  // `rebuildSurface` (structure, colours or the surface switch changed), not for a new selection.
+  function render(rebuildSurface) {
+    if (rebuildSurface) {
+      state.surfaceStale = true;
     }
+    const showsStructure = state.model !== null;  // decided now: a load may come while we wait
+    const done = renderChain.then(() => renderNow(showsStructure));
+    renderChain = done.catch(() => null);
+    return done;
+  }
+
+  function renderNow(showsStructure) {
+    const viewer = state.viewer;
     let surfaceDone = Promise.resolve();
-    viewer.removeAllSurfaces();
-    if (state.model && state.surface) {
-      const spec = Object.assign({opacity: 0.75}, baseColorSpec());
-      surfaceDone = Promise.resolve(
-        viewer.addSurface($3Dmol.SurfaceType.VDW, spec, {hetflag: false}),
-      );
+    if (state.surfaceStale) {
+      state.surfaceStale = false;
+      viewer.removeAllSurfaces();
+      if (state.model && state.surface) {
+        const spec = Object.assign({opacity: 0.75}, baseColorSpec());
+        surfaceDone = Promise.resolve(
+          viewer.addSurface($3Dmol.SurfaceType.VDW, spec, {hetflag: false}),
+        );
+      }
     }
     return surfaceDone.then(() => new Promise((resolve) => {
       viewer.render(() => resolve());
-    })).then(() => {
-      if (state.model) {
+    })).then(afterNextFrame).then(() => {
+      if (showsStructure) {
         state.bridge.renderDone();
       }
+    });
+  }
+
+  // Resolves once the rendered frame has most likely reached Qt (so a grab of the widget shows it):
+  // two animation frames and then FRAME_SETTLE_MS for Qt to take the frame in, or FRAME_TIMEOUT_MS
+  // when the page is hidden and animation frames are throttled.
+  function afterNextFrame() {
+    return new Promise((resolve) => {
+      requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(resolve, FRAME_SETTLE_MS)));
+      setTimeout(resolve, FRAME_TIMEOUT_MS);
     });
   }
 
@@ -153,7 +181,7 @@
     state.selected = [[chain, number, insertion]];
     applyStyles();
     state.bridge.atomClicked(chain, number, insertion);
-    return render();
+    return render(false);
   }
 
   function findAtom(chain, number, insertion) {
@@ -188,7 +216,7 @@
         state.viewer.removeAllModels();
         showMessage("No atoms could be read from " + name + ".", true);
         state.bridge.reportFailure("no atoms could be read from " + name);
-        return render();
+        return render(true);
       }
       state.model = model;
       showMessage("");
@@ -196,7 +224,7 @@
       applyStyles();
       // Fit the molecule, not the cloud of crystal waters around it.
       state.viewer.zoomTo({predicate: (atom) => !isWater(atom)});
-      return render();
+      return render(true);
     },
 
     clear() {
@@ -207,7 +235,7 @@
       titleBox.textContent = "";
       setLegend(null);
       showMessage("No structure loaded.");
-      return render();
+      return render(true);
     },
 
     setColors(colors, legend) {
@@ -217,7 +245,7 @@
         return Promise.resolve();
       }
       applyStyles();
-      return render();
+      return render(true);
     },
 
     setSelected(residues, center) {
@@ -232,7 +260,7 @@
         state.viewer.zoomTo({within: {distance: CONTEXT_RADIUS, sel: selection}});
         state.viewer.center(selection);
       }
-      return render();
+      return render(false);
     },
 
     setMutated(residues) {
@@ -241,12 +269,12 @@
         return Promise.resolve();
       }
       applyStyles();
-      return render();
+      return render(false);
     },
 
     setSurface(on) {
       state.surface = Boolean(on);
-      return render();
+      return render(true);
     },
   };
 

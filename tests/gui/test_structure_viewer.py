@@ -267,6 +267,36 @@ def test_colour_modes_change_pixels(qtbot, viewer, tmp_path):
         viewer.set_color_mode("rainbow")
 
 
+def _widget_pixels(viewer: StructureViewer) -> np.ndarray:
+    image = viewer.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    width, height, stride = image.width(), image.height(), image.bytesPerLine()
+    raw = np.frombuffer(image.constBits(), np.uint8)[: stride * height].reshape(height, stride)
+    return raw[:, : width * 3].reshape(height, width, 3).astype(int)
+
+
+def test_widget_grab_right_after_drawn_shows_the_new_frame(qtbot, viewer):
+    """`drawn` comes after the frame reached Qt, so window screenshots need no extra wait."""
+    _load(qtbot, viewer, UBQ, "1ubq")
+    residues = [ResidueId("A", n) for n in range(1, 77)]
+    for _ in range(2):
+        _after(qtbot, viewer, lambda: viewer.set_color_mode("score", {r: -3.0 for r in residues}))
+        assert _reddish(_widget_pixels(viewer)).mean() > 0.02
+        _after(qtbot, viewer, lambda: viewer.set_color_mode("chain"))
+        assert _reddish(_widget_pixels(viewer)).mean() < 0.001
+
+
+def test_legend_follows_the_colour_mode(qtbot, viewer):
+    _load(qtbot, viewer, UBQ, "1ubq")
+    legend = "(() => { const l = document.getElementById('legend'); return [l.hidden, l.textContent]; })()"
+    assert _run_js(qtbot, viewer.page, legend)[0] is True
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("score", {("A", 1, ""): -2.0, ("A", 2, ""): 1.0}))
+    hidden, text = _run_js(qtbot, viewer.page, legend)
+    assert not hidden and text.startswith("Score") and "-2" in text and "0" in text
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("confidence", {("A", 1, ""): 80.0}))
+    hidden, text = _run_js(qtbot, viewer.page, legend)
+    assert not hidden and "Very high (> 90)" in text and "Very low (< 50)" in text
+
+
 def test_highlight_shows_and_centres_residues(qtbot, viewer, tmp_path):
     _load(qtbot, viewer, UBQ, "1ubq")
     before = _pixels(viewer, tmp_path, "before.png")
