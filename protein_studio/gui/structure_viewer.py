@@ -238,6 +238,10 @@ class StructureViewer(QWidget):
         self._color_mode = "chain"
         self._color_values: dict[Any, float] | None = None
         self._color_limit: float | None = None
+        self._selected: list[tuple[str, int, str]] = []
+        self._mutated: list[tuple[str, int, str]] = []
+        self._surface = False
+        self._renderer_restarts = 0
         self._is_ready = False
 
         self._stack = QStackedLayout(self)
@@ -263,8 +267,8 @@ class StructureViewer(QWidget):
         # Dropped files must reach the main window, not navigate the page.
         self._view.setAcceptDrops(False)
         self._view.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
-        home = QUrl.fromLocalFile(str(self._page_file))
-        self._page = _LocalPage(home, self._view)
+        self._home = QUrl.fromLocalFile(str(self._page_file))
+        self._page = _LocalPage(self._home, self._view)
         self._page.setUrlRequestInterceptor(self.interceptor)
         settings = self._page.settings()
         settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
@@ -278,11 +282,13 @@ class StructureViewer(QWidget):
         self._stack.setCurrentWidget(self._view)
 
         self.bridge.ready.connect(self._on_page_ready)
+        self.bridge.residueClicked.connect(self._on_residue_clicked)
         self.bridge.residueClicked.connect(self.residueClicked)
         self.bridge.rendered.connect(self.drawn)
         self.bridge.failed.connect(self.failed)
         self._page.loadFinished.connect(self._on_load_finished)
-        self._page.load(home)
+        self._page.renderProcessTerminated.connect(self._on_renderer_gone)
+        self._page.load(self._home)
 
     # ------------------------------------------------------------------ state
 
@@ -330,6 +336,8 @@ class StructureViewer(QWidget):
         """
         self._pdb_text = pdb_text
         self._name = name
+        self._selected, self._mutated = [], []
+        self._renderer_restarts = 0
         colors, legend = self._colors_and_legend()
         self.bridge.call("loadStructure", pdb_text, name, colors, legend)
 
@@ -373,20 +381,24 @@ class StructureViewer(QWidget):
         center : bool
             Zoom onto the residues, keeping their surroundings in view.
         """
-        self.bridge.call("setSelected", [list(_triple(r)) for r in residues], bool(center))
+        self._selected = [_triple(r) for r in residues]
+        self.bridge.call("setSelected", [list(r) for r in self._selected], bool(center))
 
     def set_mutated(self, residues: Iterable[Any]) -> None:
         """Show mutated residues as sticks with magenta carbons (replacing the previous set)."""
-        self.bridge.call("setMutated", [list(_triple(r)) for r in residues])
+        self._mutated = [_triple(r) for r in residues]
+        self.bridge.call("setMutated", [list(r) for r in self._mutated])
 
     def set_surface(self, on: bool) -> None:
         """Show or hide a translucent molecular surface coloured like the cartoon."""
-        self.bridge.call("setSurface", bool(on))
+        self._surface = bool(on)
+        self.bridge.call("setSurface", self._surface)
 
     def clear(self) -> None:
         """Remove the structure."""
         self._pdb_text = ""
         self._name = ""
+        self._selected, self._mutated = [], []
         self.bridge.call("clear")
 
     def grab_image(self, path: str | Path) -> Path:
@@ -480,6 +492,32 @@ class StructureViewer(QWidget):
             return
         self._is_ready = True
         emit(self.ready)
+
+    def _on_residue_clicked(self, chain: str, number: int, insertion: str) -> None:
+        self._selected = [(chain, number, insertion)]
+
+    def _on_renderer_gone(self, status, exit_code: int) -> None:
+        """The page's renderer process died (crash, out of memory): reload once and restore the view."""
+        self._is_ready = False
+        self.bridge.reset()
+        if self._renderer_restarts >= 1:
+            text = (f"The 3D view stopped twice while showing {self._name or 'this structure'} "
+                    f"(renderer exit code {exit_code}); open the structure again to retry.")
+            self._message.setText(text)
+            self._stack.setCurrentWidget(self._message)
+            emit(self.failed, text)
+            return
+        self._renderer_restarts += 1
+        self.bridge.call("setSurface", self._surface)
+        if self._pdb_text:
+            colors, legend = self._colors_and_legend()
+            self.bridge.call("loadStructure", self._pdb_text, self._name, colors, legend)
+            self.bridge.call("setMutated", [list(r) for r in self._mutated])
+            self.bridge.call("setSelected", [list(r) for r in self._selected], False)
+        else:
+            colors, legend = self._colors_and_legend()
+            self.bridge.call("setColors", colors, legend)
+        self._page.load(self._home)
 
     def _on_load_finished(self, ok: bool) -> None:
         if not ok:

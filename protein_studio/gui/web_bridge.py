@@ -153,8 +153,9 @@ class ViewerBridge(QObject):
             self._pending.append((name, payload))
 
     def reset(self) -> None:
-        """Forget the connection (the page is being reloaded); later calls queue again."""
+        """Forget the connection and the queue (the page is being reloaded); later calls queue again."""
         self._connected = False
+        self._pending = []
 
     @Slot(str)
     def pageReady(self, info: str) -> None:  # noqa: N802 (called from JavaScript)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import http.server
 import json
 import math
+import os
+import signal
 import shutil
 import threading
 from pathlib import Path
@@ -496,3 +498,23 @@ def test_missing_3dmol_shows_a_message(qtbot, tmp_path):
     viewer.load_structure(UBQ, "1ubq")  # accepted and kept, nothing breaks
     pixels = _pixels(viewer, tmp_path)
     assert 0.001 < _foreground(pixels).mean() < 0.5  # the message is drawn
+
+
+def test_view_comes_back_after_the_renderer_dies(qtbot, tmp_path):
+    viewer = StructureViewer()
+    viewer.resize(360, 300)
+    viewer.show()
+    try:
+        with qtbot.waitSignal(viewer.drawn, timeout=TIMEOUT):
+            viewer.load_structure(UBQ, "1ubq")
+        with qtbot.waitSignal(viewer.drawn, timeout=TIMEOUT):
+            viewer.highlight([ResidueId("A", 48)], center=False)
+        viewer.set_mutated([ResidueId("A", 49)])
+        with qtbot.waitSignals([viewer.ready, viewer.drawn], timeout=TIMEOUT, order="strict"):
+            os.kill(viewer.page.renderProcessPid(), signal.SIGKILL)
+        status = _status(qtbot, viewer)
+        assert status["name"] == "1ubq" and status["atoms"] > 400
+        assert status["selected"] == [["A", 48, ""]] and status["mutated"] == [["A", 49, ""]]
+        assert _foreground(_pixels(viewer, tmp_path)).mean() > 0.03
+    finally:
+        _dispose(viewer)
