@@ -249,6 +249,7 @@ class StructureViewer(QWidget):
         self._message = QLabel(self)
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._message.setWordWrap(True)
+        self._message.setTextFormat(Qt.TextFormat.PlainText)
         self._message.setStyleSheet("color: #b00020; background: white; padding: 12px;")
         self._stack.addWidget(self._message)
 
@@ -264,8 +265,7 @@ class StructureViewer(QWidget):
             return
 
         self._view = QWebEngineView(self)
-        # Dropped files must reach the main window, not navigate the page.
-        self._view.setAcceptDrops(False)
+        self._refuse_drops()
         self._view.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self._home = QUrl.fromLocalFile(str(self._page_file))
         self._page = _LocalPage(self._home, self._view)
@@ -519,10 +519,28 @@ class StructureViewer(QWidget):
             self.bridge.call("setColors", colors, legend)
         self._page.load(self._home)
 
+    def _refuse_drops(self) -> None:
+        """Let dropped files fall through to the window (which opens them) instead of the page.
+
+        QtWebEngine's input widget inside the view accepts drops itself and is created with the
+        page, so this runs again after every load.
+        """
+        if self._view is None:
+            return
+        self._view.setAcceptDrops(False)
+        for child in self._view.findChildren(QWidget):
+            child.setAcceptDrops(False)
+
     def _on_load_finished(self, ok: bool) -> None:
+        self._refuse_drops()
         if not ok:
             self._message.setText(f"The structure viewer page could not be loaded ({self._page_file}).")
             self._stack.setCurrentWidget(self._message)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Refuse drops again: the page's input widget may have been recreated."""
+        self._refuse_drops()
+        super().showEvent(event)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         """Stop the page so its renderer shuts down with the widget."""

@@ -19,6 +19,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWebEngineCore import QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QWidget
 
 from protein_studio.core.structures import ResidueId
 from protein_studio.gui.structure_viewer import (
@@ -328,6 +329,15 @@ def test_surface_covers_more_of_the_view(qtbot, viewer, tmp_path):
     assert _status(qtbot, viewer)["surface"] is True
 
 
+def test_text_without_atoms_reports_a_failure(qtbot, viewer):
+    with qtbot.waitSignal(viewer.failed, timeout=TIMEOUT) as blocker:
+        viewer.load_structure("HEADER    NOT A STRUCTURE\nREMARK   1 nothing here\n", "empty.pdb")
+    assert blocker.args == ["no atoms could be read from empty.pdb"]
+    assert _status(qtbot, viewer)["atoms"] == 0
+    assert "No atoms could be read from empty.pdb" in _run_js(
+        qtbot, viewer.page, "document.getElementById('message').textContent")
+
+
 def test_clear_removes_the_structure(qtbot, viewer, tmp_path):
     _load(qtbot, viewer, UBQ, "1ubq")
     viewer.clear()
@@ -377,6 +387,14 @@ def test_mouse_click_on_the_molecule_selects_a_residue(qtbot, viewer):
 
 
 # ---------------------------------------------------------------- safety
+
+def test_dropped_files_fall_through_to_the_window(viewer):
+    """No widget inside the viewer accepts drops, so a dropped file reaches the main window."""
+    view = viewer.findChild(QWebEngineView)
+    widgets = [view, *view.findChildren(QWidget)]
+    assert len(widgets) > 1  # the page's input widget exists
+    assert not any(widget.acceptDrops() for widget in widgets)
+
 
 def test_hostile_file_runs_no_script(qtbot, viewer):
     _load(qtbot, viewer, _hostile(UBQ), HOSTILE_NAME)
