@@ -25,7 +25,7 @@ import numpy as np
 from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.structures import ResidueId, Structure
 
-__all__ = ["StructureComparison", "ca_residues", "match_residues", "compare_structures"]
+__all__ = ["StructureComparison", "CaChain", "ca_residues", "match_residues", "compare_structures"]
 
 #: Auto matching uses the numbering when at least this share of the shorter chain pairs up by number with
 #: the same amino acid; otherwise it aligns the sequences.
@@ -85,7 +85,9 @@ class StructureComparison:
 
 
 @dataclass
-class _Chain:
+class CaChain:
+    """The CA atoms of one protein chain: one-letter sequence, residue ids and atom indices."""
+
     chain_id: str
     sequence: str
     residues: list[ResidueId]
@@ -109,11 +111,11 @@ def _one_letter(res_name: str) -> str:
         return "X"
 
 
-def ca_residues(atoms: struc.AtomArray, chain_ids: list[str] | None = None) -> list[_Chain]:
+def ca_residues(atoms: struc.AtomArray, chain_ids: list[str] | None = None) -> list[CaChain]:
     """CA atoms of the amino acids of each chain, in file order (first CA of a residue only)."""
     protein = struc.filter_amino_acids(atoms) & (atoms.atom_name == "CA")
     codes = atoms.ins_code if "ins_code" in atoms.get_annotation_categories() else np.full(len(atoms), "")
-    chains: dict[str, _Chain] = {}
+    chains: dict[str, CaChain] = {}
     seen = set()
     for index in np.flatnonzero(protein):
         chain = str(atoms.chain_id[index])
@@ -123,27 +125,27 @@ def ca_residues(atoms: struc.AtomArray, chain_ids: list[str] | None = None) -> l
         if rid in seen:  # alternate locations
             continue
         seen.add(rid)
-        entry = chains.setdefault(chain, _Chain(chain, "", [], np.zeros(0, dtype=int)))
+        entry = chains.setdefault(chain, CaChain(chain, "", [], np.zeros(0, dtype=int)))
         entry.sequence += _one_letter(str(atoms.res_name[index]))
         entry.residues.append(rid)
         entry.indices = np.append(entry.indices, index)
     return list(chains.values())
 
 
-def _pairs_by_numbering(ref: _Chain, mob: _Chain) -> list[tuple[int, int]]:
+def _pairs_by_numbering(ref: CaChain, mob: CaChain) -> list[tuple[int, int]]:
     where = {(r.number, r.insertion): i for i, r in enumerate(mob.residues)}
     return [(i, where[(r.number, r.insertion)]) for i, r in enumerate(ref.residues)
             if (r.number, r.insertion) in where]
 
 
-def _pairs_by_sequence(ref: _Chain, mob: _Chain) -> list[tuple[int, int]]:
+def _pairs_by_sequence(ref: CaChain, mob: CaChain) -> list[tuple[int, int]]:
     matrix = align.SubstitutionMatrix.std_protein_matrix()
     alignment = align.align_optimal(seq.ProteinSequence(ref.sequence), seq.ProteinSequence(mob.sequence),
                                     matrix, gap_penalty=(-10, -1), terminal_penalty=False, max_number=1)[0]
     return [(int(i), int(j)) for i, j in alignment.trace if i >= 0 and j >= 0]
 
 
-def match_residues(reference: _Chain, mobile: _Chain, how: str = "auto") -> tuple[list[tuple[int, int]], str]:
+def match_residues(reference: CaChain, mobile: CaChain, how: str = "auto") -> tuple[list[tuple[int, int]], str]:
     """Pair residues of two chains: ``"numbering"``, ``"sequence"`` or ``"auto"`` (numbering if it agrees)."""
     if how not in ("auto", "numbering", "sequence"):
         raise UserError(f"residue matching must be auto, numbering or sequence, not {how!r}")
@@ -156,14 +158,14 @@ def match_residues(reference: _Chain, mobile: _Chain, how: str = "auto") -> tupl
     return _pairs_by_sequence(reference, mobile), "sequence"
 
 
-def _chain_pairs(ref_chains: list[_Chain], mob_chains: list[_Chain]) -> list[tuple[_Chain, _Chain]]:
+def _chain_pairs(ref_chains: list[CaChain], mob_chains: list[CaChain]) -> list[tuple[CaChain, CaChain]]:
     mob_by_id = {c.chain_id: c for c in mob_chains}
     if all(c.chain_id in mob_by_id for c in ref_chains):
         return [(c, mob_by_id[c.chain_id]) for c in ref_chains]
     return list(zip(ref_chains, mob_chains))
 
 
-def _select(chains: list[_Chain], chain_id: str | None, name: str) -> list[_Chain]:
+def _select(chains: list[CaChain], chain_id: str | None, name: str) -> list[CaChain]:
     if not chains:
         raise InputError("no protein CA atoms to compare", source=name)
     if chain_id is None:

@@ -417,6 +417,7 @@ def fold_sequence(sequence: str, loaded, ctx, *, chunk_size: int | None | str = 
             smaller = "a smaller --chunk-size, or " if chunk_size is None or chunk_size > 1 else ""
             raise UserError(f"cannot fold {name}: {estimate.describe()}; that does not fit, use "
                             f"{smaller}a shorter sequence")
+    first_warning = len(ctx.warnings)
     ctx.progress(0, 1, f"folding {name}: {estimate.describe()}")
     ctx.check_cancelled()
     started = time.perf_counter()
@@ -461,7 +462,7 @@ def fold_sequence(sequence: str, loaded, ctx, *, chunk_size: int | None | str = 
     return FoldResult(name=name, sequence=":".join(chains), chain_ids=ids, chain_sequences=tuple(chains),
                       pdb_text=pdb_text, plddt=plddt, mean_plddt=float(plddt.mean()), ptm=ptm, pae=pae,
                       chunk_size=chunk, seconds=seconds, model=loaded.spec.name,
-                      estimate=estimate, warnings=list(ctx.warnings))
+                      estimate=estimate, warnings=list(ctx.warnings[first_warning:]))
 
 
 def fold_many(records: Sequence[tuple[str, str]], loaded, ctx, *, chunk_size: int | None | str = "auto",

@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.sequences import AMINO_ACIDS, clean_sequence
@@ -387,35 +386,14 @@ def generate_sequences(loaded, settings: GenerationSettings, ctx, *, reference: 
             candidate.identity = sequence_identity(candidate.sequence, reference)
         if fold_model is not None:
             from protein_studio.engines.folding import fold_sequence
+            from protein_studio.jobs.context import JobContext
 
-            folded = fold_sequence(candidate.sequence, fold_model, _Quiet(ctx), name=candidate.name)
+            # its own progress would jump around in ours; cancel and warnings pass through
+            quiet = JobContext(on_warning=ctx.warn, cancel_event=ctx.cancel_event)
+            folded = fold_sequence(candidate.sequence, fold_model, quiet, name=candidate.name)
             candidate.mean_plddt = folded.mean_plddt
         ctx.progress(n_batches + done - 1, steps, f"scored {done} of {len(kept)} kept sequences")
     ctx.progress(steps, steps, f"kept {len(kept)} of {len(candidates)} sequences")
     return GenerationResult(candidates=candidates, settings=settings, model=loaded.spec.name,
                             reference=reference, warnings=list(ctx.warnings))
 
-
-class _Quiet:
-    """Passes cancellation and warnings of a nested job through, but not its progress or partials."""
-
-    def __init__(self, ctx):
-        self._ctx = ctx
-        self.warnings: list[str] = []
-
-    def progress(self, done, total, text=""):
-        pass
-
-    def partial(self, payload):
-        pass
-
-    def warn(self, text):
-        self.warnings.append(text)
-        self._ctx.warn(text)
-
-    def check_cancelled(self):
-        self._ctx.check_cancelled()
-
-    @property
-    def is_cancelled(self):
-        return self._ctx.is_cancelled
