@@ -10,9 +10,14 @@ ready are queued and replayed.
 Residues are given as objects with ``chain``, ``number`` and ``insertion`` attributes (the core
 ``ResidueId``) or as ``(chain, number, insertion)`` tuples.
 
-Test hook: the page defines ``window.studio.simulateClick(chain, number, insertion)``, which clicks the
-residue's CA atom through the same code path as a mouse click, so ``residueClicked`` is emitted exactly
-as for a real click (it returns ``false`` when the residue is not in the structure).
+Test hooks on the page (run them with ``viewer.page.runJavaScript``):
+
+* ``window.studio.simulateClick(chain, number, insertion)`` clicks the residue's CA atom through the
+  same code path as a mouse click, so the residue is selected and ``residueClicked`` is emitted exactly
+  as for a real click. It returns the residue's key (``"A:42"``, ``"A:42B"``) or ``""`` when the residue
+  is not in the structure.
+* ``window.studio.status()`` describes what is shown (name, atom count, selection, mutated residues,
+  surface, colouring); wrap it in ``JSON.stringify`` to get it back as text.
 """
 
 from __future__ import annotations
@@ -465,7 +470,10 @@ class StructureViewer(QWidget):
         if not self._is_ready:
             return None
         result: dict[str, Any] = {}
-        loop = QEventLoop(self)
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.setSingleShot(True)
+        timer.timeout.connect(loop.quit)
 
         def done(value: Any) -> None:
             result["uri"] = value
@@ -473,8 +481,9 @@ class StructureViewer(QWidget):
 
         self._page.runJavaScript("window.studio ? window.studio.pngURI() : ''", 0, done)
         if "uri" not in result:
-            QTimer.singleShot(timeout_ms, loop.quit)
+            timer.start(timeout_ms)
             loop.exec()
+            timer.stop()
         uri = result.get("uri") or ""
         prefix = "data:image/png;base64,"
         if not isinstance(uri, str) or not uri.startswith(prefix):

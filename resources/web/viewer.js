@@ -301,8 +301,7 @@
       return state.viewer ? state.viewer.pngURI() : "";
     },
     // Click the residue's CA (or first) atom through the same path as a mouse click on it.
-    // Returns the residue's key ("A:42", "A:42B"), or "" when it is not in the structure
-    // (a string, not a boolean: PySide6 6.12 mis-counts references to booleans from runJavaScript).
+    // Returns the residue's key ("A:42", "A:42B"), or "" when it is not in the structure.
     simulateClick(chain, number, insertion) {
       const atom = findAtom(chain, number, insertion);
       if (atom === null) {

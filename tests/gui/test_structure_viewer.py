@@ -52,11 +52,7 @@ def _dispose(widget) -> None:
 
 
 def _run_js(qtbot, page: QWebEnginePage, expression: str):
-    """Value of a JavaScript expression, passed back as JSON text.
-
-    (Only strings come back from runJavaScript: PySide6 6.12 mis-counts references to the booleans
-    it converts, which crashes the interpreter at exit.)
-    """
+    """Value of a JavaScript expression, passed back as JSON text (objects and arrays included)."""
     result = {}
     page.runJavaScript(f"JSON.stringify({expression})", 0, lambda value: result.setdefault("value", value))
     qtbot.waitUntil(lambda: "value" in result, timeout=TIMEOUT)
