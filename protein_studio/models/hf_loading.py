@@ -148,9 +148,11 @@ def _not_on_disk(spec: ModelSpec) -> ModelUnavailableError:
 
 
 def _offline() -> bool:
+    """HF_HUB_OFFLINE as set now (huggingface_hub itself reads it once, when first imported)."""
     from huggingface_hub import is_offline_mode
 
-    return bool(is_offline_mode())
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"} or \
+        bool(is_offline_mode())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -234,6 +236,9 @@ def _spec_for_folder(folder: Path, name: str) -> ModelSpec:
 def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
     """Download ``spec.hub_id`` into the hub cache with progress and cancel through ``ctx``.
 
+    Only the PyTorch weights are fetched (safetensors when the repository has them). Progress is reported
+    as huggingface_hub's progress bars advance; a cancel takes effect at the next progress update.
+
     Raises
     ------
     ModelUnavailableError
@@ -247,7 +252,7 @@ def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
         raise ModelUnavailableError(
             f"{spec.name}: cannot download {spec.hub_id} because HF_HUB_OFFLINE is set; unset it, or copy a "
             f"snapshot folder here and run `protein-studio models import FOLDER`")
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import HfApi, snapshot_download
     from tqdm.auto import tqdm
 
     class _Progress(tqdm):  # reports to ctx and stops the transfer when cancelled
@@ -260,9 +265,13 @@ def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
             return out
 
     try:
+        files = HfApi().list_repo_files(spec.hub_id)
+        # one copy of the PyTorch weights (safetensors when the repo has them), no TF/Flax/ONNX exports
+        skip = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.ckpt", "*.tflite"]
+        if any(f.endswith(".safetensors") for f in files):
+            skip.append("*.bin")
         path = snapshot_download(spec.hub_id, cache_dir=hf_cache_dir(), tqdm_class=_Progress,
-                                 allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors"]
-                                 if not spec.files else list(spec.files) + ["*.json", "*.txt"])
+                                 ignore_patterns=skip)
     except JobCancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - network and hub errors all mean "could not download"

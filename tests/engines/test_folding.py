@@ -167,6 +167,12 @@ def test_real_esmfold_offline_is_unavailable_with_instructions(monkeypatch):
     assert "protein-studio models import" in text
 
 
+def test_download_is_refused_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailableError, match="HF_HUB_OFFLINE is set"):
+        hf_loading.download_hf_model(get_spec("esmfold_v1"), NullContext())
+
+
 def test_random_model_needs_the_environment_switch(monkeypatch):
     monkeypatch.setenv("PROTEIN_STUDIO_RANDOM_MODELS", "1")
     spec = get_spec("random-esmfold-tiny")
