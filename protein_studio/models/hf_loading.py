@@ -283,21 +283,25 @@ def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
 # specs and loading
 # ------------------------------------------------------------------------------------------------
 def resolve_hf_spec(name_or_path: str) -> ModelSpec:
-    """The spec for a registry name, an imported snapshot name, or a snapshot folder path."""
+    """The spec for a registry name, an imported snapshot name, or a snapshot folder path.
+
+    A folder is taken when ``name_or_path`` holds a path separator or names a folder with a
+    ``config.json``; otherwise registry names come first, then imported snapshots.
+    """
     path = Path(name_or_path).expanduser()
-    if path.is_dir():
+    if (path / "config.json").is_file() or (os.sep in name_or_path or "/" in name_or_path):
+        if not path.is_dir():
+            raise UserError(f"{name_or_path}: no such model folder")
         return _spec_for_folder(path, str(path))
     from protein_studio.models.registry import get_spec
 
     try:
         return get_spec(name_or_path)
     except UserError:
-        if not _has_weights(imported_dir(name_or_path)):
-            raise
-    folder = imported_dir(name_or_path)
-    if _has_weights(folder):
-        return _spec_for_folder(folder, name_or_path)
-    raise UserError(f"unknown model {name_or_path!r}: not a registry name, an imported model or a model folder")
+        folder = imported_dir(name_or_path)
+        if _has_weights(folder):
+            return _spec_for_folder(folder, name_or_path)
+        raise
 
 
 def _device(preference: str | Any = "auto"):

@@ -162,6 +162,7 @@ def test_imported_gpt2_folder_generates_the_same(gpt, tmp_path):
     assert spec.name == "my-protein-gpt" and spec.task == "generation"
     assert [s.name for s in hf_loading.imported_hf_models()] == ["my-protein-gpt"]
     loaded = hf_loading.load_hf_model("my-protein-gpt", "cpu")
+    assert hf_loading.load_hf_model(str(folder), "cpu").spec.task == "generation"  # a folder path works too
     settings = GenerationSettings(n=3, max_length=40, seed=5)
     a = generate_sequences(gpt, settings, NullContext())
     b = generate_sequences(loaded, settings, NullContext())
