@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 
 import numpy as np
@@ -199,8 +200,6 @@ def test_imported_snapshot_folder_loads_and_folds_the_same(esmfold, tmp_path):
         b = fold_sequence("MKTAYIAKQRQISFV", loaded, NullContext())
         np.testing.assert_allclose(a.plddt, b.plddt, atol=1e-4)
     finally:
-        import shutil
-
         shutil.rmtree(hf_loading.imported_dir("esmfold_v1"))
 
 

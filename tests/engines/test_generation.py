@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import threading
 
 import numpy as np
@@ -159,15 +160,18 @@ def test_imported_gpt2_folder_generates_the_same(gpt, tmp_path):
     gpt.model.save_pretrained(folder)
     gpt.tokenizer.save_pretrained(folder)
     spec = hf_loading.import_hf_snapshot(folder)
-    assert spec.name == "my-protein-gpt" and spec.task == "generation"
-    assert [s.name for s in hf_loading.imported_hf_models()] == ["my-protein-gpt"]
-    loaded = hf_loading.load_hf_model("my-protein-gpt", "cpu")
-    assert hf_loading.load_hf_model(str(folder), "cpu").spec.task == "generation"  # a folder path works too
-    settings = GenerationSettings(n=3, max_length=40, seed=5)
-    a = generate_sequences(gpt, settings, NullContext())
-    b = generate_sequences(loaded, settings, NullContext())
-    assert [c.sequence for c in a.candidates] == [c.sequence for c in b.candidates]
-    np.testing.assert_allclose([c.perplexity for c in a.kept], [c.perplexity for c in b.kept], rtol=1e-5)
+    try:
+        assert spec.name == "my-protein-gpt" and spec.task == "generation"
+        assert [s.name for s in hf_loading.imported_hf_models()] == ["my-protein-gpt"]
+        loaded = hf_loading.load_hf_model("my-protein-gpt", "cpu")
+        assert hf_loading.load_hf_model(str(folder), "cpu").spec.task == "generation"  # a folder works too
+        settings = GenerationSettings(n=3, max_length=40, seed=5)
+        a = generate_sequences(gpt, settings, NullContext())
+        b = generate_sequences(loaded, settings, NullContext())
+        assert [c.sequence for c in a.candidates] == [c.sequence for c in b.candidates]
+        np.testing.assert_allclose([c.perplexity for c in a.kept], [c.perplexity for c in b.kept], rtol=1e-5)
+    finally:
+        shutil.rmtree(hf_loading.imported_dir("my-protein-gpt"))
 
 
 def test_real_protgpt2_offline_is_unavailable(monkeypatch):
