@@ -17,7 +17,7 @@ from pathlib import Path
 
 from protein_studio.core.errors import InputError, UserError
 
-__all__ = ["register", "run", "StatusLine", "output_paths", "load_for_task"]
+__all__ = ["register", "run", "StatusLine", "output_paths", "load_for_task", "format_table"]
 
 
 class StatusLine:
@@ -136,13 +136,17 @@ def run(args) -> int:
     return 0
 
 
+def format_table(rows: list[tuple[str, ...]]) -> str:
+    """Rows of text cells (the first is the header) as left-aligned columns."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
 def _summary(rows) -> str:
     header = ("name", "length", "chains", "mean pLDDT", "pTM", "chunk", "seconds", "file")
-    table = [header] + [(r.name, str(r.length), ",".join(r.chain_ids), f"{r.mean_plddt:.1f}", f"{r.ptm:.3f}",
-                         "none" if r.chunk_size is None else str(r.chunk_size), f"{r.seconds:.1f}", str(p))
-                        for r, p in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
+    return format_table([header] + [
+        (r.name, str(r.length), ",".join(r.chain_ids), f"{r.mean_plddt:.1f}", f"{r.ptm:.3f}",
+         "none" if r.chunk_size is None else str(r.chunk_size), f"{r.seconds:.1f}", str(p)) for r, p in rows])
 
 
 def _chunk(text: str) -> str:

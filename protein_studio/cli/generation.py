@@ -35,6 +35,8 @@ def _reference(text: str | None) -> str | None:
 
 
 def _table(result) -> str:
+    from protein_studio.cli.folding import format_table
+
     header = ("rank", "name", "length", "perplexity", "entropy", "repeats")
     extra = []
     if result.reference is not None:
@@ -50,8 +52,7 @@ def _table(result) -> str:
         if "pLDDT" in extra:
             row += (f"{c.mean_plddt:.1f}",)
         rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
+    return format_table(rows)
 
 
 def run(args) -> int:
