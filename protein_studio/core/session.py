@@ -84,10 +84,13 @@ class Document:
         return index + self.first_residue
 
     def label(self, index: int) -> str:
-        """How the ruler names ``index``: the structure residue number where mapped, else the position."""
+        """How the ruler names ``index``: its structure residue label (``"42"``, ``"42A"``).
+
+        A position the structure lacks shows its sequence position in parentheses (``"(12)"``).
+        """
         residue = self.numbering.residue_at(index) if self.numbering is not None else None
         if residue is None:
-            return str(self.position(index))
+            return f"({self.position(index)})"
         return self.numbering.label(index)
 
     def residue_text(self, index: int) -> str:

@@ -37,7 +37,7 @@ class ActivityPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.log = QTreeWidget()
         self.log.setHeaderLabels(["Time", "Activity"])
-        self.log.setColumnWidth(0, 70)
+        self.log.setColumnWidth(0, 90)
         self.log.setRootIsDecorated(True)
         row = QHBoxLayout()
         row.addWidget(self.label, 2)

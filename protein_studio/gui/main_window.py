@@ -392,7 +392,8 @@ class MainWindow(QMainWindow):
             return
         self.setWindowTitle(f"{doc.name} \u2014 Protein Studio")
         labels = [doc.label(i) for i in range(len(doc))]
-        self.editor.set_sequence(doc.sequence, doc.wild_type, labels, describe=doc.residue_text)
+        self.editor.set_sequence(doc.sequence, doc.wild_type, labels, describe=doc.residue_text,
+                                 first_residue=doc.first_residue)
         self.mediator.set_numbering(doc.numbering) if self.mediator.numbering is not doc.numbering else None
         self._on_sequence_changed([])
         self._redraw_scan()
@@ -554,8 +555,7 @@ class MainWindow(QMainWindow):
         job = Job(f"Scan {doc.name} with {spec.display_name} ({strategy})", run, model=model, device=self.device,
                   kind="scan", data={"sequence": sequence})
         self.session.begin_scan(model, strategy, spec.is_random)
-        self._jobs[job.id] = job
-        self._scan_job = self.worker.submit(job)
+        self._scan_job = self.submit_job(job)
         return job.id
 
     def score_variants(self) -> int | None:
@@ -579,9 +579,13 @@ class MainWindow(QMainWindow):
 
         job = Job(f"Score {len(mutants)} variants with {spec.display_name}", run, model=spec.name,
                   device=self.device, kind="score")
-        self._jobs[job.id] = job
-        self._score_job = self.worker.submit(job)
+        self._score_job = self.submit_job(job)
         return job.id
+
+    def submit_job(self, job: Job) -> int:
+        """Run ``job`` on the worker; its progress, result or error show in the window."""
+        self._jobs[job.id] = job
+        return self.worker.submit(job)
 
     def cancel_jobs(self) -> None:
         self.worker.cancel()

@@ -53,6 +53,7 @@ class SequenceEditor(QAbstractScrollArea):
         self._wild_type = ""
         self._labels: list[str] = []
         self._describe = None
+        self._first_residue = 1
         self._selected: frozenset = frozenset()
         self._cursor = 0
         self._anchor: int | None = None
@@ -60,8 +61,14 @@ class SequenceEditor(QAbstractScrollArea):
 
     # data ------------------------------------------------------------------------------------
     def set_sequence(self, sequence: str, wild_type: str | None = None, labels: list[str] | None = None,
-                     describe=None) -> None:
-        """Show ``sequence``; positions differing from ``wild_type`` are highlighted."""
+                     describe=None, first_residue: int | None = None) -> None:
+        """Show ``sequence``; positions differing from ``wild_type`` are highlighted.
+
+        ``labels`` number the ruler (structure numbering); ``first_residue`` numbers the margin (sequence
+        numbering); ``describe(index)`` gives a residue's tooltip.
+        """
+        if first_residue is not None:
+            self._first_residue = first_residue
         self._sequence = sequence
         self._wild_type = wild_type if wild_type is not None else sequence
         if labels is not None:
@@ -192,10 +199,10 @@ class SequenceEditor(QAbstractScrollArea):
         for line in range(first_line, last_line):
             y = line * lh - offset
             start = line * n
-            # margin: number of the line's first residue
+            # margin: sequence position of the line's first residue (the ruler above has structure numbers)
             painter.setPen(ruler_color)
             painter.drawText(QRect(0, y + ch, self._margin() - 6, ch), Qt.AlignRight | Qt.AlignVCenter,
-                             self._label(start))
+                             str(start + self._first_residue))
             for column in range(min(n, len(self._sequence) - start)):
                 index = start + column
                 x = self._x_of(column)

@@ -9,7 +9,6 @@ time left, partial results, warnings, the result, cancellation, or the error wit
 
 from __future__ import annotations
 
-import gc
 import itertools
 import queue
 import sys
@@ -27,6 +26,7 @@ from protein_studio.jobs.context import JobContext
 __all__ = ["Job", "Worker", "WorkerContext", "format_eta"]
 
 _ids = itertools.count(1)
+_orphans: set = set()  # workers whose thread outlived their window (see Worker.shutdown)
 
 
 @dataclass
@@ -58,6 +58,7 @@ class Job:
     data: dict = field(default_factory=dict)
     id: int = field(default_factory=lambda: next(_ids))
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    ended: bool = field(default=False, repr=False)
 
 
 def format_eta(seconds: float) -> str:
@@ -149,12 +150,21 @@ class Worker(QThread):
         return job.id
 
     def cancel(self, job_id: int | None = None) -> None:
-        """Cancel one job (running or queued), or every job when ``job_id`` is None."""
+        """Cancel one job (running or queued), or every job when ``job_id`` is None.
+
+        ``jobCancelled`` is emitted at once: the job's later results are dropped, while the engine stops
+        at its next check (a running forward pass finishes in the background first).
+        """
         with self._lock:
             jobs = list(self._jobs.values()) if job_id is None else [self._jobs.get(job_id)]
-        for job in jobs:
-            if job is not None:
-                job.cancel_event.set()
+            ended = []
+            for job in jobs:
+                if job is not None and not job.ended:
+                    job.cancel_event.set()
+                    job.ended = True
+                    ended.append(job.id)
+        for ended_id in ended:
+            self.jobCancelled.emit(ended_id)
 
     @property
     def busy(self) -> bool:
@@ -165,12 +175,20 @@ class Worker(QThread):
     def loaded_model(self) -> str | None:
         return self._loaded_key[0] if self._loaded_key else None
 
-    def shutdown(self, wait_ms: int = 5000) -> None:
-        """Cancel everything, stop the thread and release the model."""
+    def shutdown(self, wait_ms: int = 10000) -> bool:
+        """Cancel everything, stop the thread and release the model; False if it is still busy.
+
+        A thread still inside an engine step after ``wait_ms`` is left to finish on its own: the worker
+        detaches from its parent and deletes itself when the thread ends (never destroyed while running).
+        """
         self.cancel()
         self._queue.put(None)
-        if self.isRunning():
-            self.wait(wait_ms)
+        if self.isRunning() and not self.wait(wait_ms):
+            _orphans.add(self)
+            self.setParent(None)
+            self.finished.connect(lambda: _orphans.discard(self))
+            return False
+        return True
 
     # the thread -----------------------------------------------------------------------------
     def run(self) -> None:  # noqa: D102 (QThread)
@@ -187,11 +205,19 @@ class Worker(QThread):
                     self._jobs.pop(job.id, None)
         self._release()
 
+    def _end(self, job: Job, signal, *args) -> None:
+        """Emit the job's one terminal signal, unless :meth:`cancel` already ended it."""
+        with self._lock:
+            if job.ended:
+                return
+            job.ended = True
+            signal.emit(job.id, *args)
+
     def _run_job(self, job: Job) -> None:
-        if job.cancel_event.is_set():
-            self.jobCancelled.emit(job.id)
-            return
-        self.jobStarted.emit(job.id, job.title)
+        with self._lock:
+            if job.ended:  # cancelled while queued: already reported
+                return
+            self.jobStarted.emit(job.id, job.title)
         ctx = WorkerContext(self, job)
         try:
             loaded = None
@@ -201,16 +227,18 @@ class Worker(QThread):
                 ctx.started = time.monotonic()  # the estimate covers the work, not the loading
             result = job.run(ctx, loaded)
         except JobCancelled:
-            self.jobCancelled.emit(job.id)
+            self._end(job, self.jobCancelled)
         except UserError as exc:
-            self.jobFailed.emit(job.id, str(exc), traceback.format_exc())
+            self._end(job, self.jobFailed, str(exc), traceback.format_exc())
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the window
-            message = f"{type(exc).__name__}: {exc}"
-            self.jobFailed.emit(job.id, message, traceback.format_exc())
+            self._end(job, self.jobFailed, f"{type(exc).__name__}: {exc}", traceback.format_exc())
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
         else:
-            self.jobFinished.emit(job.id, result)
+            if job.cancel_event.is_set():
+                self._end(job, self.jobCancelled)
+            else:
+                self._end(job, self.jobFinished, result)
 
     def _model(self, name: str, device: str, ctx: WorkerContext) -> Any:
         key = (name, device)
@@ -225,9 +253,10 @@ class Worker(QThread):
     def _release(self) -> None:
         if self._loaded_key is None:
             return
+        # Dropping the last reference frees the weights. No gc.collect() here: a collection on this
+        # thread could run the destructors of Qt objects that belong to the GUI thread.
         self._loaded = None
         self._loaded_key = None
-        gc.collect()
         torch = sys.modules.get("torch")
         if torch is not None and torch.cuda.is_available():
             torch.cuda.empty_cache()

@@ -31,7 +31,7 @@ def test_demo_sequence_is_aligned_to_the_differently_numbered_structure():
     assert len(doc) == 286 and doc.chain == "A"
     # the structure (renumbered 1-263) covers the mature enzyme: the signal peptide has no residue
     assert doc.numbering.residue_at(0) is None
-    assert doc.label(0) == "1"  # unmapped: falls back to the sequence position
+    assert doc.label(0) == "(1)"  # unmapped: the sequence position, in parentheses
     mapped = [i for i in range(len(doc)) if doc.numbering.residue_at(i) is not None]
     assert len(mapped) == 263
     first = mapped[0]

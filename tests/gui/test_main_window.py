@@ -1,0 +1,307 @@
+"""The whole window, headless: demo, files, edits with undo, scans on the worker, linked selection with
+the 3D view, cancel, errors, the event-loop stall probe and the screenshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from protein_studio.core.structures import ResidueId
+from protein_studio.gui.application import grab_window
+from protein_studio.gui.main_window import DEMO_FILES, MainWindow
+from protein_studio.gui.structure_viewer import WEB_DIR
+from protein_studio.gui.worker import Job
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
+STRUCTURES = sorted(DATA.glob("*.pdb"))
+TIMEOUT = 30000
+HAS_3DMOL = (WEB_DIR / "vendor" / "3Dmol-min.js").is_file()
+needs_3dmol = pytest.mark.skipif(not HAS_3DMOL, reason="3Dmol.js not fetched (run make)")
+
+
+def _dispose(widget):
+    widget.close()
+    widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+
+
+@pytest.fixture(scope="module")
+def window(qapp):
+    win = MainWindow()
+    win.show()
+    yield win
+    _dispose(win)
+
+
+@pytest.fixture
+def demo(window, qtbot):
+    """The window back on the demo, idle, with no message box open."""
+    window.cancel_jobs()
+    qtbot.waitUntil(lambda: not window.worker.busy, timeout=TIMEOUT)
+    if window.message_box is not None:
+        window.message_box.done(0)
+    assert window.open_files(list(DEMO_FILES), remember=False)
+    if window.viewer.available:
+        qtbot.waitUntil(lambda: window.viewer.is_ready, timeout=TIMEOUT)
+    return window
+
+
+def _js(qtbot, window, script):
+    result = {}
+    window.viewer.page.runJavaScript(script, 0, lambda value: result.setdefault("value", value))
+    qtbot.waitUntil(lambda: "value" in result, timeout=TIMEOUT)
+    return result["value"]
+
+
+def _viewer_status(qtbot, window):
+    return json.loads(_js(qtbot, window, "JSON.stringify(window.studio.status())"))
+
+
+def _open_short(window, qtbot, tmp_path, length=20):
+    """A short real sequence (ubiquitin's first residues) for quick scans."""
+    ubiquitin = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
+    path = tmp_path / "short.fasta"
+    path.write_text(f">ubq_fragment\n{ubiquitin[:length]}\n")
+    assert window.open_files([path], remember=False)
+    return window.session.document
+
+
+def test_opens_on_the_demo_with_sequence_and_structure(demo, qtbot):
+    doc = demo.session.document
+    assert doc.name == "P62593" and len(doc) == 286
+    assert demo.editor.sequence == doc.sequence
+    assert "286 residues, 0 mutations" in demo.doc_label.text()
+    assert demo.viewer.structure_name == doc.structure.name
+    # the ruler uses the structure's numbers; the signal peptide has none
+    first = next(i for i in range(len(doc)) if doc.numbering.residue_at(i) is not None)
+    assert demo.editor._labels[first] == "1" and demo.editor._labels[0] == "(1)"
+    for name in ("&File", "&Edit", "&Run", "&Models", "&View", "&Help"):
+        assert name in [a.text() for a in demo.menuBar().actions()]
+
+
+@needs_3dmol
+@pytest.mark.parametrize("path", STRUCTURES, ids=lambda p: p.name)
+def test_every_structure_in_tests_data_opens_and_is_drawn(window, qtbot, path):
+    with qtbot.waitSignal(window.viewer.drawn, timeout=TIMEOUT):
+        assert window.open_files([path], remember=False)
+    doc = window.session.document
+    assert window.editor.sequence == doc.structure.chains[0].sequence
+    assert window.viewer.structure_name == doc.structure.name
+    assert _viewer_status(qtbot, window)["atoms"] > 0
+
+
+def test_a_bad_file_says_why_and_keeps_the_document(demo, qtbot, tmp_path):
+    bad = tmp_path / "garbled.pdb"
+    bad.write_bytes(b"\x00\x01binary junk\xff" * 20)
+    assert demo.open_files([bad]) is False
+    assert demo.session.document.name == "P62593"
+    box = demo.message_box
+    assert box is not None and "garbled.pdb" in box.text()
+    box.done(0)
+
+
+def test_edit_undo_redo(demo, qtbot):
+    editor = demo.editor
+    QTest.mouseClick(editor.viewport(), Qt.LeftButton, Qt.NoModifier, editor.cell_rect(1).center())
+    assert demo.mediator.selection == {1}
+    QTest.keyClick(editor, Qt.Key_A)
+    doc = demo.session.document
+    assert doc.sequence[1] == "A" and doc.wild_type[1] == "S"
+    assert "1 mutation (S2A)" in demo.doc_label.text()
+    QTest.keyClick(editor, Qt.Key_Z)  # the cursor moved on: I3Z refused, nothing changes
+    assert demo.session.document.sequence[2] == "I"
+    assert demo.undo_stack.count() == 1
+    demo.undo_stack.undo()
+    assert demo.session.document.sequence == doc.wild_type
+    assert "0 mutations" in demo.doc_label.text()
+    demo.undo_stack.redo()
+    assert demo.session.document.sequence[1] == "A"
+    demo.revert_all()
+    assert demo.session.document.mutated_indices() == []
+    demo.undo_stack.undo()
+    assert demo.session.document.mutated_indices() == [1]
+
+
+def test_paste_fasta_is_undoable(demo, qtbot):
+    original = demo.session.document.sequence
+    assert demo.paste_sequence(">frag\n" + original[30:90])
+    assert demo.session.document.sequence == original[30:90]
+    demo.undo_stack.undo()
+    assert demo.session.document.sequence == original
+
+
+def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot, tmp_path):
+    doc = _open_short(window, qtbot, tmp_path)
+    chunks = []
+    window.session.scan_changed.connect(lambda positions: chunks.append(positions))
+    with qtbot.waitSignal(window.scanFinished, timeout=TIMEOUT) as finished:
+        window.start_scan("random-esm2-tiny")
+    window.session.scan_changed.disconnect(chunks.append)
+    assert finished.args == [True]
+    assert any(c is not None for c in chunks)  # partial results streamed in
+    scores = window.heatmap._scores
+    assert scores.shape == (len(doc), 20) and not np.isnan(scores).any()
+    assert "RANDOM WEIGHTS" in window.scan_title.text()
+    assert window.ranked.model.rowCount() == 100
+    best = window.ranked.model.rows[0]
+    assert best.score == pytest.approx(np.max(np.where(window.session.scan.substitution_mask(), scores, -np.inf)))
+    # a double-click on a heatmap cell applies that mutation, undoably
+    QTest.mouseDClick(window.heatmap.viewport(), Qt.LeftButton, Qt.NoModifier,
+                      window.heatmap.cell_center(best.index, "ACDEFGHIKLMNPQRSTVWY".index(best.mt)))
+    assert window.session.document.sequence[best.index] == best.mt
+    window.undo_stack.undo()
+    assert window.session.document.sequence[best.index] == best.wt
+    # ranked table double-click adds to the variant list, scored additively from the scan
+    window.ranked.view.doubleClicked.emit(window.ranked.model.index(0, 0))
+    assert [str(v) for v in window.session.variants] == [best.mutant]
+    assert float(window.variants.table.item(0, 1).text()) == pytest.approx(best.score, abs=1e-3)
+
+
+@needs_3dmol
+def test_heatmap_click_selects_in_editor_and_highlights_in_viewer(demo, qtbot):
+    doc = demo.session.document
+    index = next(i for i in range(60, 200) if doc.numbering.residue_at(i) is not None)
+    residue = doc.numbering.residue_at(index)
+    QTest.mouseClick(demo.heatmap.viewport(), Qt.LeftButton, Qt.NoModifier, demo.heatmap.cell_center(index, 3))
+    assert demo.editor.selection == {index}
+    assert demo.ranked._selection == {index}
+    qtbot.waitUntil(lambda: _viewer_status(qtbot, demo)["selected"] == [[residue.chain, residue.number,
+                                                                         residue.insertion]], timeout=TIMEOUT)
+    assert str(residue) in demo.selection_label.text()
+
+
+@needs_3dmol
+def test_a_click_in_the_3d_view_selects_in_editor_and_heatmap(demo, qtbot):
+    doc = demo.session.document
+    residue = ResidueId("A", 50)
+    index = doc.numbering.index_of(residue)
+    assert index is not None
+    with qtbot.waitSignal(demo.viewer.residueClicked, timeout=TIMEOUT):
+        assert _js(qtbot, demo, "window.studio.simulateClick('A', 50, '')")
+    assert demo.editor.selection == {index}
+    assert demo.heatmap._selected == {index}
+    assert demo.mediator.selected_residues() == [residue]
+
+
+def test_cancel_in_the_middle_of_a_scan_keeps_finished_positions(demo, qtbot):
+    demo.start_scan("random-esm2-8M")
+    qtbot.waitUntil(lambda: demo.session.scan is not None and demo.session.scan.positions_done >= 2,
+                    timeout=TIMEOUT)
+    t0 = time.monotonic()
+    with qtbot.waitSignal(demo.scanFinished, timeout=5000) as finished:
+        demo.cancel_jobs()
+    assert time.monotonic() - t0 < 1.0
+    assert finished.args == [False]
+    scan = demo.session.scan
+    assert 2 <= scan.positions_done < len(scan.sequence)
+    assert any("Cancelled after" in entry for entry in demo.activity.entries())
+    assert not demo.activity.cancel_button.isEnabled()
+
+
+def test_a_failing_job_shows_its_error_and_the_window_carries_on(demo, qtbot):
+    def explode(ctx, loaded):
+        raise RuntimeError("the engine broke")
+
+    with qtbot.waitSignal(demo.jobFailed, timeout=TIMEOUT):
+        demo.submit_job(Job("Exploding job", explode))
+    box = demo.message_box
+    assert box is not None and "RuntimeError: the engine broke" in box.text()
+    assert "Traceback" in box.detailedText()
+    assert any(entry.startswith("Failed: Exploding job") for entry in demo.activity.entries())
+    box.done(0)
+    # a model that is not on disk fails with a clear message too
+    with qtbot.waitSignal(demo.jobFailed, timeout=TIMEOUT) as failed:
+        demo.start_scan("esm2_t6_8M_UR50D")
+    assert "esm2_t6_8M_UR50D" in failed.args[0]
+    demo.message_box.done(0)
+    # and the window still works
+    assert demo.mutate(5, "W")
+    assert demo.session.document.sequence[5] == "W"
+
+
+def test_gui_thread_never_stalls_100_ms_while_a_scan_runs(demo, qtbot):
+    # the model loads (and torch imports) first: the probe measures the scan itself
+    demo.start_scan("random-esm2-8M")
+    qtbot.waitUntil(lambda: demo.session.scan.positions_done >= 1, timeout=TIMEOUT)
+    chunks_before = demo.session.scan.positions_done
+    gaps = []
+    last = [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    probe = QTimer(interval=10, timeout=tick)
+    probe.start()
+    qtbot.wait(2500)
+    probe.stop()
+    done = demo.session.scan.positions_done
+    demo.cancel_jobs()
+    qtbot.waitUntil(lambda: not demo.worker.busy, timeout=TIMEOUT)
+    assert done > chunks_before  # the scan really ran (and streamed) while the probe measured
+    assert len(gaps) > 50
+    assert max(gaps) < 0.1, f"the event loop stalled {max(gaps) * 1000:.0f} ms"
+
+
+@needs_3dmol
+def test_window_image_shows_the_drawn_structure(demo, qtbot):
+    qtbot.waitUntil(lambda: _viewer_status(qtbot, demo)["atoms"] > 0, timeout=TIMEOUT)
+    image = grab_window(demo).convertToFormat(QImage.Format.Format_RGB888)
+    origin = demo.viewer.mapTo(demo, QPoint(0, 0))
+    w, h = demo.viewer.width(), demo.viewer.height()
+    stride = image.bytesPerLine()
+    raw = np.frombuffer(image.constBits(), np.uint8)[: stride * image.height()].reshape(image.height(), stride)
+    pixels = raw[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
+    area = pixels[origin.y():origin.y() + h, origin.x():origin.x() + w].astype(int)
+    coloured = np.any(area < 200, axis=2).mean()
+    assert coloured > 0.02  # the cartoon is there, not a blank or black rectangle
+    assert coloured < 0.9
+
+
+def test_drop_files_about_models_and_layout(demo, qtbot, tmp_path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(DATA / "1ubq.pdb"))])
+    event = QDropEvent(QPoint(10, 10).toPointF(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    demo.dropEvent(event)
+    assert demo.session.document.structure.name.lower().startswith("1ubq")
+    recent = demo.settings.value("recent")
+    assert recent and str(DATA / "1ubq.pdb") in (recent if isinstance(recent, str) else recent[0])
+    box = demo.show_about()
+    text = box.text()
+    assert "PySide6" in text and "LGPL" in text and "fair-esm" in text and "MIT" in text
+    assert "RANDOM WEIGHTS" in text  # random models say so wherever they show
+    box.done(0)
+    demo._fill_models_menu()
+    labels = [a.text() for a in demo.models_menu.actions()]
+    assert any("random-esm2-tiny" in t and "RANDOM WEIGHTS" in t for t in labels)
+    demo.save_layout()
+    ini = Path(os.environ["PROTEIN_STUDIO_CONFIG_DIR"]) / "window.ini"
+    assert ini.is_file() and "geometry" in ini.read_text()
+
+
+@needs_3dmol
+def test_screenshot_command_scans_and_saves_the_window(tmp_path):
+    out = tmp_path / "shot.png"
+    env = dict(os.environ)
+    env.pop("DISPLAY", None)
+    env.pop("QT_QPA_PLATFORM", None)  # the application must choose offscreen by itself
+    result = subprocess.run([sys.executable, "-m", "protein_studio", str(DATA / "1ubq.pdb"), "--screenshot",
+                             str(out), "--scan", "random-esm2-tiny"], env=env, capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    image = QImage(str(out))
+    assert image.width() >= 800 and image.height() >= 500
