@@ -45,6 +45,7 @@ test: install
 
 bench: install
 	$(PY) bench/scan_bench.py --arch 35M --length 300
+	$(PY) bench/fold_bench.py
 
 clean-venv:
 	rm -rf $(VENV)
