@@ -14,8 +14,8 @@ The viewer page (``resources/web/viewer.html``) and Python exchange data only th
 Commands issued before the page has connected are queued and replayed in order once it is ready
 (the pattern of Orange3's web view bridge).
 
-:class:`LocalOnlyInterceptor` blocks every request whose scheme is not ``file``, ``qrc``, ``data`` or
-``blob``, so the page can never reach the network, whatever a structure file contains.
+:class:`LocalOnlyInterceptor` blocks every request whose scheme is not ``file``, ``qrc`` or ``data``,
+so the page can never reach the network, whatever a structure file contains.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlReque
 
 __all__ = ["ALLOWED_SCHEMES", "EMIT_LEAKS_TRUE", "LocalOnlyInterceptor", "ViewerBridge", "emit"]
 
-#: URL schemes the viewer page may load. ``blob`` is page-local memory (3Dmol's surface workers).
-ALLOWED_SCHEMES = frozenset({"file", "qrc", "data", "blob"})
+#: URL schemes the viewer page may load: its own files, Qt's resources and inline data.
+ALLOWED_SCHEMES = frozenset({"file", "qrc", "data"})
 
 
 class _Probe(QObject):
