@@ -14,7 +14,7 @@ from pathlib import Path
 
 __all__ = ["run_application", "prepare_environment", "Screenshotter"]
 
-SCREENSHOT_TIMEOUT_S = 300
+DRAW_TIMEOUT_S = 120  # the structure must be drawn within this; a scan may take as long as it needs
 
 
 def prepare_environment(headless: bool | None = None) -> None:
@@ -70,7 +70,7 @@ class Screenshotter:
         Run a full scan with this model first.
     """
 
-    def __init__(self, window, path, scan_model: str | None = None, timeout_s: float = SCREENSHOT_TIMEOUT_S):
+    def __init__(self, window, path, scan_model: str | None = None, timeout_s: float = DRAW_TIMEOUT_S):
         from PySide6.QtCore import QTimer
 
         self.window = window
@@ -86,15 +86,31 @@ class Screenshotter:
         window.viewer.failed.connect(lambda text: self.problems.append(f"3D view: {text}"))
         window.scanFinished.connect(self._on_scan)
         window.jobFailed.connect(lambda text: self.problems.append(text))
+        window.worker.progress.connect(self._on_progress)
+        self._reported = -1
         self._timeout = QTimer(window, singleShot=True, interval=int(timeout_s * 1000), timeout=self._on_timeout)
 
     def start(self) -> None:
         self._timeout.start()
         if self.scan_model:
+            self.window.model_name = self.scan_model  # shown in the status bar; not saved as the default
+            self.window._show_model()  # noqa: SLF001
             if self.window.start_scan(self.scan_model) is None:
                 self.scan_done = True
                 self.problems.append(self.window.last_error[1] if self.window.last_error else "scan not started")
         self._check()
+
+    def _on_progress(self, _job_id: int, done: float, total: float, text: str, eta: float) -> None:
+        """One line on stderr per tenth of the scan, so a long headless run shows it is alive."""
+        from protein_studio.gui.worker import format_eta
+
+        if total <= 0:
+            return
+        tenth = int(10 * done / total)
+        if tenth > self._reported:
+            self._reported = tenth
+            print(f"protein-studio: {text or 'scan'} {100 * done / total:.0f}% {format_eta(eta)}".rstrip(),
+                  file=sys.stderr, flush=True)
 
     def _on_drawn(self) -> None:
         self.drawn = True
@@ -108,10 +124,11 @@ class Screenshotter:
         self._check()
 
     def _on_timeout(self) -> None:
+        if not self.scan_done:  # a scan takes as long as it takes; the timer covers the drawing
+            self._timeout.start()
+            return
         if not self.drawn:
-            self.problems.append("the structure was not drawn in time")
-        if not self.scan_done:
-            self.problems.append("the scan did not finish in time")
+            self.problems.append(f"the structure was not drawn within {self._timeout.interval() // 1000} s")
         self._save()
 
     def _check(self) -> None:

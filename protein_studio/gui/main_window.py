@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.resizeDocks([self.viewer_dock], [480], Qt.Horizontal)
         self.resizeDocks([self.variants_dock], [300], Qt.Horizontal)
-        self.resizeDocks([self.editor_dock, self.activity_dock], [190, 130], Qt.Vertical)
+        self.resizeDocks([self.editor_dock, self.activity_dock], [140, 130], Qt.Vertical)
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -249,6 +249,8 @@ class MainWindow(QMainWindow):
         self.models_menu.aboutToShow.connect(self._fill_models_menu)
 
         view = bar.addMenu("&View")
+        self.chain_menu = view.addMenu("Sequence &Chain")
+        self.chain_menu.setToolTip("Which chain of the structure the sequence editor and heatmap show")
         colour = view.addMenu("Colour Structure &By")
         self.colour_group = QActionGroup(self)
         self.colour_actions = {}
@@ -318,11 +320,14 @@ class MainWindow(QMainWindow):
         if paths:
             self.open_files([Path(p) for p in paths])
 
-    def open_files(self, paths, remember: bool = True) -> bool:
-        """Open a FASTA and/or a structure file; on failure say why and keep the current document."""
+    def open_files(self, paths, remember: bool = True, chain: str | None = None) -> bool:
+        """Open a FASTA and/or a structure file; on failure say why and keep the current document.
+
+        ``chain`` picks the structure chain (default: the first protein chain).
+        """
         paths = [Path(p) for p in paths]
         try:
-            document = load_document(paths)
+            document = load_document(paths, chain=chain)
         except UserError as exc:
             self.show_error("Cannot open " + ", ".join(p.name for p in paths), str(exc))
             return False
@@ -355,12 +360,33 @@ class MainWindow(QMainWindow):
             self.viewer.clear()
         note = ""
         mismatches = getattr(document.numbering, "mismatches", ())
-        if document.structure is not None:
+        if document.structure is not None and len(document.paths) > 1:
             mapped = getattr(document.numbering, "mapped", len(document))
             note = f" (sequence aligned to chain {document.chain}: {mapped} of {len(document)} positions in the structure"
             note += f", {len(mismatches)} mismatches)" if mismatches else ")"
         self.activity.add_entry(f"Opened {document.name}: {len(document)} residues{note}")
+        self._fill_chain_menu()
         self.documentOpened.emit()
+
+    def _fill_chain_menu(self) -> None:
+        doc = self.session.document
+        self.chain_menu.clear()
+        chains = doc.structure.chains if doc is not None and doc.structure is not None else []
+        group = QActionGroup(self.chain_menu)
+        for info in chains:
+            action = QAction(f"Chain {info.chain_id} ({len(info)} residues)", self.chain_menu, checkable=True,
+                             checked=info.chain_id == doc.chain)
+            action.triggered.connect(lambda _=False, c=info.chain_id: self.choose_chain(c))
+            group.addAction(action)
+            self.chain_menu.addAction(action)
+        self.chain_menu.setEnabled(len(chains) > 1)
+
+    def choose_chain(self, chain: str) -> bool:
+        """Show another chain of the open structure in the editor and heatmap (reopens its files)."""
+        doc = self.session.document
+        if doc is None or doc.structure is None or chain == doc.chain:
+            return False
+        return self.open_files(list(doc.paths), remember=False, chain=chain)
 
     def _remember(self, paths) -> None:
         recent = [str(p.resolve()) for p in paths]
@@ -407,9 +433,10 @@ class MainWindow(QMainWindow):
         self.editor.set_sequence(doc.sequence, doc.wild_type)
         mutated = doc.mutated_indices()
         mutant = doc.mutations()
-        self.doc_label.setText(f"{doc.name}: {len(doc)} residues, {len(mutated)} mutation"
-                               f"{'' if len(mutated) == 1 else 's'}" + (f" ({mutant})" if mutant and len(mutated) <= 4
-                                                                        else ""))
+        summary = f"{len(doc)} residues, {len(mutated)} mutation{'' if len(mutated) == 1 else 's'}"
+        self.doc_label.setText(f"{doc.name}: {summary}" + (f" ({mutant})" if mutant and len(mutated) <= 4 else ""))
+        chain = f", chain {doc.chain}" if doc.chain and f"chain {doc.chain}" not in doc.name else ""
+        self.editor_dock.setWindowTitle(f"Sequence \u2014 {doc.name}{chain}: {summary}")
         residues = [r for r in (doc.numbering.residue_at(i) for i in mutated) if r is not None]
         self.viewer.set_mutated(residues)
 
@@ -420,7 +447,15 @@ class MainWindow(QMainWindow):
             self.heatmap.ensure_visible(min(indices))
 
     def _viewer_clicked(self, chain: str, number: int, insertion: str) -> None:
-        self.mediator.select_residues([ResidueId(chain, number, insertion)], source=self.viewer)
+        residue = ResidueId(chain, number, insertion)
+        numbering = self.mediator.numbering
+        if numbering is None or numbering.index_of(residue) is None:
+            doc = self.session.document
+            where = (f"chain {chain} is not the open sequence (View \u25b8 Sequence Chain)"
+                     if doc is not None and chain != doc.chain else "it is not part of the open sequence")
+            self.statusBar().showMessage(f"Residue {residue}: {where}", 6000)
+            return
+        self.mediator.select_residues([residue], source=self.viewer)
 
     def _viewer_ready(self) -> None:
         self.viewer.highlight(self.mediator.selected_residues())

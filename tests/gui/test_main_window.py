@@ -103,6 +103,31 @@ def test_every_structure_in_tests_data_opens_and_is_drawn(window, qtbot, path):
     assert _viewer_status(qtbot, window)["atoms"] > 0
 
 
+@needs_3dmol
+def test_multi_chain_mmcif_opens_and_switches_chain(window, qtbot, tmp_path):
+    from protein_studio.core.structures import load_structure, save_structure
+
+    atoms = load_structure(DATA / "2qmt.pdb").atoms
+    other = atoms.copy()
+    other.chain_id[:] = "B"
+    other.coord += 40.0
+    path = save_structure(atoms + other, tmp_path / "two_chains.cif")
+    with qtbot.waitSignal(window.viewer.drawn, timeout=TIMEOUT):
+        assert window.open_files([path], remember=False)
+    assert window.session.document.chain == "A"
+    assert [a.text().split()[1] for a in window.chain_menu.actions()] == ["A", "B"]
+    assert window.chain_menu.isEnabled()
+    assert window.choose_chain("B")
+    doc = window.session.document
+    assert doc.chain == "B" and doc.numbering.residue_at(0).chain == "B"
+    assert "chain B" in window.editor_dock.windowTitle()
+    window._viewer_clicked("A", 10, "")  # a click on the other chain selects nothing, and says why
+    assert window.mediator.selection == frozenset()
+    assert "chain A is not the open sequence" in window.statusBar().currentMessage()
+    window._viewer_clicked("B", 10, "")
+    assert window.mediator.selected_residues() == [ResidueId("B", 10)]
+
+
 def test_a_bad_file_says_why_and_keeps_the_document(demo, qtbot, tmp_path):
     bad = tmp_path / "garbled.pdb"
     bad.write_bytes(b"\x00\x01binary junk\xff" * 20)
@@ -168,6 +193,11 @@ def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot
     window.ranked.view.doubleClicked.emit(window.ranked.model.index(0, 0))
     assert [str(v) for v in window.session.variants] == [best.mutant]
     assert float(window.variants.table.item(0, 1).text()) == pytest.approx(best.score, abs=1e-3)
+    # Run > Score Variants scores the list with the model (single mutant: equals the masked scan score)
+    window.set_model("random-esm2-tiny")
+    with qtbot.waitSignal(window.worker.jobFinished, timeout=TIMEOUT):
+        window.score_variants()
+    assert float(window.variants.table.item(0, 2).text()) == pytest.approx(best.score, abs=1e-3)
 
 
 @needs_3dmol
