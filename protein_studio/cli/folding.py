@@ -2,8 +2,8 @@
 
 ``fold INPUT.fasta --out pred.pdb`` folds a FASTA file (several records give one PDB each, folded shortest
 first; ``--out`` is then a folder or a name pattern with ``{name}``) and ``fold --sequence SEQ --out p.pdb``
-folds one sequence (``SEQ1:SEQ2`` for a multimer, chains A, B, ...). Each PDB has the per-residue pLDDT
-(0-100) in its B-factor column. The memory/time estimate is printed before each run and a summary table
+folds one sequence; ``SEQ1:SEQ2`` (in --sequence or in a FASTA record) is a multimer, chains A, B, ...
+Each PDB has the per-residue pLDDT (0-100) in its B-factor column. The memory/time estimate is printed before each run and a summary table
 (name, length, chains, mean pLDDT, pTM, chunk size, seconds, file) at the end. Progress goes to stderr.
 """
 
@@ -92,7 +92,7 @@ def _records(args) -> list[tuple[str, str]]:
         raise InputError("nothing to fold: give a FASTA file or --sequence SEQ")
     from protein_studio.core.sequences import read_fasta
 
-    records = read_fasta(args.input)
+    records = read_fasta(args.input, allow_chain_breaks=True)  # SEQ1:SEQ2 records are multimers
     if not records:
         raise InputError("no sequences found", source=str(args.input))
     seen: dict[str, int] = {}
@@ -100,7 +100,7 @@ def _records(args) -> list[tuple[str, str]]:
     for record in records:  # names become file names: make them unique
         seen[record.name] = seen.get(record.name, 0) + 1
         name = record.name if seen[record.name] == 1 else f"{record.name}_{seen[record.name]}"
-        out.append((name, record.sequence))
+        out.append((name, ":".join(record.chains)))
     return out
 
 
@@ -165,7 +165,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "fold", help="predict structures with ESMFold (pLDDT in the B-factor column)",
         description="Predict 3D structures with ESMFold. A FASTA file with several records gives one PDB each "
-                    "(shortest first); SEQ1:SEQ2 in --sequence folds a multimer (chains A, B, ...).")
+                    "(shortest first); SEQ1:SEQ2 in --sequence or in a FASTA record folds a multimer "
+                    "(chains A, B, ...).")
     parser.add_argument("input", nargs="?", type=Path, metavar="INPUT.fasta", help="sequences to fold")
     parser.add_argument("--sequence", metavar="SEQ", help="fold this sequence instead (SEQ1:SEQ2 for a multimer)")
     parser.add_argument("--name", help="name of the --sequence prediction (default: prediction)")

@@ -15,6 +15,12 @@ FASTA files are read and written with :mod:`biotite.sequence.io.fasta`. A header
 gives the record's name (first word) and description (the rest). A name ending in a residue range
 ``/126-200`` whose length matches the sequence sets the number of the first residue (126); otherwise
 it is 1. The first-residue number is not written back to FASTA unless the name carries such a range.
+
+Multimers: only when asked (``read_fasta(path, allow_chain_breaks=True)``, used by ``protein-studio fold``),
+``:`` inside a record separates chains, as ESMFold's ``SEQ1:SEQ2`` notation does. The record's
+``sequence`` then holds the residues of all chains and ``chain_breaks`` where each chain after the first
+starts; an error names the chain and the position within it (``InputError.position`` counts every
+character of the record, ``:`` included). By default ``:`` is an invalid character.
 """
 
 from __future__ import annotations
@@ -160,6 +166,9 @@ class ProteinSequence:
         Number of the first residue (1 unless the protein is a fragment numbered otherwise).
     problems : tuple of SequenceProblem
         Derived from ``sequence`` on construction (a value passed in is replaced).
+    chain_breaks : tuple of int
+        For a multimer, the 0-based index in ``sequence`` where each chain after the first starts
+        (increasing, inside the sequence); empty for one chain. See :attr:`chains`.
     """
 
     name: str
@@ -167,11 +176,17 @@ class ProteinSequence:
     description: str = ""
     first_residue: int = 1
     problems: tuple[SequenceProblem, ...] = field(default=(), compare=False)
+    chain_breaks: tuple[int, ...] = ()
 
     def __post_init__(self):
         cleaned, problems = clean_sequence(self.sequence, source=self.name or "sequence")
         object.__setattr__(self, "sequence", cleaned)
         object.__setattr__(self, "problems", tuple(problems))
+        breaks = tuple(int(b) for b in self.chain_breaks)
+        if any(not 0 < b < len(cleaned) for b in breaks) or list(breaks) != sorted(set(breaks)):
+            raise ValueError(f"chain breaks {breaks} must increase and lie inside the "
+                             f"{len(cleaned)} residues")
+        object.__setattr__(self, "chain_breaks", breaks)
 
     def __len__(self) -> int:
         return len(self.sequence)
@@ -183,6 +198,12 @@ class ProteinSequence:
     def last_residue(self) -> int:
         """Number of the last residue."""
         return self.first_residue + len(self.sequence) - 1
+
+    @property
+    def chains(self) -> tuple[str, ...]:
+        """The residues of each chain (one item unless the record is a multimer)."""
+        bounds = (0, *self.chain_breaks, len(self.sequence))
+        return tuple(self.sequence[a:b] for a, b in zip(bounds, bounds[1:]))
 
     @property
     def scorable(self) -> bool:
@@ -217,7 +238,8 @@ def _locate(seq_lines: list[tuple[int, str]], position: int) -> tuple[int, int]:
     return seq_lines[-1][0], position - seen
 
 
-def parse_fasta_text(text: str, source: str = "pasted text") -> list[ProteinSequence]:
+def parse_fasta_text(text: str, source: str = "pasted text", *,
+                     allow_chain_breaks: bool = False) -> list[ProteinSequence]:
     """Read protein records from FASTA text.
 
     Parameters
@@ -227,6 +249,9 @@ def parse_fasta_text(text: str, source: str = "pasted text") -> list[ProteinSequ
         are ignored.
     source : str
         Where the text came from (file name), used in error messages.
+    allow_chain_breaks : bool
+        Accept ``:`` between the chains of a multimer (``SEQ1:SEQ2``); see
+        :attr:`ProteinSequence.chain_breaks`. An empty chain is an error.
 
     Returns
     -------
@@ -264,26 +289,41 @@ def parse_fasta_text(text: str, source: str = "pasted text") -> list[ProteinSequ
         label = f"record '{name}'" if name else "record"
         if not seq_lines:
             raise InputError(f"{label} has no residues", source=source, line=header_line)
-        try:
-            cleaned, problems = clean_sequence(residues, source=source)
-        except InputError as error:
-            if error.position is None:
-                raise InputError(f"{label}: {error.reason}", source=source, line=header_line) from None
-            line, _ = _locate(seq_lines, error.position)
-            raise InputError(f"{label}: {error.reason}", source=source, line=line,
-                             position=error.position) from None
+        parts = residues.split(":") if allow_chain_breaks else [residues]
+        chains, breaks, typed = [], [], 0  # typed: characters of the record before this chain
+        for number, part in enumerate(parts, start=1):
+            if len(parts) > 1 and not _IGNORED.sub("", part):
+                line, _ = _locate(seq_lines, max(typed, 1))
+                raise InputError(f"{label}: chain {number} of {len(parts)} is empty (check the ':' "
+                                 f"separators)", source=source, line=line)
+            try:
+                cleaned, _problems = clean_sequence(part, source=source)
+            except InputError as error:
+                reason = f"{label}: {error.reason}" + (f" (chain {number})" if len(parts) > 1 else "")
+                if error.position is None:
+                    raise InputError(reason, source=source, line=header_line) from None
+                line, _ = _locate(seq_lines, typed + error.position)
+                raise InputError(reason, source=source, line=line, position=typed + error.position) from None
+            if chains:
+                breaks.append(sum(map(len, chains)))
+            chains.append(cleaned)
+            typed += len(_IGNORED.sub("", part)) + 1
+        cleaned = "".join(chains)
         records.append(ProteinSequence(name=name, sequence=cleaned, description=description,
-                                       first_residue=_first_residue_from_name(name, len(cleaned))))
+                                       first_residue=_first_residue_from_name(name, len(cleaned)),
+                                       chain_breaks=tuple(breaks)))
     return records
 
 
-def read_fasta(path: str | PathLike) -> list[ProteinSequence]:
+def read_fasta(path: str | PathLike, *, allow_chain_breaks: bool = False) -> list[ProteinSequence]:
     """Read a FASTA file of protein sequences.
 
     Parameters
     ----------
     path : str or path-like
         The file (UTF-8, with or without a byte-order mark).
+    allow_chain_breaks : bool
+        Accept ``:`` between the chains of a multimer (see :func:`parse_fasta_text`).
 
     Returns
     -------
@@ -297,7 +337,7 @@ def read_fasta(path: str | PathLike) -> list[ProteinSequence]:
     """
     path = Path(path)
     text = read_input_text(path, "FASTA text")
-    return parse_fasta_text(text, source=str(path))
+    return parse_fasta_text(text, source=str(path), allow_chain_breaks=allow_chain_breaks)
 
 
 def parse_sequence(text: str, name: str = "sequence", first_residue: int = 1) -> ProteinSequence:
@@ -350,7 +390,7 @@ def format_fasta(records, line_width: int = 60) -> str:
 
 
 def write_fasta(path, records, line_width: int = 60) -> None:
-    """Write records to a FASTA file.
+    """Write records to a FASTA file (a multimer's chains separated by ``:``).
 
     Parameters
     ----------
@@ -361,7 +401,8 @@ def write_fasta(path, records, line_width: int = 60) -> None:
     """
     if line_width < 1:
         raise ValueError("line_width must be at least 1")
-    items = ((" ".join(part for part in (r.name, r.description) if part), r.sequence) for r in records)
+    items = ((" ".join(part for part in (r.name, r.description) if part), ":".join(r.chains))
+             for r in records)
     if isinstance(path, (str, PathLike)):
         path = str(path)
     FastaFile.write_iter(path, items, chars_per_line=line_width)

@@ -47,6 +47,22 @@ def test_fold_a_fasta_file_shortest_first_into_a_folder(tmp_path, data_dir, caps
     assert [int(r.split()[1]) for r in rows] == sorted(len(r.sequence) for r in records)
 
 
+def test_fold_a_fasta_file_with_a_multimer_record(tmp_path, capsys):
+    fasta = tmp_path / "complexes.fasta"
+    fasta.write_text(f">dimer\n{SEQ_120[:30]}:\n{SEQ_120[76:96]}\n>mono\n{SEQ_120[:25]}\n")
+    out = tmp_path / "preds"
+    assert main(["fold", str(fasta), "--model", "random-esmfold-tiny", "--out", f"{out}/"]) == 0
+    dimer = load_structure(out / "dimer.pdb")
+    assert dimer.chain_ids == ["A", "B"]
+    assert [c.sequence for c in dimer.chains] == [SEQ_120[:30], SEQ_120[76:96]]
+    assert load_structure(out / "mono.pdb").chain_ids == ["A"]
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [r.split()[:3] for r in rows] == [["mono", "25", "A"], ["dimer", "50", "A,B"]]
+    fasta.write_text(">broken\nMKTAY::QRQ\n")
+    assert main(["fold", str(fasta), "--model", "random-esmfold-tiny", "--out", f"{out}/"]) == 1
+    assert "chain 2 of 3 is empty" in capsys.readouterr().err
+
+
 def test_fold_several_records_into_one_file_is_refused(tmp_path, data_dir, capsys):
     assert main(["fold", str(data_dir / "few_proteins.fasta"), "--model", "random-esmfold-tiny",
                  "--out", str(tmp_path / "one.pdb")]) == 1

@@ -228,3 +228,37 @@ def test_invalid_character_reported_at_its_position(sequence, data, bad):
 def test_format_parse_fasta_round_trip(items, width):
     records = [ProteinSequence(name, seq) for name, seq in items]
     assert parse_fasta_text(format_fasta(records, line_width=width)) == records
+
+
+def test_chain_breaks_only_when_asked(tmp_path):
+    path = tmp_path / "complexes.fasta"
+    path.write_text(">dimer heterodimer\nMKTAYIAK:\nQRQISFV\n>mono\nMKTAY\n")
+    with pytest.raises(InputError, match=r"line 2: record 'dimer': invalid character `:` at position 9"):
+        read_fasta(path)  # strict by default
+    dimer, mono = read_fasta(path, allow_chain_breaks=True)
+    assert (dimer.name, dimer.description, dimer.sequence) == ("dimer", "heterodimer", "MKTAYIAKQRQISFV")
+    assert dimer.chains == ("MKTAYIAK", "QRQISFV") and dimer.chain_breaks == (8,)
+    assert mono.chains == ("MKTAY",) and mono.chain_breaks == ()
+    assert dimer != ProteinSequence("dimer", "MKTAYIAKQRQISFV", "heterodimer")
+    text = format_fasta([dimer, mono])
+    assert text.splitlines()[1] == "MKTAYIAK:QRQISFV"
+    assert parse_fasta_text(text, allow_chain_breaks=True) == [dimer, mono]
+
+
+@pytest.mark.parametrize("body, line, message, position", [
+    ("MKT::AA", 2, "chain 2 of 3 is empty", None),
+    (":MKT", 2, "chain 1 of 2 is empty", None),
+    ("MKT:\nA@A", 3, "invalid character `@` at position 2 (chain 2)", 6),
+])
+def test_chain_break_errors_name_the_chain_and_line(body, line, message, position):
+    with pytest.raises(InputError) as info:
+        parse_fasta_text(f">x\n{body}\n", source="in.fasta", allow_chain_breaks=True)
+    assert str(info.value).startswith(f"in.fasta, line {line}: record 'x': ") and message in str(info.value)
+    assert info.value.position == position
+
+
+def test_chain_breaks_must_lie_inside_the_sequence():
+    with pytest.raises(ValueError, match="chain breaks"):
+        ProteinSequence("x", "MKT", chain_breaks=(3,))
+    with pytest.raises(ValueError, match="chain breaks"):
+        ProteinSequence("x", "MKTAA", chain_breaks=(2, 2))
