@@ -35,7 +35,7 @@ from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
-from protein_studio.gui.web_bridge import LocalOnlyInterceptor, ViewerBridge, emit
+from protein_studio.gui.web_bridge import LocalOnlyInterceptor, ViewerBridge
 
 __all__ = [
     "WEB_DIR",
@@ -500,7 +500,7 @@ class StructureViewer(QWidget):
             self._stack.setCurrentWidget(self._message)
             return
         self._is_ready = True
-        emit(self.ready)
+        self.ready.emit()
 
     def _on_residue_clicked(self, chain: str, number: int, insertion: str) -> None:
         self._selected = [(chain, number, insertion)]
@@ -514,7 +514,7 @@ class StructureViewer(QWidget):
                     f"(renderer exit code {exit_code}); open the structure again to retry.")
             self._message.setText(text)
             self._stack.setCurrentWidget(self._message)
-            emit(self.failed, text)
+            self.failed.emit(text)
             return
         self._renderer_restarts += 1
         self.bridge.call("setSurface", self._surface)

@@ -20,56 +20,16 @@ so the page can never reach the network, whatever a structure file contains.
 
 from __future__ import annotations
 
-import ctypes
 import json
-import sys
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlRequestInterceptor
 
-__all__ = ["ALLOWED_SCHEMES", "EMIT_LEAKS_TRUE", "LocalOnlyInterceptor", "ViewerBridge", "emit"]
+__all__ = ["ALLOWED_SCHEMES", "LocalOnlyInterceptor", "ViewerBridge"]
 
 #: URL schemes the viewer page may load: its own files, Qt's resources and inline data.
 ALLOWED_SCHEMES = frozenset({"file", "qrc", "data"})
-
-
-class _Probe(QObject):
-    probe = Signal()
-
-
-def _emit_leaks_true() -> bool:
-    """True when ``SignalInstance.emit()`` returns ``True`` without a reference (PySide6 6.12.0).
-
-    Each such call then lowers ``True``'s reference count by one; on Python < 3.12, where ``True`` is
-    not immortal, the interpreter aborts ("deallocating True or False") after a few hundred emits.
-    """
-    probe = _Probe()
-    before = sys.getrefcount(True)
-    probe.probe.emit()
-    leaks = sys.getrefcount(True) < before
-    if leaks:
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))  # give back what the probe took
-    return leaks
-
-
-#: Whether this PySide6 has the emit reference bug that :func:`emit` compensates.
-EMIT_LEAKS_TRUE = _emit_leaks_true()
-
-
-def emit(signal: Any, *args: Any) -> None:
-    """Emit a bound signal, making up for PySide6 6.12.0's missing reference on emit's result.
-
-    Parameters
-    ----------
-    signal : SignalInstance
-        E.g. ``self.ready``.
-    *args
-        The signal's arguments.
-    """
-    result = signal.emit(*args)
-    if EMIT_LEAKS_TRUE and result is True:
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))
 
 
 class LocalOnlyInterceptor(QWebEngineUrlRequestInterceptor):
@@ -148,7 +108,7 @@ class ViewerBridge(QObject):
         """
         payload = json.dumps(list(args), allow_nan=False)
         if self._connected:
-            emit(self.command, name, payload)
+            self.command.emit(name, payload)
         else:
             self._pending.append((name, payload))
 
@@ -163,24 +123,24 @@ class ViewerBridge(QObject):
         self._connected = True
         pending, self._pending = self._pending, []
         for name, payload in pending:
-            emit(self.command, name, payload)
+            self.command.emit(name, payload)
         try:
             details = json.loads(info)
         except ValueError:
             details = {}
-        emit(self.ready, details if isinstance(details, dict) else {})
+        self.ready.emit(details if isinstance(details, dict) else {})
 
     @Slot(str, int, str)
     def atomClicked(self, chain: str, number: int, insertion: str) -> None:  # noqa: N802
         """Called by the page when an atom is clicked (really or through ``studio.simulateClick``)."""
-        emit(self.residueClicked, chain, int(number), insertion)
+        self.residueClicked.emit(chain, int(number), insertion)
 
     @Slot()
     def renderDone(self) -> None:  # noqa: N802 (called from JavaScript)
         """Called by the page after ``viewer.render()`` finished with a structure shown."""
-        emit(self.rendered)
+        self.rendered.emit()
 
     @Slot(str)
     def reportFailure(self, message: str) -> None:  # noqa: N802 (called from JavaScript)
         """Called by the page when a command failed."""
-        emit(self.failed, message)
+        self.failed.emit(message)
