@@ -1,8 +1,9 @@
 """``protein-studio models list|download NAME|import PATH [--name NAME]|remove NAME``.
 
 Lists the models the application knows (size, licence, whether the weights are on disk), downloads
-fair-esm checkpoints with a progress bar, imports a checkpoint file copied from elsewhere (checked with
-the safe loader first) and removes weights. No torch at import time.
+fair-esm checkpoints and Hugging Face models (ESMFold, ProtGPT2) with a progress bar, imports a fair-esm
+checkpoint file (checked with the safe loader first) or a Hugging Face snapshot folder copied from
+elsewhere, and removes weights. No torch at import time.
 """
 
 from __future__ import annotations
@@ -33,12 +34,17 @@ def register(subparsers) -> None:
     download.set_defaults(handler=_download)
 
     importing = sub.add_parser(
-        "import", help="check a local fair-esm checkpoint and copy it into the weights folder",
-        description="Check a fair-esm checkpoint file (loaded safely, architecture verified) and copy it "
+        "import", help="copy a fair-esm checkpoint or a Hugging Face model folder into the weights folder",
+        description="A file: check a fair-esm checkpoint (loaded safely, architecture verified) and copy it "
                     "into the weights folder under its expected name, with its "
-                    "<name>-contact-regression.pt when that file lies beside it.")
-    importing.add_argument("path", metavar="PATH", help="the checkpoint file, e.g. esm2_t33_650M_UR50D.pt")
-    importing.add_argument("--name", help="model name (default: the file name without .pt)")
+                    "<name>-contact-regression.pt when that file lies beside it. A folder with config.json: "
+                    "copy a Hugging Face snapshot (ESMFold, or a ProtGPT2-compatible GPT-2 checkpoint with "
+                    "its tokenizer) into <weights folder>/huggingface/NAME.")
+    importing.add_argument("path", metavar="PATH",
+                           help="checkpoint file (e.g. esm2_t33_650M_UR50D.pt) or model folder "
+                                "(e.g. esmfold_v1/)")
+    importing.add_argument("--name", help="model name (default: the file name without .pt; for a folder "
+                                          "esmfold_v1, protgpt2 or the folder's name)")
     importing.set_defaults(handler=_import)
 
     remove = sub.add_parser("remove", help="delete a model's weights")
@@ -74,6 +80,7 @@ def format_parameters(n: int) -> str:
 
 
 def _list(args) -> int:
+    from protein_studio.models.hf_loading import hf_cache_dir, imported_dir
     from protein_studio.models.registry import all_models
     from protein_studio.models.weights import is_on_disk, weights_dir
 
@@ -84,13 +91,25 @@ def _list(args) -> int:
             spec.name, spec.task, format_parameters(spec.parameters), format_bytes(spec.download_bytes),
             spec.license, _max_length(spec),
             "yes" if is_on_disk(spec) else "no",
-            "RANDOM WEIGHTS" if spec.is_random else (spec.hub_id or ""),
+            _note(spec, imported_dir(spec.name)),
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     print(f"\nfair-esm weights folder: {weights_dir()}")
+    print(f"imported Hugging Face models: {weights_dir() / 'huggingface'}")
+    print(f"Hugging Face cache: {hf_cache_dir()}")
     return 0
+
+
+def _note(spec, imported_folder) -> str:
+    if spec.is_random:
+        return "RANDOM WEIGHTS"
+    if spec.source != "huggingface":
+        return ""
+    if spec.hub_id is None:
+        return "IMPORTED"
+    return spec.hub_id + (" (imported)" if (imported_folder / "config.json").is_file() else "")
 
 
 def _max_length(spec) -> str:
@@ -142,9 +161,9 @@ def _download(args) -> int:
 
 
 def _import(args) -> int:
-    from protein_studio.models.weights import import_checkpoint
+    from protein_studio.models.weights import import_weights
 
-    for path in import_checkpoint(args.path, args.name):
+    for path in import_weights(args.path, args.name):
         print(path)
     return 0
 

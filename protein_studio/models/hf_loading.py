@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import zlib
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "hf_cache_dir",
     "imported_dir",
     "find_local_snapshot",
+    "not_on_disk_message",
     "detect_hf_family",
     "import_hf_snapshot",
     "imported_hf_models",
@@ -85,6 +87,7 @@ TOKENIZER_TRAINING_SEQUENCES: tuple[str, ...] = (
 )
 
 _FAMILY_TASK = {"esmfold": "folding", "protgpt2": "generation"}
+_IMPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -135,8 +138,13 @@ def find_local_snapshot(spec: ModelSpec) -> Path | None:
     return None
 
 
-def _not_on_disk(spec: ModelSpec) -> ModelUnavailableError:
+def not_on_disk_message(spec: ModelSpec, reason: str | None = None) -> str:
+    """One line naming the model, the folders searched and how to get its weights (download or import).
+
+    ``reason`` says why a download failed, when one was tried.
+    """
     where = ([str(_hub_folder(spec.hub_id))] if spec.hub_id else []) + [str(imported_dir(spec.name))]
+    failed = f" and the download failed ({reason})" if reason else ""
     if spec.hub_id:
         offline = " (HF_HUB_OFFLINE is set: nothing can be downloaded)" if _offline() else ""
         how = (f"download it with `protein-studio models download {spec.name}`{offline}, or on a machine with "
@@ -144,7 +152,11 @@ def _not_on_disk(spec: ModelSpec) -> ModelUnavailableError:
                f"folder here and run `protein-studio models import {spec.name}/`")
     else:
         how = "import a downloaded snapshot folder with `protein-studio models import FOLDER`"
-    return ModelUnavailableError(f"{spec.name}: weights not found in {' or '.join(where)}; {how}")
+    return f"{spec.name}: weights not found in {' or '.join(where)}{failed}; {how}"
+
+
+def _not_on_disk(spec: ModelSpec) -> ModelUnavailableError:
+    return ModelUnavailableError(not_on_disk_message(spec))
 
 
 def _offline() -> bool:
@@ -179,20 +191,32 @@ def detect_hf_family(folder: str | os.PathLike) -> str:
 def import_hf_snapshot(folder: str | os.PathLike, name: str | None = None) -> ModelSpec:
     """Copy a downloaded Hugging Face snapshot folder into the weights directory.
 
+    The copy is made beside the target under a hidden ``.<name>.partial`` name and renamed only when
+    complete, so an interrupted import never leaves a folder that is later loaded.
+
     Parameters
     ----------
     folder : path
         A folder with ``config.json`` and weights (``model.safetensors`` or ``pytorch_model.bin``), e.g. made
-        by ``huggingface-cli download facebook/esmfold_v1 --local-dir esmfold_v1``. GPT-2 folders also need
-        their tokenizer files.
+        by ``huggingface-cli download facebook/esmfold_v1 --local-dir esmfold_v1``, or a snapshot folder of a
+        hub cache (``.../models--nferruz--ProtGPT2/snapshots/<commit>``). GPT-2 folders also need their
+        tokenizer files.
     name : str, optional
-        Name to import it under. Default: ``esmfold_v1`` for an ESMFold folder, ``protgpt2`` for a GPT-2
-        folder named like ProtGPT2, otherwise the folder's name.
+        Name to import it under (letters, digits, ``.``, ``_``, ``-``). A registry name must be a Hugging
+        Face model of the folder's kind. Default: the registry model of the hub repository a cache snapshot
+        belongs to; else ``esmfold_v1`` for an ESMFold folder, ``protgpt2`` for a GPT-2 folder named like
+        ProtGPT2, otherwise the folder's name.
 
     Returns
     -------
     ModelSpec
         The spec the model now loads under (``load_hf_model(spec.name)`` works).
+
+    Raises
+    ------
+    UserError
+        Not a model folder, no weights or tokenizer, or a name that is invalid or belongs to another kind
+        of model.
     """
     folder = Path(folder).expanduser()
     family = detect_hf_family(folder)
@@ -201,23 +225,71 @@ def import_hf_snapshot(folder: str | os.PathLike, name: str | None = None) -> Mo
     if family == "protgpt2" and not any((folder / f).is_file() for f in ("tokenizer.json", "vocab.json")):
         raise UserError(f"{folder}: a GPT-2 model folder needs its tokenizer (tokenizer.json or vocab.json + "
                         f"merges.txt)")
-    if name is None:
-        stem = folder.resolve().name
-        name = {"esmfold": "esmfold_v1"}.get(family) or ("protgpt2" if "protgpt2" in stem.lower() else stem)
+    name = _import_name(folder, family) if name is None else name
+    _check_import_name(name, family, folder)
     target = imported_dir(name)
-    if target.exists():
-        shutil.rmtree(target)
+    if target.exists() and target.resolve() == folder.resolve():
+        return _imported_spec(name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(folder, target, ignore=shutil.ignore_patterns(".cache", ".git*"))
-    return resolve_hf_spec(name)
+    partial = target.with_name(f".{name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        shutil.copytree(folder, partial, ignore=shutil.ignore_patterns(".cache", ".git*"))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(partial, target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return _imported_spec(name)
+
+
+def _import_name(folder: Path, family: str) -> str:
+    """Default import name (see :func:`import_hf_snapshot`)."""
+    resolved = folder.resolve()
+    repo = resolved.parent.parent.name  # hub cache layout: models--<org>--<name>/snapshots/<commit>
+    if resolved.parent.name == "snapshots" and repo.startswith("models--"):
+        from protein_studio.models.registry import builtin_models
+
+        hub_id = repo.removeprefix("models--").replace("--", "/", 1)
+        for spec in builtin_models():
+            if spec.hub_id == hub_id and spec.family == family:
+                return spec.name
+        return hub_id.split("/")[-1]
+    if family == "esmfold":
+        return "esmfold_v1"
+    return "protgpt2" if "protgpt2" in resolved.name.lower() else resolved.name
+
+
+def _check_import_name(name: str, family: str, folder: Path) -> None:
+    from protein_studio.models.registry import builtin_models, is_builtin_name
+
+    if not _IMPORT_NAME.fullmatch(name):
+        raise UserError(f"{name!r} cannot name an imported model: use letters, digits, '.', '_' and '-', "
+                        f"starting with a letter or digit")
+    if not is_builtin_name(name):
+        return
+    spec = next((s for s in builtin_models() if s.name == name), None)
+    if spec is None or spec.source != "huggingface" or spec.family != family:
+        kind = "a random-weight model" if spec is None or spec.is_random else f"a {spec.family}-family model"
+        raise UserError(f"{folder} holds a {family}-family model, but {name} is {kind}; pass another --name")
+
+
+def _imported_spec(name: str) -> ModelSpec:
+    from protein_studio.models.registry import get_spec
+
+    return get_spec(name)
 
 
 def imported_hf_models() -> list[ModelSpec]:
     """Specs of every snapshot imported under a name the registry does not know (any GPT-2 checkpoint)."""
+    from protein_studio.models.registry import is_builtin_name
+
     root = _weights_root() / "huggingface"
     specs = []
     if root.is_dir():
-        for folder in sorted(p for p in root.iterdir() if _has_weights(p)):
+        for folder in sorted(p for p in root.iterdir() if not p.name.startswith(".") and _has_weights(p)):
+            if is_builtin_name(folder.name):
+                continue
             try:
                 specs.append(_spec_for_folder(folder, folder.name))
             except UserError:
@@ -260,7 +332,7 @@ def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
             if ctx is not None:
                 ctx.check_cancelled()
             out = super().update(n)
-            if ctx is not None and self.total:
+            if ctx is not None and self.total and self.unit == "B":  # bytes, not the count of files
                 ctx.progress(self.n, self.total, f"downloading {spec.hub_id}: {self.desc or ''}".strip())
             return out
 
@@ -275,7 +347,8 @@ def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
     except JobCancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - network and hub errors all mean "could not download"
-        raise ModelUnavailableError(f"{spec.name}: download of {spec.hub_id} failed: {exc}") from exc
+        reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise ModelUnavailableError(not_on_disk_message(spec, reason)) from exc
     return Path(path)
 
 

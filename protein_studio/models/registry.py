@@ -6,7 +6,9 @@ head); download sizes are those of the files on ``dl.fbaipublicfiles.com`` (ESM-
 stored in float32, ESM-2 3B and 15B in float16, ESM-1b and ESM-1v files also carry their optimizer
 state). Random-weight models of the same architectures are listed only when the environment variable
 ``PROTEIN_STUDIO_RANDOM_MODELS=1`` is set; they are meant for tests and demos and say so in their
-display name.
+display name. Hugging Face snapshots imported under a name of their own (any compatible GPT-2 checkpoint
+folder, see :func:`protein_studio.models.hf_loading.import_hf_snapshot`) are listed after the built-in
+models; their description starts with ``imported from``.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from __future__ import annotations
 import os
 
 from protein_studio.core.errors import UserError
+from protein_studio.models.hf_loading import TINY_ESMFOLD_ARCHITECTURE, TINY_PROTGPT2_ARCHITECTURE
 from protein_studio.models.spec import ModelSpec
 
 __all__ = [
     "RANDOM_MODELS_ENV",
     "ESM_FAMILIES",
     "all_models",
+    "builtin_models",
+    "is_builtin_name",
     "get_spec",
     "random_models_enabled",
     "has_contact_regression",
@@ -142,18 +147,36 @@ def _random_models() -> list[ModelSpec]:
          "positions": "learned"},
         1024, "ESM-1b architecture (learned positions, at most 1024 tokens), 2 layers of width 64, "
               "random weights"))
+    # parameter counts of the modules hf_loading builds from these architectures (checked in the tests)
     specs.append(_random(
-        "random-esmfold-tiny", "esmfold", "folding", 0, {}, None,
-        "ESMFold architecture, tiny, random weights (built by the folding loader)"))
+        "random-esmfold-tiny", "esmfold", "folding", 105_777, dict(TINY_ESMFOLD_ARCHITECTURE), None,
+        "ESMFold architecture (ESM-2 stem, folding trunk, structure module), tiny, random weights"))
     specs.append(_random(
-        "random-protgpt2-tiny", "protgpt2", "generation", 0, {}, 1024,
-        "ProtGPT2 (GPT-2) architecture, tiny, random weights (built by the generation loader)"))
+        "random-protgpt2-tiny", "protgpt2", "generation", 45_696, dict(TINY_PROTGPT2_ARCHITECTURE),
+        TINY_PROTGPT2_ARCHITECTURE["n_positions"],
+        "ProtGPT2 (GPT-2) architecture, tiny, random weights, tokenizer trained locally"))
     return specs
 
 
 def random_models_enabled() -> bool:
     """True when ``PROTEIN_STUDIO_RANDOM_MODELS=1`` is set in the environment."""
     return os.environ.get(RANDOM_MODELS_ENV, "").strip() == "1"
+
+
+def builtin_models(task: str | None = None) -> list[ModelSpec]:
+    """The models the registry itself defines, optionally only those for ``task``.
+
+    Real models first, then random-weight ones (only when random models are enabled); no imported ones.
+    """
+    specs = _real_models()
+    if random_models_enabled():
+        specs += _random_models()
+    return [s for s in specs if task is None or s.task == task]
+
+
+def is_builtin_name(name: str) -> bool:
+    """Whether ``name`` is a registry model, random ones included even while they are disabled."""
+    return any(s.name == name for s in _real_models() + _random_models())
 
 
 def all_models(task: str | None = None) -> list[ModelSpec]:
@@ -166,18 +189,17 @@ def all_models(task: str | None = None) -> list[ModelSpec]:
     Returns
     -------
     list of ModelSpec
-        Real models first, then random-weight ones (only when random models are enabled).
+        Real models first, then random-weight ones (only when random models are enabled), then Hugging
+        Face snapshots imported under names of their own (their folders are read from the weights folder).
     """
-    specs = _real_models()
-    if random_models_enabled():
-        specs += _random_models()
-    if task is not None:
-        specs = [s for s in specs if s.task == task]
-    return specs
+    from protein_studio.models.hf_loading import imported_hf_models
+
+    specs = builtin_models(task)
+    return specs + [s for s in imported_hf_models() if task is None or s.task == task]
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The model called ``name``.
+    """The model called ``name``: a registry model, else an imported Hugging Face snapshot.
 
     Raises
     ------
@@ -185,11 +207,15 @@ def get_spec(name: str) -> ModelSpec:
         Unknown name (the message lists the known names); for a random-weight name while random models
         are disabled, the message says how to enable them.
     """
-    for spec in all_models():
+    for spec in builtin_models():
         if spec.name == name:
             return spec
-    if not random_models_enabled() and any(s.name == name for s in _random_models()):
+    if is_builtin_name(name):  # a random model while they are disabled
         raise UserError(f"model {name!r} has random weights and exists only when "
                         f"{RANDOM_MODELS_ENV}=1 is set")
-    known = ", ".join(s.name for s in all_models())
+    specs = all_models()
+    for spec in specs:
+        if spec.name == name:
+            return spec
+    known = ", ".join(s.name for s in specs)
     raise UserError(f"unknown model {name!r}; known models: {known}")

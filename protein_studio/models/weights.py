@@ -3,7 +3,9 @@
 fair-esm checkpoints live in one folder: ``$PROTEIN_STUDIO_WEIGHTS_DIR``, else the ``weights_dir`` of the
 user settings, else the torch hub cache fair-esm itself uses (``torch.hub.get_dir()/checkpoints``), so
 weights fair-esm already downloaded are found. Files keep fair-esm's names (``<name>.pt`` and
-``<name>-contact-regression.pt``). Hugging Face models (ESMFold, ProtGPT2) live in the Hugging Face cache.
+``<name>-contact-regression.pt``). Hugging Face models (ESMFold, ProtGPT2) live in the Hugging Face hub
+cache, or, when imported from a snapshot folder, in ``<weights folder>/huggingface/<name>/`` (see
+:mod:`protein_studio.models.hf_loading`); both count as on disk, and removal deletes both.
 
 A download goes to ``<file>.partial`` and is renamed to its final name only when complete and of the
 size the server announced, so an interrupted or cancelled download never leaves a file that is later
@@ -37,6 +39,7 @@ __all__ = [
     "download_file",
     "download",
     "import_checkpoint",
+    "import_weights",
     "remove",
 ]
 
@@ -82,8 +85,9 @@ def _require_fair_esm(spec: ModelSpec, action: str) -> None:
     if spec.is_random:
         raise UserError(f"{spec.name} has random weights built on the fly; there is nothing to {action}")
     if spec.source != "fair-esm":
-        raise UserError(f"{spec.name} is a Hugging Face model ({spec.hub_id}); "
-                        f"{action} works on fair-esm checkpoints only")
+        hint = "; import the snapshot folder holding its config.json instead" if action == "import" else ""
+        raise UserError(f"{spec.name} is a Hugging Face model ({spec.hub_id or 'imported'}); "
+                        f"{action} works on fair-esm checkpoints only{hint}")
 
 
 def checkpoint_path(spec: ModelSpec | str) -> Path:
@@ -98,26 +102,19 @@ def regression_path(spec: ModelSpec | str) -> Path:
     return weights_dir() / f"{spec.name}-contact-regression.pt"
 
 
-def _hf_cached(spec: ModelSpec) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return False
-    found = try_to_load_from_cache(spec.hub_id, "config.json")
-    return isinstance(found, str)
-
-
 def is_on_disk(spec: ModelSpec | str) -> bool:
     """Whether the model can be loaded without a download (random models: always).
 
     For fair-esm models the checkpoint must exist (the contact-regression file is optional); for Hugging
-    Face models the snapshot must be in the Hugging Face cache.
+    Face models a complete snapshot (config and weights) must be imported or in the hub cache.
     """
     spec = get_spec(spec) if isinstance(spec, str) else spec
     if spec.is_random:
         return True
     if spec.source == "huggingface":
-        return _hf_cached(spec)
+        from protein_studio.models.hf_loading import find_local_snapshot
+
+        return find_local_snapshot(spec) is not None
     return checkpoint_path(spec).is_file()
 
 
@@ -138,11 +135,9 @@ def download_urls(spec: ModelSpec, base_url: str | None = None) -> list[tuple[st
 def not_on_disk_message(spec: ModelSpec, reason: str | None = None) -> str:
     """One line saying which model is missing, the file expected and how to get it."""
     if spec.source == "huggingface":
-        head = f"model {spec.name} ({spec.hub_id}) is not in the Hugging Face cache"
-        if reason:
-            head += f" and could not be downloaded ({reason})"
-        return (f"{head}; run `protein-studio models download {spec.name}` on a machine with internet "
-                f"access (the cache is in $HF_HOME)")
+        from protein_studio.models import hf_loading
+
+        return hf_loading.not_on_disk_message(spec, reason)
     expected = checkpoint_path(spec)
     if reason:
         return (f"model {spec.name} could not be downloaded ({reason}); copy {expected.name} from a "
@@ -234,11 +229,15 @@ def download_file(url: str, dest: Path, ctx, *, text: str = "", timeout: float =
 def download(spec: ModelSpec | str, ctx, *, base_url: str | None = None) -> list[Path]:
     """Download a model's weights into the weights folder (fair-esm) or the Hugging Face cache.
 
+    Files already on disk are not downloaded again (a Hugging Face model counts as on disk when a complete
+    snapshot is imported or cached, see :func:`is_on_disk`).
+
     Parameters
     ----------
     spec : ModelSpec or str
     ctx : JobContext
-        Progress in bytes of each file, cancellation between chunks.
+        Progress in bytes of each file (Hugging Face: as the hub client reports it), cancellation between
+        chunks.
     base_url : str, optional
         fair-esm download folder; default ``$PROTEIN_STUDIO_FAIR_ESM_URL`` (a mirror), else
         :data:`FAIR_ESM_BASE_URL`.
@@ -246,7 +245,7 @@ def download(spec: ModelSpec | str, ctx, *, base_url: str | None = None) -> list
     Returns
     -------
     list of Path
-        The files now on disk (the checkpoint first).
+        The files now on disk (the checkpoint first); for a Hugging Face model its snapshot folder.
 
     Raises
     ------
@@ -258,7 +257,16 @@ def download(spec: ModelSpec | str, ctx, *, base_url: str | None = None) -> list
     if spec.is_random:
         raise UserError(f"{spec.name} has random weights built on the fly; there is nothing to download")
     if spec.source == "huggingface":
-        return [_download_hf(spec, ctx)]
+        from protein_studio.models.hf_loading import download_hf_model, find_local_snapshot
+
+        found = find_local_snapshot(spec)
+        if found is not None:
+            size = sum(f.stat().st_size for f in found.rglob("*") if f.is_file())
+            ctx.progress(size, size, f"{spec.name} is already on disk")
+            return [found]
+        if spec.hub_id is None:  # imported under a name of its own, and since deleted
+            raise ModelUnavailableError(not_on_disk_message(spec))
+        return [download_hf_model(spec, ctx)]
     done = []
     for index, (url, dest) in enumerate(download_urls(spec, base_url)):
         if dest.is_file():
@@ -275,22 +283,6 @@ def download(spec: ModelSpec | str, ctx, *, base_url: str | None = None) -> list
             ctx.warn(f"{dest.name} was not downloaded ({exc}); {spec.name} works without it, "
                      f"but its contact predictions will not be calibrated")
     return done
-
-
-def _download_hf(spec: ModelSpec, ctx) -> Path:
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError as exc:  # pragma: no cover - transformers depends on it
-        raise ModelUnavailableError("huggingface_hub is not installed") from exc
-    ctx.progress(0, 1, f"Downloading {spec.name} ({spec.hub_id})")
-    ctx.check_cancelled()
-    try:
-        path = snapshot_download(spec.hub_id)
-    except Exception as exc:  # noqa: BLE001 - hub errors are many; all mean "not available"
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelUnavailableError(not_on_disk_message(spec, reason)) from exc
-    ctx.progress(1, 1, f"Downloaded {spec.name}")
-    return Path(path)
 
 
 def _copy_atomically(source: Path, dest: Path) -> None:
@@ -360,8 +352,43 @@ def import_checkpoint(path: str | os.PathLike, name: str | None = None) -> list[
     return written
 
 
+def import_weights(path: str | os.PathLike, name: str | None = None) -> list[Path]:
+    """Import a model from a local file or folder: what ``protein-studio models import PATH`` does.
+
+    A folder is a Hugging Face snapshot (``config.json`` and weights: ESMFold, or a ProtGPT2-compatible
+    GPT-2 checkpoint with its tokenizer) and is copied by
+    :func:`protein_studio.models.hf_loading.import_hf_snapshot`; a file is a fair-esm checkpoint, checked
+    and copied by :func:`import_checkpoint`.
+
+    Parameters
+    ----------
+    path : path-like
+    name : str, optional
+        Name to import it under (defaults: see the two functions above).
+
+    Returns
+    -------
+    list of Path
+        What was written: the imported folder, or the checkpoint (and contact-regression) files.
+
+    Raises
+    ------
+    UserError
+        Neither a fair-esm checkpoint nor a Hugging Face model folder, or a name that does not fit.
+    ModelUnavailableError
+        A checkpoint holding objects outside the safe allow-list, or unreadable.
+    """
+    source = Path(path).expanduser()
+    if source.is_dir():
+        from protein_studio.models.hf_loading import import_hf_snapshot, imported_dir
+
+        return [imported_dir(import_hf_snapshot(source, name).name)]
+    return import_checkpoint(source, name)
+
+
 def remove(name: str) -> list[Path]:
-    """Delete a model's files from the weights folder (or its Hugging Face cache entry).
+    """Delete a model's files from the weights folder; for a Hugging Face model its imported snapshot
+    folder and its hub cache folder.
 
     Returns
     -------
@@ -390,12 +417,20 @@ def remove(name: str) -> list[Path]:
 
 
 def _remove_hf(spec: ModelSpec) -> list[Path]:
-    from huggingface_hub import scan_cache_dir
+    """Delete an imported snapshot folder and the model's hub cache folder (partial downloads too)."""
+    from protein_studio.models.hf_loading import hf_cache_dir, imported_dir
 
-    info = scan_cache_dir()
-    repos = [r for r in info.repos if r.repo_id == spec.hub_id]
-    if not repos:
-        raise UserError(f"model {spec.name} ({spec.hub_id}) is not in the Hugging Face cache")
-    hashes = [rev.commit_hash for repo in repos for rev in repo.revisions]
-    info.delete_revisions(*hashes).execute()
-    return [repo.repo_path for repo in repos]
+    folders = [imported_dir(spec.name), imported_dir(spec.name).with_name(f".{spec.name}.partial")]
+    if spec.hub_id:
+        from huggingface_hub.file_download import repo_folder_name
+
+        folders.append(hf_cache_dir() / repo_folder_name(repo_id=spec.hub_id, repo_type="model"))
+    removed = []
+    for folder in folders:
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            removed.append(folder)
+    if not removed:
+        looked = " or ".join(str(f) for f in folders if not f.name.startswith("."))
+        raise UserError(f"model {spec.name} is not on disk (looked in {looked})")
+    return removed

@@ -62,3 +62,25 @@ def server():
     httpd.shutdown()
     httpd.server_close()
     thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def hf_folders(tmp_path_factory) -> SimpleNamespace:
+    """Snapshot folders as ``huggingface-cli download`` leaves them, of the tiny random models:
+    ``.esmfold`` (ESMFold) and ``.gpt`` (GPT-2 with its tokenizer, folder named ``my-protein-gpt``)."""
+    from protein_studio.models.hf_loading import build_random_esmfold, build_random_protgpt2
+
+    root = tmp_path_factory.mktemp("snapshots")
+    build_random_esmfold().save_pretrained(root / "esmfold-download")
+    model, tokenizer = build_random_protgpt2()
+    model.save_pretrained(root / "my-protein-gpt")
+    tokenizer.save_pretrained(root / "my-protein-gpt")
+    return SimpleNamespace(esmfold=root / "esmfold-download", gpt=root / "my-protein-gpt")
+
+
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch) -> Path:
+    """An empty Hugging Face hub cache for this test."""
+    folder = tmp_path / "hf-hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(folder))
+    return folder

@@ -12,8 +12,8 @@ from protein_studio.cli.models import format_bytes, format_parameters
 
 
 def _rows(out: str) -> dict[str, list[str]]:
-    return {line.split()[0]: line.split() for line in out.splitlines()[1:] if line.strip()
-            and not line.startswith("fair-esm")}
+    table = out.split("\n\n")[0]  # the folders follow the table after a blank line
+    return {line.split()[0]: line.split() for line in table.splitlines()[1:]}
 
 
 def test_list_shows_sizes_licences_lengths_and_disk_state(capsys, weights_dir):
@@ -92,3 +92,34 @@ def test_format_bytes(n, text):
 def test_format_parameters():
     assert [format_parameters(n) for n in (7_512_474, 651_043_254, 15_129_100_194, 0)] == [
         "7.5M", "651M", "15.1B", "-"]
+
+
+def test_hugging_face_folders_import_list_and_remove(capsys, weights_dir, hf_cache, hf_folders):
+    assert main(["models", "import", str(hf_folders.esmfold)]) == 0
+    assert capsys.readouterr().out.strip() == str(weights_dir / "huggingface" / "esmfold_v1")
+    assert main(["models", "import", str(hf_folders.gpt)]) == 0
+    capsys.readouterr()
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    rows = _rows(out)
+    assert rows["esmfold_v1"][-3:] == ["yes", "facebook/esmfold_v1", "(imported)"]
+    assert rows["protgpt2"][-2:] == ["no", "nferruz/ProtGPT2"]
+    assert rows["my-protein-gpt"][1] == "generation" and rows["my-protein-gpt"][-2:] == ["yes", "IMPORTED"]
+    assert rows["random-protgpt2-tiny"][2] == "46k" and rows["random-protgpt2-tiny"][-5:-2] == [
+        "512", "tokens", "yes"]
+    assert f"imported Hugging Face models: {weights_dir / 'huggingface'}" in out
+    assert main(["models", "remove", "my-protein-gpt"]) == 0
+    assert main(["models", "remove", "esmfold_v1"]) == 0
+    assert capsys.readouterr().out.split() == [
+        "removed", str(weights_dir / "huggingface" / "my-protein-gpt"),
+        "removed", str(weights_dir / "huggingface" / "esmfold_v1")]
+    assert main(["models", "import", str(hf_folders.esmfold), "--name", "../x"]) == 1
+    assert "cannot name an imported model" in capsys.readouterr().err
+
+
+def test_offline_hub_download_fails_with_one_clear_line(capsys, weights_dir, hf_cache, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["models", "download", "esmfold_v1"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "esmfold_v1" in err and "protein-studio models import" in err

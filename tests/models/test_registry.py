@@ -78,3 +78,23 @@ def test_random_models_only_when_enabled(monkeypatch):
 def test_unknown_name_lists_known_ones():
     with pytest.raises(UserError, match="unknown model 'esm3'.*esm2_t33_650M_UR50D"):
         get_spec("esm3")
+
+
+def test_random_models_have_the_parameter_counts_of_the_modules_built_for_them():
+    import torch
+
+    from protein_studio.models.esm_loading import build_random_esm
+    from protein_studio.models.hf_loading import build_random_esmfold, build_random_protgpt2
+
+    specs = [s for s in all_models() if s.is_random]
+    assert {s.name for s in specs} == set(RANDOM)
+    for spec in specs:
+        if spec.family == "esmfold":
+            model = build_random_esmfold(spec.name, spec.architecture)
+        elif spec.family == "protgpt2":
+            model, _tokenizer = build_random_protgpt2(spec.name, spec.architecture)
+            assert spec.max_tokens == model.config.n_positions
+        else:
+            with torch.device("meta"):  # the 650M one would take seconds to initialise for real
+                model, _alphabet = build_random_esm(spec)
+        assert sum(p.numel() for p in model.parameters()) == spec.parameters, spec.name

@@ -1,0 +1,111 @@
+"""Hugging Face models (ESMFold, ProtGPT2) in the registry and weights functions: import, on disk, remove."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from protein_studio.core.errors import ModelUnavailableError, UserError
+from protein_studio.jobs.context import JobContext
+from protein_studio.models import hf_loading, weights
+from protein_studio.models.registry import all_models, get_spec
+
+
+def _cache_snapshot(cache, hub_id, source, commit="0123abcd"):
+    """Lay ``source`` out as the hub cache does (``models--org--name/snapshots/<commit>``, ``refs/main``)."""
+    repo = cache / ("models--" + hub_id.replace("/", "--"))
+    shutil.copytree(source, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    return repo / "snapshots" / commit
+
+
+def test_imported_esmfold_counts_as_on_disk_until_removed(hf_folders, weights_dir, hf_cache):
+    spec = get_spec("esmfold_v1")
+    assert not weights.is_on_disk(spec)
+    assert weights.import_weights(hf_folders.esmfold) == [weights_dir / "huggingface" / "esmfold_v1"]
+    assert weights.is_on_disk(spec) and weights.is_on_disk("esmfold_v1")
+    assert [s.name for s in all_models("folding")].count("esmfold_v1") == 1  # not listed twice
+    calls = []
+    ctx = JobContext(on_progress=lambda *call: calls.append(call))
+    assert weights.download(spec, ctx) == [weights_dir / "huggingface" / "esmfold_v1"]  # no network needed
+    size = sum(f.stat().st_size for f in hf_folders.esmfold.iterdir())
+    assert calls == [(size, size, "esmfold_v1 is already on disk")]
+    assert weights.remove("esmfold_v1") == [weights_dir / "huggingface" / "esmfold_v1"]
+    assert not weights.is_on_disk(spec)
+    with pytest.raises(UserError, match=f"esmfold_v1 is not on disk .*models--facebook--esmfold_v1"):
+        weights.remove("esmfold_v1")
+
+
+def test_imported_gpt2_checkpoint_is_a_model_of_its_own(hf_folders, weights_dir, hf_cache):
+    assert "my-protein-gpt" not in {s.name for s in all_models()}
+    [folder] = weights.import_weights(hf_folders.gpt)
+    assert folder == weights_dir / "huggingface" / "my-protein-gpt"
+    spec = get_spec("my-protein-gpt")
+    assert (spec.task, spec.family, spec.source, spec.hub_id) == (
+        "generation", "protgpt2", "huggingface", None)
+    assert spec.description.startswith("imported from")
+    assert [s.name for s in all_models("generation")][-1] == "my-protein-gpt"
+    assert "my-protein-gpt" not in {s.name for s in all_models("folding")}
+    assert weights.is_on_disk(spec)
+    assert weights.remove("my-protein-gpt") == [folder]
+    assert not folder.exists() and "my-protein-gpt" not in {s.name for s in all_models()}
+    with pytest.raises(UserError, match="unknown model 'my-protein-gpt'"):
+        get_spec("my-protein-gpt")
+
+
+def test_a_hub_cache_snapshot_counts_and_imports_under_its_registry_name(hf_folders, weights_dir, hf_cache):
+    snapshot = _cache_snapshot(hf_cache, "nferruz/ProtGPT2", hf_folders.gpt)
+    assert weights.is_on_disk("protgpt2")
+    # a snapshot copied from another machine's cache imports under the registry name of its repository
+    assert weights.import_weights(snapshot) == [weights_dir / "huggingface" / "protgpt2"]
+    assert hf_loading.find_local_snapshot(get_spec("protgpt2")) == weights_dir / "huggingface" / "protgpt2"
+    removed = weights.remove("protgpt2")
+    assert removed == [weights_dir / "huggingface" / "protgpt2", hf_cache / "models--nferruz--ProtGPT2"]
+    assert not any(p.exists() for p in removed) and not weights.is_on_disk("protgpt2")
+
+
+def test_an_incomplete_snapshot_is_not_on_disk(hf_folders, weights_dir, hf_cache, tmp_path):
+    partial = tmp_path / "esmfold-config-only"
+    partial.mkdir()
+    shutil.copy(hf_folders.esmfold / "config.json", partial)
+    _cache_snapshot(hf_cache, "facebook/esmfold_v1", partial)
+    assert not weights.is_on_disk("esmfold_v1")
+    with pytest.raises(UserError, match="no model.safetensors"):
+        weights.import_weights(partial)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("../escape", "cannot name an imported model"),
+    ("protgpt2", "holds a esmfold-family model, but protgpt2 is a protgpt2-family model"),
+    ("esm2_t6_8M_UR50D", "but esm2_t6_8M_UR50D is a esm2-family model"),
+    ("random-esmfold-tiny", "is a random-weight model"),
+])
+def test_import_refuses_names_that_do_not_fit(hf_folders, weights_dir, name, message):
+    with pytest.raises(UserError, match=message):
+        weights.import_weights(hf_folders.esmfold, name)
+    assert not (weights_dir / "huggingface").exists() or not any((weights_dir / "huggingface").iterdir())
+
+
+def test_import_of_a_folder_that_is_not_a_model(tmp_path, weights_dir):
+    with pytest.raises(UserError, match="no config.json"):
+        weights.import_weights(tmp_path)
+    with pytest.raises(UserError, match="import the snapshot folder holding its config.json"):
+        weights.import_checkpoint(__file__, "esmfold_v1")
+
+
+def test_hidden_partial_imports_are_not_models(hf_folders, weights_dir):
+    shutil.copytree(hf_folders.gpt, weights_dir / "huggingface" / ".my-protein-gpt.partial")
+    assert hf_loading.imported_hf_models() == []
+    with pytest.raises(UserError, match="unknown model"):
+        get_spec(".my-protein-gpt.partial")
+
+
+def test_offline_download_of_a_hub_model_says_how_to_import(weights_dir, hf_cache, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailableError, match="HF_HUB_OFFLINE is set.*protein-studio models import"):
+        weights.download("protgpt2", JobContext())
+    message = weights.not_on_disk_message(get_spec("esmfold_v1"), "connection refused")
+    assert "models--facebook--esmfold_v1" in message and "download failed (connection refused)" in message
+    assert "protein-studio models import esmfold_v1/" in message
