@@ -1,0 +1,57 @@
+"""One entry point that loads any model the registry knows, whatever its family.
+
+The worker thread loads models by name only; which loader applies follows from the registry spec:
+ESM families (``esm2``, ``esm1b``, ``esm1v``) go to :func:`protein_studio.models.esm_loading.load_esm`,
+folding (``esmfold``) and generation (``protgpt2``) models, imported Hugging Face snapshots included, to
+:func:`protein_studio.models.hf_loading.load_hf_model`. No torch at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protein_studio.core.errors import UserError
+from protein_studio.models.spec import LoadedModel
+
+__all__ = ["HF_FAMILIES", "load_model"]
+
+#: Families loaded by :func:`protein_studio.models.hf_loading.load_hf_model`.
+HF_FAMILIES = ("esmfold", "protgpt2")
+
+
+def load_model(name: str, device: str | Any = "auto") -> LoadedModel:
+    """Load the model called ``name`` on ``device``.
+
+    Parameters
+    ----------
+    name : str
+        A registry name (``esm2_t33_650M_UR50D``, ``esmfold_v1``, ``random-protgpt2-tiny`` ...) or the name
+        of an imported Hugging Face snapshot.
+    device : str or torch.device
+        ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"`` or ``"mps"``.
+
+    Returns
+    -------
+    LoadedModel
+
+    Raises
+    ------
+    UserError
+        Unknown name, or a family no loader handles.
+    ModelUnavailableError
+        The weights are not on disk (the message says how to get them), or a random model while random
+        models are disabled.
+    """
+    from protein_studio.models.registry import ESM_FAMILIES, get_spec
+
+    spec = get_spec(name)
+    if spec.family in ESM_FAMILIES:
+        from protein_studio.models.esm_loading import load_esm
+
+        return load_esm(spec.name, device)
+    if spec.family in HF_FAMILIES:
+        from protein_studio.models.hf_loading import load_hf_model
+
+        return load_hf_model(spec, device)
+    raise UserError(f"model {spec.name!r} is of family {spec.family!r}, which no loader handles "
+                    f"(known: {', '.join(ESM_FAMILIES + HF_FAMILIES)})")
