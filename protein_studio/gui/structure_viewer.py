@@ -42,6 +42,8 @@ __all__ = [
     "COLOR_MODES",
     "CONFIDENCE_BINS",
     "MISSING_COLOR",
+    "OVERLAY_COLOR",
+    "REFERENCE_COLOR",
     "StructureViewer",
     "confidence_color",
     "confidence_from_pdb",
@@ -62,6 +64,9 @@ CONFIDENCE_BINS = (
 )
 #: Colour of residues without a value (no confidence, not scanned, NaN).
 MISSING_COLOR = "#C8C8C8"
+#: Colours of a comparison: the first (reference) structure and the one superposed on it.
+REFERENCE_COLOR = "#3A78C2"
+OVERLAY_COLOR = "#E8702A"
 #: Diverging colour map for scores (matplotlib name): negative red, zero white, positive blue.
 SCORE_COLORMAP = "RdBu"
 #: Part of the colour map used on each side of 0: its darkest ends read as black on a shaded cartoon.
@@ -246,6 +251,7 @@ class StructureViewer(QWidget):
         self._selected: list[tuple[str, int, str]] = []
         self._mutated: list[tuple[str, int, str]] = []
         self._surface = False
+        self._overlay: tuple[str, str, str, str | None] | None = None  # pdb text, name, colour, base colour
         self._renderer_restarts = 0
         self._is_ready = False
 
@@ -318,6 +324,11 @@ class StructureViewer(QWidget):
         return self._color_mode
 
     @property
+    def overlay_name(self) -> str:
+        """Name of the structure superposed on the shown one (``""`` when none)."""
+        return self._overlay[1] if self._overlay is not None else ""
+
+    @property
     def page(self) -> QWebEnginePage | None:
         """The web page (None when 3Dmol.js is missing); tests run JavaScript on it."""
         return self._page
@@ -342,6 +353,7 @@ class StructureViewer(QWidget):
         self._pdb_text = pdb_text
         self._name = name
         self._selected, self._mutated = [], []
+        self._overlay = None
         self._renderer_restarts = 0
         colors, legend = self._colors_and_legend()
         self.bridge.call("loadStructure", pdb_text, name, colors, legend)
@@ -373,8 +385,38 @@ class StructureViewer(QWidget):
         self._color_mode = mode
         self._color_values = dict(values) if values is not None else None
         self._color_limit = limit
+        if self._overlay is not None:  # the page colours the first structure by the mode again
+            self._overlay = self._overlay[:3] + (None,)
         colors, legend = self._colors_and_legend()
         self.bridge.call("setColors", colors, legend)
+
+    def set_overlay(self, pdb_text: str, name: str, color: str = OVERLAY_COLOR,
+                    reference_color: str | None = REFERENCE_COLOR) -> None:
+        """Superpose a second structure on the shown one (a comparison), drawn as a cartoon in ``color``.
+
+        The coordinates must already be in the shown structure's frame (e.g. a comparison's
+        ``superimposed`` atoms). Loading another structure removes the overlay; choosing a colour mode
+        afterwards colours the first structure by that mode again and keeps the overlay.
+
+        Parameters
+        ----------
+        pdb_text : str
+            PDB text of the second structure.
+        name : str
+            Shown in the legend and the title.
+        color : str
+            ``"#RRGGBB"`` of the second structure.
+        reference_color : str or None
+            One colour for the first structure while the overlay is shown (None: keep its colour mode).
+        """
+        self._overlay = (pdb_text, name, color, reference_color)
+        self.bridge.call("setOverlay", pdb_text, name, color, reference_color, self._overlay_legend())
+
+    def clear_overlay(self) -> None:
+        """Remove the superposed structure; the first one gets its colour mode back."""
+        self._overlay = None
+        _colors, legend = self._colors_and_legend()
+        self.bridge.call("setOverlay", "", "", None, None, legend)
 
     def highlight(self, residues: Iterable[Any], center: bool = True) -> None:
         """Show these residues as sticks (replacing the previous selection) and optionally centre them.
@@ -404,6 +446,7 @@ class StructureViewer(QWidget):
         self._pdb_text = ""
         self._name = ""
         self._selected, self._mutated = [], []
+        self._overlay = None
         self.bridge.call("clear")
 
     def grab_image(self, path: str | Path) -> Path:
@@ -435,6 +478,12 @@ class StructureViewer(QWidget):
         return path
 
     # ------------------------------------------------------------------ internals
+
+    def _overlay_legend(self) -> dict | None:
+        _pdb, name, color, reference_color = self._overlay
+        if reference_color is None:
+            return self._colors_and_legend()[1]
+        return {"title": "Superposed", "items": [[reference_color, self._name], [color, name]]}
 
     def _colors_and_legend(self) -> tuple[dict[str, str] | None, dict | None]:
         mode, values = self._color_mode, self._color_values
@@ -523,6 +572,8 @@ class StructureViewer(QWidget):
             self.bridge.call("loadStructure", self._pdb_text, self._name, colors, legend)
             self.bridge.call("setMutated", [list(r) for r in self._mutated])
             self.bridge.call("setSelected", [list(r) for r in self._selected], False)
+            if self._overlay is not None:
+                self.bridge.call("setOverlay", *self._overlay, self._overlay_legend())
         else:
             colors, legend = self._colors_and_legend()
             self.bridge.call("setColors", colors, legend)

@@ -27,6 +27,10 @@
     mutated: [],
     surface: false,
     surfaceStale: false,
+    overlay: null,      // a second structure superposed on the first (a comparison), drawn in one colour
+    overlayName: "",
+    overlayColor: MISSING_COLOR,
+    baseColor: null,    // while an overlay is shown: one colour for the first structure too (or null)
   };
 
   const messageBox = document.getElementById("message");
@@ -66,25 +70,43 @@
   }
 
   function baseColorSpec() {
+    if (state.baseColor !== null) {
+      return {color: state.baseColor};
+    }
     return state.colors === null ? {colorscheme: "chain"} : {colorfunc: colorFunction()};
   }
 
+  // Styles of the first structure only (selections name its model, so an overlay keeps its own style).
   function applyStyles() {
-    const viewer = state.viewer;
+    const model = state.model;
     const color = baseColorSpec();
-    viewer.setStyle({}, {});
-    viewer.setStyle({hetflag: false}, {cartoon: Object.assign({}, color)});
+    model.setStyle({}, {});
+    model.setStyle({hetflag: false}, {cartoon: Object.assign({}, color)});
     // Ligands and other hetero groups (not water) as thin sticks, so bound molecules stay visible.
-    viewer.setStyle(
+    model.setStyle(
       {hetflag: true, predicate: (atom) => !isWater(atom) && atom.elem !== "H"},
       {stick: {colorscheme: "grayCarbon", radius: 0.15}},
     );
     if (state.mutated.length) {
-      viewer.addStyle(residueSelection(state.mutated), {stick: MUTATED_STYLE});
+      model.setStyle(residueSelection(state.mutated), {stick: MUTATED_STYLE}, true);
     }
     if (state.selected.length) {
-      viewer.addStyle(residueSelection(state.selected), {stick: SELECTED_STYLE});
+      model.setStyle(residueSelection(state.selected), {stick: SELECTED_STYLE}, true);
     }
+  }
+
+  function applyOverlayStyle() {
+    state.overlay.setStyle({}, {});
+    state.overlay.setStyle({hetflag: false}, {cartoon: {color: state.overlayColor, opacity: 0.85}});
+  }
+
+  function dropOverlay() {
+    if (state.overlay !== null) {
+      state.viewer.removeModel(state.overlay);
+    }
+    state.overlay = null;
+    state.overlayName = "";
+    state.baseColor = null;
   }
 
   let renderChain = Promise.resolve();
@@ -111,7 +133,7 @@
       if (state.model && state.surface) {
         const spec = Object.assign({opacity: 0.75}, baseColorSpec());
         surfaceDone = Promise.resolve(
-          viewer.addSurface($3Dmol.SurfaceType.VDW, spec, {hetflag: false}),
+          viewer.addSurface($3Dmol.SurfaceType.VDW, spec, {model: state.model, hetflag: false}),
         );
       }
     }
@@ -200,6 +222,9 @@
     state.viewer.removeAllSurfaces();
     state.viewer.removeAllModels();
     state.model = null;
+    state.overlay = null;
+    state.overlayName = "";
+    state.baseColor = null;
   }
 
   const COMMANDS = {
@@ -240,6 +265,7 @@
 
     setColors(colors, legend) {
       state.colors = colors;
+      state.baseColor = null;  // a colour mode chosen after a comparison colours the first structure again
       setLegend(legend);
       if (!state.model) {
         return Promise.resolve();
@@ -270,6 +296,34 @@
       }
       applyStyles();
       return render(false);
+    },
+
+    // Superpose a second structure (already in the first one's frame) in one colour; the first is drawn
+    // in `baseColor` when given. An empty text removes the overlay (colours go back to `colors`).
+    setOverlay(pdbText, name, color, baseColor, legend) {
+      dropOverlay();
+      if (!state.model) {
+        return Promise.resolve();
+      }
+      if (pdbText) {
+        const overlay = state.viewer.addModel(pdbText, "pdb");
+        if (!overlay || overlay.selectedAtoms({}).length === 0) {
+          if (overlay) {
+            state.viewer.removeModel(overlay);
+          }
+          state.bridge.reportFailure("no atoms could be read from " + name);
+        } else {
+          state.overlay = overlay;
+          state.overlayName = name;
+          state.overlayColor = color || MISSING_COLOR;
+          state.baseColor = baseColor || null;
+          applyOverlayStyle();
+        }
+      }
+      setLegend(legend);
+      titleBox.textContent = state.overlay === null ? state.name : state.name + " + " + state.overlayName;
+      applyStyles();
+      return render(true);
     },
 
     setSurface(on) {
@@ -320,7 +374,11 @@
         selected: state.selected,
         mutated: state.mutated,
         surface: state.surface,
-        coloring: state.colors === null ? "chain" : "values",
+        coloring: state.baseColor !== null ? "overlay" : (state.colors === null ? "chain" : "values"),
+        overlay: state.overlayName,
+        overlayAtoms: state.overlay ? state.overlay.selectedAtoms({}).length : 0,
+        baseColor: state.baseColor,
+        overlayColor: state.overlay ? state.overlayColor : null,
       };
     },
   };

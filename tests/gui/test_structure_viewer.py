@@ -532,3 +532,36 @@ def test_view_comes_back_after_the_renderer_dies(qtbot, tmp_path):
         assert _foreground(_pixels(viewer, tmp_path)).mean() > 0.03
     finally:
         _dispose(viewer)
+
+
+def _orange(p: np.ndarray) -> np.ndarray:
+    return (p[..., 0] > p[..., 2] + 80) & (p[..., 1] > p[..., 2] + 20) & (p[..., 0] > p[..., 1] + 30)
+
+
+def test_overlay_superposes_a_second_structure_in_its_own_colour(qtbot, viewer, tmp_path):
+    _load(qtbot, viewer, UBQ, "1ubq")
+    shifted = "\n".join(line[:30] + f"{float(line[30:38]) + 1.5:8.3f}" + line[38:]
+                        if line.startswith("ATOM") else line for line in UBQ.splitlines()) + "\n"
+    _after(qtbot, viewer, lambda: viewer.set_overlay(shifted, "moved copy"))
+    status = _status(qtbot, viewer)
+    assert status["overlay"] == "moved copy" and status["overlayAtoms"] == status["atoms"]
+    assert status["coloring"] == "overlay" and viewer.overlay_name == "moved copy"
+    pixels = _pixels(viewer, tmp_path, "overlay.png")
+    assert _orange(pixels).mean() > 0.01 and _bluish(pixels).mean() > 0.01
+    legend = _run_js(qtbot, viewer.page, "document.getElementById('legend').textContent")
+    assert "1ubq" in legend and "moved copy" in legend
+
+    # a colour mode recolours the first structure and keeps the overlay
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("chain"))
+    status = _status(qtbot, viewer)
+    assert status["coloring"] == "chain" and status["overlayAtoms"] > 0
+    assert _orange(_pixels(viewer, tmp_path, "overlay2.png")).mean() > 0.01
+
+    _after(qtbot, viewer, viewer.clear_overlay)
+    assert _status(qtbot, viewer)["overlayAtoms"] == 0 and viewer.overlay_name == ""
+    assert _orange(_pixels(viewer, tmp_path, "plain.png")).mean() < 0.001
+
+    # loading another structure drops the overlay
+    _after(qtbot, viewer, lambda: viewer.set_overlay(shifted, "moved copy"))
+    _load(qtbot, viewer, UBQ, "1ubq again")
+    assert _status(qtbot, viewer)["overlayAtoms"] == 0 and viewer.overlay_name == ""
