@@ -21,6 +21,7 @@ torch and transformers are imported inside functions only.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -309,14 +310,17 @@ def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
     """Download ``spec.hub_id`` into the hub cache with progress and cancel through ``ctx``.
 
     Only the PyTorch weights are fetched (safetensors when the repository has them). Progress is reported
-    as huggingface_hub's progress bars advance; a cancel takes effect at the next progress update.
+    in bytes of the total size of those files (listed before the transfer starts) as huggingface_hub's
+    progress bars advance, under one text; the bars themselves print nothing. A cancel takes effect at the
+    next progress update of any file (every ``huggingface_hub.constants.DOWNLOAD_CHUNK_SIZE`` bytes).
 
     Raises
     ------
     ModelUnavailableError
         When ``HF_HUB_OFFLINE`` is set or the hub cannot be reached.
     JobCancelled
-        When ``ctx`` was cancelled (files already complete stay in the cache).
+        When ``ctx`` was cancelled (files already complete stay in the cache; unfinished ones are kept as
+        ``.incomplete`` blobs that a later download resumes, and never count as on disk).
     """
     if not spec.hub_id:
         raise UserError(f"{spec.name} has no Hugging Face repository to download from")
@@ -325,23 +329,43 @@ def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
             f"{spec.name}: cannot download {spec.hub_id} because HF_HUB_OFFLINE is set; unset it, or copy a "
             f"snapshot folder here and run `protein-studio models import FOLDER`")
     from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.hf_api import RepoFile
+    from huggingface_hub.utils import filter_repo_objects
     from tqdm.auto import tqdm
 
+    text = f"Downloading {spec.name} ({spec.hub_id})"
+    total = 0  # bytes of the files to fetch, set once the repository is listed
+    done = [0]  # most bytes any bar has reported (the transfer and write bars advance together)
+
+    class _Silent(io.TextIOBase):
+        def write(self, text):
+            return len(text)
+
     class _Progress(tqdm):  # reports to ctx and stops the transfer when cancelled
+        def __init__(self, *args, **kwargs):
+            kwargs["file"] = _Silent()
+            super().__init__(*args, **kwargs)
+
         def update(self, n=1):
             if ctx is not None:
                 ctx.check_cancelled()
             out = super().update(n)
-            if ctx is not None and self.total and self.unit == "B":  # bytes, not the count of files
-                ctx.progress(self.n, self.total, f"downloading {spec.hub_id}: {self.desc or ''}".strip())
+            if ctx is not None and total and self.unit == "B":  # bytes, not the count of files
+                done[0] = min(max(done[0], int(self.n)), total)
+                ctx.progress(done[0], total, text)
             return out
 
     try:
-        files = HfApi().list_repo_files(spec.hub_id)
+        if ctx is not None:
+            ctx.check_cancelled()
+        files = [f for f in HfApi().list_repo_tree(spec.hub_id, recursive=True) if isinstance(f, RepoFile)]
         # one copy of the PyTorch weights (safetensors when the repo has them), no TF/Flax/ONNX exports
         skip = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.ckpt", "*.tflite"]
-        if any(f.endswith(".safetensors") for f in files):
+        if any(f.path.endswith(".safetensors") for f in files):
             skip.append("*.bin")
+        total = sum(f.size for f in filter_repo_objects(files, ignore_patterns=skip, key=lambda f: f.path))
+        if ctx is not None:
+            ctx.progress(0, total, text)
         path = snapshot_download(spec.hub_id, cache_dir=hf_cache_dir(), tqdm_class=_Progress,
                                  ignore_patterns=skip)
     except JobCancelled:
@@ -349,6 +373,8 @@ def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
     except Exception as exc:  # noqa: BLE001 - network and hub errors all mean "could not download"
         reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise ModelUnavailableError(not_on_disk_message(spec, reason)) from exc
+    if ctx is not None:  # files already in the cache are not counted by the bars
+        ctx.progress(total, total, text)
     return Path(path)
 
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from protein_studio.core.errors import ModelUnavailableError, UserError
+from protein_studio.core.errors import JobCancelled, ModelUnavailableError, UserError
 from protein_studio.jobs.context import JobContext
 from protein_studio.models import hf_loading, weights
 from protein_studio.models.registry import all_models, get_spec
@@ -109,3 +109,38 @@ def test_offline_download_of_a_hub_model_says_how_to_import(weights_dir, hf_cach
     message = weights.not_on_disk_message(get_spec("esmfold_v1"), "connection refused")
     assert "models--facebook--esmfold_v1" in message and "download failed (connection refused)" in message
     assert "protein-studio models import esmfold_v1/" in message
+
+
+def test_hub_download_reports_bytes_of_the_total_and_lands_in_the_cache(fake_hub, weights_dir, hf_cache):
+    calls = []
+    ctx = JobContext(on_progress=lambda *call: calls.append(call))
+    [snapshot] = weights.download("esmfold_v1", ctx)
+    total = sum(len(body) for body in fake_hub.files.values())
+    assert calls[0] == (0, total, "Downloading esmfold_v1 (facebook/esmfold_v1)")
+    assert calls[-1] == (total, total, "Downloading esmfold_v1 (facebook/esmfold_v1)")
+    assert [done for done, _, _ in calls] == sorted(done for done, _, _ in calls)
+    assert {t for _, t, _ in calls} == {total}
+    assert snapshot.parent.parent == hf_cache / "models--facebook--esmfold_v1"
+    assert {p.name: p.read_bytes() for p in snapshot.iterdir()} == fake_hub.files
+    assert weights.is_on_disk("esmfold_v1") and not (weights_dir / "huggingface").exists()
+    assert weights.remove("esmfold_v1") == [hf_cache / "models--facebook--esmfold_v1"]
+
+
+def test_cancelled_hub_download_is_not_on_disk_and_resumes(fake_hub, hf_cache, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 8192)  # many progress updates per file
+    seen = []
+
+    def cancel_after_some_bytes(done, total, text):
+        seen.append(done)
+        if done > 0:
+            ctx.cancel()
+
+    ctx = JobContext(on_progress=cancel_after_some_bytes)
+    with pytest.raises(JobCancelled):
+        weights.download("esmfold_v1", ctx)
+    assert 0 < max(seen) < sum(len(body) for body in fake_hub.files.values())
+    assert not weights.is_on_disk("esmfold_v1")
+    [snapshot] = weights.download("esmfold_v1", JobContext())
+    assert {p.name: p.read_bytes() for p in snapshot.iterdir()} == fake_hub.files

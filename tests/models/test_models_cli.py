@@ -123,3 +123,14 @@ def test_offline_hub_download_fails_with_one_clear_line(capsys, weights_dir, hf_
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "esmfold_v1" in err and "protein-studio models import" in err
+
+
+def test_hub_download_with_progress(capsys, fake_hub, hf_cache):
+    assert main(["models", "download", "esmfold_v1"]) == 0
+    captured = capsys.readouterr()
+    [snapshot] = captured.out.split()
+    assert snapshot.startswith(str(hf_cache / "models--facebook--esmfold_v1" / "snapshots"))
+    total = sum(len(body) for body in fake_hub.files.values())
+    assert f"Downloading esmfold_v1 (facebook/esmfold_v1): {format_bytes(total)} in" in captured.err
+    assert main(["models", "list", "--task", "folding"]) == 0
+    assert _rows(capsys.readouterr().out)["esmfold_v1"][-2:] == ["yes", "facebook/esmfold_v1"]
