@@ -153,27 +153,42 @@ class Screenshotter:
 
 
 def grab_window(window):
-    """The window as an image, with the 3D canvas painted in where the widget grab leaves it blank.
+    """The window as an image; the 3D canvas is painted in only where the widget grab left it blank.
 
-    QWidget.grab cannot always read a QWebEngineView's GPU-composited content (it comes back blank or
-    black on the offscreen platform), so the viewer's own canvas image is composited over its area.
+    On the offscreen platform QWidget.grab normally includes the QWebEngineView's content (with the
+    page's HTML overlays such as the legend); where a platform returns a blank area instead, the
+    viewer's own canvas image is composited over it.
     """
     from PySide6.QtCore import QPoint, QRect, Qt
     from PySide6.QtGui import QPainter
 
     image = window.grab().toImage()
     viewer = window.viewer
-    if not viewer.isVisible() or not viewer.available:
-        return image
-    canvas = viewer._canvas_image() if viewer.is_ready else None  # noqa: SLF001 - H's canvas export
-    if canvas is None or canvas.isNull():
+    if not viewer.isVisible() or not viewer.available or not viewer.is_ready:
         return image
     origin = viewer.mapTo(window, QPoint(0, 0))
+    ratio = image.devicePixelRatio()
     target = QRect(origin, viewer.size())
+    area = image.copy(QRect(int(origin.x() * ratio), int(origin.y() * ratio), int(viewer.width() * ratio),
+                            int(viewer.height() * ratio)))
+    if not _is_blank(area):
+        return image
+    canvas = viewer._canvas_image()  # noqa: SLF001 - the viewer's canvas export (also used by grab_image)
+    if canvas is None or canvas.isNull():
+        return image
     painter = QPainter(image)
-    painter.drawImage(target, canvas.scaled(viewer.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
+    painter.drawImage(target, canvas.scaled(viewer.size(), Qt.IgnoreAspectRatio, Qt.SmoothTransformation))
     painter.end()
     return image
+
+
+def _is_blank(image) -> bool:
+    """True when (a sample of) the image is one flat colour."""
+    from PySide6.QtGui import QImage
+
+    small = image.scaled(64, 64).convertToFormat(QImage.Format.Format_RGB32)
+    colours = {small.pixel(x, y) for x in range(0, 64, 2) for y in range(0, 64, 2)}
+    return len(colours) <= 2
 
 
 def run_application(args) -> int:

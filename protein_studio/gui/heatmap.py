@@ -116,6 +116,7 @@ class HeatmapView(QAbstractScrollArea):
 
         ``describe(index)`` names a position in tooltips (default: letter + label).
         """
+        new_protein = len(sequence) != len(self._sequence)
         self._scores = scores
         self._sequence = sequence
         self._labels = list(labels)
@@ -124,8 +125,14 @@ class HeatmapView(QAbstractScrollArea):
         self._title = title
         self._describe = describe
         self._limit = colour_scale_limit(scores)
+        if new_protein and sequence:
+            self.fit_cells()
         self._update_scrollbar()
         self.viewport().update()
+
+    def fit_cells(self, smallest: int = 8, largest: int = 24) -> None:
+        """Zoom so a short protein fills the width; long ones start at ``smallest`` pixels per position."""
+        self.set_cell_width(max(smallest, min(largest, self._cells_width() // max(1, self.n_positions))))
 
     def set_selection(self, indices) -> None:
         self._selected = frozenset(indices)
@@ -410,6 +417,14 @@ class HeatmapView(QAbstractScrollArea):
             self._drag_start = index
             self.positionsSelected.emit([index], bool(event.modifiers() & Qt.ControlModifier))
         super().mousePressEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        QToolTip.hideText()
+        super().leaveEvent(event)
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        QToolTip.hideText()
+        super().hideEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         self._drag_start = None

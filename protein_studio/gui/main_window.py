@@ -10,9 +10,7 @@ positions only through the document's numbering map.
 from __future__ import annotations
 
 import math
-import os
 import platform
-import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
                                QHeaderView)
 
 from protein_studio import __version__
-from protein_studio.core.errors import InputError, UserError
+from protein_studio.core.errors import UserError
 from protein_studio.core.selection import SelectionMediator
 from protein_studio.core.session import Document, Session, load_document
 from protein_studio.core.structures import ResidueId, to_pdb_text

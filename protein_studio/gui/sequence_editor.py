@@ -265,6 +265,14 @@ class SequenceEditor(QAbstractScrollArea):
                 text += f" (wild type {wt})"
             QToolTip.showText(event.globalPosition().toPoint(), text, self.viewport())
 
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        QToolTip.hideText()
+        super().leaveEvent(event)
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        QToolTip.hideText()
+        super().hideEvent(event)
+
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         self._anchor = None
 

@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QToolTip
 
 from protein_studio.core.structures import ResidueId
 from protein_studio.gui.application import grab_window
@@ -32,6 +32,7 @@ needs_3dmol = pytest.mark.skipif(not HAS_3DMOL, reason="3Dmol.js not fetched (ru
 
 
 def _dispose(widget):
+    QToolTip.hideText()  # the tooltip window must not outlive the widget it points at
     widget.close()
     widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -7,9 +7,10 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QToolTip
 
 from protein_studio.core.errors import InputError
 from protein_studio.core.sequences import AMINO_ACIDS
@@ -21,6 +22,7 @@ RNG = np.random.default_rng(7)
 
 
 def _dispose(widget):
+    QToolTip.hideText()  # the tooltip window must not outlive the widget it points at
     widget.close()
     widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
@@ -55,7 +57,7 @@ def test_large_heatmap_paints_only_visible_cells_fast(qtbot, heatmap):
     sequence, scores = _scan(1500)
     heatmap.set_data(scores, sequence, [str(i + 1) for i in range(1500)])
     first, last = heatmap.visible_columns()
-    assert first == 0 and last - first < 100  # 12 px cells in ~790 px
+    assert first == 0 and last - first < 120  # 8 px cells in ~790 px
     t0 = time.perf_counter()
     for step in range(20):
         heatmap.horizontalScrollBar().setValue(step * 900)
@@ -67,6 +69,13 @@ def test_large_heatmap_paints_only_visible_cells_fast(qtbot, heatmap):
     heatmap.viewport().repaint()
     assert time.perf_counter() - t0 < 0.1
     assert heatmap.visible_columns()[1] - heatmap.visible_columns()[0] > 300
+
+
+def test_short_proteins_fill_the_width(qtbot, heatmap):
+    sequence, scores = _scan(40)
+    heatmap.set_data(scores, sequence, [str(i + 1) for i in range(40)])
+    assert heatmap.cell_width == min(24, (heatmap.viewport().width() - heatmap.LEFT - heatmap.LEGEND) // 40)
+    assert heatmap.visible_columns() == (0, 40)
 
 
 def test_cells_tooltips_clicks_and_double_clicks(qtbot, heatmap):
@@ -94,6 +103,8 @@ def test_zoom_keeps_range_and_exports_png_and_svg(qtbot, heatmap, tmp_path):
     sequence, scores = _scan(300)
     heatmap.set_data(scores, sequence, [str(i + 1) for i in range(300)], summary=scores.mean(axis=1),
                      title="test scan")
+    assert heatmap.cell_width == 8  # a long protein starts at the smallest readable zoom
+    heatmap.set_cell_width(12)
     heatmap.zoom_in()
     assert heatmap.cell_width == 15
     heatmap.zoom_out()
