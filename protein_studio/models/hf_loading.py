@@ -147,10 +147,12 @@ def not_on_disk_message(spec: ModelSpec, reason: str | None = None) -> str:
     where = ([str(_hub_folder(spec.hub_id))] if spec.hub_id else []) + [str(imported_dir(spec.name))]
     failed = f" and the download failed ({reason})" if reason else ""
     if spec.hub_id:
+        elsewhere = (f"on a machine with internet run `huggingface-cli download {spec.hub_id} "
+                     f"--local-dir {spec.name}`, copy that folder here and run "
+                     f"`protein-studio models import {spec.name}/`")
         offline = " (HF_HUB_OFFLINE is set: nothing can be downloaded)" if _offline() else ""
-        how = (f"download it with `protein-studio models download {spec.name}`{offline}, or on a machine with "
-               f"internet run `huggingface-cli download {spec.hub_id} --local-dir {spec.name}`, copy that "
-               f"folder here and run `protein-studio models import {spec.name}/`")
+        how = elsewhere if reason else (f"download it with `protein-studio models download {spec.name}`"
+                                        f"{offline}, or {elsewhere}")
     else:
         how = "import a downloaded snapshot folder with `protein-studio models import FOLDER`"
     return f"{spec.name}: weights not found in {' or '.join(where)}{failed}; {how}"
@@ -329,7 +331,6 @@ def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
             f"{spec.name}: cannot download {spec.hub_id} because HF_HUB_OFFLINE is set; unset it, or copy a "
             f"snapshot folder here and run `protein-studio models import FOLDER`")
     from huggingface_hub import HfApi, snapshot_download
-    from huggingface_hub.hf_api import RepoFile
     from huggingface_hub.utils import filter_repo_objects
     from tqdm.auto import tqdm
 
@@ -358,12 +359,14 @@ def download_hf_model(spec: ModelSpec, ctx=None) -> Path:
     try:
         if ctx is not None:
             ctx.check_cancelled()
-        files = [f for f in HfApi().list_repo_tree(spec.hub_id, recursive=True) if isinstance(f, RepoFile)]
+        # one request without retries: an offline machine fails at once instead of after a minute of backoff
+        files = HfApi().model_info(spec.hub_id, files_metadata=True).siblings or []
         # one copy of the PyTorch weights (safetensors when the repo has them), no TF/Flax/ONNX exports
         skip = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.ckpt", "*.tflite"]
-        if any(f.path.endswith(".safetensors") for f in files):
+        if any(f.rfilename.endswith(".safetensors") for f in files):
             skip.append("*.bin")
-        total = sum(f.size for f in filter_repo_objects(files, ignore_patterns=skip, key=lambda f: f.path))
+        fetched = filter_repo_objects(files, ignore_patterns=skip, key=lambda f: f.rfilename)
+        total = sum(f.size or 0 for f in fetched)
         if ctx is not None:
             ctx.progress(0, total, text)
         path = snapshot_download(spec.hub_id, cache_dir=hf_cache_dir(), tqdm_class=_Progress,

@@ -112,8 +112,9 @@ def _hub_handler(repo_id: str, files: dict[str, bytes], commit: str):
                 listing = [{"type": "file", "path": name, "size": len(body),
                             "oid": hashlib.sha1(body).hexdigest()} for name, body in files.items()]
                 return self._send(json.dumps(listing).encode(), headers={"Content-Type": "application/json"})
-            if path.startswith(f"{api}/revision/"):
-                info = {"id": repo_id, "sha": commit, "siblings": [{"rfilename": name} for name in files]}
+            if path == api or path.startswith(f"{api}/revision/"):
+                siblings = [{"rfilename": name, "size": len(body)} for name, body in files.items()]
+                info = {"id": repo_id, "sha": commit, "siblings": siblings}
                 return self._send(json.dumps(info).encode(), headers={"Content-Type": "application/json"})
             for name, body in files.items():
                 if path in (f"/{repo_id}/resolve/{commit}/{name}", f"/{repo_id}/resolve/main/{name}"):
