@@ -13,7 +13,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
-from PySide6.QtWidgets import QAbstractScrollArea, QToolTip
+from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QToolTip
 
 from protein_studio.core.sequences import AMINO_ACIDS
 
@@ -71,11 +71,14 @@ class HeatmapView(QAbstractScrollArea):
     positionsSelected(list, bool)
         The user clicked or dragged over positions (0-based indices); the flag says "add to selection".
     mutationActivated(int, str)
-        Double-click on a cell: position index and mutant letter.
+        Double-click on a cell (or "Apply" in its context menu): position index and mutant letter.
+    variantRequested(int, str)
+        "Add to variant list" in a cell's context menu.
     """
 
     positionsSelected = Signal(list, bool)
     mutationActivated = Signal(int, str)
+    variantRequested = Signal(int, str)
 
     MIN_CELL, MAX_CELL = 2, 40
     LEFT = 28          # amino-acid labels
@@ -434,6 +437,17 @@ class HeatmapView(QAbstractScrollArea):
         index, row = self.cell_at(event.position().toPoint())
         if index is not None and row is not None and row >= 0:
             self.mutationActivated.emit(index, AMINO_ACIDS[row])
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802
+        index, row = self.cell_at(event.pos())
+        if index is None or row is None or row < 0 or AMINO_ACIDS[row] == self._sequence[index]:
+            return
+        aa = AMINO_ACIDS[row]
+        name = self._describe(index) if self._describe else f"{self._sequence[index]}{index + 1}"
+        menu = QMenu(self)
+        menu.addAction(f"Apply {name} \u2192 {aa} to the sequence", lambda: self.mutationActivated.emit(index, aa))
+        menu.addAction(f"Add {name} \u2192 {aa} to the variant list", lambda: self.variantRequested.emit(index, aa))
+        menu.popup(event.globalPos())
 
     def wheelEvent(self, event) -> None:  # noqa: N802
         delta = event.angleDelta().y() or event.angleDelta().x()

@@ -222,6 +222,9 @@ class MainWindow(QMainWindow):
         edit.addAction(undo)
         edit.addAction(redo)
         edit.addSeparator()
+        self._action(edit, "&Paste Sequence or FASTA", self._paste_clipboard, "Ctrl+Shift+V",
+                     "Replace the sequence (same length: as mutations) with the clipboard's sequence or FASTA")
+        edit.addSeparator()
         self._action(edit, "Select &All", self.select_all, QKeySequence.SelectAll)
         self._action(edit, "Select &None", lambda: self.mediator.clear(source=None), "Ctrl+Shift+A")
         self._action(edit, "Revert to &Wild Type", self.revert_all)
@@ -294,6 +297,7 @@ class MainWindow(QMainWindow):
         self.editor.pasteRequested.connect(self.paste_sequence)
         self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.heatmap.mutationActivated.connect(self._heatmap_activated)
+        self.heatmap.variantRequested.connect(self._add_variant_at)
         self.ranked.mutationActivated.connect(self._add_variant_at)
         self.ranked.exportRequested.connect(self.export_scan_csv)
         self.ranked.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
@@ -497,6 +501,13 @@ class MainWindow(QMainWindow):
             return False
         self.undo_stack.push(command)  # push calls redo again: it restores the state it made
         return True
+
+    def _paste_clipboard(self) -> None:
+        text = QApplication.clipboard().text()
+        if text.strip():
+            self.paste_sequence(text)
+        else:
+            self.statusBar().showMessage("The clipboard holds no text", 5000)
 
     def revert_all(self) -> None:
         doc = self.session.document
@@ -712,7 +723,7 @@ class MainWindow(QMainWindow):
         self.scan_title.setText(f"<b>{doc.name}</b> \u2014 <span style='color:{colour}'>{spec_label}</span>, "
                                 f"{scan.strategy}: {state}. Log-ratio score: &gt;0 better than wild type "
                                 f"(blue), &lt;0 worse (red). Double-click applies a mutation; "
-                                f"Shift+double-click adds it to the variants.")
+                                f"Shift+double-click or the right-click menu adds it to the variants.")
 
     def _refresh_table(self) -> None:
         doc = self.session.document
@@ -752,10 +763,18 @@ class MainWindow(QMainWindow):
         return all_models(task="scoring")
 
     def _choose_default_model(self) -> None:
+        """The saved model when its weights are on disk, else the first scoring model that is."""
+        from protein_studio.models.weights import is_on_disk
+
         specs = self._scoring_specs()
-        names = [s.name for s in specs]
-        if self.model_name not in names and names:
-            self.model_name = names[0]
+        by_name = {spec.name: spec for spec in specs}
+        chosen = by_name.get(self.model_name)
+        if chosen is None or not is_on_disk(chosen):
+            on_disk = [spec for spec in specs if is_on_disk(spec)]
+            if on_disk:
+                self.model_name = on_disk[0].name
+            elif chosen is None and specs:
+                self.model_name = specs[0].name
         self._show_model()
 
     def _show_model(self) -> None:

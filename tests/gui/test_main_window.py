@@ -194,6 +194,10 @@ def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot
     window.ranked.view.doubleClicked.emit(window.ranked.model.index(0, 0))
     assert [str(v) for v in window.session.variants] == [best.mutant]
     assert float(window.variants.table.item(0, 1).text()) == pytest.approx(best.score, abs=1e-3)
+    # the structure can be coloured by the scan's per-position mean score
+    window.set_color_mode("score")
+    assert window.viewer.color_mode == "score" and window.colour_actions["score"].isChecked()
+    window.set_color_mode("chain")
     # Run > Score Variants scores the list with the model (single mutant: equals the masked scan score)
     window.set_model("random-esm2-tiny")
     with qtbot.waitSignal(window.worker.jobFinished, timeout=TIMEOUT):
