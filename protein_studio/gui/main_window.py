@@ -422,7 +422,8 @@ class MainWindow(QMainWindow):
         labels = [doc.label(i) for i in range(len(doc))]
         self.editor.set_sequence(doc.sequence, doc.wild_type, labels, describe=doc.residue_text,
                                  first_residue=doc.first_residue)
-        self.mediator.set_numbering(doc.numbering) if self.mediator.numbering is not doc.numbering else None
+        if self.mediator.numbering is not doc.numbering:
+            self.mediator.set_numbering(doc.numbering)
         self._on_sequence_changed([])
         self._redraw_scan()
         self._refresh_table()
@@ -644,7 +645,8 @@ class MainWindow(QMainWindow):
 
     def _on_finished(self, job_id: int, result) -> None:
         job = self._jobs.pop(job_id, None)
-        if job is None:
+        if job is None:  # the worker's own housekeeping (e.g. releasing a model)
+            self.activity.job_ended(job_id, "Finished")
             return
         if job.kind == "scan":
             if job_id == self._scan_job:

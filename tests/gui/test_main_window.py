@@ -323,6 +323,10 @@ def test_drop_files_about_models_and_layout(demo, qtbot, tmp_path):
     demo._fill_models_menu()
     labels = [a.text() for a in demo.models_menu.actions()]
     assert any("random-esm2-tiny" in t and "RANDOM WEIGHTS" in t for t in labels)
+    demo.set_device("cpu")  # the worker releases its model; the activity panel goes back to idle
+    qtbot.waitUntil(lambda: demo.activity.label.text() == "Idle" and not demo.worker.busy, timeout=TIMEOUT)
+    assert "on cpu" in demo.model_label.text()
+    demo.set_device("auto")
     demo.save_layout()
     ini = Path(os.environ["PROTEIN_STUDIO_CONFIG_DIR"]) / "window.ini"
     assert ini.is_file() and "geometry" in ini.read_text()
