@@ -127,6 +127,10 @@ def test_multi_chain_mmcif_opens_and_switches_chain(window, qtbot, tmp_path):
     assert "chain A is not the open sequence" in window.statusBar().currentMessage()
     window._viewer_clicked("B", 10, "")
     assert window.mediator.selected_residues() == [ResidueId("B", 10)]
+    binary = save_structure(atoms + other, tmp_path / "two_chains.bcif")  # BinaryCIF opens the same way
+    with qtbot.waitSignal(window.viewer.drawn, timeout=TIMEOUT):
+        assert window.open_files([binary], remember=False)
+    assert [a.text().split()[1] for a in window.chain_menu.actions()] == ["A", "B"]
 
 
 def test_a_bad_file_says_why_and_keeps_the_document(demo, qtbot, tmp_path):
