@@ -65,6 +65,8 @@ class Document:
         Number of the first residue in the sequence's own numbering (mutation names use it).
     paths : tuple of Path
         Files it was read from.
+    notes : tuple of str
+        What the user should know about how it was read (e.g. "opened the first of 3 sequences").
     """
 
     name: str
@@ -75,6 +77,7 @@ class Document:
     chain: str | None = None
     first_residue: int = 1
     paths: tuple = ()
+    notes: tuple = ()
 
     def __len__(self) -> int:
         return len(self.sequence)
@@ -409,6 +412,7 @@ def load_document(paths: Iterable[str | Path], chain: str | None = None) -> Docu
     if len(fasta_paths) > 1 or len(structure_paths) > 1:
         raise InputError("open one FASTA file and/or one structure file at a time")
 
+    notes: list[str] = []
     structure = load_structure(structure_paths[0]) if structure_paths else None
     if structure is not None and not structure.chains:
         raise InputError("the structure holds no protein chain", source=structure_paths[0].name)
@@ -419,6 +423,9 @@ def load_document(paths: Iterable[str | Path], chain: str | None = None) -> Docu
         record = records[0]
         sequence = record.sequence
         name = record.name
+        if len(records) > 1:
+            notes.append(f"{fasta_paths[0].name} holds {len(records)} sequences; opened the first, {record.name}")
+        notes.extend(problem.message for problem in record.problems)
         numbering, chain_id = _numbering_for(sequence, structure, chain)
         first = record.first_residue if structure is None else 1
         if structure is None:
@@ -430,5 +437,9 @@ def load_document(paths: Iterable[str | Path], chain: str | None = None) -> Docu
         numbering = NumberingMap.for_chain(chain_info)
         chain_id = chain_info.chain_id
         first = 1
+    if structure is not None and len(structure.chains) > 1:
+        notes.append(f"showing chain {chain_id} of {len(structure.chains)} protein chains "
+                     f"({', '.join(c.chain_id for c in structure.chains)})")
     return Document(name=name, wild_type=sequence, sequence=sequence, numbering=numbering,
-                    structure=structure, chain=chain_id, first_residue=first, paths=tuple(paths))
+                    structure=structure, chain=chain_id, first_residue=first, paths=tuple(paths),
+                    notes=tuple(notes))

@@ -367,6 +367,8 @@ class MainWindow(QMainWindow):
             note = f" (sequence aligned to chain {document.chain}: {mapped} of {len(document)} positions in the structure"
             note += f", {len(mismatches)} mismatches)" if mismatches else ")"
         self.activity.add_entry(f"Opened {document.name}: {len(document)} residues{note}")
+        for text in document.notes:
+            self.activity.add_entry(f"Note: {text}")
         self._fill_chain_menu()
         self.documentOpened.emit()
 

@@ -49,6 +49,13 @@ def test_every_structure_opens_on_its_first_chain(path):
     assert doc.label(len(doc) - 1) == chain.residues[-1].label
 
 
+def test_a_fasta_with_several_records_opens_the_first_and_says_so():
+    path = REPO / "tests" / "data" / "few_proteins.fasta"
+    doc = load_document([path])
+    assert doc.structure is None and doc.numbering.residue_at(0).number == 1
+    assert any("opened the first" in note for note in doc.notes)
+
+
 def test_bad_files_raise_input_errors(tmp_path):
     garbled = tmp_path / "broken.pdb"
     garbled.write_text("this is not a structure\n")
