@@ -121,6 +121,10 @@ class Screenshotter:
         self.scan_ok = complete
         if not complete:
             self.problems.append("the scan did not cover every position")
+        elif self.window.viewer.available and self.window.session.document.structure is not None:
+            # show the scan on the structure too, and wait for that render
+            self.drawn = False
+            self.window.set_color_mode("score")
         self._check()
 
     def _on_timeout(self) -> None:
