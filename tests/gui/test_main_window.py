@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QToolTip
+from PySide6.QtWidgets import QTableWidget, QToolTip
 
 from protein_studio.core.structures import ResidueId
 from protein_studio.gui.application import grab_window
@@ -198,6 +198,14 @@ def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot
     window.ranked.view.doubleClicked.emit(window.ranked.model.index(0, 0))
     assert [str(v) for v in window.session.variants] == [best.mutant]
     assert float(window.variants.table.item(0, 1).text()) == pytest.approx(best.score, abs=1e-3)
+    # File > Export: the scan as CSV (every substitution, best first) and the heatmap as PNG and SVG
+    assert window.export_scan_csv(str(tmp_path / "scan.csv"))
+    lines = (tmp_path / "scan.csv").read_text().splitlines()
+    assert len(lines) == 1 + 19 * len(doc) and lines[1].split(",")[1] == best.mutant
+    assert "random-esm2-tiny" in lines[1]
+    assert window.export_heatmap(str(tmp_path / "scan.png")) and window.export_heatmap(str(tmp_path / "scan.svg"))
+    assert QImage(str(tmp_path / "scan.png")).width() > 20 * 8
+    assert "RANDOM WEIGHTS" in (tmp_path / "scan.svg").read_text()  # the title says what made the numbers
     # the structure can be coloured by the scan's per-position mean score
     window.set_color_mode("score")
     assert window.viewer.color_mode == "score" and window.colour_actions["score"].isChecked()
@@ -327,6 +335,13 @@ def test_drop_files_about_models_and_layout(demo, qtbot, tmp_path):
     demo._fill_models_menu()
     labels = [a.text() for a in demo.models_menu.actions()]
     assert any("random-esm2-tiny" in t and "RANDOM WEIGHTS" in t for t in labels)
+    assert any("esm2_t33_650M_UR50D" in t and "not on disk" in t for t in labels)
+    dialog = demo.show_models_dialog()
+    table = dialog.findChild(QTableWidget)
+    rows = {table.item(r, 0).text(): table.item(r, 4).text() for r in range(table.rowCount())}
+    assert rows["esm2_t33_650M_UR50D"] == "no"
+    assert any(name.startswith("random-esm2-tiny") and on_disk == "yes" for name, on_disk in rows.items())
+    dialog.done(0)
     demo.set_device("cpu")  # the worker releases its model; the activity panel goes back to idle
     qtbot.waitUntil(lambda: demo.activity.label.text() == "Idle" and not demo.worker.busy, timeout=TIMEOUT)
     assert "on cpu" in demo.model_label.text()
