@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import platform
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         self._jobs: dict[int, Job] = {}
         self._model_scores: dict[str, tuple[float, str]] = {}
         self._color_mode = "chain"
+        self._warmed_up = False
 
         self._build_views()
         self._build_docks()
@@ -982,3 +984,24 @@ class MainWindow(QMainWindow):
 
     def sizeHint(self) -> QSize:
         return QSize(1400, 900)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._warmed_up:
+            self._warmed_up = True
+            QTimer.singleShot(1500, self.warm_up)
+
+    def warm_up(self) -> int | None:
+        """Import torch and fair-esm on the worker once the window is up and idle.
+
+        Initialising torch's C extension holds Python's global lock for ~0.2 s; done here, that pause
+        falls on an idle window instead of on the user's first scan.
+        """
+        if "torch" in sys.modules or self.worker.busy:
+            return None
+
+        def run(ctx, loaded):
+            import esm  # noqa: F401
+            import torch  # noqa: F401
+
+        return self.submit_job(Job("Load the model runtime (torch, fair-esm)", run, kind="warmup"))

@@ -280,6 +280,7 @@ def test_a_failing_job_shows_its_error_and_the_window_carries_on(demo, qtbot):
 
 
 def test_gui_thread_never_stalls_100_ms_while_a_scan_runs(demo, qtbot):
+    assert demo.open_files([DATA / "1ubq.pdb"], remember=False)
     # the model loads (and torch imports) first: the probe measures the scan itself
     demo.start_scan("random-esm2-8M")
     qtbot.waitUntil(lambda: demo.session.scan.positions_done >= 1, timeout=TIMEOUT)
@@ -294,7 +295,8 @@ def test_gui_thread_never_stalls_100_ms_while_a_scan_runs(demo, qtbot):
 
     probe = QTimer(interval=10, timeout=tick)
     probe.start()
-    qtbot.wait(2500)
+    qtbot.waitUntil(lambda: demo.session.scan.positions_done >= chunks_before + 3, timeout=TIMEOUT)
+    qtbot.wait(200)
     probe.stop()
     done = demo.session.scan.positions_done
     demo.cancel_jobs()
