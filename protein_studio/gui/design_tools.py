@@ -1,0 +1,627 @@
+"""Structure prediction, structure comparison and sequence generation in the main window.
+
+``DesignTools.install(window)`` adds to the window's Run menu:
+
+- **Predict Structure...**: fold the current sequence, the wild type or a variant of the variant list
+  with a folding model (ESMFold; random-weight ones say so). The memory and time estimate is shown before
+  the run and a run that cannot fit is refused. The prediction opens in the 3D viewer coloured by pLDDT,
+  and a pLDDT track appears under the sequence.
+- **Compare Structures...**: superpose two structures (the open document's, predictions, or files) on
+  the worker; both are shown in the viewer in two colours, RMSD / TM-score / pairs in a summary line, and
+  a per-residue displacement track.
+- **Generate Sequences...**: the :class:`~protein_studio.gui.generation_dialog.GenerationDialog`.
+
+Jobs go through the window's worker (``window.submit_job``); results come back on the GUI thread through
+the worker's signals, filtered by job id. The window itself shows progress, errors and cancellations.
+
+A predicted structure of a sequence of the open document is renumbered like the document (its numbering
+map's residues, see :func:`renumber_like`), so clicks in the viewer and selections elsewhere keep
+pointing at the same positions, and a comparison with the document's own structure pairs by number.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import biotite.structure as struc
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget)
+
+from protein_studio.core.errors import InputError, UserError
+from protein_studio.core.structures import ResidueId, Structure, structure_from_text, to_pdb_text
+from protein_studio.gui.track_panel import TrackPanel, displacement_track, plddt_track
+from protein_studio.gui.worker import Job
+
+__all__ = ["DesignTools", "StructureEntry", "PredictDialog", "CompareDialog", "renumber_like",
+           "model_choices", "RANDOM_COLOR"]
+
+#: Text colour of random-weight models in the pickers.
+RANDOM_COLOR = "#b00020"
+
+
+def model_choices(task: str) -> list[tuple[str, str, bool]]:
+    """``(name, label, is_random)`` of every model for ``task`` (random ones labelled RANDOM WEIGHTS)."""
+    from protein_studio.models.registry import all_models
+
+    return [(s.name, s.display_name, s.is_random) for s in all_models(task=task)]
+
+
+def fill_model_combo(combo: QComboBox, task: str) -> None:
+    """Put the models for ``task`` in ``combo`` (data: the name), random-weight ones in red."""
+    combo.clear()
+    for name, label, is_random in model_choices(task):
+        combo.addItem(label, name)
+        if is_random:
+            combo.setItemData(combo.count() - 1, QColor(RANDOM_COLOR), Qt.ForegroundRole)
+
+
+def renumber_like(structure: Structure, numbering: Any, name: str | None = None) -> Structure:
+    """A one-chain structure of the document's sequence, renumbered like the document (amino acids only).
+
+    Residue ``i`` gets ``numbering.residue_at(i)`` (chain, number, insertion code). A position the
+    numbering does not map keeps a place next to its neighbours: after a mapped residue it takes that
+    number with the next free insertion code, before the first mapped one the numbers below it.
+
+    Parameters
+    ----------
+    structure : Structure
+        One chain with one residue per sequence position (e.g. a prediction of the document's sequence).
+    numbering : NumberingMap
+        The document's numbering map (same length).
+    name : str, optional
+
+    Raises
+    ------
+    InputError
+        When the residue counts differ or no free number is left for an unmapped position.
+    """
+    atoms = structure.atoms[struc.filter_amino_acids(structure.atoms)].copy()
+    starts = struc.get_residue_starts(atoms)
+    if len(starts) != len(numbering):
+        raise InputError(f"{len(starts)} residues in the structure, {len(numbering)} in the sequence",
+                         source=structure.name)
+    chain = numbering.chain or "A"
+    mapped = [numbering.residue_at(i) for i in range(len(numbering))]
+    used = {(r.chain, r.number, r.insertion) for r in mapped if r is not None}
+    ids: list[ResidueId] = []
+    first_mapped = next((i for i, r in enumerate(mapped) if r is not None), None)
+    for i, residue in enumerate(mapped):
+        if residue is None:
+            if first_mapped is None:
+                residue = ResidueId(chain, i + 1)
+            elif i < first_mapped:
+                residue = ResidueId(chain, mapped[first_mapped].number - (first_mapped - i))
+            else:
+                before = ids[-1]
+                residue = None
+                for code in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+                    key = (before.chain, before.number, code)
+                    if key not in used and (not before.insertion or code > before.insertion):
+                        residue = ResidueId(before.chain, before.number, code)
+                        break
+                if residue is None:
+                    raise InputError(f"no free insertion code after residue {before}", source=structure.name)
+            used.add((residue.chain, residue.number, residue.insertion))
+        ids.append(residue)
+    ends = list(starts[1:]) + [len(atoms)]
+    codes = np.array(atoms.ins_code if "ins_code" in atoms.get_annotation_categories() else [""] * len(atoms),
+                     dtype="<U1")
+    for residue, start, end in zip(ids, starts, ends):
+        atoms.chain_id[start:end] = residue.chain
+        atoms.res_id[start:end] = residue.number
+        codes[start:end] = residue.insertion
+    atoms.set_annotation("ins_code", codes)
+    return structure_from_text(to_pdb_text(atoms), "pdb", name=name or structure.name)
+
+
+@dataclass
+class StructureEntry:
+    """A structure the comparison can use.
+
+    Attributes
+    ----------
+    label : str
+        Unique, shown in the pickers.
+    structure : Structure
+    numbered_like_document : bool
+        Its residues are the open document's numbering map's (the document's own structure, or a
+        prediction renumbered with :func:`renumber_like`): per-residue values map to sequence positions.
+    kind : str
+        ``"document"``, ``"predicted"`` or ``"file"``.
+    result : object
+        The :class:`~protein_studio.engines.folding.FoldResult` of a prediction.
+    """
+
+    label: str
+    structure: Structure
+    numbered_like_document: bool
+    kind: str
+    result: Any = None
+
+
+class PredictDialog(QDialog):
+    """Pick what to fold (current sequence, wild type or a variant) and the folding model.
+
+    The estimate of memory and time updates with every choice; the Predict button is disabled with the
+    reason shown when the run cannot fit.
+    """
+
+    def __init__(self, tools: "DesignTools"):
+        super().__init__(tools.window)
+        self.tools = tools
+        self.setWindowTitle("Predict structure")
+        self.source = QComboBox()
+        for label, name, sequence in tools.sequence_choices():
+            self.source.addItem(label, (name, sequence))
+        self.model = QComboBox()
+        fill_model_combo(self.model, "folding")
+        self.estimate = QLabel()
+        self.estimate.setWordWrap(True)
+        self.estimate.setMinimumWidth(460)
+        form = QFormLayout()
+        form.addRow("Sequence", self.source)
+        form.addRow("Model", self.model)
+        form.addRow("Estimate", self.estimate)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.button(QDialogButtonBox.Ok).setText("Predict")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self.source.currentIndexChanged.connect(self.update_estimate)
+        self.model.currentIndexChanged.connect(self.update_estimate)
+        self.job_id: int | None = None
+        self.update_estimate()
+
+    def update_estimate(self) -> bool:
+        """Show the estimate for the current choice; False (Predict disabled) when it cannot run."""
+        choice = self.source.currentData()
+        model = self.model.currentData()
+        if choice is None or model is None:
+            text, ok = ("Open a protein first." if choice is None else
+                        "No folding model is available (see Models \u25b8 Models on Disk)."), False
+        else:
+            text, ok = self.tools.fold_estimate(len(choice[1]), model)
+        self.estimate.setText(text)
+        self.estimate.setStyleSheet("" if ok else f"color: {RANDOM_COLOR}")
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(ok)
+        return ok
+
+    def accept(self) -> None:  # noqa: D102
+        if not self.update_estimate():
+            return
+        name, sequence = self.source.currentData()
+        self.job_id = self.tools.predict(self.model.currentData(), sequence, name)
+        if self.job_id is not None:
+            super().accept()
+
+
+class CompareDialog(QDialog):
+    """Pick a reference and a structure to superpose on it (open, predicted, or read from files)."""
+
+    def __init__(self, tools: "DesignTools"):
+        super().__init__(tools.window)
+        self.tools = tools
+        self.setWindowTitle("Compare structures")
+        self.reference = QComboBox()
+        self.mobile = QComboBox()
+        add = QPushButton("Add File\u2026")
+        add.setToolTip("Read a PDB or mmCIF file to compare")
+        add.clicked.connect(self._add_file)
+        self.note = QLabel("The second structure is superposed on the reference (CA atoms, paired by "
+                           "residue number or by a sequence alignment).")
+        self.note.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Reference", self.reference)
+        form.addRow("Superpose", self.mobile)
+        row = QHBoxLayout()
+        row.addWidget(add)
+        row.addStretch(1)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.button(QDialogButtonBox.Ok).setText("Compare")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(row)
+        layout.addWidget(self.note)
+        layout.addWidget(self.buttons)
+        self.job_id: int | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """List the structures; default: the document's as reference and the latest prediction on it."""
+        entries = self.tools.structure_entries()
+        labels = [e.label for e in entries]
+        for combo in (self.reference, self.mobile):
+            combo.clear()
+            combo.addItems(labels)
+        if len(labels) >= 2:
+            self.reference.setCurrentIndex(0)
+            self.mobile.setCurrentIndex(len(labels) - 1)
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(len(labels) >= 2)
+
+    def _add_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Structure to compare", str(Path.home()),
+                                              "Structures (*.pdb *.ent *.cif *.mmcif *.bcif);;All files (*)")
+        if path and self.tools.add_structure_file(path) is not None:
+            self.refresh()
+            self.mobile.setCurrentIndex(self.mobile.count() - 1)
+
+    def accept(self) -> None:  # noqa: D102
+        self.job_id = self.tools.compare(self.reference.currentText(), self.mobile.currentText())
+        if self.job_id is not None:
+            super().accept()
+
+
+class DesignTools(QObject):
+    """Structure prediction, comparison and generation attached to a :class:`MainWindow`.
+
+    Build it with :meth:`install`. Everything runs on the window's worker thread.
+
+    Attributes
+    ----------
+    window : MainWindow
+    tracks : TrackPanel
+        The per-residue tracks, in a dock under the sequence editor.
+    track_dock : QDockWidget
+    last_prediction : FoldResult or None
+    last_comparison : StructureComparison or None
+
+    Signals
+    -------
+    predictionShown(object)
+        A :class:`~protein_studio.engines.folding.FoldResult` is now in the viewer and the tracks.
+    comparisonShown(object)
+        A :class:`~protein_studio.engines.comparison.StructureComparison` is now in the viewer and tracks.
+    """
+
+    predictionShown = Signal(object)
+    comparisonShown = Signal(object)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self._jobs: dict[int, Job] = {}
+        self._entries: list[StructureEntry] = []
+        self.last_prediction = None
+        self.last_comparison = None
+        self.generation_dialog = None
+        self.dialog: QDialog | None = None
+
+        self.tracks = TrackPanel()
+        self.track_dock = QDockWidget("Tracks", window)
+        self.track_dock.setObjectName("dock-tracks")
+        self.track_dock.setWidget(self.tracks)
+        window.addDockWidget(Qt.TopDockWidgetArea, self.track_dock)
+        window.splitDockWidget(window.editor_dock, self.track_dock, Qt.Vertical)
+
+        self.tracks.positionsSelected.connect(self._tracks_selected)
+        window.mediator.subscribe(self.tracks, lambda indices, source: self._show_selection(indices))
+        window.session.document_changed.connect(self._document_changed)
+        window.documentOpened.connect(self._document_opened)
+
+        worker = window.worker
+        worker.jobFinished.connect(self._on_finished)
+        worker.jobFailed.connect(self._on_ended)
+        worker.jobCancelled.connect(self._on_ended)
+        self._add_actions()
+        self._document_opened()
+
+    @classmethod
+    def install(cls, window) -> "DesignTools":
+        """Attach the tools to ``window`` (Run menu entries, the track dock); also ``window.design_tools``."""
+        tools = cls(window)
+        window.design_tools = tools
+        return tools
+
+    # menus -----------------------------------------------------------------------------------
+    def _run_menu(self):
+        for action in self.window.menuBar().actions():
+            if action.menu() is not None and action.text().replace("&", "") == "Run":
+                return action.menu()
+        return self.window.menuBar().addMenu("&Run")
+
+    def _add_actions(self) -> None:
+        menu = self._run_menu()
+        before = getattr(self.window, "cancel_action", None)
+        if before is not None and before not in menu.actions():
+            before = None
+        self.actions: dict[str, QAction] = {}
+        for key, text, slot, shortcut, tip in (
+                ("predict", "&Predict Structure\u2026", self.open_predict_dialog, "Ctrl+Shift+F",
+                 "Fold the current sequence or a variant with ESMFold and colour it by confidence"),
+                ("compare", "C&ompare Structures\u2026", self.open_compare_dialog, None,
+                 "Superpose two structures: RMSD, TM-score and per-residue displacement"),
+                ("generate", "&Generate Sequences\u2026", self.open_generation_dialog, "Ctrl+Shift+G",
+                 "Sample new sequences with a ProtGPT2-style language model")):
+            action = QAction(text, self.window)
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            if shortcut:
+                action.setShortcut(shortcut)
+            action.triggered.connect(lambda _=False, s=slot: s())
+            menu.insertAction(before, action)
+            self.actions[key] = action
+        menu.insertSeparator(before)
+
+    # documents and selection -----------------------------------------------------------------
+    def _document_opened(self) -> None:
+        self.tracks.clear()
+        self._entries = [e for e in self._entries if e.kind == "file"]
+        self._document_changed()
+
+    def _document_changed(self) -> None:
+        doc = self.window.session.document
+        if doc is None:
+            self.tracks.set_positions([])
+            return
+        self.tracks.set_positions([doc.label(i) for i in range(len(doc))], doc.residue_text)
+
+    def _tracks_selected(self, indices, add: bool) -> None:
+        mediator = self.window.mediator
+        chosen = set(indices) | (set(mediator.selection) if add else set())
+        mediator.select(chosen, source=self.tracks)
+        self.tracks.set_selection(chosen)
+
+    def _show_selection(self, indices) -> None:
+        self.tracks.set_selection(indices)
+        if indices:
+            self.tracks.ensure_visible(min(indices))
+
+    # structures ------------------------------------------------------------------------------
+    def structure_entries(self) -> list[StructureEntry]:
+        """The open document's structure, then predictions (oldest first), then files added."""
+        doc = self.window.session.document
+        out = []
+        if doc is not None and doc.structure is not None:
+            out.append(StructureEntry(f"Open structure: {doc.structure.name}", doc.structure, True, "document"))
+        out += [e for e in self._entries if e.kind == "predicted"]
+        out += [e for e in self._entries if e.kind == "file"]
+        return out
+
+    def _entry(self, label: str) -> StructureEntry | None:
+        return next((e for e in self.structure_entries() if e.label == label), None)
+
+    def _unique(self, label: str) -> str:
+        labels = {e.label for e in self.structure_entries()}
+        if label not in labels:
+            return label
+        n = 2
+        while f"{label} #{n}" in labels:
+            n += 1
+        return f"{label} #{n}"
+
+    def add_structure_file(self, path) -> StructureEntry | None:
+        """Read a structure file for comparisons; on failure say why (None)."""
+        from protein_studio.core.structures import load_structure
+
+        path = Path(path)
+        try:
+            structure = load_structure(path)
+        except UserError as exc:
+            self.window.show_error(f"Cannot open {path.name}", str(exc))
+            return None
+        entry = StructureEntry(self._unique(f"File: {path.name}"), structure, False, "file")
+        self._entries.append(entry)
+        return entry
+
+    # prediction ------------------------------------------------------------------------------
+    def sequence_choices(self) -> list[tuple[str, str, str]]:
+        """``(label, name, sequence)`` of what can be folded: current sequence, wild type, variants."""
+        from protein_studio.core.mutations import apply_mutant
+
+        doc = self.window.session.document
+        if doc is None:
+            return []
+        mutant = doc.mutations()
+        current = f"{doc.name} {mutant}" if mutant else doc.name
+        out = [(f"Current sequence: {current} ({len(doc)} residues)", current, doc.sequence)]
+        if mutant:
+            out.append((f"Wild type: {doc.name} ({len(doc)} residues)", doc.name, doc.wild_type))
+        for variant in self.window.session.variants:
+            try:
+                sequence = apply_mutant(doc.wild_type, variant, doc.first_residue)
+            except UserError:
+                continue
+            out.append((f"Variant {variant}", f"{doc.name} {variant}", sequence))
+        return out
+
+    def fold_estimate(self, length: int, model: str) -> tuple[str, bool]:
+        """What a prediction of ``length`` residues with ``model`` needs, and whether it can run.
+
+        Real ESMFold: the engine's estimate for the chunk size it would choose (weights included), or
+        the reason it cannot fit. Random-weight models are tiny: they always run, and the estimate of
+        the real architecture is shown for reference.
+        """
+        from protein_studio.engines.devices import select_device
+        from protein_studio.engines.folding import choose_chunk_size, estimate_fold_resources
+        from protein_studio.models.registry import get_spec
+
+        try:
+            spec = get_spec(model)
+            device = select_device(self.window.device)
+        except UserError as exc:
+            return str(exc), False
+        if spec.is_random:
+            real = estimate_fold_resources(length, device, chunk_size=None if length <= 512 else 64)
+            return (f"{spec.name} is a tiny RANDOM WEIGHTS model ({spec.parameters:,} parameters): it runs in "
+                    f"seconds and its structures are meaningless. The real ESMFold would need: "
+                    f"{real.describe()}."), True
+        try:
+            estimate = choose_chunk_size(length, device)
+        except UserError as exc:
+            return f"Cannot run: {exc}", False
+        return f"{estimate.describe()} (weights included).", True
+
+    def predict(self, model: str, sequence: str | None = None, name: str | None = None) -> int | None:
+        """Fold ``sequence`` (default: the current one) with ``model`` on the worker; the job id or None."""
+        from protein_studio.models.registry import get_spec
+
+        doc = self.window.session.document
+        if sequence is None:
+            if doc is None:
+                self.window.show_error("Nothing to fold", "Open a protein first.")
+                return None
+            sequence, name = doc.sequence, name or self.sequence_choices()[0][1]
+        name = name or "sequence"
+        try:
+            spec = get_spec(model)
+            if spec.task != "folding":
+                raise UserError(f"{spec.name} is a {spec.task} model, not a folding model")
+        except UserError as exc:
+            self.window.show_error("Cannot predict the structure", str(exc))
+            return None
+
+        def run(ctx, loaded):
+            from protein_studio.engines.folding import fold_sequence
+
+            return fold_sequence(sequence, loaded, ctx, name=name)
+
+        job = Job(f"Predict structure of {name} with {spec.display_name}", run, model=spec.name,
+                  device=self.window.device, kind="fold",
+                  data={"wild_type": doc.wild_type if doc is not None else None, "name": name,
+                        "sequence": sequence})
+        return self._submit(job)
+
+    def _show_prediction(self, result, data: dict) -> None:
+        doc = self.window.session.document
+        label = self._unique(f"Predicted: {data['name']} ({result.model})")
+        structure = structure_from_text(result.pdb_text, "pdb", name=label)
+        numbered = (doc is not None and data["wild_type"] == doc.wild_type and len(result.chain_ids) == 1
+                    and result.length == len(doc))
+        if numbered:
+            try:
+                structure = renumber_like(structure, doc.numbering, label)
+            except InputError as exc:
+                numbered = False
+                self.window.activity.add_entry(f"Prediction kept its own numbering: {exc}")
+        self._entries.append(StructureEntry(label, structure, numbered, "predicted", result))
+        self.last_prediction = result
+        viewer = self.window.viewer
+        viewer.load_structure(to_pdb_text(structure), label)
+        self.window.set_color_mode("confidence")
+        source = f"{result.model}, mean {result.mean_plddt:.1f}, pTM {result.ptm:.2f}"
+        if numbered:
+            mutated = [doc.numbering.residue_at(i) for i, (a, b) in enumerate(zip(doc.wild_type, data["sequence"]))
+                       if a != b]
+            viewer.set_mutated([r for r in mutated if r is not None])
+            self.tracks.set_track(plddt_track(result.plddt, source=f"prediction of {data['name']}, {source}"))
+            self.tracks.remove_track("displacement")
+            self.tracks.set_summary(f"Predicted {data['name']} with {result.model}: mean pLDDT "
+                                    f"{result.mean_plddt:.1f}, pTM {result.ptm:.2f}")
+            self.track_dock.show()
+        text = (f"Predicted {data['name']} ({result.length} residues) with {result.model}: mean pLDDT "
+                f"{result.mean_plddt:.1f}, pTM {result.ptm:.2f}, {result.seconds:.1f} s "
+                f"({result.estimate.describe()})")
+        self.window.activity.add_entry(text)
+        self.window.statusBar().showMessage(text, 8000)
+        self.predictionShown.emit(result)
+
+    # comparison ------------------------------------------------------------------------------
+    def compare(self, reference: str, mobile: str) -> int | None:
+        """Superpose the structure labelled ``mobile`` on ``reference`` (labels of :meth:`structure_entries`)."""
+        ref, mob = self._entry(reference), self._entry(mobile)
+        if ref is None or mob is None:
+            missing = reference if ref is None else mobile
+            self.window.show_error("Cannot compare", f"no structure called {missing!r}")
+            return None
+        if ref.label == mob.label:
+            self.window.show_error("Cannot compare", "choose two different structures")
+            return None
+        doc = self.window.session.document
+        # the document's structure may hold other chains: compare its sequence's chain with a one-chain model
+        ref_chain = doc.chain if ref.kind == "document" and len(mob.structure.chains) == 1 else None
+        mob_chain = doc.chain if mob.kind == "document" and len(ref.structure.chains) == 1 else None
+
+        def run(ctx, loaded):
+            from protein_studio.engines.comparison import compare_structures
+
+            ctx.progress(0, 1, f"superposing {mob.label} on {ref.label}")
+            return compare_structures(ref.structure, mob.structure, reference_chain=ref_chain,
+                                      mobile_chain=mob_chain)
+
+        job = Job(f"Compare {mob.label} with {ref.label}", run, kind="compare",
+                  data={"reference": ref, "mobile": mob})
+        return self._submit(job)
+
+    def _show_comparison(self, comparison, data: dict) -> None:
+        ref, mob = data["reference"], data["mobile"]
+        doc = self.window.session.document
+        self.last_comparison = comparison
+        viewer = self.window.viewer
+        viewer.load_structure(to_pdb_text(ref.structure), ref.label)
+        viewer.set_overlay(to_pdb_text(comparison.superimposed), mob.label)
+        summary = f"{mob.label} on {ref.label}: {comparison.summary()}"
+        values = None
+        if doc is not None and (ref.numbered_like_document or mob.numbered_like_document):
+            residues = comparison.reference_residues if ref.numbered_like_document else comparison.mobile_residues
+            values = np.full(len(doc), np.nan)
+            for residue, distance in zip(residues, comparison.displacement):
+                index = doc.numbering.index_of(residue)
+                if index is not None:
+                    values[index] = distance
+            self.tracks.set_track(displacement_track(values, source=f"{mob.label} on {ref.label}"))
+            if ref.kind != "predicted" and mob.kind != "predicted":
+                self.tracks.remove_track("plddt")
+        else:
+            summary += " (no track: neither structure is numbered like the open sequence)"
+        self.tracks.set_summary(summary)
+        self.track_dock.show()
+        self.window.activity.add_entry(summary)
+        self.window.statusBar().showMessage(summary, 8000)
+        self.comparisonShown.emit(comparison)
+
+    # generation ------------------------------------------------------------------------------
+    def open_generation_dialog(self):
+        """Show the generation dialog (one per window, kept with its results)."""
+        from protein_studio.gui.generation_dialog import GenerationDialog
+
+        if self.generation_dialog is None:
+            self.generation_dialog = GenerationDialog(self.window)
+        self.generation_dialog.show()
+        self.generation_dialog.raise_()
+        return self.generation_dialog
+
+    # dialogs ---------------------------------------------------------------------------------
+    def open_predict_dialog(self) -> PredictDialog:
+        self.dialog = PredictDialog(self)
+        self.dialog.open()
+        return self.dialog
+
+    def open_compare_dialog(self) -> CompareDialog:
+        self.dialog = CompareDialog(self)
+        self.dialog.open()
+        return self.dialog
+
+    # jobs ------------------------------------------------------------------------------------
+    def _submit(self, job: Job) -> int:
+        self._jobs[job.id] = job
+        return self.window.submit_job(job)
+
+    def _on_finished(self, job_id: int, result) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            return
+        try:
+            if job.kind == "fold":
+                self._show_prediction(result, job.data)
+            elif job.kind == "compare":
+                self._show_comparison(result, job.data)
+        except UserError as exc:
+            self.window.show_error(f"{job.title}: cannot show the result", str(exc))
+
+    def _on_ended(self, job_id: int, *_args) -> None:
+        self._jobs.pop(job_id, None)
+
+    @property
+    def busy(self) -> bool:
+        """True while a prediction or comparison of these tools is queued or running."""
+        return bool(self._jobs)

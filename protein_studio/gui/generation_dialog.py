@@ -1,0 +1,370 @@
+"""The Generate Sequences dialog: sampling settings, a results table, send to the editor, FASTA export.
+
+Sampling runs on the window's worker (:func:`~protein_studio.engines.generation.generate_sequences`);
+progress and candidates show in the dialog while it runs, and Cancel stops it. The table lists the kept
+sequences ranked by perplexity, then the dropped ones with the quality gate that dropped them. A row goes
+to the sequence editor through the window's paste (undoable), or opens as a new document. FASTA export
+writes the scores in the headers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar,
+                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+from protein_studio.core.errors import UserError
+from protein_studio.gui.design_tools import RANDOM_COLOR, fill_model_combo
+from protein_studio.gui.worker import Job
+
+__all__ = ["GenerationDialog", "COLUMNS"]
+
+#: Columns of the results table.
+COLUMNS = ("Name", "Perplexity", "Length", "Identity %", "pLDDT", "Status", "Sequence")
+_DROPPED_COLOR = "#8a8a8a"
+
+
+def _number_item(value, digits: int) -> QTableWidgetItem:
+    item = QTableWidgetItem()
+    if value is None:
+        item.setText("\u2014")
+    else:
+        item.setData(Qt.DisplayRole, round(float(value), digits) if digits else int(value))
+    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+    return item
+
+
+def _is_random(model: str) -> bool:
+    from protein_studio.models.registry import get_spec
+
+    try:
+        return get_spec(model).is_random
+    except UserError:
+        return False
+
+
+class GenerationDialog(QDialog):
+    """Settings, a results table and the actions on its rows.
+
+    Parameters
+    ----------
+    window : MainWindow
+        Whose worker runs the sampling and whose document receives sequences.
+
+    Attributes
+    ----------
+    result : GenerationResult or None
+        The last finished run.
+    job_id : int or None
+        The run in progress.
+    """
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.setWindowTitle("Generate sequences")
+        self.result = None
+        self.job_id: int | None = None
+        self._sampled = 0
+
+        self.model = QComboBox()
+        fill_model_combo(self.model, "generation")
+        self.prompt = QLineEdit()
+        self.prompt.setPlaceholderText("optional: residues every sequence starts with, e.g. M")
+        self.n = QSpinBox(minimum=1, maximum=10000, value=20)
+        self.max_length = QSpinBox(minimum=2, maximum=5000, value=400, suffix=" residues")
+        self.temperature = QDoubleSpinBox(minimum=0.05, maximum=10.0, value=1.0, singleStep=0.1, decimals=2)
+        self.top_k = QSpinBox(minimum=0, maximum=100000, value=950, specialValueText="off")
+        self.top_p = QDoubleSpinBox(minimum=0.01, maximum=1.0, value=1.0, singleStep=0.05, decimals=2)
+        self.repetition_penalty = QDoubleSpinBox(minimum=0.1, maximum=10.0, value=1.2, singleStep=0.1, decimals=2)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.identity = QCheckBox("Identity to the open sequence")
+        self.fold = QCheckBox("Fold each kept sequence (mean pLDDT)")
+        self.fold_model = QComboBox()
+        fill_model_combo(self.fold_model, "folding")
+        self.fold_model.setEnabled(False)
+        self.fold.toggled.connect(self.fold_model.setEnabled)
+
+        form = QFormLayout()
+        form.addRow("Model", self.model)
+        form.addRow("Prompt", self.prompt)
+        form.addRow("Number of sequences", self.n)
+        form.addRow("Maximum length", self.max_length)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Top-k", self.top_k)
+        form.addRow("Top-p", self.top_p)
+        form.addRow("Repetition penalty", self.repetition_penalty)
+        form.addRow("Seed", self.seed)
+        form.addRow("", self.identity)
+        form.addRow(self.fold, self.fold_model)
+
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setDefault(True)
+        self.generate_button.clicked.connect(self.generate)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status = QLabel("Choose the settings and press Generate.")
+        self.status.setWordWrap(True)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS) - 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemDoubleClicked.connect(lambda _item: self.send_to_editor())
+
+        self.send_button = QPushButton("Send to Editor")
+        self.send_button.setToolTip("Paste the sequence into the sequence editor (Edit \u25b8 Undo takes it back)")
+        self.send_button.clicked.connect(lambda: self.send_to_editor())
+        self.open_button = QPushButton("Open as New Document")
+        self.open_button.clicked.connect(lambda: self.open_as_document())
+        self.export_button = QPushButton("Export FASTA\u2026")
+        self.export_button.clicked.connect(lambda: self.export_fasta())
+        self.include_dropped = QCheckBox("with dropped sequences")
+
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.generate_button)
+        run_row.addWidget(self.cancel_button)
+        run_row.addWidget(self.progress, 1)
+        actions = QHBoxLayout()
+        actions.addWidget(self.send_button)
+        actions.addWidget(self.open_button)
+        actions.addStretch(1)
+        actions.addWidget(self.export_button)
+        actions.addWidget(self.include_dropped)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(run_row)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(actions)
+        self.resize(900, 760)
+
+        worker = window.worker
+        worker.progress.connect(self._on_progress)
+        worker.partial.connect(self._on_partial)
+        worker.jobFinished.connect(self._on_finished)
+        worker.jobFailed.connect(self._on_failed)
+        worker.jobCancelled.connect(self._on_cancelled)
+        self._update_buttons()
+
+    # settings and running --------------------------------------------------------------------
+    def settings(self):
+        """The :class:`~protein_studio.engines.generation.GenerationSettings` of the controls, validated."""
+        from protein_studio.engines.generation import GenerationSettings
+
+        return GenerationSettings(
+            n=self.n.value(), prompt=self.prompt.text(), max_length=self.max_length.value(),
+            min_length=min(10, self.max_length.value()), temperature=self.temperature.value(),
+            top_k=self.top_k.value(), top_p=self.top_p.value(),
+            repetition_penalty=self.repetition_penalty.value(), seed=self.seed.value()).validated()
+
+    def reference(self) -> str | None:
+        doc = self.window.session.document
+        return doc.sequence if self.identity.isChecked() and doc is not None else None
+
+    def generate(self) -> int | None:
+        """Start sampling on the worker with the dialog's settings; the job id, or None when refused."""
+        from protein_studio.models.registry import get_spec
+
+        if self.job_id is not None:
+            return None
+        model = self.model.currentData()
+        fold_model = self.fold_model.currentData() if self.fold.isChecked() else None
+        try:
+            if model is None:
+                raise UserError("no generation model is available (see Models \u25b8 Models on Disk)")
+            settings = self.settings()
+            spec = get_spec(model)
+            if self.fold.isChecked() and fold_model is None:
+                raise UserError("no folding model is available for the pLDDT column")
+        except UserError as exc:
+            self._set_status(str(exc), error=True)
+            self.window.show_error("Cannot generate", str(exc))
+            return None
+        reference = self.reference()
+        device = self.window.device
+
+        def run(ctx, loaded):
+            from protein_studio.engines.generation import generate_sequences
+
+            folder = None
+            if fold_model is not None:
+                from protein_studio.models.loader import load_model
+
+                ctx.progress(0, 1, f"Loading {fold_model}")
+                folder = load_model(fold_model, device)
+            return generate_sequences(loaded, settings, ctx, reference=reference, fold_model=folder)
+
+        job = Job(f"Generate {settings.n} sequences with {spec.display_name}", run, model=spec.name,
+                  device=device, kind="generate")
+        self._sampled = 0
+        self.job_id = self.window.submit_job(job)
+        self.progress.setRange(0, 0)
+        self._set_status(f"Generating {settings.n} sequences with {spec.display_name}\u2026")
+        self._update_buttons()
+        return self.job_id
+
+    def cancel(self) -> None:
+        """Stop the run in progress (results so far are dropped)."""
+        if self.job_id is not None:
+            self.window.worker.cancel(self.job_id)
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color: {RANDOM_COLOR}" if error else "")
+
+    def _update_buttons(self) -> None:
+        running = self.job_id is not None
+        self.generate_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        has_row = self.selected_candidate() is not None
+        self.send_button.setEnabled(has_row and not running)
+        self.open_button.setEnabled(has_row and not running)
+        self.export_button.setEnabled(self.result is not None and not running)
+
+    # worker signals --------------------------------------------------------------------------
+    def _on_progress(self, job_id: int, done: float, total: float, text: str, _eta: float) -> None:
+        if job_id != self.job_id:
+            return
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * min(1.0, done / total)))
+        if text:
+            self._set_status(text)
+
+    def _on_partial(self, job_id: int, payload) -> None:
+        if job_id != self.job_id or not isinstance(payload, list):
+            return
+        self._sampled += len(payload)
+        kept = sum(1 for c in payload if getattr(c, "kept", False))
+        self._set_status(f"Sampled {self._sampled} sequences ({kept} of the last {len(payload)} kept); "
+                         f"scoring follows")
+
+    def _on_finished(self, job_id: int, result) -> None:
+        if job_id != self.job_id:
+            return
+        self.job_id = None
+        self.show_result(result)
+
+    def _on_failed(self, job_id: int, message: str, _details: str) -> None:
+        if job_id != self.job_id:
+            return
+        self.job_id = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self._set_status(f"Failed: {message}", error=True)
+        self._update_buttons()
+
+    def _on_cancelled(self, job_id: int) -> None:
+        if job_id != self.job_id:
+            return
+        self.job_id = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self._set_status("Cancelled.")
+        self._update_buttons()
+
+    # results ---------------------------------------------------------------------------------
+    def show_result(self, result) -> None:
+        """Fill the table: kept sequences ranked by perplexity, then the dropped ones."""
+        self.result = result
+        rows = result.kept + result.dropped
+        self.table.setRowCount(len(rows))
+        for r, candidate in enumerate(rows):
+            name = QTableWidgetItem(candidate.name)
+            name.setData(Qt.UserRole, candidate.index)
+            identity = None if candidate.identity is None else 100 * candidate.identity
+            status = "kept" if candidate.kept else f"dropped: {candidate.reason}"
+            items = [name, _number_item(candidate.perplexity, 2), _number_item(len(candidate.sequence), 0),
+                     _number_item(identity, 1), _number_item(candidate.mean_plddt, 1),
+                     QTableWidgetItem(status), QTableWidgetItem(candidate.sequence)]
+            for c, item in enumerate(items):
+                if not candidate.kept:
+                    item.setForeground(QColor(_DROPPED_COLOR))
+                self.table.setItem(r, c, item)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        counts = ", ".join(f"{n} {reason}" for reason, n in sorted(result.drop_counts().items()))
+        warnings = f" Warnings: {'; '.join(result.warnings)}" if result.warnings else ""
+        random_note = " RANDOM WEIGHTS: the sequences are meaningless." if _is_random(result.model) else ""
+        self._set_status(f"{result.model}: kept {len(result.kept)} of {len(result.candidates)}"
+                         + (f" (dropped: {counts})" if counts else "") + "." + random_note + warnings)
+        if rows:
+            self.table.selectRow(0)
+        self._update_buttons()
+
+    def rows(self) -> list[dict]:
+        """The table as shown, one dict per row (column name -> text), for checks and scripts."""
+        out = []
+        for r in range(self.table.rowCount()):
+            out.append({COLUMNS[c]: self.table.item(r, c).text() for c in range(len(COLUMNS))})
+        return out
+
+    def candidate_at(self, row: int):
+        """The :class:`GeneratedSequence` shown in table row ``row``."""
+        if self.result is None or not 0 <= row < self.table.rowCount():
+            return None
+        index = self.table.item(row, 0).data(Qt.UserRole)
+        return next(c for c in self.result.candidates if c.index == index)
+
+    def selected_candidate(self):
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        return self.candidate_at(rows[0].row()) if rows else None
+
+    def send_to_editor(self, row: int | None = None) -> bool:
+        """Put the row's sequence into the sequence editor (undoable paste); False when nothing changed."""
+        candidate = self.selected_candidate() if row is None else self.candidate_at(row)
+        if candidate is None or self.window.session.document is None:
+            return False
+        if not self.window.paste_sequence(candidate.sequence):
+            return False
+        self.window.activity.add_entry(f"Sent {candidate.name} ({len(candidate.sequence)} residues) to the "
+                                       f"sequence editor (Edit \u25b8 Undo takes it back)")
+        return True
+
+    def open_as_document(self, row: int | None = None) -> bool:
+        """Open the row's sequence as a new document (no structure)."""
+        from protein_studio.core.numbering import NumberingMap
+        from protein_studio.core.session import Document
+
+        candidate = self.selected_candidate() if row is None else self.candidate_at(row)
+        if candidate is None:
+            return False
+        sequence = candidate.sequence
+        name = f"{candidate.name} ({self.result.model})"
+        self.window.set_document(Document(name=name, wild_type=sequence, sequence=sequence,
+                                          numbering=NumberingMap.plain(len(sequence), 1, sequence=sequence)))
+        return True
+
+    def export_fasta(self, path: str | Path | None = None) -> bool:
+        """Write the results as FASTA with the scores in the headers (kept, ranked; dropped if ticked)."""
+        if self.result is None:
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export generated sequences",
+                                                  str(Path.home() / "generated.fasta"), "FASTA (*.fasta *.fa)")
+            if not path:
+                return False
+        try:
+            Path(path).write_text(self.result.to_fasta(include_dropped=self.include_dropped.isChecked()))
+        except OSError as exc:
+            self.window.show_error("Export failed", f"{path}: {exc.strerror or exc}")
+            return False
+        self.window.activity.add_entry(f"Exported generated sequences to {path}")
+        return True
