@@ -308,7 +308,9 @@ def test_gui_thread_never_stalls_100_ms_while_a_scan_runs(demo, qtbot):
 
 @needs_3dmol
 def test_window_image_shows_the_drawn_structure(demo, qtbot):
-    qtbot.waitUntil(lambda: _viewer_status(qtbot, demo)["atoms"] > 0, timeout=TIMEOUT)
+    with qtbot.waitSignal(demo.viewer.drawn, timeout=TIMEOUT):
+        demo.open_files([DATA / "1ubq.pdb"], remember=False)
+    qtbot.wait(300)  # the page's next frame
     image = grab_window(demo).convertToFormat(QImage.Format.Format_RGB888)
     origin = demo.viewer.mapTo(demo, QPoint(0, 0))
     w, h = demo.viewer.width(), demo.viewer.height()
