@@ -202,9 +202,13 @@ def run_application(args) -> int:
     app = _application()
     from protein_studio.gui.main_window import MainWindow
 
+    from protein_studio.gui.design_tools import DesignTools
+
     files = [Path(f) for f in (getattr(args, "files", None) or [])]
     try:
         window = MainWindow(files=files, open_demo=not files)
+        DesignTools.install(window)  # Run > Predict Structure, Compare Structures, Generate Sequences
+        window.restore_layout()  # again, now that every dock exists
     except Exception:  # noqa: BLE001
         if getattr(args, "debug", False):
             raise
@@ -216,6 +220,8 @@ def run_application(args) -> int:
         if screenshot:
             window.close()
             return 1
+    if screenshot:
+        window.auto_warm_up = False  # a screenshot shows the window as opened, with no housekeeping job
     window.show()
     if not screenshot:
         return app.exec()

@@ -132,13 +132,14 @@ class MainWindow(QMainWindow):
         self._model_scores: dict[str, tuple[float, str]] = {}
         self._color_mode = "chain"
         self._warmed_up = False
+        self.auto_warm_up = True  # import torch on the worker shortly after the window first shows
 
         self._build_views()
         self._build_docks()
         self._build_menus()
         self._connect()
         self._choose_default_model()
-        self._restore_layout()
+        self.restore_layout()
 
         self._heatmap_timer = QTimer(self, singleShot=True, interval=80, timeout=self._redraw_scan)
         self._table_timer = QTimer(self, singleShot=True, interval=400, timeout=self._refresh_table)
@@ -962,7 +963,8 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.open_files(paths)
 
-    def _restore_layout(self) -> None:
+    def restore_layout(self) -> None:
+        """Window size, dock layout and recent files as saved by the last session."""
         geometry = self.settings.value("geometry")
         state = self.settings.value("state")
         if isinstance(geometry, QByteArray):
@@ -987,7 +989,7 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
-        if not self._warmed_up:
+        if self.auto_warm_up and not self._warmed_up:
             self._warmed_up = True
             QTimer.singleShot(1500, self.warm_up)
 
