@@ -350,9 +350,18 @@ def test_drop_files_about_models_and_layout(demo, qtbot, tmp_path):
     qtbot.waitUntil(lambda: demo.activity.label.text() == "Idle" and not demo.worker.busy, timeout=TIMEOUT)
     assert "on cpu" in demo.model_label.text()
     demo.set_device("auto")
+    demo.variants_dock.hide()  # a layout change the next window must remember
     demo.save_layout()
     ini = Path(os.environ["PROTEIN_STUDIO_CONFIG_DIR"]) / "window.ini"
     assert ini.is_file() and "geometry" in ini.read_text()
+    second = MainWindow(open_demo=False)
+    try:
+        assert second.variants_dock.isHidden() and not second.ranked_dock.isHidden()
+        assert second.recent_menu.actions()[0].text() == "1ubq.pdb"
+    finally:
+        _dispose(second)  # (closing saves its layout too)
+        demo.variants_dock.show()
+        demo.save_layout()
 
 
 @needs_3dmol
