@@ -69,7 +69,8 @@ class HeatmapView(QAbstractScrollArea):
     Signals
     -------
     positionsSelected(list, bool)
-        The user clicked or dragged over positions (0-based indices); the flag says "add to selection".
+        The user clicked or dragged over positions: the whole new selection (0-based indices; ctrl adds
+        to the previous one); the flag is always False (kept for the views' common signature).
     mutationActivated(int, str)
         Double-click on a cell (or "Apply" in its context menu): position index and mutant letter.
     variantRequested(int, str)
@@ -106,6 +107,7 @@ class HeatmapView(QAbstractScrollArea):
         self._selected: frozenset = frozenset()
         self._title = ""
         self._drag_start: int | None = None
+        self._base: frozenset = frozenset()  # selection a ctrl-drag adds to
         self.horizontalScrollBar().valueChanged.connect(self.viewport().update)
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
@@ -407,7 +409,7 @@ class HeatmapView(QAbstractScrollArea):
         index, row = self.cell_at(event.position().toPoint())
         if self._drag_start is not None and index is not None and event.buttons() & Qt.LeftButton:
             lo, hi = sorted((self._drag_start, index))
-            self.positionsSelected.emit(list(range(lo, hi + 1)), bool(event.modifiers() & Qt.ControlModifier))
+            self._select(range(lo, hi + 1), bool(event.modifiers() & Qt.ControlModifier))
         if index is not None and row is not None:
             QToolTip.showText(event.globalPosition().toPoint(), self.tooltip_text(index, row), self.viewport())
         else:
@@ -418,7 +420,8 @@ class HeatmapView(QAbstractScrollArea):
         index, _row = self.cell_at(event.position().toPoint())
         if event.button() == Qt.LeftButton and index is not None:
             self._drag_start = index
-            self.positionsSelected.emit([index], bool(event.modifiers() & Qt.ControlModifier))
+            self._base = self._selected if event.modifiers() & Qt.ControlModifier else frozenset()
+            self._select([index], bool(event.modifiers() & Qt.ControlModifier))
         super().mousePressEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802
@@ -428,6 +431,13 @@ class HeatmapView(QAbstractScrollArea):
     def hideEvent(self, event) -> None:  # noqa: N802
         QToolTip.hideText()
         super().hideEvent(event)
+
+    def _select(self, indices, add: bool) -> None:
+        """Show the user's selection here (the mediator never echoes it back) and publish it."""
+        merged = frozenset(indices) | (self._base if add else frozenset())
+        if merged != self._selected:
+            self.set_selection(merged)
+            self.positionsSelected.emit(sorted(merged), False)
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         self._drag_start = None

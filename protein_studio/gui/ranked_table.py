@@ -283,6 +283,7 @@ class RankedTable(QWidget):
 
     def _clicked(self, index) -> None:
         row = self.model.rows[index.row()]
+        self._selection = frozenset({row.index})  # the mediator does not echo it back
         self.positionsSelected.emit([row.index], False)
 
     def _double_clicked(self, index) -> None:

@@ -224,6 +224,7 @@ def test_heatmap_click_selects_in_editor_and_highlights_in_viewer(demo, qtbot):
     residue = doc.numbering.residue_at(index)
     QTest.mouseClick(demo.heatmap.viewport(), Qt.LeftButton, Qt.NoModifier, demo.heatmap.cell_center(index, 3))
     assert demo.editor.selection == {index}
+    assert demo.heatmap._selected == {index}  # the sender shows its own selection too
     assert demo.ranked._selection == {index}
     qtbot.waitUntil(lambda: _viewer_status(qtbot, demo)["selected"] == [[residue.chain, residue.number,
                                                                          residue.insertion]], timeout=TIMEOUT)

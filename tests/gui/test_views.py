@@ -94,6 +94,10 @@ def test_cells_tooltips_clicks_and_double_clicks(qtbot, heatmap):
     with qtbot.waitSignal(heatmap.positionsSelected) as selected:
         QTest.mouseClick(heatmap.viewport(), Qt.LeftButton, Qt.NoModifier, heatmap.cell_center(42, 5))
     assert selected.args == [[42], False]
+    assert heatmap._selected == {42}
+    with qtbot.waitSignal(heatmap.positionsSelected) as added:
+        QTest.mouseClick(heatmap.viewport(), Qt.LeftButton, Qt.ControlModifier, heatmap.cell_center(44, 5))
+    assert added.args == [[42, 44], False] and heatmap._selected == {42, 44}
     with qtbot.waitSignal(heatmap.mutationActivated) as activated:
         QTest.mouseDClick(heatmap.viewport(), Qt.LeftButton, Qt.NoModifier, heatmap.cell_center(7, 19))
     assert activated.args == [7, "Y"]
