@@ -559,6 +559,9 @@ class DesignTools(QObject):
         viewer = self.window.viewer
         viewer.load_structure(to_pdb_text(ref.structure), ref.label)
         viewer.set_overlay(to_pdb_text(comparison.superimposed), mob.label)
+        if doc is not None and ref.numbered_like_document:
+            mutated = (doc.numbering.residue_at(i) for i in doc.mutated_indices())
+            viewer.set_mutated([r for r in mutated if r is not None])
         summary = f"{mob.label} on {ref.label}: {comparison.summary()}"
         values = None
         if doc is not None and (ref.numbered_like_document or mob.numbered_like_document):
