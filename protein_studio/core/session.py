@@ -237,16 +237,17 @@ class Session:
         Raises
         ------
         InputError
-            A letter that is not one of the 20 standard amino acids, or an index off the sequence.
+            A letter that is not one of the 20 standard amino acids (the wild type's own letter, even
+            X, may always come back: undo), or an index off the sequence.
         """
         doc = self._require()
         residue = residue.upper()
-        if residue not in _AA_INDEX:
-            raise InputError(f"'{residue}' is not one of the 20 standard amino acids ({AMINO_ACIDS})",
-                             position=index + doc.first_residue)
         if not 0 <= index < len(doc.sequence):
             raise InputError(f"position {doc.position(index)} is outside the sequence "
                              f"({doc.first_residue}-{doc.position(len(doc.sequence) - 1)})")
+        if residue not in _AA_INDEX and residue != doc.wild_type[index]:
+            raise InputError(f"'{residue}' is not one of the 20 standard amino acids ({AMINO_ACIDS})",
+                             position=index + doc.first_residue)
         old = doc.sequence[index]
         if old != residue:
             self.document = replace(doc, sequence=doc.sequence[:index] + residue + doc.sequence[index + 1:])

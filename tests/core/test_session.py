@@ -92,6 +92,19 @@ def test_edits_count_mutations_and_refuse_bad_letters():
     assert str(session.document.mutations()) == "I3V:Q4K"
 
 
+def test_a_nonstandard_wild_type_residue_can_be_mutated_and_restored(tmp_path):
+    path = tmp_path / "with_x.fasta"
+    path.write_text(">x\nMKXAY\n")
+    session = Session()
+    session.open(load_document([path]))
+    assert session.set_residue(2, "G") == "X"
+    assert session.document.mutations() is None  # X2G cannot be named: X is not an amino acid
+    assert session.set_residue(2, "X") == "G"  # undo puts the X back
+    assert session.document.sequence == "MKXAY"
+    with pytest.raises(InputError):
+        session.set_residue(1, "X")
+
+
 def test_paste_same_length_edits_other_length_replaces_and_restores():
     session = Session()
     session.open(load_document(DEMO))
