@@ -38,7 +38,7 @@ from protein_studio.core.structures import ResidueId, Structure, structure_from_
 from protein_studio.gui.track_panel import TrackPanel, displacement_track, plddt_track
 from protein_studio.gui.worker import Job
 
-__all__ = ["DesignTools", "StructureEntry", "PredictDialog", "CompareDialog", "renumber_like",
+__all__ = ["DesignTools", "StructureEntry", "PredictDialog", "CompareDialog", "renumber_like", "fill_model_combo",
            "model_choices", "RANDOM_COLOR"]
 
 #: Text colour of random-weight models in the pickers.

@@ -201,7 +201,8 @@ class TrackPanel(QAbstractScrollArea):
         index = (point.x() - self.TITLE_WIDTH + self.horizontalScrollBar().value()) // self.column_width()
         return int(index) if 0 <= index < len(self._labels) else None
 
-    def _row_top(self, row: int) -> int:
+    def row_top(self, row: int) -> int:
+        """Top edge of track row ``row`` in viewport coordinates."""
         return self._summary_height() + self.RULER_HEIGHT + row * self.ROW_HEIGHT
 
     def ensure_visible(self, index: int) -> None:
@@ -224,7 +225,7 @@ class TrackPanel(QAbstractScrollArea):
                              Qt.AlignVCenter | Qt.AlignLeft, self._summary)
         if not self._tracks:
             painter.setPen(palette.placeholderText().color())
-            painter.drawText(QRect(4, self._row_top(0), self.viewport().width() - 8, self.ROW_HEIGHT),
+            painter.drawText(QRect(4, self.row_top(0), self.viewport().width() - 8, self.ROW_HEIGHT),
                              Qt.AlignVCenter | Qt.AlignLeft,
                              "No tracks yet: Run \u25b8 Predict Structure or Compare Structures")
             return
@@ -232,7 +233,7 @@ class TrackPanel(QAbstractScrollArea):
         width = self.column_width()
         first = max(0, (self.horizontalScrollBar().value()) // width)
         last = min(n, first + (self.viewport().width() - self.TITLE_WIDTH) // width + 2)
-        bottom = self._row_top(len(self._tracks))
+        bottom = self.row_top(len(self._tracks))
         clip = QRect(self.TITLE_WIDTH, 0, self.viewport().width() - self.TITLE_WIDTH, self.viewport().height())
 
         painter.save()
@@ -259,7 +260,7 @@ class TrackPanel(QAbstractScrollArea):
                     rect, align = QRect(x + width // 2 - 30, ruler_top, 60, self.RULER_HEIGHT - 4), Qt.AlignCenter
                 painter.drawText(rect, align, label)
         for row, track in enumerate(self._tracks.values()):
-            top = self._row_top(row)
+            top = self.row_top(row)
             base = top + self.ROW_HEIGHT - 3
             usable = self.ROW_HEIGHT - 6
             for index in range(first, last):
@@ -276,7 +277,7 @@ class TrackPanel(QAbstractScrollArea):
         painter.restore()
 
         for row, track in enumerate(self._tracks.values()):
-            top = self._row_top(row)
+            top = self.row_top(row)
             painter.setPen(text_color)
             scale = f"0\u2013{track.maximum:.0f}{track.unit}"
             painter.drawText(QRect(4, top, self.TITLE_WIDTH - 8, self.ROW_HEIGHT // 2 + 2),

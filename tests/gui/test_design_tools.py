@@ -162,6 +162,24 @@ def test_compare_shows_both_structures_and_the_engine_numbers(qtbot, window, too
         assert status["baseColor"] != status["overlayColor"]
 
 
+def test_predict_a_variant_from_the_variant_list(qtbot, window, tools):
+    assert window.add_variant("I3V:K6R")
+    dialog = tools.open_predict_dialog()
+    labels = [dialog.source.itemText(i) for i in range(dialog.source.count())]
+    assert "Variant I3V:K6R" in labels
+    dialog.source.setCurrentIndex(labels.index("Variant I3V:K6R"))
+    dialog.model.setCurrentIndex(dialog.model.findData(FOLD))
+    with qtbot.waitSignal(tools.predictionShown, timeout=TIMEOUT) as shown:
+        dialog.accept()
+    result = shown.args[0]
+    wild_type = window.session.document.wild_type
+    assert result.sequence == wild_type[:2] + "V" + wild_type[3:5] + "R" + wild_type[6:]
+    assert window.session.document.sequence == wild_type  # folding a variant does not edit the sequence
+    assert "I3V:K6R" in tools.tracks.summary
+    np.testing.assert_allclose(tools.tracks.track("plddt").values, result.plddt)
+    window.session.remove_variant(window.session.variants[-1])
+
+
 def test_compare_refuses_one_structure_against_itself(tools, window):
     label = tools.structure_entries()[0].label
     assert tools.compare(label, label) is None
@@ -172,7 +190,7 @@ def test_track_click_selects_the_position_everywhere(qtbot, window, tools):
     panel = tools.tracks
     index = 10
     x = panel.column_x(index) + panel.column_width() // 2
-    y = panel._row_top(0) + panel.ROW_HEIGHT // 2
+    y = panel.row_top(0) + panel.ROW_HEIGHT // 2
     QTest.mouseClick(panel.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(x, y))
     assert window.mediator.selection == frozenset({index})
     assert window.editor.selection == frozenset({index})
