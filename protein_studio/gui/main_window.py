@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
 from protein_studio import __version__
 from protein_studio.core.errors import UserError
 from protein_studio.core.selection import SelectionMediator
+from protein_studio.core.sequences import AMINO_ACIDS
 from protein_studio.core.session import Document, Session, load_document
 from protein_studio.core.structures import ResidueId, to_pdb_text
 from protein_studio.gui.activity_panel import ActivityPanel
@@ -490,7 +491,7 @@ class MainWindow(QMainWindow):
         doc = self.session.document
         if doc is None:
             return False
-        if residue.upper() not in "ACDEFGHIKLMNPQRSTVWY" or len(residue) != 1:
+        if len(residue) != 1 or residue.upper() not in AMINO_ACIDS:
             self.statusBar().showMessage(f"'{residue}' is not one of the 20 amino acids", 5000)
             return False
         if doc.sequence[index] == residue.upper():

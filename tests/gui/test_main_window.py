@@ -17,6 +17,7 @@ from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QTableWidget, QToolTip
 
+from protein_studio.core.sequences import AMINO_ACIDS
 from protein_studio.core.structures import ResidueId
 from protein_studio.gui.application import grab_window
 from protein_studio.gui.main_window import DEMO_FILES, MainWindow
@@ -190,7 +191,7 @@ def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot
     assert best.score == pytest.approx(np.max(np.where(window.session.scan.substitution_mask(), scores, -np.inf)))
     # a double-click on a heatmap cell applies that mutation, undoably
     QTest.mouseDClick(window.heatmap.viewport(), Qt.LeftButton, Qt.NoModifier,
-                      window.heatmap.cell_center(best.index, "ACDEFGHIKLMNPQRSTVWY".index(best.mt)))
+                      window.heatmap.cell_center(best.index, AMINO_ACIDS.index(best.mt)))
     assert window.session.document.sequence[best.index] == best.mt
     window.undo_stack.undo()
     assert window.session.document.sequence[best.index] == best.wt
