@@ -21,7 +21,6 @@ pointing at the same positions, and a comparison with the document's own structu
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QPushButton, QVBoxLayout)
 
 from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.structures import ResidueId, Structure, structure_from_text, to_pdb_text

@@ -18,7 +18,6 @@ from protein_studio.core.structures import ResidueId, load_structure
 from protein_studio.engines.comparison import compare_structures
 from protein_studio.engines.generation import GenerationSettings, generate_sequences
 from protein_studio.gui.design_tools import DesignTools, renumber_like
-from protein_studio.gui.generation_dialog import COLUMNS
 from protein_studio.gui.main_window import MainWindow
 from protein_studio.gui.structure_viewer import WEB_DIR
 from protein_studio.gui.track_panel import TrackPanel, plddt_track
