@@ -239,8 +239,10 @@ class MainWindow(QMainWindow):
         run = bar.addMenu("&Run")
         self.scan_action = self._action(run, "&Scan All Point Mutations", self.start_scan, "Ctrl+R",
                                         "Score all 19 substitutions at every position with the chosen model")
-        self._action(run, "Score &Variants", self.score_variants, "Ctrl+Shift+R",
-                     "Score the variant list with the chosen model")
+        self._action(run, "Score &Variants (additive)", self.score_variants, "Ctrl+Shift+R",
+                     "Score the variant list with the chosen model: the sum of single-site masked marginals")
+        self._action(run, "Score Variants (&joint masking)", lambda: self.score_variants(multi="joint"), None,
+                     "Score the variant list masking all mutated positions of a variant at once (ESM-1v)")
         self.cancel_action = self._action(run, "&Cancel", self.cancel_jobs, "Ctrl+.")
         strategy_menu = run.addMenu("Scan S&trategy")
         group = QActionGroup(self)
@@ -609,8 +611,12 @@ class MainWindow(QMainWindow):
         self._scan_job = self.submit_job(job)
         return job.id
 
-    def score_variants(self) -> int | None:
-        """Score every variant of the list with the chosen model (additive masked marginals)."""
+    def score_variants(self, multi: str = "additive") -> int | None:
+        """Score every variant of the list with the chosen model.
+
+        ``multi``: ``"additive"`` (sum of single-site masked marginals, as ProteinGym) or ``"joint"`` (all
+        mutated positions masked at once, as the ESM-1v paper); the score's tooltip says which.
+        """
         doc = self.session.document
         if doc is None or not self.session.variants:
             self.show_error("Nothing to score", "Add variants to the list first (e.g. E104K:G238S).")
@@ -626,9 +632,9 @@ class MainWindow(QMainWindow):
         def run(ctx, loaded):
             from protein_studio.engines.scoring import score_mutants
 
-            return score_mutants(wild_type, mutants, loaded, ctx, multi="additive", first_residue=first)
+            return score_mutants(wild_type, mutants, loaded, ctx, multi=multi, first_residue=first)
 
-        job = Job(f"Score {len(mutants)} variants with {spec.display_name}", run, model=spec.name,
+        job = Job(f"Score {len(mutants)} variants ({multi}) with {spec.display_name}", run, model=spec.name,
                   device=self.device, kind="score")
         self._score_job = self.submit_job(job)
         return job.id

@@ -213,9 +213,12 @@ def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot
     window.set_color_mode("chain")
     # Run > Score Variants scores the list with the model (single mutant: equals the masked scan score)
     window.set_model("random-esm2-tiny")
-    with qtbot.waitSignal(window.worker.jobFinished, timeout=TIMEOUT):
-        window.score_variants()
-    assert float(window.variants.table.item(0, 2).text()) == pytest.approx(best.score, abs=1e-3)
+    for multi in ("additive", "joint"):
+        with qtbot.waitSignal(window.worker.jobFinished, timeout=TIMEOUT):
+            window.score_variants(multi=multi)
+        item = window.variants.table.item(0, 2)
+        assert float(item.text()) == pytest.approx(best.score, abs=1e-3)
+        assert ("joint" in item.toolTip()) == (multi == "joint")
 
 
 @needs_3dmol

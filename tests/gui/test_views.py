@@ -152,6 +152,16 @@ def test_editor_typing_mutates_refuses_bad_letters_and_selects(qtbot, editor):
     assert extended.args[0] == [13, 14]
 
 
+def test_editor_paste_asks_for_the_clipboard_text(qtbot, editor):
+    from PySide6.QtGui import QGuiApplication
+
+    editor.set_sequence("MKTAYIAKQR")
+    QGuiApplication.clipboard().setText(">pasted\nMKTAYW\n")
+    with qtbot.waitSignal(editor.pasteRequested) as pasted:
+        QTest.keyClick(editor, Qt.Key_V, Qt.ControlModifier)
+    assert pasted.args == [">pasted\nMKTAYW\n"]
+
+
 def test_editor_maps_clicks_back_to_indices_on_every_line(qtbot, editor):
     editor.set_sequence("ACDEFGHIKL" * 12)
     n = editor.per_line()
