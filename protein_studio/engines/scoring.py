@@ -289,10 +289,14 @@ class _Runner:
         tokens = width + self.bos + self.eos
         itemsize = torch.empty((), dtype=self.loaded.dtype or torch.float32).element_size()
         # live activations of one layer: hidden states, 4x FFN, q/k/v, and heads x T x T attention maps
-        per_sequence = itemsize * (tokens * embed * 16 + heads * tokens * tokens * 4) + tokens * 64 * 8
+        # (fair-esm takes their softmax in float32)
+        per_sequence = itemsize * (tokens * embed * 16 + heads * tokens * tokens * 6) + tokens * 64 * 8
         if device.type == "cuda":
-            free, _total = torch.cuda.mem_get_info(device)
-            budget = free * 0.5
+            # from the card's size, not its momentary free memory, so that the same card and model always
+            # batch alike (results do not depend on what else was allocated); out of memory halves it
+            total = torch.cuda.get_device_properties(device).total_memory
+            weights = sum(p.numel() * p.element_size() for p in model.parameters())
+            budget = max(total - weights, 0) * 0.4
         else:
             budget = 2 * 1024**3  # Apple MPS shares system memory: stay modest
         return int(min(256, max(1, budget // per_sequence)))
