@@ -39,6 +39,29 @@ def test_scan_300_residues_writes_300x19_finite_rows(tmp_path, capsys):
     assert "RANDOM WEIGHTS" in err and "1/1 passes" in err  # one pass, final progress line on a non-tty
 
 
+def test_1500_residue_scan_on_random_esm1b_tiny_stays_within_1024_tokens(tmp_path, monkeypatch):
+    import protein_studio.models.esm_loading as esm_loading
+
+    widths = []
+    original = esm_loading.load_esm
+
+    def load_and_watch(name, device="auto", precision="auto"):
+        loaded = original(name, device, precision)
+        loaded.model.register_forward_pre_hook(lambda _module, args: widths.append(args[0].shape[1]))
+        return loaded
+
+    monkeypatch.setattr(esm_loading, "load_esm", load_and_watch)
+    sequence = "".join(np.random.default_rng(7).choice(list(AMINO_ACIDS), size=1500))
+    wt, masked = tmp_path / "wt.csv", tmp_path / "masked.csv"
+    assert main(["scan", "--sequence", sequence, "--model", "random-esm1b-tiny", "--strategy", "wt-marginals",
+                 "--out", str(wt)]) == 0
+    assert main(["scan", "--sequence", sequence, "--model", "random-esm1b-tiny", "--positions", "1,750,1500",
+                 "--out", str(masked)]) == 0
+    assert len(_rows(wt)) == 1500 * 19 and all(math.isfinite(float(r["score"])) for r in _rows(wt))
+    assert {r["position"] for r in _rows(masked)} == {"1", "750", "1500"}
+    assert widths and max(widths) == 1024
+
+
 def test_score_gives_the_values_of_the_scan(tmp_path):
     scan_out, score_out = tmp_path / "scan.csv", tmp_path / "score.csv"
     assert main(["scan", "--sequence", SEQ300[:60], "--model", "random-esm2-tiny", "--positions", "5-6,40",
