@@ -156,17 +156,23 @@ class Screenshotter:
         QApplication.instance().exit(self.exit_code)
 
 
-def grab_window(window):
+def grab_window(window, image=None):
     """The window as an image; the 3D canvas is painted in only where the widget grab left it blank.
 
     On the offscreen platform QWidget.grab normally includes the QWebEngineView's content (with the
     page's HTML overlays such as the legend); where a platform returns a blank area instead, the
     viewer's own canvas image is composited over it.
+
+    Parameters
+    ----------
+    window : MainWindow
+    image : QImage, optional
+        A grab already taken (default: ``window.grab()``).
     """
     from PySide6.QtCore import QPoint, QRect, Qt
     from PySide6.QtGui import QPainter
 
-    image = window.grab().toImage()
+    image = window.grab().toImage() if image is None else image.copy()
     viewer = window.viewer
     if not viewer.isVisible() or not viewer.available or not viewer.is_ready:
         return image
@@ -177,7 +183,7 @@ def grab_window(window):
                             int(viewer.height() * ratio)))
     if not _is_blank(area):
         return image
-    canvas = viewer._canvas_image()  # noqa: SLF001 - the viewer's canvas export (also used by grab_image)
+    canvas = viewer.canvas_image()
     if canvas is None or canvas.isNull():
         return image
     painter = QPainter(image)

@@ -311,18 +311,39 @@ def test_gui_thread_never_stalls_100_ms_while_a_scan_runs(demo, qtbot):
     assert max(gaps) < 0.1, f"the event loop stalled {max(gaps) * 1000:.0f} ms"
 
 
+def _viewer_area(window, image):
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    origin = window.viewer.mapTo(window, QPoint(0, 0))
+    stride = image.bytesPerLine()
+    raw = np.frombuffer(image.constBits(), np.uint8)[: stride * image.height()].reshape(image.height(), stride)
+    pixels = raw[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
+    area = pixels[origin.y():origin.y() + window.viewer.height(), origin.x():origin.x() + window.viewer.width()]
+    return area.copy()  # the pixels belong to the QImage, which dies with this function
+
+
+@needs_3dmol
+def test_window_image_falls_back_to_the_canvas_where_a_grab_is_blank(demo, qtbot):
+    from protein_studio.gui import application
+
+    with qtbot.waitSignal(demo.viewer.drawn, timeout=TIMEOUT):
+        demo.open_files([DATA / "1ubq.pdb"], remember=False)
+    blank = QImage(50, 50, QImage.Format.Format_RGB32)
+    blank.fill(0xFFFFFFFF)
+    assert application._is_blank(blank)
+    assert not application._is_blank(demo.grab().toImage())
+    # a platform that grabs the web view blank: the canvas is painted in
+    white = QImage(demo.size(), QImage.Format.Format_RGB32)
+    white.fill(0xFFFFFFFF)
+    area = _viewer_area(demo, application.grab_window(demo, white)).astype(int)
+    assert np.any(area < 200, axis=2).mean() > 0.02
+
+
 @needs_3dmol
 def test_window_image_shows_the_drawn_structure(demo, qtbot):
     with qtbot.waitSignal(demo.viewer.drawn, timeout=TIMEOUT):
         demo.open_files([DATA / "1ubq.pdb"], remember=False)
     qtbot.wait(300)  # the page's next frame
-    image = grab_window(demo).convertToFormat(QImage.Format.Format_RGB888)
-    origin = demo.viewer.mapTo(demo, QPoint(0, 0))
-    w, h = demo.viewer.width(), demo.viewer.height()
-    stride = image.bytesPerLine()
-    raw = np.frombuffer(image.constBits(), np.uint8)[: stride * image.height()].reshape(image.height(), stride)
-    pixels = raw[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
-    area = pixels[origin.y():origin.y() + h, origin.x():origin.x() + w].astype(int)
+    area = _viewer_area(demo, grab_window(demo)).astype(int)
     coloured = np.any(area < 200, axis=2).mean()
     assert coloured > 0.02  # the cartoon is there, not a blank or black rectangle
     assert coloured < 0.9
