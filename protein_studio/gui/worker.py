@@ -25,6 +25,13 @@ from protein_studio.jobs.context import JobContext
 
 __all__ = ["Job", "Worker", "WorkerContext", "format_eta"]
 
+
+def _load_model_by_name(name: str, device: str) -> Any:
+    """Any registry model (scoring, folding, generation); torch loads here, on the worker thread."""
+    from protein_studio.models.loader import load_model
+
+    return load_model(name, device)
+
 _ids = itertools.count(1)
 _orphans: set = set()  # workers whose thread outlived their window (see Worker.shutdown)
 
@@ -135,7 +142,7 @@ class Worker(QThread):
         self._jobs: dict[int, Job] = {}
         self._lock = threading.Lock()
         self._current: Job | None = None
-        self._loader = loader or _load_model
+        self._loader = loader or _load_model_by_name
         self._loaded: Any = None
         self._loaded_key: tuple[str, str] | None = None
 
@@ -265,9 +272,3 @@ class Worker(QThread):
     def release_model(self) -> None:
         """Drop the loaded model before the next job (e.g. the user picked another device)."""
         self.submit(Job("Release the loaded model", lambda ctx, loaded: self._release(), kind="release"))
-
-
-def _load_model(name: str, device: str) -> Any:
-    from protein_studio.models.esm_loading import load_esm
-
-    return load_esm(name, device)

@@ -21,7 +21,6 @@ from protein_studio.gui.design_tools import DesignTools, renumber_like
 from protein_studio.gui.main_window import MainWindow
 from protein_studio.gui.structure_viewer import WEB_DIR
 from protein_studio.gui.track_panel import TrackPanel, plddt_track
-from protein_studio.gui.worker import Worker
 from protein_studio.jobs.context import JobContext
 from protein_studio.models.loader import load_model
 
@@ -35,7 +34,7 @@ HAS_3DMOL = (WEB_DIR / "vendor" / "3Dmol-min.js").is_file()
 
 @pytest.fixture(scope="module")
 def window(qapp):
-    win = MainWindow(files=[UBQ], worker=Worker(loader=load_model))
+    win = MainWindow(files=[UBQ])
     tools = DesignTools.install(win)
     assert win.design_tools is tools
     win.resize(1300, 850)
