@@ -20,17 +20,6 @@ from protein_studio.core.sequences import AMINO_ACIDS  # noqa: E402
 SEQ300 = "".join(np.random.default_rng(42).choice(list(AMINO_ACIDS), size=300))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from threads, and on a shared 2-core machine spinning threads cost a lot."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _rows(path):
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))

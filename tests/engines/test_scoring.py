@@ -47,17 +47,6 @@ def _esm1b(seed=1):
     return LoadedModel(_spec("test-esm1b", "esm1b"), model, torch.device("cpu"), torch.float32, alphabet)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from threads, and on a shared 2-core machine spinning threads cost a lot."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def esm2():
     return _esm2()

@@ -285,7 +285,8 @@ def test_a_failing_job_shows_its_error_and_the_window_carries_on(demo, qtbot):
 
 
 def test_gui_thread_never_stalls_100_ms_while_a_scan_runs(demo, qtbot):
-    assert demo.open_files([DATA / "1ubq.pdb"], remember=False)
+    # TEM-1 (263 residues): the scan outlasts the one-second probe even on a fast machine
+    assert demo.open_files([DATA / "1btl.pdb"], remember=False)
     # the model loads (and torch imports) first: the probe measures the scan itself
     demo.start_scan("random-esm2-8M")
     qtbot.waitUntil(lambda: demo.session.scan.positions_done >= 1, timeout=TIMEOUT)
@@ -300,14 +301,14 @@ def test_gui_thread_never_stalls_100_ms_while_a_scan_runs(demo, qtbot):
 
     probe = QTimer(interval=10, timeout=tick)
     probe.start()
-    qtbot.waitUntil(lambda: demo.session.scan.positions_done >= chunks_before + 3, timeout=TIMEOUT)
-    qtbot.wait(200)
+    qtbot.waitUntil(lambda: len(gaps) >= 100, timeout=TIMEOUT)  # about one second of ticks
     probe.stop()
     done = demo.session.scan.positions_done
+    still_scanning = demo.worker.busy
     demo.cancel_jobs()
     qtbot.waitUntil(lambda: not demo.worker.busy, timeout=TIMEOUT)
-    assert done > chunks_before  # the scan really ran (and streamed) while the probe measured
-    assert len(gaps) > 50
+    assert done > chunks_before  # the scan really ran (and streamed) while the probe measured ...
+    assert still_scanning  # ... and was still running when it stopped
     assert max(gaps) < 0.1, f"the event loop stalled {max(gaps) * 1000:.0f} ms"
 
 
