@@ -127,22 +127,47 @@ class ScanState:
     scores: np.ndarray
     random_weights: bool = False
     complete: bool = False
+    #: per position: True once its row comes from ``strategy`` itself, False while it is empty or still
+    #: shows the one-pass wt-marginal preview that a masked-marginal scan sends first
+    final: np.ndarray | None = None
     _ranks: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.final is None:
+            self.final = ~np.all(np.isnan(self.scores), axis=1)
 
     @classmethod
     def empty(cls, model: str, strategy: str, sequence: str, random_weights: bool = False) -> "ScanState":
         return cls(model, strategy, sequence, np.full((len(sequence), len(AMINO_ACIDS)), np.nan),
                    random_weights)
 
-    def update(self, positions: Sequence[int], rows: np.ndarray) -> None:
-        """Store the score rows of finished ``positions`` (0-based)."""
-        rows = np.asarray(rows, dtype=float).reshape(len(positions), len(AMINO_ACIDS))
-        self.scores[np.asarray(positions, dtype=int)] = rows
+    def update(self, positions: Sequence[int], rows: np.ndarray, final: bool = True) -> None:
+        """Store the score rows of ``positions`` (0-based): final rows, or preview rows (``final=False``)
+        that a later final row replaces."""
+        index = np.asarray(positions, dtype=int)
+        rows = np.asarray(rows, dtype=float).reshape(len(index), len(AMINO_ACIDS))
+        if not final:  # a preview never overwrites a final row
+            keep = ~self.final[index]
+            index, rows = index[keep], rows[keep]
+        self.scores[index] = rows
+        self.final[index] = final
+        self._ranks = None
+
+    def drop_preview(self) -> None:
+        """Forget preview rows that were not refined (a cancelled or failed scan keeps only final rows,
+        so no number on screen comes from a method other than the one named)."""
+        self.scores[~self.final] = np.nan
         self._ranks = None
 
     @property
     def positions_done(self) -> int:
-        return int(np.count_nonzero(~np.all(np.isnan(self.scores), axis=1)))
+        """Positions with their final scores."""
+        return int(np.count_nonzero(self.final))
+
+    @property
+    def positions_in_preview(self) -> int:
+        """Positions showing the wt-marginal preview, still to be refined."""
+        return int(np.count_nonzero(~self.final & ~np.all(np.isnan(self.scores), axis=1)))
 
     def substitution_mask(self) -> np.ndarray:
         """L x 20 booleans: True for every cell that is not the scanned sequence's own residue."""
@@ -310,11 +335,11 @@ class Session:
         self.scan_changed.emit(None)
         return self.scan
 
-    def add_scan_chunk(self, positions: Sequence[int], rows: np.ndarray) -> None:
-        """Rows of finished positions of the running scan."""
+    def add_scan_chunk(self, positions: Sequence[int], rows: np.ndarray, final: bool = True) -> None:
+        """Rows of finished positions of the running scan (``final=False``: preview rows)."""
         if self.scan is None:
             return
-        self.scan.update(positions, rows)
+        self.scan.update(positions, rows, final)
         self.scan_changed.emit(list(positions))
 
     def finish_scan(self, scores: np.ndarray | None = None) -> None:
@@ -325,8 +350,10 @@ class Session:
             scores = np.asarray(scores, dtype=float)
             if scores.shape == self.scan.scores.shape:
                 self.scan.scores = scores.copy()
+                self.scan.final = ~np.all(np.isnan(scores), axis=1)
                 self.scan._ranks = None
-        self.scan.complete = not np.isnan(self.scan.scores).all(axis=1).any()
+        self.scan.drop_preview()
+        self.scan.complete = bool(self.scan.final.all())
         self.scan_changed.emit(None)
 
     # variants ---------------------------------------------------------------------------------

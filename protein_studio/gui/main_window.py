@@ -603,7 +603,9 @@ class MainWindow(QMainWindow):
         def run(ctx, loaded):
             from protein_studio.engines.scoring import saturation_scan
 
-            return saturation_scan(sequence, loaded, ctx, strategy=strategy)
+            # a masked-marginal scan first shows the one-pass wt-marginal matrix, then refines it
+            return saturation_scan(sequence, loaded, ctx, strategy=strategy,
+                                   wt_first=strategy == "masked-marginals")
 
         job = Job(f"Scan {doc.name} with {spec.display_name} ({strategy})", run, model=model, device=self.device,
                   kind="scan", data={"sequence": sequence})
@@ -652,8 +654,10 @@ class MainWindow(QMainWindow):
             return
         positions = getattr(payload, "positions", None)
         rows = getattr(payload, "scores_rows", None)
-        if positions is not None and rows is not None:
-            self.session.add_scan_chunk(list(np.asarray(positions, dtype=int)), rows)
+        scan = self.session.scan
+        if positions is not None and rows is not None and scan is not None:
+            final = getattr(payload, "strategy", scan.strategy) == scan.strategy
+            self.session.add_scan_chunk(list(np.asarray(positions, dtype=int)), rows, final)
 
     def _on_finished(self, job_id: int, result) -> None:
         job = self._jobs.pop(job_id, None)
@@ -730,6 +734,9 @@ class MainWindow(QMainWindow):
             return
         spec_label = scan.model + (" \u2014 RANDOM WEIGHTS, scores are meaningless" if scan.random_weights else "")
         state = "complete" if scan.complete else f"{scan.positions_done}/{len(scan.sequence)} positions"
+        if scan.positions_in_preview:
+            state += (f", the other {scan.positions_in_preview} still show the one-pass wt-marginal "
+                      f"preview")
         title = f"{doc.name}: {spec_label}, {scan.strategy} ({state})"
         self.heatmap.set_data(scan.scores, scan.sequence, labels, summary=scan.summary(), ranks=scan.ranks(),
                               title=title, describe=doc.residue_text)

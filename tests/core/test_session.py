@@ -165,3 +165,28 @@ def test_session_scan_and_variants_events():
         session.add_variant("K1A")
     session.remove_variant(session.variants[0])
     assert session.variants == [] and log[-1] == "variants"
+
+
+def test_preview_rows_are_replaced_by_final_rows_and_dropped_when_the_scan_stops_early():
+    scan = ScanState.empty("m", "masked-marginals", "MKTA")
+    preview = np.full((4, 20), -1.0)
+    scan.update([0, 1, 2, 3], preview, final=False)
+    assert scan.positions_done == 0 and scan.positions_in_preview == 4
+    scan.update([1], np.full((1, 20), 2.0))
+    scan.update([1], np.full((1, 20), -5.0), final=False)  # a late preview never overwrites a final row
+    assert scan.scores[1, 0] == 2.0 and scan.positions_done == 1 and scan.positions_in_preview == 3
+    scan.drop_preview()
+    assert np.isnan(scan.scores[[0, 2, 3]]).all() and scan.scores[1, 0] == 2.0
+    assert scan.positions_in_preview == 0
+
+
+def test_finishing_a_scan_with_preview_left_is_not_complete():
+    session = Session()
+    session.open(load_document([DEMO[0]]))
+    length = len(session.document.sequence)
+    session.begin_scan("m", "masked-marginals")
+    session.add_scan_chunk(list(range(length)), np.zeros((length, 20)), final=False)
+    session.add_scan_chunk([0, 1], np.ones((2, 20)))
+    session.finish_scan(None)
+    assert not session.scan.complete and session.scan.positions_done == 2
+    assert np.isnan(session.scan.scores[2:]).all()

@@ -248,6 +248,21 @@ def test_a_click_in_the_3d_view_selects_in_editor_and_heatmap(demo, qtbot):
     assert demo.mediator.selected_residues() == [residue]
 
 
+def test_a_masked_scan_shows_the_whole_wt_marginal_matrix_first_then_refines_it(demo, qtbot):
+    assert demo.open_files([DATA / "1ubq.pdb"], remember=False)
+    demo.start_scan("random-esm2-8M")
+    scan = demo.session.scan
+    qtbot.waitUntil(lambda: scan.positions_in_preview + scan.positions_done == len(scan.sequence),
+                    timeout=TIMEOUT)
+    assert scan.positions_done < len(scan.sequence)  # the preview arrived before the scan ended
+    qtbot.waitUntil(lambda: "wt-marginal preview" in demo.scan_title.text(), timeout=2000)
+    with qtbot.waitSignal(demo.scanFinished, timeout=TIMEOUT) as finished:
+        pass
+    assert finished.args == [True]
+    assert scan.positions_in_preview == 0 and scan.complete
+    assert "preview" not in demo.scan_title.text()
+
+
 def test_cancel_in_the_middle_of_a_scan_keeps_finished_positions(demo, qtbot):
     demo.start_scan("random-esm2-8M")
     qtbot.waitUntil(lambda: demo.session.scan is not None and demo.session.scan.positions_done >= 2,
@@ -259,6 +274,9 @@ def test_cancel_in_the_middle_of_a_scan_keeps_finished_positions(demo, qtbot):
     assert finished.args == [False]
     scan = demo.session.scan
     assert 2 <= scan.positions_done < len(scan.sequence)
+    # the wt-marginal preview of positions never refined is dropped: every number left is masked-marginal
+    rows_with_scores = ~np.all(np.isnan(scan.scores), axis=1)
+    assert np.array_equal(rows_with_scores, scan.final) and scan.positions_in_preview == 0
     assert any("Cancelled after" in entry for entry in demo.activity.entries())
     assert not demo.activity.cancel_button.isEnabled()
 
