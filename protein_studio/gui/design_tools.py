@@ -301,6 +301,7 @@ class DesignTools(QObject):
         self.track_dock.setWidget(self.tracks)
         window.addDockWidget(Qt.TopDockWidgetArea, self.track_dock)
         window.splitDockWidget(window.editor_dock, self.track_dock, Qt.Vertical)
+        self.track_dock.hide()  # shown with the first track; until then the heatmap keeps the room
 
         self.tracks.positionsSelected.connect(self._tracks_selected)
         window.mediator.subscribe(self.tracks, lambda indices, source: self._show_selection(indices))
