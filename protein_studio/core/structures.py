@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import warnings
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -479,13 +480,22 @@ def _check_pdb_records(lines: list[str], source: str) -> None:
 def _read_pdb(text: str, source: str, model: int) -> tuple[struc.AtomArray, int]:
     lines = text.splitlines()
     _check_pdb_records(lines, source)
+    last = lines[-1] if lines else ""
+    if (last.startswith(("ATOM  ", "HETATM")) and not text.endswith(("\n", "\r"))
+            and len(last.rstrip()) < 78):
+        # complete coordinates, but the element column and the line end are missing: the copy stopped
+        raise InputError(f"file ends in the middle of an {last[:6].strip()} record (truncated file?)",
+                         source=source, line=len(lines))
     try:
         pdb_file = pdb.PDBFile.read(io.StringIO(text))
         n_models = pdb.get_model_count(pdb_file)
         if n_models == 0:
             raise InputError("no models with atoms (MODEL/ENDMDL records are broken)", source=source)
         _check_model(model, n_models, source)
-        atoms = pdb.get_structure(pdb_file, model=model, extra_fields=["b_factor"])
+        with warnings.catch_warnings():
+            # files without the element column are common and the guess from the atom name is right
+            warnings.filterwarnings("ignore", message=".*elements were guessed", category=UserWarning)
+            atoms = pdb.get_structure(pdb_file, model=model, extra_fields=["b_factor"])
     except InputError:
         raise
     except (ValueError, IndexError, KeyError, struc.BadStructureError) as exc:

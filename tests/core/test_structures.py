@@ -318,3 +318,16 @@ def test_residue_id():
         ResidueId("A", 42), ResidueId("A", 42, "A"), ResidueId("A", 43)]
     with pytest.raises(InputError, match="'A:x' is not a residue"):
         ResidueId.parse("A:x")
+
+
+def test_a_pdb_cut_after_the_coordinates_of_its_last_atom_is_refused(tmp_path):
+    """The copy stopped inside the last ATOM line but after its B-factor: every coordinate reads, yet the
+    file is incomplete; loading the atoms before it would silently show a partial protein."""
+    text = (DATA / "1ubq.pdb").read_text()
+    cut = text.index("ATOM    187 ") + 67  # through the B-factor, before the element symbol
+    path = tmp_path / "cut.pdb"
+    path.write_text(text[:cut])
+    with pytest.raises(InputError, match=r"line \d+: file ends in the middle of an ATOM record"):
+        load_structure(path)
+    path.write_text(text[:cut] + "\n")  # a short but complete last line (no element column) is accepted
+    assert len(load_structure(path).chains[0].sequence) == 24
