@@ -230,6 +230,7 @@ def run_application(args) -> int:
         window.auto_warm_up = False  # a screenshot shows the window as opened, with no housekeeping job
     window.show()
     if not screenshot:
+        window.confirm_close = True  # a person is at the window: ask before losing unsaved edits
         return app.exec()
 
     shooter = Screenshotter(window, screenshot, getattr(args, "scan", None))

@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
 
 from protein_studio import __version__
 from protein_studio.core.errors import UserError
+from protein_studio.core.export import (document_record, variant_rows, variants_csv, variants_fasta,
+                                        write_text_atomically)
 from protein_studio.core.selection import SelectionMediator
-from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.core.sequences import AMINO_ACIDS, format_fasta
 from protein_studio.core.session import Document, Session, load_document
 from protein_studio.core.structures import ResidueId, to_pdb_text
 from protein_studio.gui.activity_panel import ActivityPanel
@@ -45,6 +47,8 @@ STRATEGIES = ("masked-marginals", "wt-marginals")
 OPEN_FILTER = ("Proteins (*.fasta *.fa *.faa *.fas *.pdb *.ent *.cif *.mmcif *.bcif);;"
                "FASTA (*.fasta *.fa *.faa *.fas);;Structures (*.pdb *.ent *.cif *.mmcif *.bcif);;All files (*)")
 MAX_RECENT = 8
+FASTA_FILTER = "FASTA (*.fasta *.fa *.faa)"
+VARIANTS_FILTER = "CSV (*.csv);;FASTA (*.fasta *.fa *.faa)"
 
 #: Libraries shown in Help > About with the licence they are distributed under.
 LIBRARY_LICENCES = (
@@ -130,7 +134,11 @@ class MainWindow(QMainWindow):
         self._scan_job: int | None = None
         self._score_job: int | None = None
         self._jobs: dict[int, Job] = {}
-        self._model_scores: dict[str, tuple[float, str]] = {}
+        self._model_scores: dict[str, tuple[float, str, str]] = {}  # name -> (score, model, method)
+        self._saved_sequence: str | None = None  # the sequence as last saved (or opened)
+        #: ask "Save changes?" when the window closes with unsaved edits; only the interactive
+        #: application turns it on (tests and --screenshot close windows without a prompt)
+        self.confirm_close = False
         self._color_mode = "chain"
         self._warmed_up = False
         self.auto_warm_up = True  # import torch on the worker shortly after the window first shows
@@ -215,6 +223,12 @@ class MainWindow(QMainWindow):
         self.export_csv_action = self._action(file_menu, "Export Scan as &CSV\u2026", self.export_scan_csv)
         self._action(file_menu, "Export &Heatmap Image (PNG/SVG)\u2026", self.export_heatmap_dialog)
         self._action(file_menu, "Export &Structure Image\u2026", self.export_structure_dialog)
+        self.save_fasta_action = self._action(
+            file_menu, "Save Sequence as &FASTA\u2026", self.save_fasta_dialog, QKeySequence.Save,
+            "Write the current (edited) sequence as FASTA, its mutations in the header")
+        self.export_variants_action = self._action(
+            file_menu, "Export &Variants\u2026", self.export_variants_dialog, None,
+            "Write the variant list (scores and mutated sequences) as CSV or FASTA")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
 
@@ -358,6 +372,7 @@ class MainWindow(QMainWindow):
             self._scan_job = None
         self.undo_stack.clear()
         self._model_scores = {}
+        self._saved_sequence = document.sequence
         self.mediator.set_numbering(document.numbering)
         self.session.open(document)
         if document.structure is not None:
@@ -566,16 +581,21 @@ class MainWindow(QMainWindow):
             self.undo_stack.push(SetResidueCommand(self.session, m.position - doc.first_residue, m.mt))
         self.undo_stack.endMacro()
 
-    def _refresh_variants(self) -> None:
+    def variant_rows(self):
+        """The variant list as shown: additive scores from the session's scan, model scores from the
+        last Score Variants job (None where not computed), and each variant's full sequence."""
         doc = self.session.document
-        scan = self.session.scan
-        rows = []
-        for variant in self.session.variants:
-            positions = [m.position - doc.first_residue for m in variant.mutations]
-            additive = scan.additive_score(variant, doc.first_residue) if scan is not None else None
-            model_score, note = self._model_scores.get(str(variant), (None, ""))
-            rows.append((str(variant), positions, additive, model_score, note))
+        if doc is None:
+            return []
+        return variant_rows(doc.wild_type, self.session.variants, doc.first_residue, self.session.scan,
+                            self._model_scores)
+
+    def _refresh_variants(self) -> None:
+        rows = [(row.variant, list(row.positions), row.scan_additive_score, row.model_score,
+                 f"{row.model}, {row.method}" if row.model_score is not None else "")
+                for row in self.variant_rows()]
         self.variants.set_variants(rows)
+        self.export_variants_action.setEnabled(bool(rows))
 
     # scans -----------------------------------------------------------------------------------
     def _spec(self, name: str):
@@ -677,7 +697,7 @@ class MainWindow(QMainWindow):
                 self.activity.job_ended(job_id, "Finished (for a document no longer open)")
         elif job.kind == "score":
             self._model_scores = {
-                name: (float(score), f"{result.model}, {result.method}")
+                name: (float(score), result.model, result.method)
                 for name, score in zip(result.mutants, np.asarray(result.scores, dtype=float))}
             self._refresh_variants()
             self.activity.job_ended(job_id, "Finished")
@@ -906,6 +926,86 @@ class MainWindow(QMainWindow):
         self.activity.add_entry(f"Exported scan to {path}")
         return True
 
+    @property
+    def has_unsaved_edits(self) -> bool:
+        """The current sequence differs from the one last saved (or opened)."""
+        doc = self.session.document
+        return doc is not None and doc.sequence != self._saved_sequence
+
+    def _default_name(self, suffix: str) -> str:
+        doc = self.session.document
+        mutant = doc.mutations() if doc is not None else None
+        name = doc.name if doc is not None else "sequence"
+        return f"{name}_{str(mutant).replace(':', '_')}{suffix}" if mutant else f"{name}{suffix}"
+
+    def save_fasta_dialog(self) -> bool:
+        """File > Save Sequence as FASTA: ask for a file, then :meth:`save_fasta`."""
+        if self.session.document is None:
+            self.show_error("Nothing to save", "Open a protein first.")
+            return False
+        path = self._ask_save("Save sequence as FASTA", self._default_name(".fasta"), FASTA_FILTER)
+        if not path:
+            return False
+        return self.save_fasta(path if Path(path).suffix else path + ".fasta")
+
+    def save_fasta(self, path: str) -> bool:
+        """Write the current sequence to ``path`` as FASTA, named with its mutations against the wild type.
+
+        The header is ``>NAME_E104K:G238S NAME with E104K:G238S`` (sequence numbering, as in the mutation
+        names everywhere in the window), or ``>NAME`` when nothing is mutated. The file is replaced
+        atomically; on failure the error is shown and the edits stay unsaved.
+        """
+        doc = self.session.document
+        if doc is None:
+            self.show_error("Nothing to save", "Open a protein first.")
+            return False
+        try:
+            write_text_atomically(path, format_fasta([document_record(doc.name, doc.sequence, doc.mutations())]))
+        except UserError as exc:
+            self.show_error("Cannot save the sequence", str(exc))
+            return False
+        self._saved_sequence = doc.sequence
+        self.activity.add_entry(f"Saved the sequence to {path}")
+        return True
+
+    def export_variants_dialog(self) -> bool:
+        """File > Export Variants: ask for a CSV or FASTA file, then :meth:`export_variants`."""
+        if not self.session.variants:
+            self.show_error("No variants to export", "Add variants to the list first (e.g. E104K:G238S).")
+            return False
+        path, chosen = QFileDialog.getSaveFileName(self, "Export variants",
+                                                   str(Path.home() / self._variants_name()), VARIANTS_FILTER)
+        if not path:
+            return False
+        if Path(path).suffix.lower() not in (".csv", ".fasta", ".fa", ".faa"):
+            path += ".fasta" if chosen.startswith("FASTA") else ".csv"
+        return self.export_variants(path)
+
+    def _variants_name(self) -> str:
+        doc = self.session.document
+        return f"{doc.name if doc is not None else 'protein'}_variants.csv"
+
+    def export_variants(self, path: str) -> bool:
+        """Write the variant list to ``path``: FASTA for ``.fasta``/``.fa``/``.faa``, else CSV.
+
+        CSV columns: variant, n_mutations, scan_additive_score, model_score, model, method, sequence;
+        FASTA: one record per variant with its full sequence and its scores in the header. The numbers
+        are those the variant list shows (empty where not computed).
+        """
+        doc = self.session.document
+        if doc is None or not self.session.variants:
+            self.show_error("No variants to export", "Add variants to the list first (e.g. E104K:G238S).")
+            return False
+        try:
+            rows = self.variant_rows()
+            fasta = Path(path).suffix.lower() in (".fasta", ".fa", ".faa")
+            write_text_atomically(path, variants_fasta(rows, doc.name) if fasta else variants_csv(rows))
+        except UserError as exc:
+            self.show_error("Cannot export the variants", str(exc))
+            return False
+        self.activity.add_entry(f"Exported {len(rows)} variants to {path}")
+        return True
+
     def export_heatmap_dialog(self) -> None:
         path = self._ask_save("Export heatmap", "heatmap.png", "PNG image (*.png);;SVG image (*.svg)")
         if path:
@@ -992,7 +1092,28 @@ class MainWindow(QMainWindow):
         self.settings.setValue("state", self.saveState())
         self.settings.sync()
 
+    def ask_save_changes(self) -> QMessageBox.StandardButton:
+        """The "Save changes?" question (Save / Discard / Cancel); tests replace it."""
+        doc = self.session.document
+        mutant = doc.mutations() if doc is not None else None
+        text = f"{doc.name if doc else 'The sequence'} has edits ({mutant or 'a new sequence'}) not saved."
+        return QMessageBox.question(self, "Save changes?", text + "\n\nSave changes?",
+                                    QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+                                    QMessageBox.Save)
+
+    def maybe_save(self) -> bool:
+        """Before closing: True when the window may close (nothing unsaved, saved, or discarded)."""
+        if not self.confirm_close or not self.has_unsaved_edits:
+            return True
+        answer = self.ask_save_changes()
+        if answer == QMessageBox.Save:
+            return self.save_fasta_dialog()
+        return answer == QMessageBox.Discard
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self.maybe_save():
+            event.ignore()
+            return
         self.save_layout()
         self.worker.shutdown()
         self.viewer.close()

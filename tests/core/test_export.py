@@ -1,0 +1,107 @@
+"""Saving designs: the edited sequence's FASTA record, the variant table, and atomic writes."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from protein_studio.core.errors import UserError
+from protein_studio.core.export import (VARIANT_COLUMNS, document_record, variant_rows, variants_csv,
+                                        variants_fasta, write_text_atomically)
+from protein_studio.core.mutations import parse_mutant
+from protein_studio.core.sequences import AMINO_ACIDS, format_fasta, parse_fasta_text
+from protein_studio.core.session import ScanState
+
+WT = "MKTAYIAKQR"  # numbered from 10: M10 K11 T12 A13 Y14 I15 A16 K17 Q18 R19
+
+
+def _scan():
+    scores = np.arange(len(WT) * 20, dtype=float).reshape(len(WT), 20) / 100.0
+    scores[5] = np.nan  # position 15 not scanned
+    return ScanState("random-esm2-tiny", "masked-marginals", WT, scores)
+
+
+def test_rows_carry_scan_and_model_scores_and_the_mutated_sequence():
+    variants = [parse_mutant("K11R:A13G"), parse_mutant("I15V"), parse_mutant("T12S")]
+    scan = _scan()
+    rows = variant_rows(WT, variants, 10, scan, {"I15V": (-1.25, "esm1v_1", "masked-marginals, additive")})
+    assert [r.variant for r in rows] == ["K11R:A13G", "I15V", "T12S"]
+    assert [r.n_mutations for r in rows] == [2, 1, 1]
+    assert rows[0].positions == (1, 3)
+    expected = scan.scores[1, AMINO_ACIDS.index("R")] + scan.scores[3, AMINO_ACIDS.index("G")]
+    assert rows[0].scan_additive_score == pytest.approx(expected)
+    assert rows[1].scan_additive_score is None  # its position is not scanned
+    assert rows[1].model_score == -1.25 and rows[1].model == "esm1v_1"
+    assert rows[0].model_score is None and rows[0].model == rows[0].method == ""
+    assert rows[0].sequence == "MRTGYIAKQR" and rows[1].sequence == "MKTAYVAKQR"
+    assert all(r.scan_additive_score is None for r in variant_rows(WT, variants, 10))
+
+
+def test_a_variant_that_does_not_match_the_wild_type_is_refused():
+    with pytest.raises(UserError, match="position 11"):
+        variant_rows(WT, [parse_mutant("A11G")], 10)
+
+
+def test_csv_has_the_columns_and_leaves_missing_scores_empty():
+    rows = variant_rows(WT, [parse_mutant("K11R:A13G"), parse_mutant("I15V")], 10, _scan(),
+                        {"I15V": (-1.25, "esm1v_1", "masked-marginals, additive")})
+    lines = variants_csv(rows).splitlines()
+    assert lines[0] == ",".join(VARIANT_COLUMNS)
+    additive = rows[0].scan_additive_score
+    assert lines[1] == f"K11R:A13G,2,{additive:.6g},,,,MRTGYIAKQR"
+    assert lines[2] == 'I15V,1,,-1.25,esm1v_1,"masked-marginals, additive",MKTAYVAKQR'
+    assert len(lines) == 3
+
+
+def test_fasta_has_one_record_per_variant_with_scores_in_the_header():
+    rows = variant_rows(WT, [parse_mutant("K11R:A13G"), parse_mutant("I15V")], 10, _scan(),
+                        {"I15V": (-1.25, "esm1v_1", "masked-marginals, additive")})
+    text = variants_fasta(rows, "toy")
+    records = parse_fasta_text(text)
+    assert [r.name for r in records] == ["toy_K11R:A13G", "toy_I15V"]
+    assert [r.sequence for r in records] == ["MRTGYIAKQR", "MKTAYVAKQR"]
+    assert records[0].description == f"n_mutations=2 scan_additive_score={rows[0].scan_additive_score:.6g}"
+    assert records[1].description == ("n_mutations=1 model_score=-1.25 model=esm1v_1 "
+                                      "method=masked-marginals,_additive")
+
+
+def test_document_record_names_the_edits_or_only_the_protein():
+    mutant = parse_mutant("G238S:E104K")
+    record = document_record("P62593", "MSIQ", mutant)
+    assert format_fasta([record]).splitlines()[0] == ">P62593_E104K:G238S P62593 with E104K:G238S"
+    assert format_fasta([document_record("P62593", "MSIQ", None)]) == ">P62593\nMSIQ\n"
+
+
+def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "out.fasta"
+    path.write_text("old")
+    os.chmod(path, 0o640)
+    assert write_text_atomically(path, ">a\nMK\n") == path
+    assert path.read_text() == ">a\nMK\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # a replaced file keeps its permissions
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.fasta"]
+    new = write_text_atomically(tmp_path / "new.csv", "x\n")
+    assert stat.S_IMODE(new.stat().st_mode) & 0o044  # readable by others as usual, not 0600
+
+
+def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "out.fasta"
+    path.write_text("old")
+
+    def fail(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(UserError, match="cannot write .*out.fasta: No space left on device"):
+        write_text_atomically(path, "new")
+    assert path.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.fasta"]
+
+
+def test_atomic_write_into_a_missing_folder_names_the_path(tmp_path):
+    with pytest.raises(UserError, match="cannot write .*missing"):
+        write_text_atomically(tmp_path / "missing" / "out.csv", "x")
+    assert not (tmp_path / "missing").exists()
