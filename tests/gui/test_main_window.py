@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QTableWidget, QToolTip
+from PySide6.QtWidgets import QTableWidget
 
 from protein_studio.core.sequences import AMINO_ACIDS
 from protein_studio.core.structures import ResidueId
@@ -32,20 +32,12 @@ HAS_3DMOL = (WEB_DIR / "vendor" / "3Dmol-min.js").is_file()
 needs_3dmol = pytest.mark.skipif(not HAS_3DMOL, reason="3Dmol.js not fetched (run make)")
 
 
-def _dispose(widget):
-    QToolTip.hideText()  # the tooltip window must not outlive the widget it points at
-    widget.close()
-    widget.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    QCoreApplication.processEvents()
-
-
 @pytest.fixture(scope="module")
-def window(qapp):
+def window(qapp, dispose):
     win = MainWindow()
     win.show()
     yield win
-    _dispose(win)
+    dispose(win)
 
 
 @pytest.fixture
@@ -368,7 +360,7 @@ def test_window_image_shows_the_drawn_structure(demo, qtbot):
     assert coloured < 0.9
 
 
-def test_drop_files_about_models_and_layout(demo, qtbot, tmp_path):
+def test_drop_files_about_models_and_layout(demo, qtbot, tmp_path, dispose):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(DATA / "1ubq.pdb"))])
     event = QDropEvent(QPoint(10, 10).toPointF(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
@@ -404,7 +396,7 @@ def test_drop_files_about_models_and_layout(demo, qtbot, tmp_path):
         assert second.variants_dock.isHidden() and not second.ranked_dock.isHidden()
         assert second.recent_menu.actions()[0].text() == "1ubq.pdb"
     finally:
-        _dispose(second)  # (closing saves its layout too)
+        dispose(second)  # (closing saves its layout too)
         demo.variants_dock.show()
         demo.save_layout()
 

@@ -14,19 +14,18 @@ from PySide6.QtWidgets import QMessageBox
 
 from protein_studio.core.sequences import AMINO_ACIDS, format_fasta, parse_fasta_text
 from protein_studio.gui.main_window import DEMO_FILES, MainWindow
-from test_main_window import _dispose  # tests/gui is on sys.path (pytest's rootdir-relative import)
 
 TIMEOUT = 30000
 UBIQUITIN = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
 
 
 @pytest.fixture(scope="module")
-def window(qapp):
+def window(qapp, dispose):
     win = MainWindow(open_demo=False)
     win.auto_warm_up = False
     win.show()
     yield win
-    _dispose(win)
+    dispose(win)
 
 
 @pytest.fixture
@@ -165,7 +164,7 @@ def test_an_unwritable_path_shows_an_error_and_loses_nothing(short, qtbot, tmp_p
     assert window.export_variants(str(tmp_path / "v.csv"))
 
 
-def test_closing_with_unsaved_edits_asks_only_when_interactive(qapp, qtbot, tmp_path, monkeypatch):
+def test_closing_with_unsaved_edits_asks_only_when_interactive(qapp, qtbot, tmp_path, monkeypatch, dispose):
     path = tmp_path / "ubq.fasta"
     path.write_text(f">ubq\n{UBIQUITIN[:20]}\n")
     win = MainWindow(files=[path])
@@ -202,4 +201,4 @@ def test_closing_with_unsaved_edits_asks_only_when_interactive(qapp, qtbot, tmp_
         assert win.close() and not win.isVisible() and asked == [QMessageBox.Discard]
     finally:
         win.confirm_close = False
-        _dispose(win)
+        dispose(win)
