@@ -1,7 +1,8 @@
 """Saving what the user designed: the edited sequence as FASTA, the variant list as CSV or FASTA.
 
-Everything here is plain text built from the session's data, written with :func:`write_text_atomically`
-so a failure (full disk, no permission) never leaves a half-written file in place of a good one.
+Everything here is plain text built from the session's data; the window writes it with
+:func:`protein_studio.core.files.write_text_atomically`, so a failure (full disk, no permission) never
+leaves a half-written file in place of a good one.
 """
 
 from __future__ import annotations
@@ -9,20 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 from dataclasses import dataclass
-from os import PathLike
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from protein_studio.core.errors import UserError
 from protein_studio.core.mutations import MultiMutant, apply_mutant
 from protein_studio.core.sequences import ProteinSequence, format_fasta
 
 __all__ = [
     "VariantRow", "VARIANT_COLUMNS", "variant_rows", "document_record", "variants_csv", "variants_fasta",
-    "write_text_atomically",
 ]
 
 #: Columns of the variant CSV, in order.
@@ -142,49 +137,3 @@ def variants_fasta(rows: Sequence[VariantRow], name: str, line_width: int = 60) 
                                                                           ("method", row.method)) if value]
         records.append(ProteinSequence(f"{name}_{row.variant}", row.sequence, " ".join(fields)))
     return format_fasta(records, line_width)
-
-
-def _umask() -> int:
-    """The process umask, read without changing it (``os.umask`` would, for every thread at once)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
-
-
-def write_text_atomically(path: str | PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and ``os.replace``.
-
-    A failure leaves any existing file untouched and no temporary file behind. A new file gets the
-    usual permissions (``0o666`` less the umask); a replaced one keeps its own.
-
-    Raises
-    ------
-    UserError
-        The folder does not exist or the file cannot be written (message names the path).
-    """
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode & 0o7777 if path.exists() else None
-        if mode is None:
-            mode = 0o666 & ~_umask()
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except OSError as exc:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path

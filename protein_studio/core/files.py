@@ -1,4 +1,4 @@
-"""Reading a user's input file with one clear message for each way it can be wrong.
+"""User files: reading one with a clear message for each way it can be wrong, writing one atomically.
 
 Every reader in ``core`` (FASTA, structures, DMS tables) starts here, so a missing file, a folder, a
 binary file or a non-UTF-8 text file is reported the same way everywhere, naming the file (and the line
@@ -7,12 +7,14 @@ for undecodable bytes).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from os import PathLike
 from pathlib import Path
 
-from protein_studio.core.errors import InputError
+from protein_studio.core.errors import InputError, UserError
 
-__all__ = ["read_input_bytes", "looks_binary", "decode_text", "read_input_text"]
+__all__ = ["read_input_bytes", "looks_binary", "decode_text", "read_input_text", "write_text_atomically"]
 
 
 def read_input_bytes(path: str | PathLike, what: str) -> bytes:
@@ -63,3 +65,49 @@ def decode_text(data: bytes, source: str, what: str) -> str:
 def read_input_text(path: str | PathLike, what: str) -> str:
     """:func:`read_input_bytes` then :func:`decode_text`."""
     return decode_text(read_input_bytes(path, what), str(path), what)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (``os.umask`` would, for every thread at once)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+def write_text_atomically(path: str | PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and ``os.replace``.
+
+    A failure leaves any existing file untouched and no temporary file behind. A new file gets the
+    usual permissions (``0o666`` less the umask); a replaced one keeps its own.
+
+    Raises
+    ------
+    UserError
+        The folder does not exist or the file cannot be written (message names the path).
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode & 0o7777 if path.exists() else None
+        if mode is None:
+            mode = 0o666 & ~_umask()
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except OSError as exc:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from protein_studio.core.errors import UserError
+from protein_studio.core.files import write_text_atomically
 
 __all__ = ["Settings", "config_dir", "settings_path", "load_settings", "save_settings",
            "DEVICE_CHOICES", "CONFIG_DIR_ENV"]
@@ -100,15 +100,4 @@ def save_settings(settings: Settings) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = dict(settings.extra)
     data.update({k: v for k, v in asdict(settings).items() if k != "extra"})
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomically(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
 
 from protein_studio import __version__
 from protein_studio.core.errors import UserError
-from protein_studio.core.export import (document_record, variant_rows, variants_csv, variants_fasta,
-                                        write_text_atomically)
+from protein_studio.core.export import document_record, variant_rows, variants_csv, variants_fasta
+from protein_studio.core.files import write_text_atomically
 from protein_studio.core.selection import SelectionMediator
 from protein_studio.core.sequences import AMINO_ACIDS, format_fasta
 from protein_studio.core.session import Document, Session, load_document

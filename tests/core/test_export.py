@@ -10,7 +10,8 @@ import pytest
 
 from protein_studio.core.errors import UserError
 from protein_studio.core.export import (VARIANT_COLUMNS, document_record, variant_rows, variants_csv,
-                                        variants_fasta, write_text_atomically)
+                                        variants_fasta)
+from protein_studio.core.files import write_text_atomically
 from protein_studio.core.mutations import parse_mutant
 from protein_studio.core.sequences import AMINO_ACIDS, format_fasta, parse_fasta_text
 from protein_studio.core.session import ScanState

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -43,8 +44,8 @@ def test_failed_write_keeps_the_old_file(config, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(json, "dump", boom)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(UserError, match="cannot write .*settings.json: disk full"):
         save_settings(Settings(device="cuda"))
     assert settings_path().read_bytes() == before
     assert [p.name for p in config.iterdir()] == ["settings.json"]
