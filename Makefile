@@ -41,7 +41,7 @@ run: install
 	$(VENV)/bin/protein-studio
 
 test: install
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+	$(PY) -m pytest -q
 
 bench: install
 	$(PY) bench/scan_bench.py --arch 35M --length 300

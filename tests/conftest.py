@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -24,7 +25,11 @@ os.environ["HF_HOME"] = str(_SESSION_TMP / "hf-home")
 import pytest  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
-REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The throw-away weights/config/cache folders go with the run."""
+    shutil.rmtree(_SESSION_TMP, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
