@@ -7,10 +7,9 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QToolTip
 
 from protein_studio.core.errors import InputError
 from protein_studio.core.sequences import AMINO_ACIDS
@@ -21,21 +20,14 @@ from protein_studio.gui.sequence_editor import SequenceEditor
 RNG = np.random.default_rng(7)
 
 
-def _dispose(widget):
-    QToolTip.hideText()  # the tooltip window must not outlive the widget it points at
-    widget.close()
-    widget.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
 @pytest.fixture
-def heatmap(qtbot):
+def heatmap(qtbot, dispose):
     view = HeatmapView()
     view.resize(900, 420)
     view.show()
     qtbot.waitExposed(view)
     yield view
-    _dispose(view)
+    dispose(view)
 
 
 def _scan(length):
@@ -126,13 +118,13 @@ def test_zoom_keeps_range_and_exports_png_and_svg(qtbot, heatmap, tmp_path):
 
 
 @pytest.fixture
-def editor(qtbot):
+def editor(qtbot, dispose):
     view = SequenceEditor()
     view.resize(700, 200)
     view.show()
     qtbot.waitExposed(view)
     yield view
-    _dispose(view)
+    dispose(view)
 
 
 def test_editor_typing_mutates_refuses_bad_letters_and_selects(qtbot, editor):
