@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["EvaluationReport", "evaluate_predictions", "spearman", "ndcg", "top_recall",
            "MISSING_PREDICTION", "MISSING_MEASUREMENT", "NON_FINITE"]
@@ -49,6 +48,8 @@ def spearman(measured, predicted) -> tuple[float, float]:
     measured, predicted : array_like
         Finite values of the same length.
     """
+    from scipy import stats  # only `evaluate` needs scipy; importing core.metrics stays light
+
     measured, predicted = _pair(measured, predicted)
     if measured.size < 2:
         return math.nan, math.nan
