@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -412,10 +411,6 @@ def _device(preference: str | Any = "auto"):
     return select_device(preference)
 
 
-def _seed_of(name: str) -> int:
-    return zlib.crc32(name.encode("utf-8"))
-
-
 def load_hf_model(spec_or_name: ModelSpec | str, device: str | Any = "auto") -> LoadedModel:
     """Load a folding or generation model by spec, name or folder (dispatches on ``spec.family``)."""
     spec = resolve_hf_spec(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
@@ -535,8 +530,10 @@ def build_random_esmfold(name: str = "random-esmfold-tiny", architecture: dict |
             },
         },
     )
+    from protein_studio.models.esm_loading import random_seed
+
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(_seed_of(name))
+        torch.manual_seed(random_seed(name))
         model = EsmForProteinFolding(config)
         with torch.no_grad():
             for pname, param in model.named_parameters():
@@ -582,7 +579,9 @@ def build_random_protgpt2(name: str = "random-protgpt2-tiny", architecture: dict
     config = GPT2Config(vocab_size=len(tokenizer), n_positions=a["n_positions"], n_embd=a["n_embd"],
                         n_layer=a["n_layer"], n_head=a["n_head"], bos_token_id=eos, eos_token_id=eos,
                         pad_token_id=eos)
+    from protein_studio.models.esm_loading import random_seed
+
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(_seed_of(name))
+        torch.manual_seed(random_seed(name))
         model = GPT2LMHeadModel(config)
     return model.eval(), tokenizer
