@@ -366,8 +366,7 @@ def parse_sequence(text: str, name: str = "sequence", first_residue: int = 1) ->
         if len(records) != 1:
             raise InputError(f"expected one sequence, found {len(records)} FASTA records", source=name)
         return records[0]
-    cleaned, _ = clean_sequence(text, source=name)
-    return ProteinSequence(name=name, sequence=cleaned, first_residue=first_residue)
+    return ProteinSequence(name=name, sequence=text, first_residue=first_residue)  # cleans on construction
 
 
 def format_fasta(records, line_width: int = 60) -> str:
