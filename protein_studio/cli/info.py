@@ -83,7 +83,7 @@ def fasta_record(path: Path, record) -> dict:
         "length": len(record),
         "sequence": record.sequence,
         "first_residue": record.first_residue,
-        "last_residue": record.first_residue + len(record) - 1,
+        "last_residue": record.last_residue,
         "problems": [problem.message for problem in record.problems],
     }
 
@@ -98,8 +98,6 @@ def describe_file(path: Path, chain: str | None = None, model: int = 1) -> list[
     """
     path = Path(path)
     if _is_fasta(path):
-        if not path.is_file():
-            raise InputError("file not found" if not path.exists() else "is not a file", source=str(path))
         if chain is not None:
             raise InputError("--chain applies to structure files, not FASTA", source=str(path))
         from protein_studio.core.sequences import read_fasta
