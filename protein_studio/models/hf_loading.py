@@ -39,6 +39,7 @@ __all__ = [
     "TOKENIZER_TRAINING_SEQUENCES",
     "hf_cache_dir",
     "imported_dir",
+    "hub_cache_folder",
     "find_local_snapshot",
     "not_on_disk_message",
     "detect_hf_family",
@@ -111,8 +112,11 @@ def imported_dir(name: str) -> Path:
     return _weights_root() / "huggingface" / name
 
 
-def _hub_folder(hub_id: str) -> Path:
-    return hf_cache_dir() / ("models--" + hub_id.replace("/", "--"))
+def hub_cache_folder(hub_id: str) -> Path:
+    """The hub cache folder of repository ``hub_id`` (``models--<org>--<name>``), whether or not it exists."""
+    from huggingface_hub.file_download import repo_folder_name
+
+    return hf_cache_dir() / repo_folder_name(repo_id=hub_id, repo_type="model")
 
 
 def _has_weights(folder: Path) -> bool:
@@ -143,7 +147,7 @@ def not_on_disk_message(spec: ModelSpec, reason: str | None = None) -> str:
 
     ``reason`` says why a download failed, when one was tried.
     """
-    where = ([str(_hub_folder(spec.hub_id))] if spec.hub_id else []) + [str(imported_dir(spec.name))]
+    where = ([str(hub_cache_folder(spec.hub_id))] if spec.hub_id else []) + [str(imported_dir(spec.name))]
     failed = f" and the download failed ({reason})" if reason else ""
     if spec.hub_id:
         elsewhere = (f"on a machine with internet run `huggingface-cli download {spec.hub_id} "
@@ -155,10 +159,6 @@ def not_on_disk_message(spec: ModelSpec, reason: str | None = None) -> str:
     else:
         how = "import a downloaded snapshot folder with `protein-studio models import FOLDER`"
     return f"{spec.name}: weights not found in {' or '.join(where)}{failed}; {how}"
-
-
-def _not_on_disk(spec: ModelSpec) -> ModelUnavailableError:
-    return ModelUnavailableError(not_on_disk_message(spec))
 
 
 def _offline() -> bool:
@@ -427,7 +427,7 @@ def _snapshot_for(spec: ModelSpec) -> Path:
         return path
     folder = find_local_snapshot(spec)
     if folder is None:
-        raise _not_on_disk(spec)
+        raise ModelUnavailableError(not_on_disk_message(spec))
     return folder
 
 

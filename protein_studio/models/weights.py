@@ -418,13 +418,11 @@ def remove(name: str) -> list[Path]:
 
 def _remove_hf(spec: ModelSpec) -> list[Path]:
     """Delete an imported snapshot folder and the model's hub cache folder (partial downloads too)."""
-    from protein_studio.models.hf_loading import hf_cache_dir, imported_dir
+    from protein_studio.models.hf_loading import hub_cache_folder, imported_dir
 
     folders = [imported_dir(spec.name), imported_dir(spec.name).with_name(f".{spec.name}.partial")]
     if spec.hub_id:
-        from huggingface_hub.file_download import repo_folder_name
-
-        folders.append(hf_cache_dir() / repo_folder_name(repo_id=spec.hub_id, repo_type="model"))
+        folders.append(hub_cache_folder(spec.hub_id))
     removed = []
     for folder in folders:
         if folder.is_dir():
