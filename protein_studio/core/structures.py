@@ -561,13 +561,9 @@ def _one_letter(res_name: str) -> str:
     return code.upper()
 
 
-@lru_cache(maxsize=None)
-def _is_amino_acid(res_name: str) -> bool:
-    return res_name in _amino_acid_names()
-
-
 @lru_cache(maxsize=1)
 def _amino_acid_names() -> frozenset[str]:
+    """Residue names the Chemical Component Dictionary lists as amino acids (read once)."""
     return frozenset(struc_info.amino_acid_names())
 
 
@@ -595,7 +591,7 @@ def _residue_code(res_name: str, hetero: bool, atom_names: np.ndarray) -> str | 
     """
     if not hetero and res_name in _FORCE_FIELD_NAMES:
         return _FORCE_FIELD_NAMES[res_name]
-    if _is_amino_acid(res_name):
+    if res_name in _amino_acid_names():
         if hetero and res_name in _CANONICAL:
             return None
         return _one_letter(res_name)
