@@ -140,10 +140,9 @@ class _ByteProgress:
                 else format_bytes(int(done))
             self.stream.write(f"\r{text}:{share} {amount}   ")
             self.drawn = now
-        if finished:
-            seconds = now - self.started
-            self.stream.write(("\n" if self.tty else "") +
-                              (f"{text}: {format_bytes(int(total))} in {seconds:.1f}s\n" if not self.tty else ""))
+        if finished:  # a terminal ends the redrawn line; a log gets one summary line per file
+            self.stream.write("\n" if self.tty
+                              else f"{text}: {format_bytes(int(total))} in {now - self.started:.1f}s\n")
         self.stream.flush()
 
 
