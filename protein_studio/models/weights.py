@@ -81,9 +81,13 @@ def weights_dir() -> Path:
     return default_weights_dir()
 
 
-def _require_fair_esm(spec: ModelSpec, action: str) -> None:
+def _refuse_random(spec: ModelSpec, action: str) -> None:
     if spec.is_random:
         raise UserError(f"{spec.name} has random weights built on the fly; there is nothing to {action}")
+
+
+def _require_fair_esm(spec: ModelSpec, action: str) -> None:
+    _refuse_random(spec, action)
     if spec.source != "fair-esm":
         hint = "; import the snapshot folder holding its config.json instead" if action == "import" else ""
         raise UserError(f"{spec.name} is a Hugging Face model ({spec.hub_id or 'imported'}); "
@@ -254,8 +258,7 @@ def download(spec: ModelSpec | str, ctx, *, base_url: str | None = None) -> list
         how to import it.
     """
     spec = get_spec(spec) if isinstance(spec, str) else spec
-    if spec.is_random:
-        raise UserError(f"{spec.name} has random weights built on the fly; there is nothing to download")
+    _refuse_random(spec, "download")
     if spec.source == "huggingface":
         from protein_studio.models.hf_loading import download_hf_model, find_local_snapshot
 
@@ -401,8 +404,7 @@ def remove(name: str) -> list[Path]:
         Unknown or random model, or nothing on disk.
     """
     spec = get_spec(name)
-    if spec.is_random:
-        raise UserError(f"{spec.name} has random weights built on the fly; there is nothing to remove")
+    _refuse_random(spec, "remove")
     if spec.source == "huggingface":
         return _remove_hf(spec)
     removed = []
