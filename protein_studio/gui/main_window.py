@@ -373,8 +373,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self._model_scores = {}
         self._saved_sequence = document.sequence
-        self.mediator.set_numbering(document.numbering)
-        self.session.open(document)
+        self.session.open(document)  # _refresh_document gives the mediator the new numbering
         if document.structure is not None:
             self.viewer.load_structure(to_pdb_text(document.structure), document.structure.name)
             if self._color_mode == "score":
@@ -448,9 +447,7 @@ class MainWindow(QMainWindow):
         if self.mediator.numbering is not doc.numbering:
             self.mediator.set_numbering(doc.numbering)
         self._on_sequence_changed([])
-        self._redraw_scan()
-        self._refresh_table()
-        self._refresh_variants()
+        # the heatmap, table and variants follow: Session emits scan_changed(None) after every new document
 
     def _on_sequence_changed(self, indices) -> None:
         doc = self.session.document
