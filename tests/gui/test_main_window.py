@@ -169,7 +169,7 @@ def test_paste_fasta_is_undoable(demo, qtbot):
 def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot, tmp_path):
     doc = _open_short(window, qtbot, tmp_path)
     chunks = []
-    window.session.scan_changed.connect(lambda positions: chunks.append(positions))
+    window.session.scan_changed.connect(chunks.append)
     with qtbot.waitSignal(window.scanFinished, timeout=TIMEOUT) as finished:
         window.start_scan("random-esm2-tiny")
     window.session.scan_changed.disconnect(chunks.append)
