@@ -91,9 +91,7 @@ def write_text_atomically(path: str | PathLike, text: str) -> Path:
     """
     path = Path(path)
     try:
-        mode = path.stat().st_mode & 0o7777 if path.exists() else None
-        if mode is None:
-            mode = 0o666 & ~_umask()
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
