@@ -80,7 +80,7 @@ def format_parameters(n: int) -> str:
 
 
 def _list(args) -> int:
-    from protein_studio.models.hf_loading import hf_cache_dir, imported_dir
+    from protein_studio.models.hf_loading import hf_cache_dir, imported_dir, imported_root
     from protein_studio.models.registry import all_models
     from protein_studio.models.weights import is_on_disk, weights_dir
 
@@ -97,7 +97,7 @@ def _list(args) -> int:
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     print(f"\nfair-esm weights folder: {weights_dir()}")
-    print(f"imported Hugging Face models: {weights_dir() / 'huggingface'}")
+    print(f"imported Hugging Face models: {imported_root()}")
     print(f"Hugging Face cache: {hf_cache_dir()}")
     return 0
 

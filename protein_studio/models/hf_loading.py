@@ -38,6 +38,7 @@ __all__ = [
     "TINY_PROTGPT2_ARCHITECTURE",
     "TOKENIZER_TRAINING_SEQUENCES",
     "hf_cache_dir",
+    "imported_root",
     "imported_dir",
     "hub_cache_folder",
     "find_local_snapshot",
@@ -101,15 +102,16 @@ def hf_cache_dir() -> Path:
     return Path(os.environ.get("HF_HUB_CACHE") or constants.HF_HUB_CACHE)
 
 
-def _weights_root() -> Path:
+def imported_root() -> Path:
+    """Folder imported snapshots are kept in: ``<weights dir>/huggingface``."""
     from protein_studio.models.weights import weights_dir
 
-    return Path(weights_dir())
+    return weights_dir() / "huggingface"
 
 
 def imported_dir(name: str) -> Path:
     """Folder an imported snapshot of model ``name`` is kept in: ``<weights dir>/huggingface/<name>``."""
-    return _weights_root() / "huggingface" / name
+    return imported_root() / name
 
 
 def hub_cache_folder(hub_id: str) -> Path:
@@ -286,7 +288,7 @@ def imported_hf_models() -> list[ModelSpec]:
     """Specs of every snapshot imported under a name the registry does not know (any GPT-2 checkpoint)."""
     from protein_studio.models.registry import is_builtin_name
 
-    root = _weights_root() / "huggingface"
+    root = imported_root()
     specs = []
     if root.is_dir():
         for folder in sorted(p for p in root.iterdir() if not p.name.startswith(".") and _has_weights(p)):
