@@ -134,14 +134,15 @@ class DmsTable:
         Raises
         ------
         InputError
-            If there is no such numeric column; the message names the file and lists the columns there are.
+            If there is no such numeric column; the message names the file (and, for a text column, the line
+            of its first value that is not a number) and lists the columns there are.
         """
         if name in self.columns:
             return self.columns[name]
         if name in self.text_columns:
-            bad = next((v for v in self.text_columns[name] if _to_float(v) is None), "")
-            raise InputError(f"column '{name}' is not numeric (it holds e.g. {bad!r}); numeric columns: "
-                             f"{_listing(self.columns)}", source=str(self.path))
+            k, bad = next((k, v) for k, v in enumerate(self.text_columns[name]) if _to_float(v) is None)
+            raise InputError(f"column '{name}' has a value that is not a number: {bad!r}; numeric columns: "
+                             f"{_listing(self.columns)}", source=str(self.path), line=int(self.lines[k]))
         raise InputError(f"no column '{name}'; numeric columns: {_listing(self.columns)}"
                          + (f"; other columns: {_listing(self.text_columns)}" if self.text_columns else ""),
                          source=str(self.path))
@@ -306,9 +307,5 @@ def read_dms(path, mutant_column: str | None = None, *, wt_column: str | None = 
                      columns=columns, text_columns=text_columns, lines=np.asarray(lines, dtype=int),
                      problems=problems, delimiter=delimiter)
     for name in score_columns or ():
-        if name not in columns and name in text_columns:
-            k = next(k for k, v in enumerate(text_columns[name]) if _to_float(v) is None)
-            raise InputError(f"column '{name}' has a value that is not a number: {text_columns[name][k]!r}",
-                             source=str(path), line=int(table.lines[k]))
-        table.column(name)
+        table.column(name)  # raises, naming the file (and the line of a value that is not a number)
     return table
