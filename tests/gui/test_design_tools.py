@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from protein_studio.core.structures import ResidueId, load_structure
@@ -33,17 +33,14 @@ HAS_3DMOL = (WEB_DIR / "vendor" / "3Dmol-min.js").is_file()
 
 
 @pytest.fixture(scope="module")
-def window(qapp):
+def window(qapp, dispose):
     win = MainWindow(files=[UBQ])
     tools = DesignTools.install(win)
     assert win.design_tools is tools
     win.resize(1300, 850)
     win.show()
     yield win
-    win.close()
-    win.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    QCoreApplication.processEvents()
+    dispose(win)
 
 
 @pytest.fixture

@@ -44,13 +44,6 @@ pytestmark = pytest.mark.skipif(not (WEB_DIR / "vendor" / "3Dmol-min.js").is_fil
 
 # ---------------------------------------------------------------- helpers
 
-def _dispose(widget) -> None:
-    widget.close()
-    widget.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    QCoreApplication.processEvents()
-
-
 def _run_js(qtbot, page: QWebEnginePage, expression: str):
     """Value of a JavaScript expression, passed back as JSON text (objects and arrays included)."""
     result = {}
@@ -63,12 +56,17 @@ def _status(qtbot, viewer: StructureViewer) -> dict:
     return _run_js(qtbot, viewer.page, "window.studio.status()")
 
 
-def _pixels(viewer: StructureViewer, tmp_path: Path, name: str = "shot.png") -> np.ndarray:
-    path = viewer.grab_image(tmp_path / name)
-    image = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
+def _rgb(image: QImage) -> np.ndarray:
+    """Height x width x 3 array of an image's RGB values."""
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
     width, height, stride = image.width(), image.height(), image.bytesPerLine()
     raw = np.frombuffer(image.constBits(), np.uint8)[: stride * height].reshape(height, stride)
     return raw[:, : width * 3].reshape(height, width, 3).astype(int)
+
+
+def _pixels(viewer: StructureViewer, tmp_path: Path, name: str = "shot.png") -> np.ndarray:
+    """Pixels of the image :meth:`StructureViewer.grab_image` saves."""
+    return _rgb(QImage(str(viewer.grab_image(tmp_path / name))))
 
 
 def _foreground(pixels: np.ndarray) -> np.ndarray:
@@ -136,7 +134,7 @@ def _hostile(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def shared_viewer(qapp):
+def shared_viewer(qapp, dispose):
     """One viewer for the tests that each load their own structure (page start-up costs ~1 s)."""
     viewer = StructureViewer()
     viewer.resize(360, 300)  # small: software WebGL renders every pixel on the CPU
@@ -147,7 +145,7 @@ def shared_viewer(qapp):
         deadline -= 1
     assert viewer.is_ready, "viewer page did not become ready"
     yield viewer
-    _dispose(viewer)
+    dispose(viewer)
 
 
 @pytest.fixture()
@@ -267,10 +265,7 @@ def test_colour_modes_change_pixels(qtbot, viewer, tmp_path):
 
 
 def _widget_pixels(viewer: StructureViewer) -> np.ndarray:
-    image = viewer.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
-    width, height, stride = image.width(), image.height(), image.bytesPerLine()
-    raw = np.frombuffer(image.constBits(), np.uint8)[: stride * height].reshape(height, stride)
-    return raw[:, : width * 3].reshape(height, width, 3).astype(int)
+    return _rgb(viewer.grab().toImage())
 
 
 def test_widget_grab_right_after_drawn_shows_the_new_frame(qtbot, viewer):
@@ -475,7 +470,7 @@ def test_interceptor_blocks_remote_urls(qtbot, http_server):
 
 # ---------------------------------------------------------------- life cycle
 
-def test_calls_before_ready_are_queued_and_replayed(qtbot, tmp_path):
+def test_calls_before_ready_are_queued_and_replayed(qtbot, tmp_path, dispose):
     viewer = StructureViewer()
     viewer.resize(400, 300)
     viewer.show()
@@ -495,7 +490,7 @@ def test_calls_before_ready_are_queued_and_replayed(qtbot, tmp_path):
         pixels = _pixels(viewer, tmp_path)
         assert _reddish(pixels).mean() > 0.02
     finally:
-        _dispose(viewer)
+        dispose(viewer)
 
 
 def test_missing_3dmol_shows_a_message(qtbot, tmp_path):
@@ -514,7 +509,7 @@ def test_missing_3dmol_shows_a_message(qtbot, tmp_path):
     assert 0.001 < _foreground(pixels).mean() < 0.5  # the message is drawn
 
 
-def test_view_comes_back_after_the_renderer_dies(qtbot, tmp_path):
+def test_view_comes_back_after_the_renderer_dies(qtbot, tmp_path, dispose):
     viewer = StructureViewer()
     viewer.resize(360, 300)
     viewer.show()
@@ -531,7 +526,7 @@ def test_view_comes_back_after_the_renderer_dies(qtbot, tmp_path):
         assert status["selected"] == [["A", 48, ""]] and status["mutated"] == [["A", 49, ""]]
         assert _foreground(_pixels(viewer, tmp_path)).mean() > 0.03
     finally:
-        _dispose(viewer)
+        dispose(viewer)
 
 
 def _orange(p: np.ndarray) -> np.ndarray:
