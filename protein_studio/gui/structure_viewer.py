@@ -541,8 +541,6 @@ class StructureViewer(QWidget):
         image.loadFromData(base64.b64decode(uri[len(prefix):]), "PNG")
         return None if image.isNull() else image
 
-    _canvas_image = canvas_image  # the name engineer G's screenshot code used first
-
     def _on_page_ready(self, info: dict) -> None:
         if not info.get("has3Dmol", False):
             self._message.setText(_MISSING_3DMOL.format(path=self._web_dir / "vendor" / "3Dmol-min.js"))
