@@ -10,15 +10,12 @@ from hypothesis import strategies as st
 
 from protein_studio.core.errors import InputError
 from protein_studio.core.numbering import Mismatch, NumberingMap
+from protein_studio.core.sequences import read_fasta
 from protein_studio.core.structures import ChainInfo, ResidueId, load_structure, structure_from_text
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DATA = ROOT / "tests" / "data"
 TEM1_FASTA = ROOT / "resources" / "demo" / "tem1_P62593.fasta"
-
-
-def _fasta_sequence(path: Path) -> str:
-    return "".join(line.strip() for line in path.read_text().splitlines() if not line.startswith(">"))
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +58,7 @@ def test_demo_uniprot_sequence_aligns_to_1btl(tem1):
     The deposited 1BTL numbering (Ambler) starts at 26 for the same histidine; in UniProt's sequential
     numbering, which the BLAT_ECOLX DMS uses (mutants H24C, ...), it is residue 24.
     """
-    uniprot = _fasta_sequence(TEM1_FASTA)
+    uniprot = read_fasta(TEM1_FASTA)[0].sequence
     assert len(uniprot) == 286 and uniprot[23] == "H"
     numbering = NumberingMap.align(uniprot, tem1)
     assert len(numbering) == 286 and numbering.mapped == 263
@@ -84,9 +81,7 @@ def test_demo_uniprot_sequence_aligns_to_1btl(tem1):
 
 
 def test_align_accepts_a_protein_sequence_object(tem1):
-    from protein_studio.core.sequences import ProteinSequence
-
-    record = ProteinSequence("P62593", _fasta_sequence(TEM1_FASTA))
+    record = read_fasta(TEM1_FASTA)[0]  # a ProteinSequence
     assert NumberingMap.align(record, tem1).residue_at(23) == ResidueId("A", 1)
 
 
