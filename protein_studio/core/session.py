@@ -20,12 +20,32 @@ from protein_studio.core.numbering import NumberingMap
 from protein_studio.core.sequences import AMINO_ACIDS, clean_sequence, read_fasta
 
 __all__ = [
-    "Event", "Document", "ScanState", "Session", "load_document", "FASTA_SUFFIXES", "STRUCTURE_SUFFIXES",
+    "Event", "Document", "ScanState", "Session", "load_document", "substitution_mask", "substitution_ranks",
+    "FASTA_SUFFIXES", "STRUCTURE_SUFFIXES",
 ]
 
 FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".fna", ".seq", ".txt")
 STRUCTURE_SUFFIXES = (".pdb", ".ent", ".cif", ".mmcif", ".bcif")
 _AA_INDEX = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
+
+
+def substitution_mask(sequence: str) -> np.ndarray:
+    """L x 20 booleans: True for every cell that is not ``sequence``'s own residue."""
+    mask = np.ones((len(sequence), len(AMINO_ACIDS)), dtype=bool)
+    for i, aa in enumerate(sequence):
+        if aa in _AA_INDEX:
+            mask[i, _AA_INDEX[aa]] = False
+    return mask
+
+
+def substitution_ranks(scores: np.ndarray, sequence: str) -> np.ndarray:
+    """L x 20 ranks of the scored substitutions of ``sequence``, 1 = highest score (ties: sequence
+    order, then AMINO_ACIDS order); 0 for the wild-type residue and unscored (NaN) cells."""
+    values = np.where(substitution_mask(sequence), np.asarray(scores, dtype=float), np.nan).ravel()
+    scored = np.flatnonzero(~np.isnan(values))
+    ranks = np.zeros(values.size, dtype=int)
+    ranks[scored[np.argsort(-values[scored], kind="stable")]] = np.arange(1, scored.size + 1)
+    return ranks.reshape(len(sequence), len(AMINO_ACIDS))
 
 
 class Event:
@@ -171,11 +191,7 @@ class ScanState:
 
     def substitution_mask(self) -> np.ndarray:
         """L x 20 booleans: True for every cell that is not the scanned sequence's own residue."""
-        mask = np.ones(self.scores.shape, dtype=bool)
-        for i, aa in enumerate(self.sequence):
-            if aa in _AA_INDEX:
-                mask[i, _AA_INDEX[aa]] = False
-        return mask
+        return substitution_mask(self.sequence)
 
     def summary(self) -> np.ndarray:
         """Per-position mean score of the 19 substitutions (NaN where not scanned)."""
@@ -188,12 +204,7 @@ class ScanState:
     def ranks(self) -> np.ndarray:
         """L x 20 ranks among all scored substitutions, 1 = highest score; 0 for wild-type or unscored."""
         if self._ranks is None:
-            values = np.where(self.substitution_mask(), self.scores, np.nan).ravel()
-            order = np.argsort(-np.nan_to_num(values, nan=-np.inf), kind="stable")
-            ranks = np.zeros(values.size, dtype=int)
-            n_scored = int(np.count_nonzero(~np.isnan(values)))
-            ranks[order[:n_scored]] = np.arange(1, n_scored + 1)
-            self._ranks = ranks.reshape(self.scores.shape)
+            self._ranks = substitution_ranks(self.scores, self.sequence)
         return self._ranks
 
     def score(self, index: int, aa: str) -> float:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QHB
 
 from protein_studio.core.errors import InputError
 from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.core.session import substitution_ranks
 
 __all__ = ["RankedRow", "rank_substitutions", "parse_positions", "write_rows_csv", "RankedTable"]
 
@@ -63,16 +64,13 @@ def rank_substitutions(scores: np.ndarray, sequence: str, *, first_residue: int 
         ``rank`` is the rank among all scored substitutions, before filtering.
     """
     L = len(sequence)
-    values = np.array(scores, dtype=float, copy=True)
-    for i, aa in enumerate(sequence):
-        j = AMINO_ACIDS.find(aa)
-        if j >= 0:
-            values[i, j] = np.nan
-    flat = values.ravel()
-    scored = np.flatnonzero(~np.isnan(flat))
-    order = scored[np.argsort(-flat[scored], kind="stable")]
+    flat = np.asarray(scores, dtype=float).ravel()
+    ranks = substitution_ranks(scores, sequence).ravel()
+    scored = np.flatnonzero(ranks)
+    order = scored[np.argsort(ranks[scored])]
     rows = []
-    for rank, k in enumerate(order, start=1):
+    for k in order:
+        rank = int(ranks[k])
         i, j = divmod(int(k), len(AMINO_ACIDS))
         if only is not None and i not in only:
             continue
