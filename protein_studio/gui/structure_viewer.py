@@ -35,6 +35,7 @@ from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
+from protein_studio.gui.heatmap import diverging_colors
 from protein_studio.gui.web_bridge import LocalOnlyInterceptor, ViewerBridge
 
 __all__ = [
@@ -67,15 +68,17 @@ MISSING_COLOR = "#C8C8C8"
 #: Colours of a comparison: the first (reference) structure and the one superposed on it.
 REFERENCE_COLOR = "#3A78C2"
 OVERLAY_COLOR = "#E8702A"
-#: Diverging colour map for scores (matplotlib name): negative red, zero white, positive blue.
-SCORE_COLORMAP = "RdBu"
 #: Part of the colour map used on each side of 0: its darkest ends read as black on a shaded cartoon.
 SCORE_COLORMAP_SPAN = 0.4
+#: The heatmap's diverging table (negative red, zero white, positive blue): scores look alike in both views.
+_SCORE_TABLE = diverging_colors()
 
 
-def _score_fraction(relative: float) -> float:
-    """Position in the colour map of a score divided by the limit (clipped to -1..1)."""
-    return 0.5 + SCORE_COLORMAP_SPAN * max(-1.0, min(1.0, relative))
+def _score_color(relative: float) -> str:
+    """``"#RRGGBB"`` of a score divided by the limit (clipped to -1..1)."""
+    fraction = 0.5 + SCORE_COLORMAP_SPAN * max(-1.0, min(1.0, relative))
+    red, green, blue = _SCORE_TABLE[round(fraction * (len(_SCORE_TABLE) - 1))]
+    return f"#{red:02X}{green:02X}{blue:02X}"
 
 _MISSING_3DMOL = "3Dmol.js not found: run make\n(expected {path})"
 
@@ -143,20 +146,16 @@ def score_colors(values: Mapping[Any, float], limit: float | None = None) -> tup
     limit : float
         The limit used.
     """
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-
     finite = [float(v) for v in values.values() if v is not None and math.isfinite(float(v))]
     if limit is None:
         limit = max((abs(v) for v in finite), default=0.0)
     limit = float(limit) if limit and math.isfinite(limit) and limit > 0 else 1.0
-    cmap = colormaps[SCORE_COLORMAP]
     colors = {}
     for residue, value in values.items():
         if value is None or not math.isfinite(float(value)):
             colors[residue_key(residue)] = MISSING_COLOR
         else:
-            colors[residue_key(residue)] = to_hex(cmap(_score_fraction(float(value) / limit)))
+            colors[residue_key(residue)] = _score_color(float(value) / limit)
     return colors, limit
 
 
@@ -496,13 +495,9 @@ class StructureViewer(QWidget):
             legend = {"title": "Confidence (pLDDT)",
                       "items": [[color, label] for _, color, label in CONFIDENCE_BINS]}
             return colors, legend
-        from matplotlib import colormaps
-        from matplotlib.colors import to_hex
-
         colors, limit = score_colors(values, self._color_limit)
-        cmap = colormaps[SCORE_COLORMAP]
         legend = {"title": "Score",
-                  "gradient": [to_hex(cmap(_score_fraction(x))) for x in (-1.0, -0.5, 0.0, 0.5, 1.0)],
+                  "gradient": [_score_color(x) for x in (-1.0, -0.5, 0.0, 0.5, 1.0)],
                   "labels": [f"{-limit:.3g}", "0", f"{limit:.3g}"]}
         return colors, legend
 
