@@ -625,7 +625,7 @@ class MainWindow(QMainWindow):
                                    wt_first=strategy == "masked-marginals")
 
         job = Job(f"Scan {doc.name} with {spec.display_name} ({strategy})", run, model=model, device=self.device,
-                  kind="scan", data={"sequence": sequence})
+                  kind="scan")
         self.session.begin_scan(model, strategy, spec.is_random)
         self._scan_job = self.submit_job(job)
         return job.id

@@ -157,7 +157,6 @@ class Worker(QThread):
         self._queue: queue.Queue = queue.Queue()
         self._jobs: dict[int, Job] = {}
         self._lock = threading.Lock()
-        self._current: Job | None = None
         self._loader = loader or _load_model_by_name
         self._loaded: Any = None
         self._loaded_key: tuple[str, str] | None = None
@@ -219,11 +218,9 @@ class Worker(QThread):
             job = self._queue.get()
             if job is None:
                 break
-            self._current = job
             try:
                 self._run_job(job)
             finally:
-                self._current = None
                 with self._lock:
                     self._jobs.pop(job.id, None)
         self._release()
