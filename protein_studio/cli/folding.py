@@ -17,7 +17,7 @@ from pathlib import Path
 
 from protein_studio.core.errors import InputError, UserError
 
-__all__ = ["register", "run", "StatusLine", "output_paths", "load_for_task", "format_table"]
+__all__ = ["register", "run", "StatusLine", "output_paths", "check_output", "load_for_task", "format_table"]
 
 
 class StatusLine:
@@ -46,6 +46,15 @@ class StatusLine:
         """Print a warning on its own line."""
         self.stream.write(("\n" if self.tty else "") + f"{self.label}: warning: {text}\n")
         self.stream.flush()
+
+
+def check_output(out: str) -> None:
+    """InputError when the folder ``out`` is to be written in does not exist (``-``, stdout, is fine)."""
+    if out == "-":
+        return
+    parent = Path(out).resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"cannot write here: folder {parent} does not exist", source=out)
 
 
 def load_for_task(name: str, task: str, device: str, command: str):
@@ -106,20 +115,15 @@ def _records(args) -> list[tuple[str, str]]:
 
 def run(args) -> int:
     """Handler of ``protein-studio fold``."""
-    from protein_studio.engines.folding import FoldResult, fold_many
+    from protein_studio.engines.folding import FoldResult, fold_many, split_chains
     from protein_studio.jobs.context import JobContext
-
-    from protein_studio.engines.folding import split_chains
 
     records = _records(args)
     for name, sequence in records:  # bad input fails before a model is loaded
         split_chains(sequence, source=name)
     paths = dict(zip((n for n, _ in records), output_paths(args.out, [n for n, _ in records])))
-    if list(paths.values()) == [Path(args.out)] and not Path(args.out).resolve().parent.is_dir():
-        raise InputError(f"cannot write here: folder {Path(args.out).resolve().parent} does not exist",
-                         source=args.out)
-    chunk = "auto" if args.chunk_size in (None, "auto") else (None if args.chunk_size == "none"
-                                                              else int(args.chunk_size))
+    if list(paths.values()) == [Path(args.out)]:
+        check_output(args.out)
     loaded = load_for_task(args.model, "folding", args.device, "fold")
     status = StatusLine("protein-studio fold")
     written: list[tuple[FoldResult, Path]] = []
@@ -131,7 +135,7 @@ def run(args) -> int:
         written.append((result, path))
 
     ctx = JobContext(on_progress=status, on_partial=save, on_warning=status.warn)
-    fold_many(records, loaded, ctx, chunk_size=chunk, num_recycles=args.num_recycles)
+    fold_many(records, loaded, ctx, chunk_size=args.chunk_size, num_recycles=args.num_recycles)
     print(_summary(written))
     return 0
 
@@ -149,12 +153,13 @@ def _summary(rows) -> str:
          "none" if r.chunk_size is None else str(r.chunk_size), f"{r.seconds:.1f}", str(p)) for r, p in rows])
 
 
-def _chunk(text: str) -> str:
+def _chunk(text: str) -> str | int | None:
+    """``--chunk-size`` as ``fold_sequence`` takes it: "auto", None (for "none") or a positive number."""
     if text in ("auto", "none"):
-        return text
+        return None if text == "none" else text
     try:
         if int(text) >= 1:
-            return text
+            return int(text)
     except ValueError:
         pass
     raise argparse.ArgumentTypeError(f"expected auto, none or a positive number, not {text!r}")

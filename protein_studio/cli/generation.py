@@ -57,7 +57,7 @@ def _table(result) -> str:
 
 def run(args) -> int:
     """Handler of ``protein-studio generate``."""
-    from protein_studio.cli.folding import StatusLine, load_for_task
+    from protein_studio.cli.folding import StatusLine, check_output, load_for_task
     from protein_studio.engines.generation import GenerationSettings, generate_sequences
     from protein_studio.jobs.context import JobContext
 
@@ -66,9 +66,7 @@ def run(args) -> int:
         temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
         repetition_penalty=args.repetition_penalty, seed=args.seed, batch_size=args.batch_size).validated()
     reference = _reference(args.reference)
-    if args.out != "-" and not Path(args.out).resolve().parent.is_dir():
-        raise InputError(f"cannot write here: folder {Path(args.out).resolve().parent} does not exist",
-                         source=args.out)
+    check_output(args.out)
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # generate() warns about padding masks that sampling never uses

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from protein_studio.cli.folding import check_output
 from protein_studio.core.errors import InputError, UserError
 from protein_studio.engines.scoring import MULTI_METHODS, STRATEGIES
 
@@ -249,14 +250,6 @@ class ProgressBar:
 
 
 # ------------------------------------------------------------------------------------------- running
-def _check_output(out: str) -> None:
-    if out == "-":
-        return
-    parent = Path(out).resolve().parent
-    if not parent.is_dir():
-        raise InputError(f"cannot write here: folder {parent} does not exist", source=out)
-
-
 def _run_models(args, job):
     """Load each ``--model`` in turn, run ``job(loaded, ctx)`` and return the results."""
     from protein_studio.jobs.context import JobContext
@@ -306,7 +299,7 @@ def run_scan(args) -> int:
     from protein_studio.core.sequences import AMINO_ACIDS
     from protein_studio.engines.scoring import ensemble_scans, saturation_scan
 
-    _check_output(args.out)
+    check_output(args.out)
     protein = _load_protein(args)
     positions = parse_positions(args.positions, protein.labels) if args.positions else None
     results = _run_models(args, lambda loaded, ctx: saturation_scan(
@@ -332,7 +325,7 @@ def run_score(args) -> int:
     """Handler of ``protein-studio score``."""
     from protein_studio.engines.scoring import ensemble_mutant_scores, score_mutants
 
-    _check_output(args.out)
+    check_output(args.out)
     protein = _load_protein(args)
     if args.mutants is not None:
         texts = [(t, None) for t in re.split(r"[,\s]+", args.mutants.strip()) if t]
