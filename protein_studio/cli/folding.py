@@ -115,6 +115,7 @@ def _records(args) -> list[tuple[str, str]]:
 
 def run(args) -> int:
     """Handler of ``protein-studio fold``."""
+    from protein_studio.core.files import write_text_atomically
     from protein_studio.engines.folding import FoldResult, fold_many, split_chains
     from protein_studio.jobs.context import JobContext
 
@@ -131,7 +132,7 @@ def run(args) -> int:
     def save(result: FoldResult) -> None:
         path = paths[result.name]
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(result.pdb_text, encoding="utf-8")
+        write_text_atomically(path, result.pdb_text)
         written.append((result, path))
 
     ctx = JobContext(on_progress=status, on_partial=save, on_warning=status.warn)

@@ -58,6 +58,7 @@ def _table(result) -> str:
 def run(args) -> int:
     """Handler of ``protein-studio generate``."""
     from protein_studio.cli.folding import StatusLine, check_output, load_for_task
+    from protein_studio.core.files import write_text_atomically
     from protein_studio.engines.generation import GenerationSettings, generate_sequences
     from protein_studio.jobs.context import JobContext
 
@@ -79,7 +80,7 @@ def run(args) -> int:
     if args.out == "-":
         sys.stdout.write(text)
     else:
-        Path(args.out).write_text(text, encoding="utf-8")
+        write_text_atomically(args.out, text)
     dropped = ", ".join(f"{n} {reason}" for reason, n in sorted(result.drop_counts().items()))
     summary = (f"protein-studio generate: kept {len(result.kept)} of {len(result.candidates)}"
                + (f" (dropped: {dropped})" if dropped else "")
