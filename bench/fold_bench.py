@@ -26,6 +26,7 @@ import os
 import resource
 import subprocess
 import sys
+from pathlib import Path
 
 ARCHITECTURES = {
     "small": {"esm_layers": 6, "esm_embed_dim": 320, "esm_heads": 20, "trunk_blocks": 4,
@@ -36,10 +37,8 @@ ARCHITECTURES = {
                 "ipa_dim": 16, "ipa_heads": 12, "resnet_dim": 128, "lddt_hidden": 128, "max_recycles": 4},
 }
 
-# real protein sequence (TEM-1 beta-lactamase, UniProt P62593) repeated to any length
-TEM1 = ("MSIQHFRVALIPFFAAFCLPVFAHPETLVKVKDAEDQLGARVGYIELDLNSGKILESFRPEERFPMMSTFKVLLCGAVLSRVDAGQEQLGRRIHYSQND"
-        "LVEYSPVTEKHLTDGMTVRELCSAAITMSDNTAANLLLTTIGGPKELTAFLHNMGDHVTRLDRWEPELNEAIPNDERDTTMPAAMATTLRKLLTGELLT"
-        "LASRQQLIDWMEADKVAGPLLRSALPAGWFIADKSGAGERGSRGIIAALGPDGKPSRIVVIYTTGSQATMDERNRQIAEIGASLIKHW")
+#: a real protein (TEM-1 beta-lactamase, UniProt P62593), the demo sequence, repeated to any length
+TEM1_FASTA = Path(__file__).resolve().parents[1] / "resources" / "demo" / "tem1_P62593.fasta"
 
 
 def _rss_bytes() -> int:
@@ -57,6 +56,7 @@ def run_one(arch: str, device: str, length: int, chunk: int | None, threads: int
 
     if threads:
         torch.set_num_threads(threads)
+    from protein_studio.core.sequences import read_fasta
     from protein_studio.engines.folding import estimate_fold_resources, fold_sequence
     from protein_studio.jobs.context import NullContext
     from protein_studio.models.hf_loading import load_esmfold
@@ -66,7 +66,8 @@ def run_one(arch: str, device: str, length: int, chunk: int | None, threads: int
                      download_bytes=0, license="MIT", architecture=ARCHITECTURES[arch], max_tokens=None,
                      source="random", is_random=True)
     loaded = load_esmfold(spec, device)
-    sequence = (TEM1 * (length // len(TEM1) + 1))[:length]
+    tem1 = read_fasta(TEM1_FASTA)[0].sequence
+    sequence = (tem1 * (length // len(tem1) + 1))[:length]
     fold_sequence(sequence[:20], loaded, NullContext(), chunk_size=chunk)  # warm-up
     estimate = estimate_fold_resources(length, loaded.device, chunk_size=chunk, model=loaded.model)
     if loaded.device.type == "cuda":
