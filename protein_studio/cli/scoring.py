@@ -172,11 +172,9 @@ def parse_positions(text: str, labels: list[str]) -> list[int]:
 def read_mutants_file(path: str | Path) -> list[tuple[str, int]]:
     """Mutant texts with their line numbers from a file: one mutant per line (``A42G`` or
     ``A42G:K45R``; ``#`` starts a comment), or a CSV table with a ``mutant`` column (ProteinGym)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read mutants: {getattr(exc, 'strerror', None) or exc}", source=str(path)) from None
+    from protein_studio.core.files import read_input_text
+
+    text = read_input_text(path, "a mutants file")
     lines = text.splitlines()
     first = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), "")
     header = [cell.strip().lower() for cell in next(csv.reader([first]))] if first else []
