@@ -506,7 +506,7 @@ class DesignTools(QObject):
         self._entries.append(StructureEntry(label, structure, numbered, "predicted", result))
         self.last_prediction = result
         viewer = self.window.viewer
-        viewer.load_structure(to_pdb_text(structure), label)
+        viewer.load_structure(structure, label)
         self.window.set_color_mode("confidence")
         source = f"{result.model}, mean {result.mean_plddt:.1f}, pTM {result.ptm:.2f}"
         if numbered:
@@ -557,7 +557,7 @@ class DesignTools(QObject):
         doc = self.window.session.document
         self.last_comparison = comparison
         viewer = self.window.viewer
-        viewer.load_structure(to_pdb_text(ref.structure), ref.label)
+        viewer.load_structure(ref.structure, ref.label)
         viewer.set_overlay(to_pdb_text(comparison.superimposed), mob.label)
         if doc is not None and ref.numbered_like_document:
             mutated = (doc.numbering.residue_at(i) for i in doc.mutated_indices())

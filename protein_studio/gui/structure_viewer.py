@@ -7,8 +7,10 @@ other request. Structures, colours and residue lists travel to the page as JSON 
 remarks contain ``</script>``, quotes or template syntax runs nothing. Calls made before the page is
 ready are queued and replayed.
 
-Residues are given as objects with ``chain``, ``number`` and ``insertion`` attributes (the core
-``ResidueId``) or as ``(chain, number, insertion)`` tuples.
+A structure is given as a loaded :class:`~protein_studio.core.structures.Structure` (its confidence is
+taken from its chains, nothing is parsed again) or as PDB text. Residues are given as objects with
+``chain``, ``number`` and ``insertion`` attributes (the core ``ResidueId``) or as
+``(chain, number, insertion)`` tuples.
 
 Test hooks on the page (run them with ``viewer.page.runJavaScript``):
 
@@ -35,6 +37,8 @@ from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
+from protein_studio.core.errors import InputError
+from protein_studio.core.structures import Structure, structure_from_text, to_pdb_text
 from protein_studio.gui.heatmap import diverging_colors
 from protein_studio.gui.web_bridge import LocalOnlyInterceptor, ViewerBridge
 
@@ -159,6 +163,12 @@ def score_colors(values: Mapping[Any, float], limit: float | None = None) -> tup
     return colors, limit
 
 
+def _chain_confidence(structure: Structure) -> dict[Any, float]:
+    """Finite per-residue confidence of a structure's chains (0-100), by ResidueId."""
+    return {residue: float(value) for chain in structure.chains
+            for residue, value in zip(chain.residues, chain.confidence) if math.isfinite(float(value))}
+
+
 def confidence_from_pdb(pdb_text: str) -> dict[Any, float]:
     """Per-residue confidence stored in a structure's B-factors, as the core structure reader sees it.
 
@@ -173,19 +183,11 @@ def confidence_from_pdb(pdb_text: str) -> dict[Any, float]:
         pLDDT-like values on a 0-100 scale (0-1 files scaled up); empty when the file has no
         confidence (all B-factors 0) or cannot be read.
     """
-    from protein_studio.core.errors import InputError
-    from protein_studio.core.structures import structure_from_text
-
     try:
         structure = structure_from_text(pdb_text, "pdb", name="viewer structure")
     except InputError:
         return {}
-    values = {}
-    for chain in structure.chains:
-        for residue, value in zip(chain.residues, chain.confidence):
-            if math.isfinite(float(value)):
-                values[residue] = float(value)
-    return values
+    return _chain_confidence(structure)
 
 
 class _LocalPage(QWebEnginePage):
@@ -243,6 +245,7 @@ class StructureViewer(QWidget):
         self._web_dir = Path(web_dir) if web_dir is not None else WEB_DIR
         self._page_file = self._web_dir / "viewer.html"
         self._pdb_text = ""
+        self._confidence: dict[Any, float] | None = None  # of the shown structure; None: not read yet
         self._name = ""
         self._color_mode = "chain"
         self._color_values: dict[Any, float] | None = None
@@ -339,23 +342,33 @@ class StructureViewer(QWidget):
 
     # ------------------------------------------------------------------ public API
 
-    def load_structure(self, pdb_text: str, name: str) -> None:
-        """Show a structure (PDB text), coloured in the current mode, nothing selected.
+    def load_structure(self, structure: Structure | str, name: str) -> None:
+        """Show a structure, coloured in the current mode, nothing selected.
 
         Parameters
         ----------
-        pdb_text : str
-            PDB file contents; multi-model files show their first model.
+        structure : Structure or str
+            A loaded structure (colouring by confidence uses its chains' values), or PDB file contents
+            (multi-model files show their first model; the B-factors are read once, the first time
+            colouring by confidence needs them).
         name : str
             Shown in the view's corner.
+
+        Raises
+        ------
+        InputError
+            A Structure whose atoms do not fit the PDB format.
         """
-        self._pdb_text = pdb_text
+        if isinstance(structure, str):
+            self._pdb_text, self._confidence = structure, None
+        else:
+            self._pdb_text, self._confidence = to_pdb_text(structure), _chain_confidence(structure)
         self._name = name
         self._selected, self._mutated = [], []
         self._overlay = None
         self._renderer_restarts = 0
         colors, legend = self._colors_and_legend()
-        self.bridge.call("loadStructure", pdb_text, name, colors, legend)
+        self.bridge.call("loadStructure", self._pdb_text, name, colors, legend)
 
     def set_color_mode(self, mode: str, values: Mapping[Any, float] | None = None, *,
                        limit: float | None = None) -> None:
@@ -443,6 +456,7 @@ class StructureViewer(QWidget):
     def clear(self) -> None:
         """Remove the structure."""
         self._pdb_text = ""
+        self._confidence = None
         self._name = ""
         self._selected, self._mutated = [], []
         self._overlay = None
@@ -490,7 +504,9 @@ class StructureViewer(QWidget):
             return None, None
         if mode == "confidence":
             if values is None:
-                values = confidence_from_pdb(self._pdb_text) if self._pdb_text else {}
+                if self._confidence is None:
+                    self._confidence = confidence_from_pdb(self._pdb_text) if self._pdb_text else {}
+                values = self._confidence
             colors = {residue_key(r): confidence_color(float(v)) for r, v in values.items()}
             legend = {"title": "Confidence (pLDDT)",
                       "items": [[color, label] for _, color, label in CONFIDENCE_BINS]}

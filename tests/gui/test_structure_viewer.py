@@ -21,7 +21,8 @@ from PySide6.QtWebEngineCore import QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
-from protein_studio.core.structures import ResidueId
+from protein_studio.core.structures import ResidueId, load_structure
+from protein_studio.gui import structure_viewer
 from protein_studio.gui.structure_viewer import (
     CONFIDENCE_BINS,
     MISSING_COLOR,
@@ -262,6 +263,18 @@ def test_colour_modes_change_pixels(qtbot, viewer, tmp_path):
         viewer.set_color_mode("score")
     with pytest.raises(ValueError):
         viewer.set_color_mode("rainbow")
+
+
+def test_a_loaded_structure_is_coloured_by_its_own_confidence(qtbot, viewer, tmp_path, monkeypatch):
+    """A Structure brings its confidence along: colouring by it parses nothing again."""
+    structure = load_structure(DATA / "PABP_YEAST_126-200_predicted.pdb")
+    monkeypatch.setattr(structure_viewer, "structure_from_text",
+                        lambda *args, **kwargs: pytest.fail("the structure was parsed again"))
+    _load(qtbot, viewer, structure, "pabp")
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("confidence"))
+    assert _status(qtbot, viewer)["coloring"] == "values"
+    predicted = _pixels(viewer, tmp_path, "plddt.png")
+    assert _bluish(predicted).mean() > 0.3 * _foreground(predicted).mean()
 
 
 def _widget_pixels(viewer: StructureViewer) -> np.ndarray:
