@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from protein_studio.core.errors import UserError
+from protein_studio.core.files import write_text_atomically
 from protein_studio.gui.design_tools import RANDOM_COLOR, fill_model_combo
 from protein_studio.gui.worker import Job
 
@@ -362,9 +363,9 @@ class GenerationDialog(QDialog):
             if not path:
                 return False
         try:
-            Path(path).write_text(self.result.to_fasta(include_dropped=self.include_dropped.isChecked()))
-        except OSError as exc:
-            self.window.show_error("Export failed", f"{path}: {exc.strerror or exc}")
+            write_text_atomically(path, self.result.to_fasta(include_dropped=self.include_dropped.isChecked()))
+        except UserError as exc:
+            self.window.show_error("Export failed", str(exc))
             return False
         self.window.activity.add_entry(f"Exported generated sequences to {path}")
         return True
