@@ -219,12 +219,10 @@
   }
 
   function dropModel() {
+    dropOverlay();
     state.viewer.removeAllSurfaces();
     state.viewer.removeAllModels();
     state.model = null;
-    state.overlay = null;
-    state.overlayName = "";
-    state.baseColor = null;
   }
 
   const COMMANDS = {
