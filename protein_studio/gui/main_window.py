@@ -127,8 +127,6 @@ class MainWindow(QMainWindow):
 
             self.user_settings = Settings()
         self.strategy = STRATEGIES[0]
-        self.model_name = self.user_settings.scoring_model
-        self.device = self.user_settings.device
         self.last_error: tuple[str, str] | None = None
         self.message_box: QMessageBox | None = None
         self._scan_job: int | None = None
@@ -853,6 +851,24 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction("Models on &Disk\u2026", self.show_models_dialog)
 
+    @property
+    def model_name(self) -> str:
+        """The chosen scoring model: the user's settings hold it (written to disk by :meth:`set_model`)."""
+        return self.user_settings.scoring_model
+
+    @model_name.setter
+    def model_name(self, name: str) -> None:
+        self.user_settings.scoring_model = name
+
+    @property
+    def device(self) -> str:
+        """The chosen device (``auto``, ``cpu``, ``cuda``, ``mps``), held by the user's settings too."""
+        return self.user_settings.device
+
+    @device.setter
+    def device(self, device: str) -> None:
+        self.user_settings.device = device
+
     def set_model(self, name: str) -> None:
         """Choose the scoring model (remembered); the worker releases the old one on its next job."""
         self.model_name = name
@@ -868,8 +884,6 @@ class MainWindow(QMainWindow):
     def _save_model_choice(self) -> None:
         from protein_studio.core.settings import save_settings
 
-        self.user_settings.scoring_model = self.model_name
-        self.user_settings.device = self.device
         try:
             save_settings(self.user_settings)
         except (UserError, OSError) as exc:
