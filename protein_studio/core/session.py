@@ -399,9 +399,9 @@ def _sequence_from_text(text: str) -> str:
     return sequence
 
 
-def _numbering_for(sequence: str, structure: Any, chain_id: str | None):
+def _numbering_for(sequence: str, structure: Any, chain_id: str | None, first_residue: int = 1):
     if structure is None or not structure.chains:
-        return NumberingMap.plain(len(sequence), 1), None
+        return NumberingMap.plain(len(sequence), first_residue), None
     chain = structure.chain(chain_id) if chain_id else structure.chains[0]
     return NumberingMap.align(sequence, chain), chain.chain_id
 
@@ -465,10 +465,8 @@ def load_document(paths: Iterable[str | Path], chain: str | None = None) -> Docu
         if len(records) > 1:
             notes.append(f"{fasta_paths[0].name} holds {len(records)} sequences; opened the first, {record.name}")
         notes.extend(problem.message for problem in record.problems)
-        numbering, chain_id = _numbering_for(sequence, structure, chain)
         first = record.first_residue if structure is None else 1
-        if structure is None:
-            numbering = NumberingMap.plain(len(sequence), first)
+        numbering, chain_id = _numbering_for(sequence, structure, chain, first)
     else:
         chain_info = structure.chain(chain) if chain else structure.chains[0]
         sequence = chain_info.sequence
