@@ -768,7 +768,7 @@ class MainWindow(QMainWindow):
             return
         labels = [str(doc.numbering.residue_at(i) or "") for i in range(len(doc))]
         self.ranked.set_data(None if scan is None else scan.scores, scan.sequence if scan else doc.sequence,
-                             labels, doc.first_residue)
+                             labels, doc.first_residue, ranks=None if scan is None else scan.ranks)
         self._refresh_variants()
 
     def set_color_mode(self, mode: str) -> None:

@@ -42,7 +42,7 @@ class RankedRow:
 
 def rank_substitutions(scores: np.ndarray, sequence: str, *, first_residue: int = 1, labels=None,
                        only: set | None = None, exclude: set | None = None, top_n: int | None = None,
-                       min_score: float | None = None) -> list[RankedRow]:
+                       min_score: float | None = None, ranks: np.ndarray | None = None) -> list[RankedRow]:
     """Every scored substitution, best first, filtered.
 
     Parameters
@@ -57,6 +57,9 @@ def rank_substitutions(scores: np.ndarray, sequence: str, *, first_residue: int 
         Keep the first ``top_n`` rows after the other filters.
     min_score : float, optional
         Keep scores >= this.
+    ranks : ndarray (L, 20), optional
+        :func:`~protein_studio.core.session.substitution_ranks` of ``scores`` when already known (the
+        scan caches them); computed here otherwise.
 
     Returns
     -------
@@ -65,7 +68,7 @@ def rank_substitutions(scores: np.ndarray, sequence: str, *, first_residue: int 
     """
     L = len(sequence)
     flat = np.asarray(scores, dtype=float).ravel()
-    ranks = substitution_ranks(scores, sequence).ravel()
+    ranks = (substitution_ranks(scores, sequence) if ranks is None else np.asarray(ranks)).ravel()
     scored = np.flatnonzero(ranks)
     order = scored[np.argsort(ranks[scored])]
     rows = []
@@ -181,6 +184,7 @@ class RankedTable(QWidget):
         self._scores = None
         self._sequence = ""
         self._labels = None
+        self._ranks = None
         self._first = 1
         self._selection: frozenset = frozenset()
 
@@ -235,10 +239,17 @@ class RankedTable(QWidget):
         self.view.clicked.connect(self._clicked)
         self.view.doubleClicked.connect(self._double_clicked)
 
-    def set_data(self, scores, sequence: str, labels=None, first_residue: int = 1) -> None:
+    def set_data(self, scores, sequence: str, labels=None, first_residue: int = 1, ranks=None) -> None:
+        """Show the substitutions of ``scores`` (updated in place while a scan runs).
+
+        ``ranks``: a callable returning the current substitution ranks of ``scores`` (e.g. the scan's
+        cached :meth:`~protein_studio.core.session.ScanState.ranks`), so the table does not sort again
+        what the heatmap already ranked; without it the table ranks ``scores`` itself.
+        """
         self._scores = scores
         self._sequence = sequence
         self._labels = labels
+        self._ranks = ranks
         self._first = first_residue
         self.refresh()
 
@@ -263,7 +274,8 @@ class RankedTable(QWidget):
         n = self.top_n.value() if top_n and self.top_n.value() > 0 else None
         threshold = self.threshold.value() if self.use_threshold.isChecked() else None
         return rank_substitutions(self._scores, self._sequence, first_residue=self._first, labels=self._labels,
-                                  only=only, exclude=exclude, top_n=n, min_score=threshold)
+                                  only=only, exclude=exclude, top_n=n, min_score=threshold,
+                                  ranks=None if self._ranks is None else self._ranks())
 
     def refresh(self) -> None:
         try:
