@@ -11,8 +11,7 @@ reported as :class:`SequenceProblem` with whether a language model can score the
 Positions are 1-based residue positions in the cleaned sequence: the digits and whitespace removed do not
 count, so ``"1 mkt@"`` reports ``@`` at position 4.
 
-FASTA files are written with :mod:`biotite.sequence.io.fasta` and read by its reader's rules, line by
-line here so that errors can name the line. A header ``>name description``
+FASTA files are read and written with :mod:`biotite.sequence.io.fasta`. A header ``>name description``
 gives the record's name (first word) and description (the rest). A name ending in a residue range
 ``/126-200`` whose length matches the sequence sets the number of the first residue (126); otherwise
 it is 1. The first-residue number is not written back to FASTA unless the name carries such a range.
@@ -265,27 +264,27 @@ def parse_fasta_text(text: str, source: str = "pasted text", *,
         If there is no record, text before the first header, a record without residues, or an invalid
         character; the message names ``source``, the line and the character.
     """
-    # Each record's header and its sequence lines with their line numbers (for messages), read by the
-    # rules of biotite's FastaFile reader (stripped lines, blank lines and ';' comments skipped), which
-    # cannot report line numbers itself.
-    layout: list[tuple[int, str, list[tuple[int, str]]]] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Line numbers of each record's header and sequence lines, for messages; the same skipping rules
+    # as biotite's reader (blank lines and ';' comments).
+    lines = text.splitlines()  # every line ending (\r, \r\n, ...) counts the same for both readers
+    layout: list[tuple[int, list[tuple[int, str]]]] = []
+    for number, raw in enumerate(lines, start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith(";"):
             continue
         if stripped.startswith(">"):
-            layout.append((number, stripped[1:], []))
+            layout.append((number, []))
         elif not layout:
             raise InputError(f"expected a FASTA header line starting with '>', found {stripped[:20]!r}",
                              source=source, line=number)
         else:
-            layout[-1][2].append((number, stripped))
+            layout[-1][1].append((number, stripped))
     if not layout:
         raise InputError("no FASTA record found (no line starting with '>')", source=source)
 
     records = []
-    for header_line, header, seq_lines in layout:
-        residues = "".join(text for _, text in seq_lines)
+    entries = list(FastaFile.read_iter(io.StringIO("\n".join(lines))))
+    for (header_line, seq_lines), (header, residues) in zip(layout, entries):
         name, description = _split_header(header)
         label = f"record '{name}'" if name else "record"
         if not seq_lines:
