@@ -94,7 +94,6 @@ class Screenshotter:
         self._timeout.start()
         if self.scan_model:
             self.window.model_name = self.scan_model  # shown in the status bar; not saved as the default
-            self.window._show_model()  # noqa: SLF001
             if self.window.start_scan(self.scan_model) is None:
                 self.scan_done = True
                 self.problems.append(self.window.last_error[1] if self.window.last_error else "scan not started")

@@ -853,33 +853,37 @@ class MainWindow(QMainWindow):
 
     @property
     def model_name(self) -> str:
-        """The chosen scoring model: the user's settings hold it (written to disk by :meth:`set_model`)."""
+        """The chosen scoring model: the user's settings hold it (written to disk by :meth:`set_model`).
+
+        Setting it shows it in the status bar.
+        """
         return self.user_settings.scoring_model
 
     @model_name.setter
     def model_name(self, name: str) -> None:
         self.user_settings.scoring_model = name
+        self._show_model()
 
     @property
     def device(self) -> str:
-        """The chosen device (``auto``, ``cpu``, ``cuda``, ``mps``), held by the user's settings too."""
+        """The chosen device (``auto``, ``cpu``, ``cuda``, ``mps``), held by the user's settings too;
+        setting it shows it in the status bar."""
         return self.user_settings.device
 
     @device.setter
     def device(self, device: str) -> None:
         self.user_settings.device = device
+        self._show_model()
 
     def set_model(self, name: str) -> None:
         """Choose the scoring model (remembered); the worker releases the old one on its next job."""
         self.model_name = name
         self._save_model_choice()
-        self._show_model()
 
     def set_device(self, device: str) -> None:
         self.device = device
         self._save_model_choice()
         self.worker.release_model()
-        self._show_model()
 
     def _save_model_choice(self) -> None:
         from protein_studio.core.settings import save_settings
