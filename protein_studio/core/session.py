@@ -173,6 +173,12 @@ class ScanState:
         self.final[index] = final
         self._ranks = None
 
+    def replace_scores(self, scores: np.ndarray) -> None:
+        """Replace every row with ``scores`` (L x 20); rows that are not all NaN become final."""
+        self.scores = np.array(scores, dtype=float)
+        self.final = ~np.all(np.isnan(self.scores), axis=1)
+        self._ranks = None
+
     def drop_preview(self) -> None:
         """Forget preview rows that were not refined (a cancelled or failed scan keeps only final rows,
         so no number on screen comes from a method other than the one named)."""
@@ -357,12 +363,8 @@ class Session:
         """The scan ended; ``scores`` (L x 20) replaces what the chunks filled when given."""
         if self.scan is None:
             return
-        if scores is not None:
-            scores = np.asarray(scores, dtype=float)
-            if scores.shape == self.scan.scores.shape:
-                self.scan.scores = scores.copy()
-                self.scan.final = ~np.all(np.isnan(scores), axis=1)
-                self.scan._ranks = None
+        if scores is not None and np.shape(scores) == self.scan.scores.shape:
+            self.scan.replace_scores(scores)
         self.scan.drop_preview()
         self.scan.complete = bool(self.scan.final.all())
         self.scan_changed.emit(None)
