@@ -29,7 +29,7 @@ from protein_studio.core.files import write_text_atomically
 from protein_studio.core.selection import SelectionMediator
 from protein_studio.core.sequences import AMINO_ACIDS, format_fasta
 from protein_studio.core.session import Document, Session, load_document
-from protein_studio.core.structures import ResidueId, to_pdb_text
+from protein_studio.core.structures import ResidueId
 from protein_studio.gui.activity_panel import ActivityPanel
 from protein_studio.gui.commands import ReplaceSequenceCommand, SetResidueCommand
 from protein_studio.gui.heatmap import HeatmapView, colour_scale_limit
@@ -373,7 +373,7 @@ class MainWindow(QMainWindow):
         self._saved_sequence = document.sequence
         self.session.open(document)  # _refresh_document gives the mediator the new numbering
         if document.structure is not None:
-            self.viewer.load_structure(to_pdb_text(document.structure), document.structure.name)
+            self.viewer.load_structure(document.structure, document.structure.name)
             if self._color_mode == "score":
                 self.set_color_mode("chain")
         else:
