@@ -37,7 +37,9 @@ __all__ = [
     "STRUCTURE_SUFFIXES",
     "ResidueId",
     "NonstandardResidue",
+    "ResidueGroup",
     "Gap",
+    "CONFIDENCE_KINDS",
     "ChainInfo",
     "Structure",
     "structure_format",
@@ -149,6 +151,45 @@ class NonstandardResidue:
 
 
 @dataclass(frozen=True)
+class ResidueGroup:
+    """One structure residue that stands for several amino acids of the chain: a chromophore such as
+    GFP's CRO (Thr65-Tyr66-Gly67 cyclised into one residue).
+
+    The chain's sequence holds its parent amino acids (``"TYG"``) so that the sequence is the protein's
+    own and each residue can be named (``Y66W``); the positions are marked so that scans leave them out.
+
+    Parameters
+    ----------
+    residue : ResidueId
+        The one residue of the file.
+    name : str
+        Its residue name (``"CRO"``).
+    letters : str
+        Its parent amino acids from the Chemical Component Dictionary (``"TYG"``).
+    start : int
+        0-based index of its first letter in the chain's sequence.
+    """
+
+    residue: ResidueId
+    name: str
+    letters: str
+    start: int
+
+    @property
+    def indices(self) -> range:
+        """0-based sequence indices of its letters."""
+        return range(self.start, self.start + len(self.letters))
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.residue} ({'-'.join(self.letters)}, {len(self.letters)} residues in one)"
+
+
+#: What the B-factor column of a structure holds: predicted confidence (pLDDT, 0-100) or experimental
+#: atomic displacement (B-factor, in square angstroms).
+CONFIDENCE_KINDS = ("plddt", "bfactor")
+
+
+@dataclass(frozen=True)
 class Gap:
     """A jump in the residue numbering between two consecutive residues of a chain.
 
@@ -192,6 +233,16 @@ class ChainInfo:
         Jumps in the residue numbering.
     insertion_codes : list of ResidueId
         Residues with an insertion code.
+    groups : list of ResidueGroup
+        Residues that stand for several amino acids (chromophores); their letters are in ``sequence``
+        and ``residues`` repeats their ResidueId once per letter.
+    labels : tuple of str or None
+        The author number of each sequence letter (``"42"``, ``"42A"``); the letters of a group are
+        numbered into the numbers the file leaves free around it (CRO 66 between 64 and 68 gives 65, 66,
+        67), ``None`` where there is no room. Default: each residue's own label.
+    breaks : tuple of int
+        0-based indices ``i`` with a chain break between letters ``i`` and ``i + 1``: residue numbers that
+        skip (missing residues) or a peptide bond longer than 2 angstroms.
     """
 
     chain_id: str
@@ -201,9 +252,21 @@ class ChainInfo:
     nonstandard: list[NonstandardResidue] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     insertion_codes: list[ResidueId] = field(default_factory=list)
+    groups: list[ResidueGroup] = field(default_factory=list)
+    labels: tuple = ()
+    breaks: tuple = ()
+
+    def __post_init__(self):
+        if not self.labels:
+            object.__setattr__(self, "labels", tuple(r.label for r in self.residues))
 
     def __len__(self) -> int:
         return len(self.sequence)
+
+    @property
+    def grouped_indices(self) -> dict[int, ResidueGroup]:
+        """0-based index -> the group (chromophore) it belongs to."""
+        return {i: group for group in self.groups for i in group.indices}
 
     @property
     def first_residue(self) -> int:
@@ -221,7 +284,9 @@ class ChainInfo:
         notes = [f"gap in numbering after {gap.before} ({gap.missing} missing: "
                  f"{gap.before.number + 1}-{gap.after.number - 1})" for gap in self.gaps]
         notes += [f"insertion code at {residue}" for residue in self.insertion_codes]
-        notes += [f"non-standard residue {item}" for item in self.nonstandard]
+        notes += [f"non-standard residue {item}" for item in self.nonstandard
+                  if item.residue not in {g.residue for g in self.groups}]
+        notes += [f"chromophore {group}: left out of scans" for group in self.groups]
         return notes
 
 
@@ -244,6 +309,9 @@ class Structure:
         The model used (1-based).
     n_models : int
         How many models the file holds.
+    confidence_kind : {"plddt", "bfactor"} or None
+        What the chains' ``confidence`` values are: a predicted model's pLDDT (0-100), an experimental
+        structure's B-factors (square angstroms), or ``None`` when the file carries no such values.
     """
 
     name: str
@@ -252,6 +320,7 @@ class Structure:
     chains: list[ChainInfo]
     model: int = 1
     n_models: int = 1
+    confidence_kind: str | None = None
 
     @property
     def chain_ids(self) -> list[str]:
@@ -302,6 +371,11 @@ def load_structure(path: str | Path, model: int = 1) -> Structure:
     Returns
     -------
     Structure
+        Its ``confidence_kind`` says what the B-factor column holds: ``"plddt"`` for a predicted model
+        (an AlphaFold, ColabFold or ESMFold header, ModelCIF quality metrics, values all within 0-1, or one
+        value per residue shared by all its atoms), ``"bfactor"`` for an experimental structure (an
+        EXPDTA record or ``_exptl.method``, or values that differ between the atoms of a residue),
+        ``None`` when the column is absent or all zero.
 
     Raises
     ------
@@ -327,7 +401,7 @@ def load_structure(path: str | Path, model: int = 1) -> Structure:
 
 
 def structure_from_text(text: str | bytes, fmt: str = "pdb", name: str = "structure",
-                        model: int = 1) -> Structure:
+                        model: int = 1, confidence: str | None = None) -> Structure:
     """Build a :class:`Structure` from file contents held in memory (pasted text, a prediction).
 
     Parameters
@@ -340,6 +414,9 @@ def structure_from_text(text: str | bytes, fmt: str = "pdb", name: str = "struct
         Name of the structure, also used in error messages.
     model : int, optional
         Which model to use (1-based).
+    confidence : {"plddt", "bfactor"}, optional
+        What the B-factor column holds when the caller knows (a prediction it made); recognised from
+        the file otherwise (see :func:`load_structure`).
 
     Raises
     ------
@@ -350,7 +427,7 @@ def structure_from_text(text: str | bytes, fmt: str = "pdb", name: str = "struct
     if key is None:
         raise InputError(f"unknown structure format '{fmt}' (expected pdb, cif or bcif)", source=name)
     data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
-    return _parse(data, key, source=name, name=name, path=None, model=model)
+    return _parse(data, key, source=name, name=name, path=None, model=model, confidence=confidence)
 
 
 def save_structure(structure: Union[Structure, struc.AtomArray], path: str | Path) -> Path:
@@ -416,7 +493,10 @@ def _pdb_text(atoms: struc.AtomArray, source: str) -> str:
     return buffer.getvalue()
 
 
-def _parse(data: bytes, fmt: str, *, source: str, name: str, path: Path | None, model: int) -> Structure:
+def _parse(data: bytes, fmt: str, *, source: str, name: str, path: Path | None, model: int,
+           confidence: str | None = None) -> Structure:
+    if confidence is not None and confidence not in CONFIDENCE_KINDS:
+        raise ValueError(f"confidence must be one of {CONFIDENCE_KINDS}, not {confidence!r}")
     kind = _FORMAT_NAMES[fmt]
     if not data.strip():
         raise InputError("file is empty", source=source)
@@ -441,7 +521,74 @@ def _parse(data: bytes, fmt: str, *, source: str, name: str, path: Path | None, 
         found = sorted(set(atoms.res_name.tolist()))
         shown = ", ".join(found[:8]) + (", ..." if len(found) > 8 else "")
         raise InputError(f"no protein chain found (residues present: {shown})", source=source)
-    return Structure(name=name, path=path, atoms=atoms, chains=chains, model=int(model), n_models=n_models)
+    chains, confidence_kind = _classify_confidence(chains, atoms, _declared_origin(data, fmt), confidence)
+    return Structure(name=name, path=path, atoms=atoms, chains=chains, model=int(model), n_models=n_models,
+                     confidence_kind=confidence_kind)
+
+
+_PREDICTED_MARKERS = (b"ALPHAFOLD", b"COLABFOLD", b"ESMFOLD", b"OPENFOLD", b"ROSETTAFOLD", b"PREDICTED MODEL",
+                      b"_MA_QA_METRIC")
+_EXPERIMENTAL_METHODS = (b"X-RAY", b"NMR", b"ELECTRON", b"NEUTRON", b"FIBER", b"SOLUTION SCATTERING",
+                         b"POWDER", b"INFRARED")
+
+
+def _declared_origin(data: bytes, fmt: str) -> str | None:
+    """``"plddt"`` when the file says it is a prediction, ``"bfactor"`` when it names an experimental
+    method, ``None`` when it says neither (read from the header part of PDB/mmCIF text)."""
+    if fmt == "bcif":
+        head = data.upper()  # msgpack keeps category names and short strings as plain bytes
+    elif fmt == "pdb":
+        head = b"\n".join(line for line in data[:400_000].upper().splitlines()
+                          if line[:6] in (b"HEADER", b"TITLE ", b"EXPDTA", b"REMARK", b"KEYWDS", b"COMPND"))
+    else:
+        head = data[:400_000].upper()
+        head = head[:head.find(b"_ATOM_SITE.")] if b"_ATOM_SITE." in head else head
+        if b"_MA_QA_METRIC" in data.upper():
+            return "plddt"
+    if any(marker in head for marker in _PREDICTED_MARKERS):
+        return "plddt"
+    if fmt == "pdb":
+        expdta = b" ".join(line for line in head.splitlines() if line.startswith(b"EXPDTA"))
+    else:
+        expdta = head if b"_EXPTL.METHOD" in head else b""
+    if any(method in expdta for method in _EXPERIMENTAL_METHODS):
+        return "bfactor"
+    return None
+
+
+def _classify_confidence(chains: list[ChainInfo], atoms: struc.AtomArray, declared: str | None,
+                         forced: str | None) -> tuple[list[ChainInfo], str | None]:
+    """Decide what the chains' B-factor values are and put them on their scale (pLDDT 0-100)."""
+    values = np.concatenate([chain.confidence for chain in chains])
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or np.all(finite == 0):
+        kind = None
+    elif forced is not None:
+        kind = forced
+    elif declared is not None:
+        kind = declared
+    elif np.all((finite >= 0.0) & (finite <= 1.0)) or (np.all((finite >= 0) & (finite <= 100))
+                                                       and _one_value_per_residue(atoms)):
+        kind = "plddt"
+    else:
+        kind = "bfactor"
+    if kind is None:
+        return [replace(chain, confidence=np.full(len(chain), np.nan)) for chain in chains], None
+    scale = 100.0 if kind == "plddt" and np.all((finite >= 0.0) & (finite <= 1.0)) else 1.0
+    return [replace(chain, confidence=chain.confidence * scale) for chain in chains], kind
+
+
+def _one_value_per_residue(atoms: struc.AtomArray) -> bool:
+    """True when every residue's atoms share one B-factor (how predictors write per-residue pLDDT;
+    refined experimental B-factors differ between the atoms of a residue)."""
+    if "b_factor" not in atoms.get_annotation_categories():
+        return False
+    starts = struc.get_residue_starts(atoms, add_exclusive_stop=True)
+    b = np.asarray(atoms.b_factor, dtype=float)
+    for start, stop in zip(starts[:-1], starts[1:]):
+        if stop - start > 1 and np.ptp(b[start:stop]) > 1e-3:
+            return False
+    return True
 
 
 def _article(kind: str) -> str:
@@ -554,9 +701,11 @@ def _read_bcif(data: bytes, source: str, model: int) -> tuple[struc.AtomArray, i
 
 @lru_cache(maxsize=None)
 def _one_letter(res_name: str) -> str:
-    """Parent amino acid's one-letter code from the Chemical Component Dictionary, ``X`` if none."""
+    """Parent amino acid(s) from the Chemical Component Dictionary: one letter for a modified residue
+    (``"M"`` for MSE), several for a residue made of several (``"TYG"`` for GFP's chromophore CRO), ``X``
+    when it has none."""
     code = struc_info.one_letter_code(res_name)
-    if code is None or len(code) != 1 or not code.isalpha():
+    if code is None or not code.isalpha() or not code.isascii():
         return "X"
     return code.upper()
 
@@ -574,10 +723,7 @@ def _protein_chains(atoms: struc.AtomArray) -> list[ChainInfo]:
         chain = _chain_info(atoms[atoms.chain_id == chain_id], str(chain_id))
         if chain is not None:
             chains.append(chain)
-    if not chains:
-        return chains
-    scale = _confidence_scale(np.concatenate([chain.confidence for chain in chains]))
-    return [replace(chain, confidence=chain.confidence * scale) for chain in chains]
+    return chains  # confidence values are put on their scale by _classify_confidence
 
 
 def _residue_code(res_name: str, hetero: bool, atom_names: np.ndarray) -> str | None:
@@ -604,7 +750,8 @@ def _chain_info(atoms: struc.AtomArray, chain_id: str) -> ChainInfo | None:
     """Sequence, numbering and confidence of the protein residues of one chain; ``None`` if it has none.
 
     A chain counts as protein when at least one of its residues is an ATOM record; chains of HETATM
-    records only (ligands, water) are left out.
+    records only (ligands, water) are left out. A residue whose parent is several amino acids (a
+    chromophore) adds each of them to the sequence (see :class:`ResidueGroup`).
     """
     starts = struc.get_residue_starts(atoms, add_exclusive_stop=True)
     has_b = "b_factor" in atoms.get_annotation_categories()
@@ -612,6 +759,8 @@ def _chain_info(atoms: struc.AtomArray, chain_id: str) -> ChainInfo | None:
     letters: list[str] = []
     values: list[float] = []
     nonstandard: list[NonstandardResidue] = []
+    groups: list[ResidueGroup] = []
+    spans: list[tuple[int, int]] = []  # atom range of each residue kept, for the peptide-bond check
     seen: set[tuple[int, str]] = set()
     any_atom_record = False
     for start, stop in zip(starts[:-1], starts[1:]):
@@ -628,29 +777,88 @@ def _chain_info(atoms: struc.AtomArray, chain_id: str) -> ChainInfo | None:
         seen.add((number, insertion))
         any_atom_record = any_atom_record or not hetero
         residue = ResidueId(chain_id, number, insertion)
-        residues.append(residue)
-        letters.append(code)
+        if len(code) > 1:
+            groups.append(ResidueGroup(residue, res_name, code, len(letters)))
+        residues.extend([residue] * len(code))
+        letters.extend(code)
+        spans.extend([(start, stop)] * len(code))
         if res_name not in _CANONICAL:
             nonstandard.append(NonstandardResidue(residue, res_name, code))
         if has_b:
             b_values = atoms.b_factor[start:stop]
             ca = b_values[names == "CA"]
-            values.append(float(ca[0]) if len(ca) else float(np.mean(b_values)))
+            values.extend([float(ca[0]) if len(ca) else float(np.mean(b_values))] * len(code))
     if not residues or not any_atom_record:
         return None
     confidence = np.array(values, float) if has_b else np.full(len(residues), np.nan)  # scaled by the caller
-    gaps = [Gap(a, b) for a, b in zip(residues[:-1], residues[1:]) if b.number > a.number + 1]
-    insertions = [residue for residue in residues if residue.insertion]
+    labels = _group_labels(residues, groups)
+    gaps, breaks = _gaps_and_breaks(atoms, residues, labels, spans)
+    insertions = list(dict.fromkeys(residue for residue in residues if residue.insertion))
     return ChainInfo(chain_id=chain_id, sequence="".join(letters), residues=tuple(residues),
-                     confidence=confidence, nonstandard=nonstandard, gaps=gaps, insertion_codes=insertions)
+                     confidence=confidence, nonstandard=nonstandard, gaps=gaps, insertion_codes=insertions,
+                     groups=groups, labels=tuple(labels), breaks=tuple(breaks))
 
 
-def _confidence_scale(values: np.ndarray) -> float:
-    """Factor for the B-factor column of a whole model: 100 when it stores a 0-1 confidence (all values
-    between 0 and 1, not all zero), NaN when it carries no information (all zero or absent), else 1."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0 or np.all(finite == 0):
-        return float("nan")
-    if np.all((finite >= 0.0) & (finite <= 1.0)):
-        return 100.0
-    return 1.0
+def _group_labels(residues: list[ResidueId], groups: list[ResidueGroup]) -> list[str | None]:
+    """Author labels per letter: a group's letters take the residue numbers the file leaves free around it
+    (1EMA numbers CRO 66 between 64 and 68: its T, Y, G become 65, 66, 67); without room (or with an
+    insertion code) only the letter at the group's own number is labelled."""
+    labels: list[str | None] = [r.label for r in residues]
+    for group in groups:
+        k, n = len(group.letters), group.residue.number
+        for i in group.indices:
+            labels[i] = None
+        before = residues[group.start - 1].number if group.start > 0 else None
+        after_index = group.start + k
+        after = residues[after_index].number if after_index < len(residues) else None
+        low = before + 1 if before is not None else n - (k - 1)
+        high = after - 1 if after is not None else n + (k - 1)
+        first = min(max(n - (k - 1) // 2, low), high - (k - 1))
+        if group.residue.insertion or first < low or not first <= n <= first + k - 1:
+            labels[group.start + min(max(n - first, 0), k - 1)] = group.residue.label
+            continue
+        for offset, i in enumerate(group.indices):
+            labels[i] = str(first + offset)
+    return labels
+
+
+def _gaps_and_breaks(atoms: struc.AtomArray, residues: list[ResidueId], labels: list[str | None],
+                     spans: list[tuple[int, int]]) -> tuple[list[Gap], list[int]]:
+    """Numbering jumps (missing residues) and chain breaks between consecutive letters.
+
+    A break lies between letters ``i`` and ``i + 1`` of different residues when their numbers skip (after
+    the group labels) or when residue ``i``'s C and residue ``i + 1``'s N (both present) are more than
+    2 angstroms apart.
+    """
+    gaps: list[Gap] = []
+    breaks: list[int] = []
+    for i in range(len(residues) - 1):
+        a, b = residues[i], residues[i + 1]
+        if a == b:
+            continue  # inside a chromophore
+        number_a = _label_number(labels[i], a.number)
+        number_b = _label_number(labels[i + 1], b.number)
+        broken = False
+        if number_b > number_a + 1:
+            gaps.append(Gap(a, b))
+            broken = True
+        else:
+            (sa, ea), (sb, eb) = spans[i], spans[i + 1]
+            c = atoms.coord[sa:ea][atoms.atom_name[sa:ea] == "C"]
+            n = atoms.coord[sb:eb][atoms.atom_name[sb:eb] == "N"]
+            if len(c) and len(n):
+                distance = float(np.linalg.norm(c[0] - n[0]))
+                broken = not np.isfinite(distance) or distance > 2.0
+        if broken:
+            breaks.append(i)
+    return gaps, breaks
+
+
+def _label_number(label: str | None, default: int) -> int:
+    if label is None:
+        return default
+    digits = label.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    try:
+        return int(digits)
+    except ValueError:
+        return default
