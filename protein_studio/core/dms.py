@@ -171,6 +171,18 @@ def _read_text(path: Path) -> str:
     return text
 
 
+def _blank_leading_comments(text: str) -> str:
+    """Blank the ``#`` comment lines before the header (provenance written by protein-studio's own
+    tables), keeping every later line's number."""
+    lines = text.split("\n")
+    for k, line in enumerate(lines):
+        if line.lstrip().startswith("#"):
+            lines[k] = ""
+        elif line.strip():
+            break
+    return "\n".join(lines)
+
+
 def _sniff_delimiter(path: Path, header_line: str) -> str:
     if path.suffix.lower() in (".tsv", ".tab"):
         return "\t"
@@ -227,7 +239,9 @@ def read_dms(path, mutant_column: str | None = None, *, wt_column: str | None = 
         numeric. Rows with an unparseable mutant do not raise: they go to :attr:`DmsTable.problems`.
     """
     path = Path(path)
-    text = _read_text(path)
+    text = _blank_leading_comments(_read_text(path))
+    if not text.strip():
+        raise InputError("no table after the '#' comment lines", source=str(path))
     first_line = text.lstrip("\r\n").splitlines()[0]
     delimiter = _sniff_delimiter(path, first_line)
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

@@ -1,4 +1,9 @@
-"""Saving what the user designed: the edited sequence as FASTA, the variant list as CSV or FASTA.
+"""Saving what the user designed: the edited sequence as FASTA, the variant list as CSV or FASTA, and
+whole scans (long: one row per substitution; wide: one row per position, 20 columns).
+
+Every table names positions through a :class:`~protein_studio.core.numbering.NumberingScheme` and also
+carries the 1-based sequence index (and the structure's chain, residue number and insertion code where a
+structure is involved), so the window's export and the command line's agree row for row.
 
 Everything here is plain text built from the session's data; the window writes it with
 :func:`protein_studio.core.files.write_text_atomically`, so a failure (full disk, no permission) never
@@ -14,14 +19,17 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from protein_studio.core.mutations import MultiMutant, apply_mutant
-from protein_studio.core.sequences import ProteinSequence, format_fasta
+from protein_studio.core.numbering import NumberingScheme
+from protein_studio.core.sequences import AMINO_ACIDS, ProteinSequence, format_fasta
 
 __all__ = [
     "VariantRow", "VARIANT_COLUMNS", "variant_rows", "document_record", "variants_csv", "variants_fasta",
+    "SCAN_COLUMNS", "scan_long_rows", "scan_csv", "scan_wide_csv", "numbering_header", "table_csv",
 ]
 
 #: Columns of the variant CSV, in order.
-VARIANT_COLUMNS = ("variant", "n_mutations", "scan_additive_score", "model_score", "model", "method", "sequence")
+VARIANT_COLUMNS = ("variant", "sequence_variant", "n_mutations", "scan_additive_score", "model_score", "model",
+                   "method", "sequence")
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,8 @@ class VariantRow:
         What produced ``model_score`` (empty when not scored).
     sequence : str
         The full mutated sequence.
+    sequence_variant : str
+        The same variant in 1-based sequence indices (``"E102K:G236S"``).
     """
 
     variant: str
@@ -54,6 +64,7 @@ class VariantRow:
     model: str
     method: str
     sequence: str
+    sequence_variant: str = ""
 
 
 def _number(value: Any) -> float | None:
@@ -63,8 +74,9 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
-def variant_rows(wild_type: str, variants: Iterable[MultiMutant], first_residue: int = 1, scan: Any = None,
-                 model_scores: Mapping[str, tuple[float, str, str]] | None = None) -> list[VariantRow]:
+def variant_rows(wild_type: str, variants: Iterable[MultiMutant], scan: Any = None,
+                 model_scores: Mapping[str, tuple[float, str, str]] | None = None,
+                 scheme: NumberingScheme | None = None) -> list[VariantRow]:
     """The variant list's rows: names, additive scan scores, model scores and mutated sequences.
 
     Parameters
@@ -72,27 +84,29 @@ def variant_rows(wild_type: str, variants: Iterable[MultiMutant], first_residue:
     wild_type : str
         The sequence the variants are named against.
     variants : iterable of MultiMutant
-    first_residue : int
-        Number of the first residue of ``wild_type`` (mutation names use it).
+        In 1-based sequence positions.
     scan : ScanState, optional
         The session's scan; its :meth:`~protein_studio.core.session.ScanState.additive_score` gives
         the additive score.
     model_scores : mapping, optional
-        Variant name -> ``(score, model, method)`` from the last scoring job.
+        Canonical variant (sequence positions, ``str(variant)``) -> ``(score, model, method)`` from the
+        last scoring job.
+    scheme : NumberingScheme, optional
+        Names the variants (default: sequence numbering).
 
     Returns
     -------
     list of VariantRow
     """
     model_scores = model_scores or {}
+    scheme = scheme or NumberingScheme.sequence(len(wild_type))
     rows = []
     for variant in variants:
-        name = str(variant)
-        additive = _number(scan.additive_score(variant, first_residue)) if scan is not None else None
-        score, model, method = model_scores.get(name, (None, "", ""))
-        rows.append(VariantRow(name, tuple(m.position - first_residue for m in variant.mutations),
+        additive = _number(scan.additive_score(variant)) if scan is not None else None
+        score, model, method = model_scores.get(str(variant), (None, "", ""))
+        rows.append(VariantRow(scheme.name_mutant(variant), tuple(m.position - 1 for m in variant.mutations),
                                len(variant.mutations), additive, _number(score), model, method,
-                               apply_mutant(wild_type, variant, first_residue)))
+                               apply_mutant(wild_type, variant), str(variant)))
     return rows
 
 
@@ -100,25 +114,30 @@ def _text(value: float | None) -> str:
     return "" if value is None else f"{value:.6g}"
 
 
-def document_record(name: str, sequence: str, mutant: MultiMutant | None) -> ProteinSequence:
+def document_record(name: str, sequence: str, mutant: MultiMutant | None,
+                    scheme: NumberingScheme | None = None) -> ProteinSequence:
     """The FASTA record of an edited sequence: ``>NAME_E104K:G238S NAME with E104K:G238S``.
 
-    ``mutant`` (the edits against the wild type, in the sequence's numbering) None: the name alone.
+    ``mutant`` (the edits against the wild type, 1-based sequence positions) is named in ``scheme``
+    (default the sequence index); in another scheme the description also names the numbering and the
+    mutant in sequence positions. None: the name alone.
     """
     if mutant is None or not mutant.mutations:
         return ProteinSequence(name, sequence)
-    return ProteinSequence(f"{name}_{mutant}", sequence, f"{name} with {mutant}")
+    named = scheme.name_mutant(mutant) if scheme is not None else str(mutant)
+    description = f"{name} with {named}"
+    if scheme is not None and scheme.kind != "sequence":
+        description += f" (numbering: {scheme.description}; sequence positions {mutant})"
+    return ProteinSequence(f"{name}_{named}", sequence, description)
 
 
-def variants_csv(rows: Sequence[VariantRow]) -> str:
-    """CSV text with the columns of :data:`VARIANT_COLUMNS`; scores empty where not computed."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(VARIANT_COLUMNS)
-    for row in rows:
-        writer.writerow([row.variant, row.n_mutations, _text(row.scan_additive_score), _text(row.model_score),
-                         row.model, row.method, row.sequence])
-    return buffer.getvalue()
+def variants_csv(rows: Sequence[VariantRow], header: Sequence[str] = ()) -> str:
+    """CSV text with the columns of :data:`VARIANT_COLUMNS`; scores empty where not computed.
+
+    ``header`` lines (numbering, provenance) come first as ``# `` comments."""
+    return table_csv(([row.variant, row.sequence_variant, row.n_mutations, _text(row.scan_additive_score),
+                       _text(row.model_score), row.model, row.method, row.sequence] for row in rows),
+                     VARIANT_COLUMNS, header)
 
 
 def variants_fasta(rows: Sequence[VariantRow], name: str, line_width: int = 60) -> str:
@@ -129,6 +148,8 @@ def variants_fasta(rows: Sequence[VariantRow], name: str, line_width: int = 60) 
     records = []
     for row in rows:
         fields = [f"n_mutations={row.n_mutations}"]
+        if row.sequence_variant and row.sequence_variant != row.variant:
+            fields.append(f"sequence_variant={row.sequence_variant}")
         if row.scan_additive_score is not None:
             fields.append(f"scan_additive_score={_text(row.scan_additive_score)}")
         if row.model_score is not None:
@@ -137,3 +158,75 @@ def variants_fasta(rows: Sequence[VariantRow], name: str, line_width: int = 60) 
                                                                           ("method", row.method)) if value]
         records.append(ProteinSequence(f"{name}_{row.variant}", row.sequence, " ".join(fields)))
     return format_fasta(records, line_width)
+
+
+#: Columns of a long-format scan table (the window's Export Scan and ``protein-studio scan``).
+SCAN_COLUMNS = ("mutant", "position", "sequence_index", "chain", "residue_number", "insertion_code", "wt", "mt",
+                "score", "model", "strategy")
+
+
+def numbering_header(scheme: NumberingScheme) -> str:
+    """The comment line that says which numbering a table uses."""
+    return (f"numbering: {scheme.description} (positions without a number there are written (N), "
+            f"their sequence index)")
+
+
+def _residue_columns(numbering: Any, index: int) -> list[str]:
+    residue = numbering.residue_at(index) if numbering is not None else None
+    if residue is None:
+        return ["", "", ""]
+    return [residue.chain, str(residue.number), residue.insertion]
+
+
+def scan_long_rows(scores, sequence: str, scheme: NumberingScheme, model: str, strategy: str,
+                   numbering: Any = None, positions: Iterable[int] | None = None):
+    """One row per substitution (19 per scanned position), as :data:`SCAN_COLUMNS`; rows are in sequence
+    order, then :data:`AMINO_ACIDS` order. Positions not scanned (all NaN) are left out."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=float)
+    chosen = range(len(sequence)) if positions is None else sorted(positions)
+    for i in chosen:
+        row = scores[i]
+        if np.all(np.isnan(row)):
+            continue
+        wt = sequence[i]
+        label = scheme.display(i)
+        residue = _residue_columns(numbering, i)
+        for column, mt in enumerate(AMINO_ACIDS):
+            if mt == wt:
+                continue
+            yield [f"{wt}{label}{mt}", label, str(i + 1), *residue, wt, mt, _score_text(row[column]), model, strategy]
+
+
+def _score_text(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.6f}"
+
+
+def table_csv(rows: Iterable[Sequence], columns: Sequence[str], header: Sequence[str] = ()) -> str:
+    """CSV text: ``header`` lines as ``# `` comments (numbering, provenance; the project's readers skip
+    them), the column names, then ``rows``. Every table the application writes is made here."""
+    buffer = io.StringIO()
+    for line in header:
+        buffer.write(f"# {line}\n")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def scan_csv(rows: Iterable[Sequence[str]], header: Sequence[str] = (), columns: Sequence[str] = SCAN_COLUMNS) -> str:
+    """CSV text of long scan rows (:data:`SCAN_COLUMNS`), ``header`` lines first as ``# `` comments."""
+    return table_csv(rows, columns, header)
+
+
+def scan_wide_csv(scores, sequence: str, scheme: NumberingScheme, numbering: Any = None,
+                  header: Sequence[str] = ()) -> str:
+    """One row per position: label, sequence index, structure residue, wild type, then the 20 scores in
+    :data:`AMINO_ACIDS` order (the wild type's own cell 0, unscanned positions empty)."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=float)
+    columns = ["position", "sequence_index", "chain", "residue_number", "insertion_code", "wt", *AMINO_ACIDS]
+    return table_csv(([scheme.display(i), str(i + 1), *_residue_columns(numbering, i), wt,
+                       *(_score_text(v) for v in scores[i])] for i, wt in enumerate(sequence)), columns, header)

@@ -35,6 +35,8 @@ from protein_studio.core.sequences import AMINO_ACIDS, ProteinSequence
 __all__ = [
     "Mutation",
     "MultiMutant",
+    "MutationText",
+    "split_mutant_text",
     "parse_mutation",
     "parse_mutant",
     "format_mutant",
@@ -48,8 +50,13 @@ _STOP = {"*", "TER"}
 _NOT_SUPPORTED = {"X": "an unknown residue", "SEC": "selenocysteine", "PYL": "pyrrolysine", "XAA": "an unknown residue",
                   "U": "selenocysteine", "O": "pyrrolysine", "B": "an ambiguous residue",
                   "Z": "an ambiguous residue", "J": "an ambiguous residue"}
-_ONE_LETTER = re.compile(r"([A-Za-z])(\d+)([A-Za-z*])")
-_THREE_LETTER = re.compile(r"([A-Za-z]{3})(\d+)([A-Za-z]{3}|\*|=)")
+# A position is a label of the numbering in use: digits (ASCII only: a '٣' or '３' is not read as 3), an
+# optional minus sign and an optional insertion code (52A), or a 1-based sequence index in parentheses,
+# "(12)", which every numbering accepts. The mutant residue is always the last letter, so E52AA is E at
+# 52A to A.
+_LABEL = r"\(-?[0-9]+\)|-?[0-9]+[A-Za-z]?"
+_ONE_LETTER = re.compile(rf"([A-Za-z])({_LABEL})([A-Za-z*])", re.ASCII)
+_THREE_LETTER = re.compile(rf"([A-Za-z]{{3}})({_LABEL})([A-Za-z]{{3}}|\*|=)", re.ASCII)
 _SEPARATORS = re.compile(r"[:,;\s]+")
 _HGVS_PREFIX = re.compile(r"^p\.", re.IGNORECASE)
 
@@ -159,6 +166,81 @@ def _three_to_one(code: str, text: str) -> str:
     raise InputError(f"cannot read mutation {text!r}: unknown amino acid code {code!r}")
 
 
+@dataclass(frozen=True)
+class MutationText:
+    """One mutation as written, before its position is looked up in a numbering.
+
+    Parameters
+    ----------
+    text : str
+        The token as written (``"E104K"``, ``"p.Glu104Lys"``, ``"E52AA"``).
+    wt, mt : str
+        One-letter wild-type and mutant residues (checked to be among the 20; no stop).
+    label : str
+        The position as written: ``"104"``, ``"52A"``, ``"-3"``, or ``"(12)"`` for a sequence index.
+    """
+
+    text: str
+    wt: str
+    label: str
+    mt: str
+
+
+def _read_token(token: str) -> MutationText:
+    body = _HGVS_PREFIX.sub("", token)
+    if body.startswith(("(", "[")) and body.endswith((")", "]")):
+        body = body[1:-1]
+    body = body.lstrip("[").rstrip("]")
+    match = _ONE_LETTER.fullmatch(body)
+    if match:
+        wt, label, mt = match.group(1).upper(), match.group(2), match.group(3).upper()
+    else:
+        match = _THREE_LETTER.fullmatch(body)
+        if not match:
+            raise InputError(f"cannot read mutation {token!r}: expected e.g. A42G or p.Ala42Gly")
+        wt = _three_to_one(match.group(1), token)
+        label = match.group(2)
+        mt = wt if match.group(3) == "=" else _three_to_one(match.group(3), token)
+        if wt == "*":
+            raise InputError(f"cannot read mutation {token!r}: the wild type cannot be a stop")
+    if mt == "*":
+        raise InputError(f"cannot use mutation {token!r}: stop (nonsense) mutations cannot be scored")
+    for role, letter in (("wild-type", wt), ("mutant", mt)):
+        if letter not in AMINO_ACIDS:
+            what = _NOT_SUPPORTED.get(letter)
+            detail = f" ({what})" if what else ""
+            raise InputError(f"cannot use mutation {token!r}: {role} residue {letter!r}{detail} is not one of "
+                             f"the 20 amino acids {AMINO_ACIDS}")
+    return MutationText(token, wt, label.upper(), mt)
+
+
+def split_mutant_text(text: str) -> list[MutationText]:
+    """Read a single or multiple mutant into its mutations, positions left as written (labels).
+
+    The numbering object (:class:`protein_studio.core.numbering.NumberingScheme`) turns the labels into
+    sequence positions; :func:`parse_mutant` does so for plain numbers.
+
+    Parameters
+    ----------
+    text : str
+        Mutations separated by ``:``, ``,``, ``;`` or whitespace, one-letter or HGVS.
+
+    Raises
+    ------
+    InputError
+        For an empty text or an unreadable mutation.
+    """
+    tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
+    if not tokens:
+        raise InputError("no mutation given")
+    try:
+        return [_read_token(token) for token in tokens]
+    except InputError as error:
+        if len(tokens) == 1:
+            raise
+        raise InputError(f"in {text.strip()!r}: {error}") from None
+
+
 def parse_mutation(text: str, offset: int = 0) -> Mutation:
     """Parse one mutation, ``A42G``, ``p.Ala42Gly`` or ``p.(Ala42Gly)``.
 
@@ -180,23 +262,14 @@ def parse_mutation(text: str, offset: int = 0) -> Mutation:
         or makes a stop.
     """
     token = text.strip()
-    body = _HGVS_PREFIX.sub("", token).strip("()[]")
-    match = _ONE_LETTER.fullmatch(body)
-    if match:
-        wt, number, mt = match.group(1).upper(), int(match.group(2)), match.group(3).upper()
-    else:
-        match = _THREE_LETTER.fullmatch(body)
-        if not match:
-            raise InputError(f"cannot read mutation {token!r}: expected e.g. A42G or p.Ala42Gly")
-        wt = _three_to_one(match.group(1), token)
-        number = int(match.group(2))
-        mt = wt if match.group(3) == "=" else _three_to_one(match.group(3), token)
-        if wt == "*":
-            raise InputError(f"cannot read mutation {token!r}: the wild type cannot be a stop")
-    if mt == "*":
-        raise InputError(f"cannot use mutation {token!r}: stop (nonsense) mutations cannot be scored")
+    item = _read_token(token)
     try:
-        return Mutation(number + offset, wt, mt)
+        number = int(item.label)
+    except ValueError:
+        raise InputError(f"cannot read mutation {token!r}: position {item.label} is not a plain number "
+                         f"(use a numbering that has it)") from None
+    try:
+        return Mutation(number + offset, item.wt, item.mt)
     except InputError as error:
         raise InputError(f"cannot use mutation {token!r}: {error}") from None
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.mutations import MultiMutant, Mutation, parse_mutant, validate_mutant
-from protein_studio.core.numbering import NumberingMap
+from protein_studio.core.mutations import MultiMutant, Mutation, validate_mutant
+from protein_studio.core.numbering import NumberingMap, NumberingScheme
 from protein_studio.core.sequences import AMINO_ACIDS, clean_sequence, read_fasta
 
 __all__ = [
     "Event", "Document", "ScanState", "Session", "load_document", "substitution_mask", "substitution_ranks",
-    "FASTA_SUFFIXES", "STRUCTURE_SUFFIXES",
+    "scheme_for", "FASTA_SUFFIXES", "STRUCTURE_SUFFIXES",
 ]
 
 FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".fna", ".seq", ".txt")
@@ -69,6 +69,10 @@ class Event:
 class Document:
     """One protein: its sequences, numbering and (optionally) structure.
 
+    Positions inside the application are 0-based indices (1-based in :class:`MultiMutant` objects,
+    which engines read); the user sees and types labels of :attr:`scheme`, the one numbering object
+    every view, command and export goes through.
+
     Parameters
     ----------
     name : str
@@ -81,12 +85,19 @@ class Document:
     structure : Structure, optional
     chain : str, optional
         The structure chain the sequence belongs to.
-    first_residue : int
-        Number of the first residue in the sequence's own numbering (mutation names use it).
     paths : tuple of Path
         Files it was read from.
     notes : tuple of str
         What the user should know about how it was read (e.g. "opened the first of 3 sequences").
+    scheme : NumberingScheme, optional
+        The numbering shown; default: the structure's author numbering when there is a structure,
+        else the FASTA record's own range (``/26-290`` in its name) or the sequence index.
+    records : tuple of str
+        Names of the records of the FASTA file it came from (a record picker offers them).
+    record : int
+        Which of ``records`` this is (0-based).
+    excluded : mapping of int to str
+        0-based indices left out of scans and rankings, with the reason (a chromophore's residues).
     """
 
     name: str
@@ -95,39 +106,78 @@ class Document:
     numbering: Any
     structure: Any = None
     chain: str | None = None
-    first_residue: int = 1
     paths: tuple = ()
     notes: tuple = ()
+    scheme: Any = None
+    records: tuple = ()
+    record: int = 0
+    excluded: Mapping[int, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.scheme is None:
+            object.__setattr__(self, "scheme", NumberingScheme.sequence(len(self.sequence)))
+        if len(self.scheme) != len(self.sequence):
+            raise ValueError(f"numbering of {len(self.scheme)} positions for a sequence of {len(self.sequence)}")
 
     def __len__(self) -> int:
         return len(self.sequence)
 
     def position(self, index: int) -> int:
-        """The sequence-numbered position of 0-based ``index`` (what mutation names use)."""
-        return index + self.first_residue
+        """The 1-based sequence index of 0-based ``index`` (what MultiMutant objects and engines use)."""
+        return index + 1
 
     def label(self, index: int) -> str:
-        """How the ruler names ``index``: its structure residue label (``"42"``, ``"42A"``).
+        """How the ruler, tables and mutation names call ``index`` in the scheme shown (``"42"``,
+        ``"42A"``; ``"(12)"``, the sequence index, where the scheme has no number)."""
+        return self.scheme.display(index)
 
-        A position the structure lacks shows its sequence position in parentheses (``"(12)"``).
-        """
-        residue = self.numbering.residue_at(index) if self.numbering is not None else None
-        if residue is None:
-            return f"({self.position(index)})"
-        return self.numbering.label(index)
+    def labels(self) -> list[str]:
+        return [self.scheme.display(i) for i in range(len(self))]
+
+    @property
+    def breaks(self) -> tuple[int, ...]:
+        """0-based indices ``i`` with a chain break (missing residues in the structure) after ``i``."""
+        return tuple(getattr(self.numbering, "breaks", ()))
+
+    def schemes(self) -> dict[str, NumberingScheme]:
+        """The numberings this document can be shown in, by name: sequence, structure (when there is
+        one) and the one shown."""
+        out = {"sequence": NumberingScheme.sequence(len(self))}
+        if self.structure is not None and getattr(self.numbering, "mapped", 0):
+            out["structure"] = NumberingScheme.from_structure(self.numbering, self.structure.name)
+        out.setdefault(self.scheme.kind, self.scheme)
+        out[self.scheme.kind] = self.scheme
+        return out
 
     def residue_text(self, index: int) -> str:
-        """``"M69 (A:44)"``: sequence letter and position, with the structure residue when mapped."""
-        text = f"{self.sequence[index]}{self.position(index)}"
+        """``"E104 (sequence 102, A:79)"``: letter and label, with the sequence index and the structure
+        residue where they differ from the label."""
+        text = f"{self.sequence[index]}{self.label(index)}"
+        extra = []
+        if self.scheme.kind != "sequence" and self.scheme.label(index) is not None:
+            extra.append(f"sequence {index + 1}")
         residue = self.numbering.residue_at(index) if self.numbering is not None else None
-        return f"{text} ({residue})" if residue is not None else text
+        if residue is not None:
+            extra.append(str(residue))
+        if index in self.excluded:
+            extra.append(self.excluded[index])
+        return f"{text} ({', '.join(extra)})" if extra else text
+
+    def name_mutant(self, mutant: MultiMutant | Mutation) -> str:
+        """A mutant (1-based sequence positions) named in the scheme shown."""
+        return self.scheme.name_mutant(mutant)
+
+    def parse_mutant(self, text: str, against: str | None = None) -> MultiMutant:
+        """Read a mutant typed in the scheme shown; checked against ``against`` (default the wild type)."""
+        return self.scheme.parse_mutant(text, self.wild_type if against is None else against, self.schemes())
 
     def mutated_indices(self) -> list[int]:
         """0-based indices where the current sequence differs from the wild type."""
         return [i for i, (a, b) in enumerate(zip(self.wild_type, self.sequence)) if a != b]
 
     def mutations(self) -> MultiMutant | None:
-        """The current sequence as a multi-mutant of the wild type (``None`` when unchanged).
+        """The current sequence as a multi-mutant of the wild type in 1-based sequence positions (``None``
+        when unchanged).
 
         Positions whose wild-type residue is non-standard (X, ...) cannot be named and are left out.
         """
@@ -135,6 +185,10 @@ class Document:
                           for i in self.mutated_indices()
                           if self.wild_type[i] in _AA_INDEX and self.sequence[i] in _AA_INDEX)
         return MultiMutant(mutations) if mutations else None
+
+    def scannable(self) -> list[int]:
+        """0-based indices a scan scores: all but :attr:`excluded`."""
+        return [i for i in range(len(self)) if i not in self.excluded]
 
 
 @dataclass
@@ -147,19 +201,30 @@ class ScanState:
     scores: np.ndarray
     random_weights: bool = False
     complete: bool = False
+    #: 0-based indices a scan leaves out (chromophore residues): final from the start, never scored
+    excluded: frozenset = frozenset()
     #: per position: True once its row comes from ``strategy`` itself, False while it is empty or still
     #: shows the one-pass wt-marginal preview that a masked-marginal scan sends first
     final: np.ndarray | None = None
     _ranks: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
+        self.excluded = frozenset(int(i) for i in self.excluded)
         if self.final is None:
             self.final = ~np.all(np.isnan(self.scores), axis=1)
+        self._mark_excluded()
+
+    def _mark_excluded(self) -> None:
+        if self.excluded:
+            index = np.fromiter(self.excluded, dtype=int)
+            self.scores[index] = np.nan
+            self.final[index] = True
 
     @classmethod
-    def empty(cls, model: str, strategy: str, sequence: str, random_weights: bool = False) -> "ScanState":
+    def empty(cls, model: str, strategy: str, sequence: str, random_weights: bool = False,
+              excluded: Iterable[int] = ()) -> "ScanState":
         return cls(model, strategy, sequence, np.full((len(sequence), len(AMINO_ACIDS)), np.nan),
-                   random_weights)
+                   random_weights, excluded=frozenset(excluded))
 
     def update(self, positions: Sequence[int], rows: np.ndarray, final: bool = True) -> None:
         """Store the score rows of ``positions`` (0-based): final rows, or preview rows (``final=False``)
@@ -177,6 +242,7 @@ class ScanState:
         """Replace every row with ``scores`` (L x 20); rows that are not all NaN become final."""
         self.scores = np.array(scores, dtype=float)
         self.final = ~np.all(np.isnan(self.scores), axis=1)
+        self._mark_excluded()
         self._ranks = None
 
     def drop_preview(self) -> None:
@@ -187,8 +253,13 @@ class ScanState:
 
     @property
     def positions_done(self) -> int:
-        """Positions with their final scores."""
-        return int(np.count_nonzero(self.final))
+        """Positions with their final scores (positions left out are not counted)."""
+        return int(np.count_nonzero(self.final)) - len(self.excluded)
+
+    @property
+    def positions_to_scan(self) -> int:
+        """Positions the scan scores: all but the excluded ones."""
+        return len(self.sequence) - len(self.excluded)
 
     @property
     def positions_in_preview(self) -> int:
@@ -216,11 +287,12 @@ class ScanState:
     def score(self, index: int, aa: str) -> float:
         return float(self.scores[index, _AA_INDEX[aa]])
 
-    def additive_score(self, mutant: MultiMutant, first_residue: int = 1) -> float:
-        """Sum of single-site scores of ``mutant`` (NaN when one is not scanned or off the sequence)."""
+    def additive_score(self, mutant: MultiMutant) -> float:
+        """Sum of single-site scores of ``mutant`` (1-based sequence positions; NaN when one is not
+        scanned or off the sequence)."""
         total = 0.0
         for m in mutant.mutations:
-            i = m.position - first_residue
+            i = m.position - 1
             if not 0 <= i < len(self.sequence) or m.mt not in _AA_INDEX:
                 return float("nan")
             total += self.scores[i, _AA_INDEX[m.mt]]
@@ -231,6 +303,7 @@ class ScanState:
 class _Snapshot:
     document: Document | None
     scan: ScanState | None
+    variants: tuple = ()
 
 
 class Session:
@@ -246,6 +319,8 @@ class Session:
         Scan rows changed (``positions`` finished, or ``None`` when the whole scan was replaced/cleared).
     variants_changed()
         The variant list changed.
+    numbering_changed()
+        The document is shown in another numbering scheme (labels changed everywhere, nothing else).
     """
 
     def __init__(self) -> None:
@@ -256,6 +331,7 @@ class Session:
         self.sequence_changed = Event()
         self.scan_changed = Event()
         self.variants_changed = Event()
+        self.numbering_changed = Event()
 
     # documents --------------------------------------------------------------------------------
     def open(self, document: Document) -> None:
@@ -266,6 +342,14 @@ class Session:
         self.document_changed.emit()
         self.scan_changed.emit(None)
         self.variants_changed.emit()
+
+    def set_scheme(self, scheme: NumberingScheme) -> None:
+        """Show the document in another numbering (same length); scans and variants stay as they are."""
+        doc = self._require()
+        if len(scheme) != len(doc):
+            raise InputError(f"the numbering has {len(scheme)} positions, the sequence {len(doc)}")
+        self.document = replace(doc, scheme=scheme)
+        self.numbering_changed.emit()
 
     def _require(self) -> Document:
         if self.document is None:
@@ -285,11 +369,10 @@ class Session:
         doc = self._require()
         residue = residue.upper()
         if not 0 <= index < len(doc.sequence):
-            raise InputError(f"position {doc.position(index)} is outside the sequence "
-                             f"({doc.first_residue}-{doc.position(len(doc.sequence) - 1)})")
+            raise InputError(f"sequence index {index + 1} is outside the sequence (1-{len(doc.sequence)})")
         if residue not in _AA_INDEX and residue != doc.wild_type[index]:
             raise InputError(f"'{residue}' is not one of the 20 standard amino acids ({AMINO_ACIDS})",
-                             position=index + doc.first_residue)
+                             position=index + 1)
         old = doc.sequence[index]
         if old != residue:
             self.document = replace(doc, sequence=doc.sequence[:index] + residue + doc.sequence[index + 1:])
@@ -297,26 +380,28 @@ class Session:
         return old
 
     def apply_mutant(self, mutant: MultiMutant | str) -> list[tuple[int, str]]:
-        """Apply a (multi-)mutant given in sequence numbering; returns ``[(index, old letter), ...]``.
+        """Apply a (multi-)mutant; returns ``[(index, old letter), ...]``.
 
+        Text is read in the document's numbering scheme; a MultiMutant is in 1-based sequence positions.
         The mutant's wild-type letters are checked against the current sequence.
         """
         doc = self._require()
         if isinstance(mutant, str):
-            mutant = parse_mutant(mutant)
-        validate_mutant(mutant, doc.sequence, doc.first_residue)
-        return [(m.position - doc.first_residue, self.set_residue(m.position - doc.first_residue, m.mt))
-                for m in mutant.mutations]
+            mutant = doc.parse_mutant(mutant, against=doc.sequence)
+        validate_mutant(mutant, doc.sequence)
+        return [(m.position - 1, self.set_residue(m.position - 1, m.mt)) for m in mutant.mutations]
 
     def snapshot(self) -> _Snapshot:
         """Everything :meth:`replace_sequence` may change, for undo."""
-        return _Snapshot(self.document, self.scan)
+        return _Snapshot(self.document, self.scan, tuple(self.variants))
 
     def restore(self, snapshot: _Snapshot) -> None:
         self.document = snapshot.document
         self.scan = snapshot.scan
+        self.variants = list(snapshot.variants)
         self.document_changed.emit()
         self.scan_changed.emit(None)
+        self.variants_changed.emit()
 
     def replace_sequence(self, text: str) -> None:
         """Paste a sequence (raw letters or FASTA text).
@@ -326,8 +411,8 @@ class Session:
         it does not match), and the scan is dropped.
         """
         doc = self._require()
-        sequence = _sequence_from_text(text)
-        if len(sequence) == len(doc.sequence):
+        sequence, name = _sequence_from_text(text)
+        if len(sequence) == len(doc.sequence) and name is None:
             changed = [i for i, (a, b) in enumerate(zip(doc.sequence, sequence)) if a != b]
             if changed:
                 self.document = replace(doc, sequence=sequence)
@@ -338,17 +423,24 @@ class Session:
         except InputError:
             # not this structure's protein: keep showing the structure, map nothing onto it
             numbering, chain = NumberingMap(sequence, [None] * len(sequence), doc.chain or "A"), doc.chain
-        self.document = replace(doc, wild_type=sequence, sequence=sequence, numbering=numbering, chain=chain,
-                                first_residue=1)
+        if len(sequence) == len(doc.sequence) and doc.scheme.kind in ("offset", "table", "reference"):
+            scheme = doc.scheme  # the same protein's numbering still fits
+        else:
+            scheme = _default_scheme(sequence, numbering, doc.structure, 1)
+        self.document = replace(doc, name=name or doc.name, wild_type=sequence, sequence=sequence,
+                                numbering=numbering, chain=chain, scheme=scheme, records=(), record=0,
+                                excluded=_excluded(numbering, doc.structure))
         self.scan = None
+        self.variants = [v for v in self.variants if _fits(v, sequence)]
         self.document_changed.emit()
         self.scan_changed.emit(None)
+        self.variants_changed.emit()
 
     # scans ------------------------------------------------------------------------------------
     def begin_scan(self, model: str, strategy: str, random_weights: bool = False) -> ScanState:
         """Start an empty scan of the current sequence; chunks fill it in."""
         doc = self._require()
-        self.scan = ScanState.empty(model, strategy, doc.sequence, random_weights)
+        self.scan = ScanState.empty(model, strategy, doc.sequence, random_weights, excluded=doc.excluded)
         self.scan_changed.emit(None)
         return self.scan
 
@@ -371,11 +463,14 @@ class Session:
 
     # variants ---------------------------------------------------------------------------------
     def add_variant(self, mutant: MultiMutant | str) -> bool:
-        """Add a (multi-)mutant to the variant list (checked against the wild type); False if present."""
+        """Add a (multi-)mutant to the variant list (checked against the wild type); False if present.
+
+        Text is read in the document's numbering scheme; a MultiMutant is in 1-based sequence positions.
+        """
         doc = self._require()
         if isinstance(mutant, str):
-            mutant = parse_mutant(mutant)
-        validate_mutant(mutant, doc.wild_type, doc.first_residue)
+            mutant = doc.parse_mutant(mutant)
+        validate_mutant(mutant, doc.wild_type)
         if mutant in self.variants:
             return False
         self.variants.append(mutant)
@@ -388,7 +483,8 @@ class Session:
             self.variants_changed.emit()
 
 
-def _sequence_from_text(text: str) -> str:
+def _sequence_from_text(text: str) -> tuple[str, str | None]:
+    """The sequence of pasted text and, for a FASTA record, its name (``None`` for bare letters)."""
     stripped = text.strip()
     if stripped.startswith(">"):
         from protein_studio.core.sequences import parse_fasta_text
@@ -396,16 +492,86 @@ def _sequence_from_text(text: str) -> str:
         records = parse_fasta_text(stripped)
         if not records:
             raise InputError("the pasted FASTA text holds no sequence")
-        return records[0].sequence
+        return records[0].sequence, records[0].name
     sequence, _problems = clean_sequence(stripped, source="pasted text")
-    return sequence
+    return sequence, None
 
 
-def _numbering_for(sequence: str, structure: Any, chain_id: str | None, first_residue: int = 1):
+def _fits(mutant: MultiMutant, sequence: str) -> bool:
+    try:
+        validate_mutant(mutant, sequence)
+    except InputError:
+        return False
+    return True
+
+
+def _numbering_for(sequence: str, structure: Any, chain_id: str | None):
     if structure is None or not structure.chains:
-        return NumberingMap.plain(len(sequence), first_residue), None
+        return NumberingMap(sequence, [None] * len(sequence), "A"), None
     chain = structure.chain(chain_id) if chain_id else structure.chains[0]
     return NumberingMap.align(sequence, chain), chain.chain_id
+
+
+def _default_scheme(sequence: str, numbering: NumberingMap, structure: Any, first_residue: int) -> NumberingScheme:
+    """The structure's author numbering when a structure is open, else the record's own range, else the
+    sequence index."""
+    if structure is not None and numbering.mapped:
+        return NumberingScheme.from_structure(numbering, structure.name)
+    if first_residue != 1:
+        return NumberingScheme.with_offset(len(sequence), first_residue - 1)
+    return NumberingScheme.sequence(len(sequence))
+
+
+def _excluded(numbering: NumberingMap, structure: Any) -> dict[int, str]:
+    """Indices of chromophore residues (and why) through the structure map."""
+    if structure is None:
+        return {}
+    groups = {group.residue: group for chain in structure.chains for group in chain.groups}
+    out = {}
+    for i, residue in enumerate(numbering.residues):
+        group = groups.get(residue) if residue is not None else None
+        if group is not None:
+            out[i] = f"part of chromophore {group.name} {group.residue}"
+    return out
+
+
+def scheme_for(document: Document, kind: str, value: Any = None) -> NumberingScheme:
+    """A numbering scheme of ``document``: ``"sequence"``, ``"structure"``, ``"offset"`` (``value``: the
+    offset N, residue i is numbered i + N), ``"reference"`` (``value``: a FASTA file or a
+    :class:`ProteinSequence`) or ``"table"`` (``value``: a CSV of sequence index -> label).
+
+    Raises
+    ------
+    InputError
+        No structure for ``"structure"``; an unreadable or unmatched reference or table.
+    """
+    from protein_studio.core.numbering import load_numbering_table
+    from protein_studio.core.sequences import ProteinSequence
+
+    n = len(document)
+    if kind == "sequence":
+        return NumberingScheme.sequence(n)
+    if kind == "structure":
+        if document.structure is None or not getattr(document.numbering, "mapped", 0):
+            raise InputError("structure numbering needs a structure whose chain matches the sequence")
+        return NumberingScheme.from_structure(document.numbering, document.structure.name)
+    if kind == "offset":
+        try:
+            return NumberingScheme.with_offset(n, int(value))
+        except (TypeError, ValueError):
+            raise InputError(f"offset must be a whole number, not {value!r}") from None
+    if kind == "reference":
+        if isinstance(value, ProteinSequence):
+            record = value
+        else:
+            records = read_fasta(Path(value))
+            if not records:
+                raise InputError("no sequence in the reference file", source=str(value))
+            record = records[0]
+        return NumberingScheme.from_reference(document.wild_type, record.sequence, record.name, record.first_residue)
+    if kind == "table":
+        return load_numbering_table(Path(value), n)
+    raise InputError(f"unknown numbering '{kind}' (sequence, structure, offset, reference, table)")
 
 
 def _kind(path: Path) -> str:
@@ -427,17 +593,30 @@ def _kind(path: Path) -> str:
                      source=path.name)
 
 
-def load_document(paths: Iterable[str | Path], chain: str | None = None) -> Document:
+def load_document(paths: Iterable[str | Path], chain: str | None = None, record: str | int | None = None,
+                  structure: Any = None) -> Document:
     """Read a protein from a FASTA file, a structure file, or one of each.
 
     With both, the FASTA sequence is the document's sequence and is aligned to the structure chain
     (``chain``, else the first protein chain) so the ruler and the 3D view use the structure's numbers.
-    With only a structure, the chain's own sequence is used; with only FASTA, plain numbering.
+    With only a structure, the chain's own sequence is used; with only FASTA, plain numbering (the
+    record's own range when its name ends in ``/26-290``).
+
+    Parameters
+    ----------
+    paths : iterable of path
+        One FASTA and/or one structure file.
+    chain : str, optional
+        The structure chain.
+    record : str or int, optional
+        The FASTA record: its name, or its 1-based number in the file (default the first).
+    structure : Structure, optional
+        The structure already loaded from the structure file of ``paths`` (not read again).
 
     Raises
     ------
     InputError
-        Unreadable, unknown or empty files, or more than one FASTA or structure file.
+        Unreadable, unknown or empty files, more than one FASTA or structure file, no such record.
     """
     from protein_studio.core.structures import load_structure
 
@@ -452,33 +631,62 @@ def load_document(paths: Iterable[str | Path], chain: str | None = None) -> Docu
         (structure_paths if _kind(path) == "structure" else fasta_paths).append(path)
     if len(fasta_paths) > 1 or len(structure_paths) > 1:
         raise InputError("open one FASTA file and/or one structure file at a time")
+    if record is not None and not fasta_paths:
+        raise InputError("a record is chosen in a FASTA file; choose a structure's chain instead")
 
     notes: list[str] = []
-    structure = load_structure(structure_paths[0]) if structure_paths else None
+    if structure is None and structure_paths:
+        structure = load_structure(structure_paths[0])
     if structure is not None and not structure.chains:
         raise InputError("the structure holds no protein chain", source=structure_paths[0].name)
+    records: tuple[str, ...] = ()
+    chosen = 0
+    first = 1
     if fasta_paths:
-        records = read_fasta(fasta_paths[0])
-        if not records:
+        entries = read_fasta(fasta_paths[0])
+        if not entries:
             raise InputError("the file holds no sequence", source=fasta_paths[0].name)
-        record = records[0]
-        sequence = record.sequence
-        name = record.name
-        if len(records) > 1:
-            notes.append(f"{fasta_paths[0].name} holds {len(records)} sequences; opened the first, {record.name}")
-        notes.extend(problem.message for problem in record.problems)
-        first = record.first_residue if structure is None else 1
-        numbering, chain_id = _numbering_for(sequence, structure, chain, first)
+        chosen = _choose_record(entries, record, fasta_paths[0].name)
+        entry = entries[chosen]
+        records = tuple(e.name for e in entries)
+        sequence = entry.sequence
+        name = entry.name
+        if len(entries) > 1 and record is None:
+            notes.append(f"{fasta_paths[0].name} holds {len(entries)} sequences; opened the first, {entry.name} "
+                         f"(choose another with File \u25b8 Choose Record)")
+        notes.extend(problem.message for problem in entry.problems)
+        first = entry.first_residue if structure is None else 1
+        numbering, chain_id = _numbering_for(sequence, structure, chain)
     else:
         chain_info = structure.chain(chain) if chain else structure.chains[0]
         sequence = chain_info.sequence
         name = f"{structure.name} chain {chain_info.chain_id}"
         numbering = NumberingMap.for_chain(chain_info)
         chain_id = chain_info.chain_id
-        first = 1
     if structure is not None and len(structure.chains) > 1:
         notes.append(f"showing chain {chain_id} of {len(structure.chains)} protein chains "
                      f"({', '.join(c.chain_id for c in structure.chains)})")
+    excluded = _excluded(numbering, structure)
+    if excluded:
+        groups = sorted({text for text in excluded.values()})
+        notes.append(f"{len(excluded)} residues left out of scans: {'; '.join(groups)}")
     return Document(name=name, wild_type=sequence, sequence=sequence, numbering=numbering,
-                    structure=structure, chain=chain_id, first_residue=first, paths=tuple(paths),
-                    notes=tuple(notes))
+                    structure=structure, chain=chain_id, paths=tuple(paths), notes=tuple(notes),
+                    scheme=_default_scheme(sequence, numbering, structure, first), records=records,
+                    record=chosen, excluded=excluded)
+
+
+def _choose_record(entries, record: str | int | None, source: str) -> int:
+    if record is None:
+        return 0
+    text = str(record).strip()
+    for k, entry in enumerate(entries):
+        if entry.name == text:
+            return k
+    if text.isascii() and text.isdigit():
+        number = int(text)
+        if 1 <= number <= len(entries):
+            return number - 1
+        raise InputError(f"record {number} does not exist: the file holds {len(entries)}", source=source)
+    names = ", ".join(e.name for e in entries[:10]) + (", ..." if len(entries) > 10 else "")
+    raise InputError(f"no record named '{text}' (records: {names})", source=source)

@@ -13,10 +13,17 @@ from protein_studio.core.export import (VARIANT_COLUMNS, document_record, varian
                                         variants_fasta)
 from protein_studio.core.files import write_text_atomically
 from protein_studio.core.mutations import parse_mutant
+from protein_studio.core.numbering import NumberingScheme
 from protein_studio.core.sequences import AMINO_ACIDS, format_fasta, parse_fasta_text
 from protein_studio.core.session import ScanState
 
 WT = "MKTAYIAKQR"  # numbered from 10: M10 K11 T12 A13 Y14 I15 A16 K17 Q18 R19
+FROM_10 = NumberingScheme.with_offset(len(WT), 9)
+
+
+def _v(text):
+    """A variant typed in the numbering from 10, held in sequence positions."""
+    return FROM_10.parse_mutant(text, WT)
 
 
 def _scan():
@@ -26,10 +33,12 @@ def _scan():
 
 
 def test_rows_carry_scan_and_model_scores_and_the_mutated_sequence():
-    variants = [parse_mutant("K11R:A13G"), parse_mutant("I15V"), parse_mutant("T12S")]
+    variants = [_v("K11R:A13G"), _v("I15V"), _v("T12S")]
+    assert [str(v) for v in variants] == ["K2R:A4G", "I6V", "T3S"]  # held in sequence positions
     scan = _scan()
-    rows = variant_rows(WT, variants, 10, scan, {"I15V": (-1.25, "esm1v_1", "masked-marginals, additive")})
+    rows = variant_rows(WT, variants, scan, {"I6V": (-1.25, "esm1v_1", "masked-marginals, additive")}, FROM_10)
     assert [r.variant for r in rows] == ["K11R:A13G", "I15V", "T12S"]
+    assert [r.sequence_variant for r in rows] == ["K2R:A4G", "I6V", "T3S"]
     assert [r.n_mutations for r in rows] == [2, 1, 1]
     assert rows[0].positions == (1, 3)
     expected = scan.scores[1, AMINO_ACIDS.index("R")] + scan.scores[3, AMINO_ACIDS.index("G")]
@@ -38,34 +47,39 @@ def test_rows_carry_scan_and_model_scores_and_the_mutated_sequence():
     assert rows[1].model_score == -1.25 and rows[1].model == "esm1v_1"
     assert rows[0].model_score is None and rows[0].model == rows[0].method == ""
     assert rows[0].sequence == "MRTGYIAKQR" and rows[1].sequence == "MKTAYVAKQR"
-    assert all(r.scan_additive_score is None for r in variant_rows(WT, variants, 10))
+    assert all(r.scan_additive_score is None for r in variant_rows(WT, variants, scheme=FROM_10))
+    assert [r.variant for r in variant_rows(WT, variants)] == ["K2R:A4G", "I6V", "T3S"]  # sequence numbering
 
 
 def test_a_variant_that_does_not_match_the_wild_type_is_refused():
-    with pytest.raises(UserError, match="position 11"):
-        variant_rows(WT, [parse_mutant("A11G")], 10)
+    with pytest.raises(UserError, match="position 2"):
+        variant_rows(WT, [parse_mutant("A2G")])
+    with pytest.raises(UserError, match="position 11 is K, not A"):
+        _v("A11G")
 
 
 def test_csv_has_the_columns_and_leaves_missing_scores_empty():
-    rows = variant_rows(WT, [parse_mutant("K11R:A13G"), parse_mutant("I15V")], 10, _scan(),
-                        {"I15V": (-1.25, "esm1v_1", "masked-marginals, additive")})
-    lines = variants_csv(rows).splitlines()
-    assert lines[0] == ",".join(VARIANT_COLUMNS)
+    rows = variant_rows(WT, [_v("K11R:A13G"), _v("I15V")], _scan(),
+                        {"I6V": (-1.25, "esm1v_1", "masked-marginals, additive")}, FROM_10)
+    lines = variants_csv(rows, ["numbering: offset +9"]).splitlines()
+    assert lines[0] == "# numbering: offset +9"
+    assert lines[1] == ",".join(VARIANT_COLUMNS)
     additive = rows[0].scan_additive_score
-    assert lines[1] == f"K11R:A13G,2,{additive:.6g},,,,MRTGYIAKQR"
-    assert lines[2] == 'I15V,1,,-1.25,esm1v_1,"masked-marginals, additive",MKTAYVAKQR'
-    assert len(lines) == 3
+    assert lines[2] == f"K11R:A13G,K2R:A4G,2,{additive:.6g},,,,MRTGYIAKQR"
+    assert lines[3] == 'I15V,I6V,1,,-1.25,esm1v_1,"masked-marginals, additive",MKTAYVAKQR'
+    assert len(lines) == 4
 
 
 def test_fasta_has_one_record_per_variant_with_scores_in_the_header():
-    rows = variant_rows(WT, [parse_mutant("K11R:A13G"), parse_mutant("I15V")], 10, _scan(),
-                        {"I15V": (-1.25, "esm1v_1", "masked-marginals, additive")})
+    rows = variant_rows(WT, [_v("K11R:A13G"), _v("I15V")], _scan(),
+                        {"I6V": (-1.25, "esm1v_1", "masked-marginals, additive")}, FROM_10)
     text = variants_fasta(rows, "toy")
     records = parse_fasta_text(text)
     assert [r.name for r in records] == ["toy_K11R:A13G", "toy_I15V"]
     assert [r.sequence for r in records] == ["MRTGYIAKQR", "MKTAYVAKQR"]
-    assert records[0].description == f"n_mutations=2 scan_additive_score={rows[0].scan_additive_score:.6g}"
-    assert records[1].description == ("n_mutations=1 model_score=-1.25 model=esm1v_1 "
+    assert records[0].description == (f"n_mutations=2 sequence_variant=K2R:A4G "
+                                      f"scan_additive_score={rows[0].scan_additive_score:.6g}")
+    assert records[1].description == ("n_mutations=1 sequence_variant=I6V model_score=-1.25 model=esm1v_1 "
                                       "method=masked-marginals,_additive")
 
 

@@ -52,8 +52,10 @@ def test_every_structure_opens_on_its_first_chain(path):
 def test_a_fasta_with_several_records_opens_the_first_and_says_so():
     path = REPO / "tests" / "data" / "few_proteins.fasta"
     doc = load_document([path])
-    assert doc.structure is None and doc.numbering.residue_at(0).number == 1
+    assert doc.structure is None and doc.numbering.residue_at(0) is None  # no structure, no residues
+    assert doc.scheme.kind == "sequence" and doc.label(0) == "1"
     assert any("opened the first" in note for note in doc.notes)
+    assert doc.record == 0 and len(doc.records) > 1 and doc.records[0] == doc.name
 
 
 def test_bad_files_raise_input_errors(tmp_path):
@@ -111,9 +113,12 @@ def test_paste_same_length_edits_other_length_replaces_and_restores():
     before = session.snapshot()
     session.begin_scan("m", "wt-marginals")
     wt = session.document.wild_type
-    session.replace_sequence(">edited\n" + "A" + wt[1:])
+    session.replace_sequence("A" + wt[1:])  # bare letters of the same length: edits
     assert session.document.mutated_indices() == [0]
     assert session.scan is not None  # same length keeps the scan
+    session.replace_sequence(">edited a pasted record\n" + "A" + wt[1:])  # a FASTA record: the new document
+    assert session.document.name == "edited" and session.document.wild_type == "A" + wt[1:]
+    assert session.document.mutated_indices() == [] and session.scan is None
     mature = session.document.structure.chains[0].sequence
     session.replace_sequence(mature[10:60])  # a fragment: realigned onto the structure
     doc = session.document
