@@ -1,13 +1,18 @@
 """``protein-studio scan`` and ``protein-studio score``: ESM variant-effect scores from the command line.
 
 ``scan INPUT --model NAME --out scan.csv`` scores every substitution at every (or every chosen) position
-and writes one row per substitution: ``mutant,position,wt,mt,score,model,strategy``.
+and writes one row per substitution (:data:`~protein_studio.core.export.SCAN_COLUMNS`: the mutant and its
+position in the numbering used, the 1-based sequence index, the structure's chain, residue number and
+insertion code, the residues, score, model and strategy), the same table as the window's Export Scan.
 ``score INPUT --mutants "A42G,K45R:L46F" --model NAME --out scores.csv`` scores a list of single and
-multiple mutants: one row per mutant, ``mutant,score,model,method``.
+multiple mutants: one row per mutant, ``mutant,sequence_mutant,score,model,method``. Both tables start with
+``#`` comment lines: version, date, input, model and the numbering.
 
-INPUT is a FASTA file (the first record, or ``--record NAME``), a PDB/mmCIF file (``--chain``; positions
-are the structure's residue numbers) or ``--sequence SEQ``; ``--offset N`` numbers residue ``i`` of a
-sequence as ``i + N``. ``--model`` may be given several times for an ensemble: the score is the mean
+INPUT is a FASTA file (the first record, or ``--record NAME|N``; ``--structure FILE`` aligns it to a
+structure), a PDB/mmCIF/BinaryCIF file (``--chain``) or ``--sequence SEQ``. Positions are read and written
+in one numbering (``--numbering``: the structure's author numbering by default when there is a structure,
+else the sequence index), through the same :class:`~protein_studio.core.numbering.NumberingScheme` as the
+window. ``--model`` may be given several times for an ensemble: the score is the mean
 (``--standardise``: of per-model standardised scores) and each model's own column ``score_<model>`` is
 kept. Progress goes to stderr.
 """
@@ -15,11 +20,9 @@ kept. Progress goes to stderr.
 from __future__ import annotations
 
 import argparse
-import csv
 import re
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from protein_studio.cli.folding import check_output
@@ -30,185 +33,176 @@ __all__ = ["register", "run_scan", "run_score", "ProgressBar", "parse_positions"
 
 
 # ------------------------------------------------------------------------------------------- input
-@dataclass
-class _Protein:
-    """The sequence to score and the label (residue number) of each position."""
+def load_input_document(args):
+    """The document INPUT (and ``--structure``) describe, in the numbering ``--numbering`` asks for.
 
-    name: str
-    sequence: str
-    labels: list[str]
-    where: str  # e.g. "chain A of 1btl.pdb" or "sequence"
-    index: dict[str, int] = field(init=False)
-
-    def __post_init__(self):
-        self.index = {label: i for i, label in enumerate(self.labels)}
-
-    @property
-    def span(self) -> str:
-        return f"residues {self.labels[0]}-{self.labels[-1]}"
-
-
-def _numbered(name: str, sequence: str, first: int, where: str) -> _Protein:
-    return _Protein(name, sequence, [str(first + i) for i in range(len(sequence))], where)
-
-
-def _load_protein(args) -> _Protein:
-    from protein_studio.core.sequences import clean_sequence, read_fasta
-    from protein_studio.core.structures import is_structure_path, load_structure
+    The same :func:`~protein_studio.core.session.load_document` the window uses: a structure's chain
+    (chromophores expanded into their parent residues and left out of scans), a FASTA record aligned to
+    a structure, and the structure's author numbering by default. Prints which numbering it uses.
+    """
+    from protein_studio.core.numbering import NumberingMap
+    from protein_studio.core.sequences import clean_sequence
+    from protein_studio.core.session import Document, load_document, scheme_for
+    from protein_studio.core.structures import is_structure_path
 
     if args.sequence is not None and args.input is not None:
         raise UserError("give an INPUT file or --sequence, not both")
     if args.sequence is not None:
-        if args.chain or args.record:
-            raise UserError("--chain and --record apply to INPUT files, not to --sequence")
+        if args.chain or args.record or args.structure:
+            raise UserError("--chain, --record and --structure apply to INPUT files, not to --sequence")
         sequence, _ = clean_sequence(args.sequence, source="--sequence")
-        protein = _numbered("sequence", sequence, 1 + args.offset, "--sequence")
+        doc = Document("sequence", sequence, sequence, NumberingMap(sequence, [None] * len(sequence), "A"))
     elif args.input is not None:
         path = Path(args.input)
-        if not path.is_file():
-            raise InputError("no such file", source=str(path))
-        if is_structure_path(path):
-            if args.offset:
-                raise UserError("--offset applies to sequences; positions in a structure are its residue numbers")
-            if args.record:
-                raise UserError("--record applies to FASTA files; choose a structure's chain with --chain")
+        paths = [path]
+        if args.structure:
+            if is_structure_path(path):
+                raise UserError("--structure pairs a FASTA INPUT with a structure; INPUT is already one")
+            paths.append(Path(args.structure))
+        elif args.chain and not is_structure_path(path):
+            raise UserError("--chain applies to structure files (PDB, mmCIF); add one with --structure")
+        if args.record and is_structure_path(path):
+            raise UserError("--record applies to FASTA files; choose a structure's chain with --chain")
+        if is_structure_path(path) and args.chain is None:
+            from protein_studio.core.structures import load_structure
+
             structure = load_structure(path)
-            if args.chain is None:
-                if len(structure.chains) != 1:
-                    raise InputError(f"has protein chains {', '.join(structure.chain_ids)}: choose one with "
-                                     f"--chain", source=path.name)
-                chain = structure.chains[0]
-            else:
-                chain = structure.chain(args.chain)
-            labels = [f"{r.number}{r.insertion}" for r in chain.residues]
-            protein = _Protein(f"{structure.name}_{chain.chain_id}", chain.sequence, labels,
-                               f"chain {chain.chain_id} of {path.name}")
+            if len(structure.chains) != 1:
+                raise InputError(f"has protein chains {', '.join(structure.chain_ids)}: choose one with --chain",
+                                 source=path.name)
+            doc = load_document(paths, structure=structure)
         else:
-            if args.chain:
-                raise UserError("--chain applies to structure files (PDB, mmCIF)")
-            records = read_fasta(path)
-            if not records:
-                raise InputError("no sequences in this FASTA file", source=path.name)
-            if args.record:
-                chosen = [r for r in records if r.name == args.record]
-                if not chosen:
-                    raise InputError(f"no record named '{args.record}' (records: "
-                                     f"{', '.join(r.name for r in records[:10])})", source=path.name)
-                record = chosen[0]
-            else:
-                record = records[0]
-                if len(records) > 1:
-                    print(f"protein-studio {args.command}: note: {path.name} has {len(records)} records; "
-                          f"using the first, '{record.name}' (choose with --record)", file=sys.stderr)
-            protein = _numbered(record.name, record.sequence, record.first_residue + args.offset,
-                                f"'{record.name}' in {path.name}")
+            doc = load_document(paths, chain=args.chain, record=args.record)
+        if len(doc.records) > 1 and args.record is None:
+            print(f"protein-studio {args.command}: note: {path.name} has {len(doc.records)} records; using the "
+                  f"first, '{doc.name}' (choose with --record NAME or N)", file=sys.stderr)
     else:
         raise UserError("give an INPUT file (FASTA, PDB, mmCIF) or --sequence SEQ")
-    _check_scorable(protein)
-    return protein
+    doc = _with_numbering(doc, args, scheme_for)
+    print(f"protein-studio {args.command}: numbering: {doc.scheme.description} ({doc.scheme.span})",
+          file=sys.stderr)
+    for i in sorted(doc.excluded):
+        print(f"protein-studio {args.command}: note: {doc.residue_text(i)} is left out of the scan",
+              file=sys.stderr)
+    _check_scorable(doc)
+    return doc
 
 
-def _check_scorable(protein: _Protein) -> None:
+def _with_numbering(doc, args, scheme_for):
+    from dataclasses import replace
+
+    spec = list(args.numbering or [])
+    if args.offset:
+        if spec:
+            raise UserError("give --offset N or --numbering, not both")
+        spec = ["offset", str(args.offset)]
+    if not spec:
+        return doc
+    kind, values = spec[0], spec[1:]
+    needs_value = kind in ("reference", "offset", "table")
+    if needs_value != bool(values) or len(values) > 1:
+        usage = f"--numbering {kind} {'FILE' if kind != 'offset' else 'N'}" if needs_value else f"--numbering {kind}"
+        raise UserError(f"use {usage} (schemes: structure, sequence, reference FILE, offset N, table FILE)")
+    return replace(doc, scheme=scheme_for(doc, kind, values[0] if values else None))
+
+
+def _check_scorable(doc) -> None:
     from protein_studio.core.sequences import AMINO_ACIDS, SCORABLE_SPECIAL
 
-    for i, residue in enumerate(protein.sequence):
-        if residue not in AMINO_ACIDS and residue not in SCORABLE_SPECIAL:
-            raise InputError(f"residue {protein.labels[i]} is '{residue}', which ESM models cannot score; "
-                             f"remove it or replace it by X", source=protein.where, position=i + 1)
+    for i, residue in enumerate(doc.sequence):
+        if i not in doc.excluded and residue not in AMINO_ACIDS and residue not in SCORABLE_SPECIAL:
+            raise InputError(f"residue {doc.label(i)} is '{residue}', which ESM models cannot score; "
+                             f"remove it or replace it by X", source=doc.name, position=i + 1)
 
 
-_POSITION = r"-?\d+[A-Za-z]?"
-_RANGE = re.compile(rf"({_POSITION})(?:\s*-\s*({_POSITION}))?")
-
-
-def parse_positions(text: str, labels: list[str]) -> list[int]:
-    """Turn ``"10-50,77"`` into 0-based indices of the positions labelled so (ranges inclusive).
-
-    Parameters
-    ----------
-    text : str
-        Comma-separated residue numbers and ranges (``a-b``), in the numbering of ``labels``.
-    labels : list of str
-        Label of every position, e.g. ``["1", "2", ...]`` or structure numbers such as ``"42A"``.
-
-    Returns
-    -------
-    list of int
-        Sorted indices without repeats.
+def parse_positions(text: str, scheme) -> list[int]:
+    """Turn ``"10-50,77"`` (labels of ``scheme``, ranges inclusive) into sorted 0-based indices.
 
     Raises
     ------
     InputError
-        For text that is not a list of positions, or a position not in ``labels``.
+        For text that is not a list of positions, or a label the numbering does not have.
     """
-    index = {label.upper(): i for i, label in enumerate(labels)}
-
-    def lookup(label: str) -> int:
-        i = index.get(label.upper())
-        if i is None:
-            raise InputError(f"position {label} is not in the sequence (residues {labels[0]}-{labels[-1]})",
-                             source="--positions")
-        return i
-
-    chosen: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        match = _RANGE.fullmatch(part)
-        if not match:
-            raise InputError(f"cannot read '{part}': expected residue numbers and ranges such as 10-50,77",
-                             source="--positions")
-        first = lookup(match.group(1))
-        last = lookup(match.group(2)) if match.group(2) else first
-        if last < first:
-            raise InputError(f"range {part} runs backwards", source="--positions")
-        chosen.update(range(first, last + 1))
-    if not chosen:
-        raise InputError("no positions given", source="--positions")
-    return sorted(chosen)
+    try:
+        return scheme.parse_positions(text)
+    except InputError as exc:
+        raise InputError(exc.reason, source="--positions") from None
 
 
-def read_mutants_file(path: str | Path) -> list[tuple[str, int]]:
-    """Mutant texts with their line numbers from a file: one mutant per line (``A42G`` or
-    ``A42G:K45R``; ``#`` starts a comment), or a CSV table with a ``mutant`` column (ProteinGym)."""
+def read_mutants_file(path: str | Path):
+    """The mutants of a file and what was skipped.
+
+    A plain list (one mutant per line, ``#`` comments) or a table (CSV/TSV) with a ``mutant`` or
+    ``mutations`` column, or split wild-type/position/mutant columns, read by the same reader as
+    ``evaluate`` (:func:`~protein_studio.core.dms.read_dms`).
+
+    Returns
+    -------
+    mutants : list of (str, int)
+        Mutant texts with their line numbers.
+    skipped : list of (int, str, str)
+        ``(line, text, reason)`` of rows left out: stop codons, synonymous rows, empty or unreadable
+        mutants in a table.
+    """
+    from protein_studio.core.dms import read_dms
     from protein_studio.core.files import read_input_text
+    from protein_studio.core.mutations import split_mutant_text
 
     text = read_input_text(path, "a mutants file")
     lines = text.splitlines()
     first = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), "")
-    header = [cell.strip().lower() for cell in next(csv.reader([first]))] if first else []
-    if "mutant" in header and ("," in first or "\t" in first):
-        dialect = "excel-tab" if "\t" in first and "," not in first else "excel"
-        column = header.index("mutant")
-        start = lines.index(first)
-        found = []
-        for number, row in enumerate(csv.reader(lines[start + 1:], dialect=dialect), start=start + 2):
-            if row and len(row) > column and row[column].strip():
-                found.append((row[column].strip(), number))
-        return found
-    return [(line.split("#", 1)[0].strip(), number) for number, line in enumerate(lines, start=1)
-            if line.split("#", 1)[0].strip()]
+    if ("," in first or "\t" in first or ";" in first) and not _mutant_like(first):  # a table's header
+        table = read_dms(path)
+        found = [(_table_text(table, k), int(line)) for k, line in enumerate(table.lines)]
+        skipped = [(p.line, p.text, _STOP_REASON if "stop (nonsense)" in p.message else p.message)
+                   for p in table.problems]
+        listed = found
+    else:
+        listed = [(line.split("#", 1)[0].strip(), number) for number, line in enumerate(lines, start=1)
+                  if line.split("#", 1)[0].strip()]
+        skipped = []
+    mutants = []
+    for mutant, line in listed:
+        if "*" in mutant or "Ter" in mutant:
+            skipped.append((line, mutant, _STOP_REASON))
+            continue
+        try:
+            items = split_mutant_text(mutant)
+        except InputError:
+            mutants.append((mutant, line))  # reported with its line when it is read in the numbering
+            continue
+        if all(item.wt == item.mt for item in items):
+            skipped.append((line, mutant, "synonymous (no change)"))
+            continue
+        mutants.append((mutant, line))
+    return mutants, skipped
 
 
-def _engine_mutant(text: str, protein: _Protein, source: str, line: int | None):
-    """Parse a mutant in the protein's numbering and renumber it 1..L for the engine."""
-    from protein_studio.core.mutations import MultiMutant, Mutation, parse_mutant
+_STOP_REASON = "stop codon (nonsense mutations cannot be scored)"
+
+
+def _mutant_like(line: str) -> bool:
+    from protein_studio.core.mutations import split_mutant_text
 
     try:
-        mutant = parse_mutant(text)
-        renumbered = []
-        for m in mutant.mutations:
-            i = protein.index.get(str(m.position))
-            if i is None:
-                raise InputError(f"mutant {mutant}: position {m.position} is not in {protein.where} "
-                                 f"({protein.span})")
-            if protein.sequence[i] != m.wt:
-                raise InputError(f"mutant {mutant}: position {m.position} is {protein.sequence[i]}, not {m.wt}")
-            renumbered.append(Mutation(i + 1, m.wt, m.mt))
+        split_mutant_text(line)
+    except InputError:
+        return False
+    return True
+
+
+def _table_text(table, k: int) -> str:
+    mutant = table.mutants[k]
+    return str(mutant)
+
+
+def _engine_mutant(text: str, doc, source: str, line: int | None):
+    """Read a mutant in the document's numbering into 1-based sequence positions for the engine."""
+    try:
+        mutant = doc.parse_mutant(text)
     except InputError as exc:
         raise InputError(exc.reason, source=source, line=line) from None
-    return str(mutant), MultiMutant(tuple(renumbered))
+    return doc.name_mutant(mutant), mutant
 
 
 # ------------------------------------------------------------------------------------------- progress
@@ -273,49 +267,64 @@ def _run_models(args, job):
     return results
 
 
-def _write_csv(out: str, header: list[str], rows) -> int:
-    stream = sys.stdout if out == "-" else open(out, "w", newline="", encoding="utf-8")
-    try:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(header)
-        count = 0
-        for row in rows:
-            writer.writerow(row)
-            count += 1
-    finally:
-        if stream is not sys.stdout:
-            stream.close()
-    return count
+def _write_csv(out: str, text: str) -> None:
+    """Write CSV text to standard output ('-') or, atomically, to a file."""
+    if out == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from protein_studio.core.files import write_text_atomically
+
+    write_text_atomically(out, text)
 
 
 def _fmt(value: float) -> str:
     return f"{value:.6f}"
 
 
+def provenance_lines(doc, model: str, method: str, extra: str = "") -> list[str]:
+    """Comment lines that say where a table's numbers came from."""
+    import datetime
+
+    from protein_studio import __version__
+
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    source = ", ".join(Path(p).name for p in doc.paths) or "--sequence"
+    lines = [f"protein-studio {__version__}, {when}", f"input: {doc.name} ({source})",
+             f"model: {model}; {method}" + (f"; {extra}" if extra else "")]
+    from protein_studio.core.export import numbering_header
+
+    return lines + [numbering_header(doc.scheme)]
+
+
 def run_scan(args) -> int:
     """Handler of ``protein-studio scan``."""
+    from protein_studio.core.export import SCAN_COLUMNS, scan_csv, scan_long_rows
     from protein_studio.core.sequences import AMINO_ACIDS
     from protein_studio.engines.scoring import ensemble_scans, saturation_scan
 
     check_output(args.out)
-    protein = _load_protein(args)
-    positions = parse_positions(args.positions, protein.labels) if args.positions else None
+    doc = load_input_document(args)
+    positions = parse_positions(args.positions, doc.scheme) if args.positions else doc.scannable()
+    left_out = [i for i in positions if i in doc.excluded]
+    positions = [i for i in positions if i not in doc.excluded]
+    if not positions:
+        raise InputError("no positions to scan: " + "; ".join(doc.residue_text(i) for i in left_out))
     results = _run_models(args, lambda loaded, ctx: saturation_scan(
-        protein.sequence, loaded, ctx, strategy=args.strategy, positions=positions, batch_size=args.batch_size))
+        doc.sequence, loaded, ctx, strategy=args.strategy, positions=positions, batch_size=args.batch_size))
     result = results[0] if len(results) == 1 else ensemble_scans(results, standardise=args.standardise)
     names = list(result.per_model)
-    header = ["mutant", "position", "wt", "mt", "score", "model", "strategy"] + [f"score_{n}" for n in names]
-
-    def rows():
-        for mutant, label, wt, mt, score in result.rows(labels=protein.labels):
-            i, c = protein.index[label], AMINO_ACIDS.index(mt)
-            yield [mutant, label, wt, mt, _fmt(score), result.model, result.strategy] + [
-                _fmt(result.per_model[n][i, c]) for n in names]
-
-    count = _write_csv(args.out, header, rows())
+    columns = list(SCAN_COLUMNS) + [f"score_{n}" for n in names]
+    rows = []
+    for row in scan_long_rows(result.scores, doc.sequence, doc.scheme, result.model, result.strategy,
+                              doc.numbering, positions=result.positions_done):
+        i, c = int(row[2]) - 1, AMINO_ACIDS.index(row[7])
+        rows.append(row + [_fmt(result.per_model[n][i, c]) for n in names])
+    header = provenance_lines(doc, result.model, f"strategy {result.strategy}")
+    _write_csv(args.out, scan_csv(rows, header, columns))
     if args.out != "-":
-        print(f"protein-studio scan: wrote {count} substitutions at {len(result.positions_done)} positions of "
-              f"{protein.where} to {args.out}", file=sys.stderr)
+        print(f"protein-studio scan: wrote {len(rows)} substitutions at {len(result.positions_done)} positions of "
+              f"{doc.name} to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -324,41 +333,62 @@ def run_score(args) -> int:
     from protein_studio.engines.scoring import ensemble_mutant_scores, score_mutants
 
     check_output(args.out)
-    protein = _load_protein(args)
+    doc = load_input_document(args)
+    skipped: list[tuple[int | None, str, str]] = []
     if args.mutants is not None:
         texts = [(t, None) for t in re.split(r"[,\s]+", args.mutants.strip()) if t]
         source = "--mutants"
     else:
-        texts = read_mutants_file(args.mutants_file)
+        texts, skipped = read_mutants_file(args.mutants_file)
         source = Path(args.mutants_file).name
+    for line, text, reason in skipped:
+        where = f"line {line}: " if line else ""
+        print(f"protein-studio score: skipped {where}{text}: {reason}", file=sys.stderr)
+    if skipped:
+        reasons: dict[str, int] = {}
+        for _line, _text, reason in skipped:
+            reasons[reason] = reasons.get(reason, 0) + 1
+        print("protein-studio score: skipped " + ", ".join(f"{n} ({reason})" for reason, n in reasons.items()),
+              file=sys.stderr)
     if not texts:
-        raise InputError("no mutants given", source=source)
+        raise InputError("no mutants to score" + (" (every row was skipped)" if skipped else ""), source=source)
     if args.multi == "joint" and args.strategy == "wt-marginals":
         raise UserError("--multi joint masks the mutated positions together; it cannot use --strategy wt-marginals")
-    parsed = [_engine_mutant(text, protein, source, line) for text, line in texts]
+    parsed = [_engine_mutant(text, doc, source, line) for text, line in texts]
     engine_mutants = [mutant for _, mutant in parsed]
     results = _run_models(args, lambda loaded, ctx: score_mutants(
-        protein.sequence, engine_mutants, loaded, ctx, multi=args.multi, strategy=args.strategy,
+        doc.wild_type, engine_mutants, loaded, ctx, multi=args.multi, strategy=args.strategy,
         batch_size=args.batch_size))
     result = results[0] if len(results) == 1 else ensemble_mutant_scores(results, standardise=args.standardise)
     names = list(result.per_model)
-    header = ["mutant", "score", "model", "method"] + [f"score_{n}" for n in names]
-    rows = ([name, _fmt(result.scores[k]), result.model, result.method]
-            + [_fmt(result.per_model[n][k]) for n in names] for k, (name, _) in enumerate(parsed))
-    count = _write_csv(args.out, header, rows)
+    columns = ["mutant", "sequence_mutant", "score", "model", "method"] + [f"score_{n}" for n in names]
+    rows = [[name, str(mutant), _fmt(result.scores[k]), result.model, result.method]
+            + [_fmt(result.per_model[n][k]) for n in names] for k, (name, mutant) in enumerate(parsed)]
+    from protein_studio.core.export import scan_csv
+
+    header = provenance_lines(doc, result.model, f"method {result.method}, strategy {args.strategy}")
+    _write_csv(args.out, scan_csv(rows, header, columns))
     if args.out != "-":
-        print(f"protein-studio score: wrote {count} mutants ({result.method}) to {args.out}", file=sys.stderr)
+        print(f"protein-studio score: wrote {len(rows)} mutants ({result.method}) to {args.out}", file=sys.stderr)
     return 0
 
 
 # ------------------------------------------------------------------------------------------- parsers
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", nargs="?", metavar="INPUT", help="FASTA, PDB or mmCIF file")
+    parser.add_argument("input", nargs="?", metavar="INPUT", help="FASTA, PDB, mmCIF or BinaryCIF file")
     parser.add_argument("--sequence", metavar="SEQ", help="the protein sequence itself instead of INPUT")
     parser.add_argument("--chain", metavar="ID", help="chain of a structure file (needed when it has several)")
-    parser.add_argument("--record", metavar="NAME", help="record of a FASTA file (default: the first)")
+    parser.add_argument("--structure", metavar="FILE",
+                        help="a structure to align a FASTA INPUT to (its author numbering is then the default)")
+    parser.add_argument("--record", metavar="NAME|N",
+                        help="record of a FASTA file, by name or 1-based number (default: the first)")
+    parser.add_argument("--numbering", nargs="+", metavar="SCHEME",
+                        help="how positions are named in input and output: structure (default with a "
+                             "structure), sequence (1-based index), reference FILE (a FASTA aligned to "
+                             "this one, e.g. UniProt), offset N (index + N), table FILE (CSV of sequence "
+                             "index,label)")
     parser.add_argument("--offset", type=int, default=0, metavar="N",
-                        help="number residue i (1-based) of a sequence as i+N (default 0)")
+                        help="short for --numbering offset N")
     parser.add_argument("--model", action="append", required=True, metavar="NAME",
                         help="ESM scoring model (see `protein-studio models list`); repeat for an ensemble")
     parser.add_argument("--standardise", action="store_true",
@@ -378,7 +408,8 @@ def register(subparsers) -> None:
         description="Saturation mutagenesis in silico: score all 19 substitutions at every position (or "
                     "--positions) and write mutant,position,wt,mt,score,model,strategy rows.")
     _common(scan)
-    scan.add_argument("--positions", metavar="LIST", help="residue numbers to scan, e.g. 10-50,77 (default all)")
+    scan.add_argument("--positions", metavar="LIST",
+                      help="positions to scan in the numbering used, e.g. 10-50,77 (default all)")
     scan.set_defaults(handler=run_scan)
 
     score = subparsers.add_parser(
@@ -389,7 +420,9 @@ def register(subparsers) -> None:
     group.add_argument("--mutants", metavar="LIST",
                        help="comma-separated mutants; ':' joins the mutations of one mutant (A42G,K45R:L46F)")
     group.add_argument("--mutants-file", metavar="FILE",
-                       help="one mutant per line, or a CSV table with a 'mutant' column")
+                       help="one mutant per line, or a CSV/TSV table with a 'mutant' or 'mutations' column "
+                            "or wild-type/position/mutant columns; stop codons and synonymous rows are "
+                            "skipped and counted")
     score.add_argument("--multi", choices=MULTI_METHODS, default="additive",
                        help="multiple mutants: additive (sum of single-site scores, default) or joint "
                             "(all mutated positions masked together, ESM-1v)")

@@ -15,14 +15,21 @@ pytest.importorskip("esm")
 from protein_studio.cli import main  # noqa: E402
 from protein_studio.cli.scoring import ProgressBar, parse_positions, read_mutants_file  # noqa: E402
 from protein_studio.core.errors import InputError  # noqa: E402
+from protein_studio.core.export import SCAN_COLUMNS  # noqa: E402
+from protein_studio.core.numbering import NumberingScheme  # noqa: E402
 from protein_studio.core.sequences import AMINO_ACIDS  # noqa: E402
 
 SEQ300 = "".join(np.random.default_rng(42).choice(list(AMINO_ACIDS), size=300))
 
 
 def _rows(path):
+    """Data rows of a table protein-studio wrote (its '#' provenance lines skipped)."""
     with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+        return list(csv.DictReader(line for line in handle if not line.startswith("#")))
+
+
+def _comments(path):
+    return [line.rstrip("\n") for line in open(path) if line.startswith("#")]
 
 
 def test_scan_300_residues_writes_300x19_finite_rows(tmp_path, capsys):
@@ -30,7 +37,8 @@ def test_scan_300_residues_writes_300x19_finite_rows(tmp_path, capsys):
     assert main(["scan", "--sequence", SEQ300, "--model", "random-esm2-8M", "--strategy", "wt-marginals",
                  "--out", str(out)]) == 0
     rows = _rows(out)
-    assert list(rows[0]) == ["mutant", "position", "wt", "mt", "score", "model", "strategy"]
+    assert list(rows[0]) == list(SCAN_COLUMNS)
+    assert any(line.startswith("# numbering: sequence") for line in _comments(out))
     assert len(rows) == 300 * 19
     assert all(math.isfinite(float(r["score"])) for r in rows)
     assert {r["model"] for r in rows} == {"random-esm2-8M"} and {r["strategy"] for r in rows} == {"wt-marginals"}
@@ -76,6 +84,7 @@ def test_score_gives_the_values_of_the_scan(tmp_path):
     assert [r["mutant"] for r in scored] == [r["mutant"] for r in chosen]
     assert [r["score"] for r in scored] == [r["score"] for r in chosen]
     assert {r["method"] for r in scored} == {"additive masked-marginals"}
+    assert [r["sequence_mutant"] for r in scored] == [r["mutant"] for r in chosen]  # sequence numbering here
 
 
 def test_score_multi_mutants_additive_and_joint(tmp_path):
@@ -124,6 +133,8 @@ def test_fasta_input_with_offset_and_mutants_file(tmp_path):
     assert main(["score", str(fasta), "--offset", "10", "--model", "random-esm2-tiny", "--mutants-file",
                  str(table), "--out", str(out)]) == 0
     assert [r["mutant"] for r in _rows(out)] == [f"{SEQ300[0]}11A", f"{SEQ300[4]}15C:{SEQ300[5]}16D"]
+    assert [r["sequence_mutant"] for r in _rows(out)] == [f"{SEQ300[0]}1A", f"{SEQ300[4]}5C:{SEQ300[5]}6D"]
+    assert "# numbering: offset +10" in "\n".join(_comments(out))
 
 
 def test_ensemble_keeps_per_model_columns(tmp_path):
@@ -159,19 +170,65 @@ def test_missing_model_says_how_to_import(tmp_path, capsys):
 
 
 def test_parse_positions():
-    labels = [str(n) for n in range(10, 60)]
-    assert parse_positions("10-12, 59", labels) == [0, 1, 2, 49]
-    assert parse_positions("12,11,12", labels) == [1, 2]
-    assert parse_positions("41A-42", ["40", "41", "41A", "42"]) == [2, 3]
-    for bad in ("5", "12-10", "x", ""):
+    from_10 = NumberingScheme.with_offset(50, 9)
+    assert parse_positions("10-12, 59", from_10) == [0, 1, 2, 49]
+    assert parse_positions("12,11,12", from_10) == [1, 2]
+    assert parse_positions("12-10", from_10) == [0, 1, 2]  # a range given backwards is the same range
+    assert parse_positions("(1)-(2)", from_10) == [0, 1]  # sequence indices in parentheses
+    inserted = NumberingScheme("table", ("40", "41", "41A", "42"), "table t")
+    assert parse_positions("41A-42", inserted) == [2, 3]
+    for bad in ("5", "x", "", "1٣"):
         with pytest.raises(InputError):
-            parse_positions(bad, labels)
+            parse_positions(bad, from_10)
 
 
 def test_read_mutants_file_lines_and_comments(tmp_path):
     path = tmp_path / "m.txt"
-    path.write_text("# my mutants\nA42G\n\nK45R:L46F  # double\n")
-    assert read_mutants_file(path) == [("A42G", 2), ("K45R:L46F", 4)]
+    path.write_text("# my mutants\nA42G\n\nK45R:L46F  # double\nA50*\nG51G\n")
+    mutants, skipped = read_mutants_file(path)
+    assert mutants == [("A42G", 2), ("K45R:L46F", 4)]
+    assert skipped == [(5, "A50*", "stop codon (nonsense mutations cannot be scored)"),
+                       (6, "G51G", "synonymous (no change)")]
+
+
+@pytest.mark.parametrize("name, n_mutants, n_synonymous, first", [
+    ("BLAT_ECOLX_Ranganathan2015_2500.csv", 4996, 0, ("H24C", 2)),      # 'mutant' column, BOM, index column
+    ("PABP_YEAST_Fields2013-singles.csv", 1188, 0, ("G126A", 2)),
+    ("GB1_Olson2014_single_mutant_counts.csv", 1045, 0, ("Q2A", 2)),   # no mutant column: split wt/pos/mt
+    ("DLG4_RAT_Ranganathan2012.csv", 1577, 83, ("P311A", 2)),
+])
+def test_read_mutants_file_reads_the_dms_tables(name, n_mutants, n_synonymous, first):
+    """Every DMS table of tests/data gives its mutants (never its header), synonymous rows skipped and
+    counted, every row accounted for."""
+    from protein_studio.core.dms import read_dms
+
+    mutants, skipped = read_mutants_file(f"tests/data/{name}")
+    assert len(mutants) == n_mutants and mutants[0] == first
+    assert [reason for _l, _t, reason in skipped] == ["synonymous (no change)"] * n_synonymous
+    assert len(mutants) + len(skipped) == len(read_dms(f"tests/data/{name}").mutants)
+
+
+def test_a_stop_in_a_table_is_skipped_and_counted_not_fatal(tmp_path, capsys):
+    table = tmp_path / "dms.tsv"
+    table.write_text(f"mutations\tfitness\n{SEQ300[1]}2A\t0.1\n{SEQ300[2]}3*\t-2\n{SEQ300[3]}4{SEQ300[3]}\t0\n")
+    out = tmp_path / "s.csv"
+    assert main(["score", "--sequence", SEQ300[:20], "--model", "random-esm2-tiny", "--mutants-file", str(table),
+                 "--out", str(out)]) == 0
+    assert [r["mutant"] for r in _rows(out)] == [f"{SEQ300[1]}2A"]
+    err = capsys.readouterr().err
+    assert f"skipped line 3: {SEQ300[2]}3*: stop codon (nonsense mutations cannot be scored)" in err
+    assert "skipped 1 (stop codon (nonsense mutations cannot be scored)), 1 (synonymous (no change))" in err
+
+
+def test_score_reads_gb1s_split_column_table_in_2qmt_numbering(tmp_path, capsys):
+    """The Olson GB1 table (WT amino acid, Position, Mutation columns) against its own structure."""
+    out = tmp_path / "gb1.csv"
+    assert main(["score", "tests/data/2qmt.pdb", "--model", "random-esm2-tiny", "--strategy", "wt-marginals",
+                 "--mutants-file", "tests/data/GB1_Olson2014_single_mutant_counts.csv", "--out", str(out)]) == 0
+    rows = _rows(out)
+    assert len(rows) == 1045 and rows[0]["mutant"] == "Q2A" and rows[-1]["mutant"].startswith("E56")
+    assert all(math.isfinite(float(r["score"])) for r in rows)
+    assert "numbering: structure 2qmt chain A (1-56)" in capsys.readouterr().err
 
 
 class _Stream(io.StringIO):
