@@ -15,7 +15,7 @@ class SetResidueCommand(QUndoCommand):
     def __init__(self, session: Session, index: int, residue: str):
         doc = session.document
         old = doc.sequence[index]
-        super().__init__(f"{old}{doc.position(index)}{residue}")
+        super().__init__(f"{old}{doc.label(index)}{residue}")
         self.session = session
         self.index = index
         self.residue = residue

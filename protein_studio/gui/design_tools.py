@@ -422,16 +422,17 @@ class DesignTools(QObject):
         if doc is None:
             return []
         mutant = doc.mutations()
-        current = f"{doc.name} {mutant}" if mutant else doc.name
+        current = f"{doc.name} {doc.name_mutant(mutant)}" if mutant else doc.name
         out = [(f"Current sequence: {current} ({len(doc)} residues)", current, doc.sequence)]
         if mutant:
             out.append((f"Wild type: {doc.name} ({len(doc)} residues)", doc.name, doc.wild_type))
         for variant in self.window.session.variants:
             try:
-                sequence = apply_mutant(doc.wild_type, variant, doc.first_residue)
+                sequence = apply_mutant(doc.wild_type, variant)
             except UserError:
                 continue
-            out.append((f"Variant {variant}", f"{doc.name} {variant}", sequence))
+            name = doc.name_mutant(variant)
+            out.append((f"Variant {name}", f"{doc.name} {name}", sequence))
         return out
 
     def fold_estimate(self, length: int, model: str) -> tuple[str, bool]:

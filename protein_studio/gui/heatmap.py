@@ -2,7 +2,8 @@
 
 Only the visible columns are drawn: their colours come from a lookup table applied to the score matrix
 with numpy, turned into one small image and scaled onto the cells (no per-cell painting). Above the cells
-a ruler (structure numbering) and a per-position summary track; on the right a legend of the diverging
+a ruler (the document's numbering scheme; red lines at chain breaks, green hatching over positions never
+scanned such as a chromophore) and a per-position summary track; on the right a legend of the diverging
 colour map, centred on 0. Ctrl+wheel (or +/-) zooms, the wheel scrolls.
 """
 
@@ -12,10 +13,11 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QToolTip
 
 from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.gui.sequence_editor import BREAK_COLORS
 
 __all__ = ["HeatmapView", "diverging_colors", "colour_scale_limit"]
 
@@ -101,6 +103,8 @@ class HeatmapView(QAbstractScrollArea):
         self._sequence = ""
         self._labels: list[str] = []
         self._describe = None
+        self._breaks: frozenset = frozenset()
+        self._excluded: frozenset = frozenset()
         self._summary: np.ndarray | None = None
         self._ranks: np.ndarray | None = None
         self._limit = 1.0
@@ -116,12 +120,16 @@ class HeatmapView(QAbstractScrollArea):
     # data ------------------------------------------------------------------------------------
     def set_data(self, scores: np.ndarray | None, sequence: str, labels: list[str],
                  summary: np.ndarray | None = None, ranks: np.ndarray | None = None, title: str = "",
-                 describe=None) -> None:
+                 describe=None, breaks=(), excluded=()) -> None:
         """Show ``scores`` (L x 20, NaN = not scanned) of ``sequence``; ``labels`` name the positions.
 
-        ``describe(index)`` names a position in tooltips (default: letter + label).
+        ``describe(index)`` names a position in tooltips (default: letter + label). ``breaks`` (indices
+        ``i`` with a chain break after ``i``) draw a red line through the ruler and cells; ``excluded``
+        positions (a chromophore, never scanned) are hatched in green.
         """
         new_protein = len(sequence) != len(self._sequence)
+        self._breaks = frozenset(breaks)
+        self._excluded = frozenset(excluded)
         self._scores = scores
         self._sequence = sequence
         self._labels = list(labels)
@@ -296,6 +304,17 @@ class HeatmapView(QAbstractScrollArea):
                 rgba[..., :3] = _NAN_RGB
             image = QImage(rgba.data, n, len(AMINO_ACIDS), n * 4, QImage.Format_RGBA8888)
             painter.drawImage(QRectF(x_of(first), top, n * cw, rh * len(AMINO_ACIDS)), image)
+            for i in sorted(self._excluded):
+                if first <= i < last:  # never scanned: hatched, so it does not read as "not yet"
+                    painter.fillRect(QRectF(x_of(i), top, cw, rh * len(AMINO_ACIDS)),
+                                     QBrush(BREAK_COLORS["excluded"], Qt.BDiagPattern))
+            break_pen = QPen(BREAK_COLORS["break"], 2)
+            for i in sorted(self._breaks):
+                if first <= i + 1 <= last:
+                    painter.setPen(break_pen)
+                    x = int(x_of(i + 1))
+                    painter.drawLine(x, rect.top(), x, int(top + rh * len(AMINO_ACIDS)))
+            painter.setPen(text_pen)
             # summary track
             if self._summary is not None:
                 track = np.ascontiguousarray(_rgba(self._summary[first:last][None, :], self._limit))

@@ -9,6 +9,7 @@ positions only through the document's numbering map.
 
 from __future__ import annotations
 
+import html
 import math
 import platform
 import sys
@@ -18,22 +19,23 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QDialog, QDialogButtonBox,
-                               QHeaderView)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
+                               QMessageBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QDialog,
+                               QDialogButtonBox, QHeaderView)
 
 from protein_studio import __version__
 from protein_studio.core.errors import UserError
 from protein_studio.core.export import document_record, variant_rows, variants_csv, variants_fasta
 from protein_studio.core.files import write_text_atomically
 from protein_studio.core.selection import SelectionMediator
+from protein_studio.core.mutations import MultiMutant, Mutation
 from protein_studio.core.sequences import AMINO_ACIDS, format_fasta
-from protein_studio.core.session import Document, Session, load_document
+from protein_studio.core.session import Document, Session, load_document, scheme_for
 from protein_studio.core.structures import ResidueId
 from protein_studio.gui.activity_panel import ActivityPanel
 from protein_studio.gui.commands import ReplaceSequenceCommand, SetResidueCommand
 from protein_studio.gui.heatmap import HeatmapView, colour_scale_limit
-from protein_studio.gui.ranked_table import RankedTable, write_rows_csv
+from protein_studio.gui.ranked_table import RankedTable, ranked_rows_csv
 from protein_studio.gui.sequence_editor import SequenceEditor
 from protein_studio.gui.structure_viewer import StructureViewer
 from protein_studio.gui.variant_list import VariantList
@@ -49,6 +51,22 @@ OPEN_FILTER = ("Proteins (*.fasta *.fa *.faa *.fas *.pdb *.ent *.cif *.mmcif *.b
 MAX_RECENT = 8
 FASTA_FILTER = "FASTA (*.fasta *.fa *.faa)"
 VARIANTS_FILTER = "CSV (*.csv);;FASTA (*.fasta *.fa *.faa)"
+SCAN_FILTER = ("Long CSV: one row per substitution (*.csv);;"
+               "Wide CSV: one row per position, 20 score columns (*.csv)")
+
+
+def _plain(text: str) -> str:
+    """A name from a file, safe in a window title (no control characters)."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def _example_mutant(doc: Document) -> MultiMutant | None:
+    """A real single mutant of ``doc`` for the variant box's placeholder (in the scheme shown)."""
+    for i in range(len(doc) // 3, len(doc)):
+        wt = doc.wild_type[i]
+        if wt in AMINO_ACIDS and i not in doc.excluded and doc.scheme.label(i) is not None:
+            return MultiMutant((Mutation(i + 1, wt, "A" if wt != "A" else "G"),))
+    return None
 
 #: Libraries shown in Help > About with the licence they are distributed under.
 LIBRARY_LICENCES = (
@@ -176,8 +194,15 @@ class MainWindow(QMainWindow):
         self.doc_label = QLabel()
         self.selection_label = QLabel()
         self.model_label = QLabel()
+        self.numbering_label = QLabel()
+        self.numbering_label.setToolTip("The numbering every label, mutation and export uses (View \u25b8 Numbering)")
+        for label in (self.doc_label, self.selection_label, self.model_label, self.numbering_label,
+                      self.scan_title):
+            label.setTextFormat(Qt.PlainText)  # names from files are shown as text, never as HTML
+        self.scan_title.setTextFormat(Qt.RichText)  # built here from escaped names (see _redraw_scan)
         self.statusBar().addWidget(self.doc_label)
         self.statusBar().addWidget(self.selection_label, 1)
+        self.statusBar().addPermanentWidget(self.numbering_label)
         self.statusBar().addPermanentWidget(self.model_label)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
@@ -217,8 +242,13 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action(file_menu, "Open &Demo (TEM-1 beta-lactamase)", lambda: self.open_files(list(DEMO_FILES),
                                                                                               remember=False))
+        self.record_action = self._action(file_menu, "Choose &Record\u2026", self.choose_record_dialog, None,
+                                          "Open another record of the FASTA file the sequence came from")
         file_menu.addSeparator()
-        self.export_csv_action = self._action(file_menu, "Export Scan as &CSV\u2026", self.export_scan_csv)
+        self.export_csv_action = self._action(
+            file_menu, "Export Scan (All Substitutions)\u2026", self.export_scan_dialog, None,
+            "Write every scored substitution as CSV: one row per substitution (long) or one row per position "
+            "with 20 score columns (wide), labelled in the numbering shown and by sequence index")
         self._action(file_menu, "Export &Heatmap Image (PNG/SVG)\u2026", self.export_heatmap_dialog)
         self._action(file_menu, "Export &Structure Image\u2026", self.export_structure_dialog)
         self.save_fasta_action = self._action(
@@ -251,10 +281,13 @@ class MainWindow(QMainWindow):
         run = bar.addMenu("&Run")
         self.scan_action = self._action(run, "&Scan All Point Mutations", self.start_scan, "Ctrl+R",
                                         "Score all 19 substitutions at every position with the chosen model")
-        self._action(run, "Score &Variants (additive)", self.score_variants, "Ctrl+Shift+R",
-                     "Score the variant list with the chosen model: the sum of single-site masked marginals")
-        self._action(run, "Score Variants (&joint masking)", lambda: self.score_variants(multi="joint"), None,
-                     "Score the variant list masking all mutated positions of a variant at once (ESM-1v)")
+        # the lambdas drop the `checked` flag triggered() passes, which would otherwise arrive as `multi`
+        self.score_additive_action = self._action(
+            run, "Score &Variants (additive)", lambda _checked=False: self.score_variants("additive"),
+            "Ctrl+Shift+R", "Score the variant list with the chosen model: the sum of single-site masked marginals")
+        self.score_joint_action = self._action(
+            run, "Score Variants (&joint masking)", lambda _checked=False: self.score_variants("joint"), None,
+            "Score the variant list masking all mutated positions of a variant at once (ESM-1v)")
         self.cancel_action = self._action(run, "&Cancel", self.cancel_jobs, "Ctrl+.")
         strategy_menu = run.addMenu("Scan S&trategy")
         group = QActionGroup(self)
@@ -268,6 +301,23 @@ class MainWindow(QMainWindow):
         self.models_menu.aboutToShow.connect(self._fill_models_menu)
 
         view = bar.addMenu("&View")
+        self.numbering_menu = view.addMenu("&Numbering")
+        self.numbering_menu.setToolTip("How positions are named everywhere: ruler, tables, mutation text, exports")
+        self.numbering_group = QActionGroup(self)
+        self.numbering_actions = {}
+        for kind, text, tip in (
+                ("structure", "&Structure (author numbering)", "The structure file's residue numbers"),
+                ("sequence", "Se&quence Index", "1, 2, 3, ... along the sequence"),
+                ("offset", "&Offset\u2026", "The sequence index plus a number you give"),
+                ("reference", "&Reference Sequence\u2026", "The numbering of a FASTA sequence (e.g. UniProt) aligned "
+                                                          "to this one"),
+                ("table", "&Table\u2026", "A CSV of sequence index,label (e.g. Ambler numbering; may skip numbers)")):
+            action = QAction(text, self, checkable=True)
+            action.setStatusTip(tip)
+            action.triggered.connect(lambda _checked=False, k=kind: self.choose_numbering_dialog(k))
+            self.numbering_group.addAction(action)
+            self.numbering_menu.addAction(action)
+            self.numbering_actions[kind] = action
         self.chain_menu = view.addMenu("Sequence &Chain")
         self.chain_menu.setToolTip("Which chain of the structure the sequence editor and heatmap show")
         colour = view.addMenu("Colour Structure &By")
@@ -296,6 +346,7 @@ class MainWindow(QMainWindow):
         s.sequence_changed.connect(self._on_sequence_changed)
         s.scan_changed.connect(self._on_scan_changed)
         s.variants_changed.connect(self._refresh_variants)
+        s.numbering_changed.connect(self._on_numbering_changed)
 
         m = self.mediator
         m.subscribe(self.editor, lambda idx, src: self.editor.set_selection(idx))
@@ -317,7 +368,7 @@ class MainWindow(QMainWindow):
         self.heatmap.mutationActivated.connect(self._heatmap_activated)
         self.heatmap.variantRequested.connect(self._add_variant_at)
         self.ranked.mutationActivated.connect(self._add_variant_at)
-        self.ranked.exportRequested.connect(self.export_scan_csv)
+        self.ranked.exportRequested.connect(self.export_ranked_dialog)
         self.ranked.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.variants.addRequested.connect(self.add_variant)
         self.variants.removeRequested.connect(self._remove_variants)
@@ -340,14 +391,16 @@ class MainWindow(QMainWindow):
         if paths:
             self.open_files([Path(p) for p in paths])
 
-    def open_files(self, paths, remember: bool = True, chain: str | None = None) -> bool:
+    def open_files(self, paths, remember: bool = True, chain: str | None = None,
+                   record: str | int | None = None) -> bool:
         """Open a FASTA and/or a structure file; on failure say why and keep the current document.
 
-        ``chain`` picks the structure chain (default: the first protein chain).
+        ``chain`` picks the structure chain (default: the first protein chain); ``record`` the FASTA
+        record (name or 1-based number; default the first).
         """
         paths = [Path(p) for p in paths]
         try:
-            document = load_document(paths, chain=chain)
+            document = load_document(paths, chain=chain, record=record)
         except UserError as exc:
             self.show_error("Cannot open " + ", ".join(p.name for p in paths), str(exc))
             return False
@@ -388,6 +441,7 @@ class MainWindow(QMainWindow):
         for text in document.notes:
             self.activity.add_entry(f"Note: {text}")
         self._fill_chain_menu()
+        self.record_action.setEnabled(len(document.records) > 1)
         self.documentOpened.emit()
 
     def _fill_chain_menu(self) -> None:
@@ -409,6 +463,82 @@ class MainWindow(QMainWindow):
         if doc is None or doc.structure is None or chain == doc.chain:
             return False
         return self.open_files(list(doc.paths), remember=False, chain=chain)
+
+    def choose_record_dialog(self) -> bool:
+        """File > Choose Record: pick another record of the open FASTA file (replaces the document)."""
+        doc = self.session.document
+        if doc is None or len(doc.records) < 2:
+            self.statusBar().showMessage("The open sequence does not come from a FASTA file of several records",
+                                         5000)
+            return False
+        items = [f"{k + 1}: {name}" for k, name in enumerate(doc.records)]
+        item, ok = QInputDialog.getItem(self, "Choose record", f"Records of {doc.paths[0].name if doc.paths else ''}:",
+                                        items, doc.record, False)
+        if not ok:
+            return False
+        return self.choose_record(items.index(item) + 1)
+
+    def choose_record(self, record: int | str) -> bool:
+        """Open record ``record`` (1-based number or name) of the open FASTA file, with its structure."""
+        doc = self.session.document
+        if doc is None or not doc.records:
+            return False
+        return self.open_files(list(doc.paths), remember=False, chain=doc.chain, record=record)
+
+    # numbering -------------------------------------------------------------------------------
+    def choose_numbering_dialog(self, kind: str) -> bool:
+        """View > Numbering: ask for what a scheme needs (an offset, a reference FASTA, a table) and use it."""
+        doc = self.session.document
+        if doc is None:
+            return False
+        value = None
+        if kind == "offset":
+            current = doc.scheme.offset if doc.scheme.kind == "offset" else 0
+            value, ok = QInputDialog.getInt(self, "Offset numbering", "Number sequence index i as i + N; N =",
+                                            current, -100000, 100000)
+            if not ok:
+                self._show_numbering()
+                return False
+        elif kind in ("reference", "table"):
+            title = "Reference sequence (FASTA)" if kind == "reference" else "Numbering table (CSV: index,label)"
+            filters = FASTA_FILTER if kind == "reference" else "CSV or TSV (*.csv *.tsv *.txt);;All files (*)"
+            value, _ = QFileDialog.getOpenFileName(self, title, str(Path.home()), filters)
+            if not value:
+                self._show_numbering()
+                return False
+        return self.set_numbering(kind, value)
+
+    def set_numbering(self, kind: str, value=None) -> bool:
+        """Show the document in numbering ``kind`` (see :func:`protein_studio.core.session.scheme_for`)."""
+        doc = self.session.document
+        if doc is None:
+            return False
+        try:
+            scheme = scheme_for(doc, kind, value)
+        except UserError as exc:
+            self.show_error("Cannot use this numbering", str(exc))
+            self._show_numbering()
+            return False
+        self.session.set_scheme(scheme)
+        self.activity.add_entry(f"Numbering: {scheme.description} ({scheme.span})")
+        return True
+
+    def _show_numbering(self) -> None:
+        doc = self.session.document
+        if doc is None:
+            self.numbering_label.setText("")
+            return
+        self.numbering_label.setText(f"Numbering: {doc.scheme.description}")
+        self.numbering_actions[doc.scheme.kind].setChecked(True)
+        self.numbering_actions["structure"].setEnabled(doc.structure is not None and doc.numbering.mapped > 0)
+        example = doc.scheme.name_mutant(_example_mutant(doc)) if _example_mutant(doc) else "E104K:G238S"
+        self.variants.entry.setPlaceholderText(f"add a mutant in {doc.scheme.kind} numbering, e.g. {example}")
+
+    def _on_numbering_changed(self) -> None:
+        self._refresh_document()
+        self._redraw_scan()
+        self._refresh_table()
+        self._show_selection()
 
     def _remember(self, paths) -> None:
         recent = [str(p.resolve()) for p in paths]
@@ -438,10 +568,10 @@ class MainWindow(QMainWindow):
             self.heatmap.set_data(None, "", [])
             self.doc_label.setText("No protein open")
             return
-        self.setWindowTitle(f"{doc.name} \u2014 Protein Studio")
-        labels = [doc.label(i) for i in range(len(doc))]
-        self.editor.set_sequence(doc.sequence, doc.wild_type, labels, describe=doc.residue_text,
-                                 first_residue=doc.first_residue)
+        self.setWindowTitle(f"{_plain(doc.name)} \u2014 Protein Studio")
+        self.editor.set_sequence(doc.sequence, doc.wild_type, doc.labels(), describe=doc.residue_text,
+                                 breaks=doc.breaks, excluded=doc.excluded)
+        self._show_numbering()
         if self.mediator.numbering is not doc.numbering:
             self.mediator.set_numbering(doc.numbering)
         self._on_sequence_changed([])
@@ -455,7 +585,8 @@ class MainWindow(QMainWindow):
         mutated = doc.mutated_indices()
         mutant = doc.mutations()
         summary = f"{len(doc)} residues, {len(mutated)} mutation{'' if len(mutated) == 1 else 's'}"
-        self.doc_label.setText(f"{doc.name}: {summary}" + (f" ({mutant})" if mutant and len(mutated) <= 4 else ""))
+        named = doc.name_mutant(mutant) if mutant else ""
+        self.doc_label.setText(f"{doc.name}: {summary}" + (f" ({named})" if mutant and len(mutated) <= 4 else ""))
         chain = f", chain {doc.chain}" if doc.chain and f"chain {doc.chain}" not in doc.name else ""
         self.editor_dock.setWindowTitle(f"Sequence \u2014 {doc.name}{chain}: {summary}")
         residues = [r for r in (doc.numbering.residue_at(i) for i in mutated) if r is not None]
@@ -549,9 +680,11 @@ class MainWindow(QMainWindow):
         doc = self.session.document
         if doc is None or doc.wild_type[index] == residue:
             return
-        self.add_variant(f"{doc.wild_type[index]}{doc.position(index)}{residue}")
+        self.add_variant(MultiMutant((Mutation(index + 1, doc.wild_type[index], residue),)))
 
-    def add_variant(self, text: str) -> bool:
+    def add_variant(self, text) -> bool:
+        """Add a variant: text typed in the numbering shown (``E104K:G238S``), or a MultiMutant in
+        sequence positions."""
         try:
             added = self.session.add_variant(text)
         except UserError as exc:
@@ -562,18 +695,22 @@ class MainWindow(QMainWindow):
         return added
 
     def _remove_variants(self, names) -> None:
+        doc = self.session.document
         for variant in list(self.session.variants):
-            if str(variant) in names:
+            if doc is not None and doc.name_mutant(variant) in names:
                 self.session.remove_variant(variant)
 
     def apply_variant(self, name: str) -> None:
+        """Apply the variant the list shows as ``name`` (in the numbering shown) to the sequence."""
         doc = self.session.document
-        variant = next((v for v in self.session.variants if str(v) == name), None)
-        if doc is None or variant is None:
+        if doc is None:
+            return
+        variant = next((v for v in self.session.variants if doc.name_mutant(v) == name), None)
+        if variant is None:
             return
         self.undo_stack.beginMacro(f"apply {name}")
         for m in variant.mutations:
-            self.undo_stack.push(SetResidueCommand(self.session, m.position - doc.first_residue, m.mt))
+            self.undo_stack.push(SetResidueCommand(self.session, m.position - 1, m.mt))
         self.undo_stack.endMacro()
 
     def variant_rows(self):
@@ -582,8 +719,8 @@ class MainWindow(QMainWindow):
         doc = self.session.document
         if doc is None:
             return []
-        return variant_rows(doc.wild_type, self.session.variants, doc.first_residue, self.session.scan,
-                            self._model_scores)
+        return variant_rows(doc.wild_type, self.session.variants, self.session.scan, self._model_scores,
+                            doc.scheme)
 
     def _refresh_variants(self) -> None:
         rows = [(row.variant, list(row.positions), row.scan_additive_score, row.model_score,
@@ -614,12 +751,16 @@ class MainWindow(QMainWindow):
             self.worker.cancel(self._scan_job)
         sequence = doc.sequence
         strategy = self.strategy
+        positions = doc.scannable()  # a chromophore's residues are left out
+        if doc.excluded:
+            self.activity.add_entry(f"Note: {len(doc.excluded)} residues are left out of the scan: "
+                                    + "; ".join(sorted(set(doc.excluded.values()))))
 
         def run(ctx, loaded):
             from protein_studio.engines.scoring import saturation_scan
 
             # a masked-marginal scan first shows the one-pass wt-marginal matrix, then refines it
-            return saturation_scan(sequence, loaded, ctx, strategy=strategy,
+            return saturation_scan(sequence, loaded, ctx, strategy=strategy, positions=positions,
                                    wt_first=strategy == "masked-marginals")
 
         job = Job(f"Scan {doc.name} with {spec.display_name} ({strategy})", run, model=model, device=self.device,
@@ -643,13 +784,15 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.show_error("Cannot score", str(exc))
             return None
-        wild_type, first = doc.wild_type, doc.first_residue
+        if multi not in ("additive", "joint"):
+            raise ValueError(f"multi must be 'additive' or 'joint', not {multi!r}")
+        wild_type = doc.wild_type
         mutants = list(self.session.variants)
 
         def run(ctx, loaded):
             from protein_studio.engines.scoring import score_mutants
 
-            return score_mutants(wild_type, mutants, loaded, ctx, multi=multi, first_residue=first)
+            return score_mutants(wild_type, mutants, loaded, ctx, multi=multi)
 
         job = Job(f"Score {len(mutants)} variants ({multi}) with {spec.display_name}", run, model=spec.name,
                   device=self.device, kind="score")
@@ -740,23 +883,27 @@ class MainWindow(QMainWindow):
         scan = self.session.scan
         if doc is None:
             return
-        labels = [doc.label(i) for i in range(len(doc))]
+        labels = doc.labels()
+        marks = dict(breaks=doc.breaks, excluded=doc.excluded)
+        name = html.escape(doc.name)
         if scan is None:
             self.heatmap.set_data(None, doc.sequence, labels, describe=doc.residue_text,
-                                  title=f"{doc.name}: not scanned")
-            self.scan_title.setText(f"<b>{doc.name}</b> \u2014 no scan yet: choose a model in Models and "
+                                  title=f"{doc.name}: not scanned", **marks)
+            self.scan_title.setText(f"<b>{name}</b> \u2014 no scan yet: choose a model in Models and "
                                     f"Run \u25b8 Scan (Ctrl+R)")
             return
         spec_label = scan.model + (" \u2014 RANDOM WEIGHTS, scores are meaningless" if scan.random_weights else "")
-        state = "complete" if scan.complete else f"{scan.positions_done}/{len(scan.sequence)} positions"
+        state = "complete" if scan.complete else f"{scan.positions_done}/{scan.positions_to_scan} positions"
+        if scan.excluded:
+            state += f"; {len(scan.excluded)} left out (chromophore)"
         if scan.positions_in_preview:
             state += (f", the other {scan.positions_in_preview} still show the one-pass wt-marginal "
                       f"preview")
         title = f"{doc.name}: {spec_label}, {scan.strategy} ({state})"
         self.heatmap.set_data(scan.scores, scan.sequence, labels, summary=scan.summary(), ranks=scan.ranks(),
-                              title=title, describe=doc.residue_text)
+                              title=title, describe=doc.residue_text, **marks)
         colour = "#b00020" if scan.random_weights else "palette(text)"
-        self.scan_title.setText(f"<b>{doc.name}</b> \u2014 <span style='color:{colour}'>{spec_label}</span>, "
+        self.scan_title.setText(f"<b>{name}</b> \u2014 <span style='color:{colour}'>{html.escape(spec_label)}</span>, "
                                 f"{scan.strategy}: {state}. Log-ratio score: &gt;0 better than wild type "
                                 f"(blue), &lt;0 worse (red). Double-click applies a mutation; "
                                 f"Shift+double-click or the right-click menu adds it to the variants.")
@@ -766,9 +913,9 @@ class MainWindow(QMainWindow):
         scan = self.session.scan
         if doc is None:
             return
-        labels = [str(doc.numbering.residue_at(i) or "") for i in range(len(doc))]
+        residues = [str(doc.numbering.residue_at(i) or "") for i in range(len(doc))]
         self.ranked.set_data(None if scan is None else scan.scores, scan.sequence if scan else doc.sequence,
-                             labels, doc.first_residue, ranks=None if scan is None else scan.ranks)
+                             doc.scheme, residues, ranks=None if scan is None else scan.ranks)
         self._refresh_variants()
 
     def set_color_mode(self, mode: str) -> None:
@@ -924,21 +1071,78 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / name), filters)
         return path
 
-    def export_scan_csv(self, path: str | None = None) -> bool:
-        """Every substitution the ranked table's filters let through (no top-N cut), best first."""
+    def export_scan_dialog(self) -> bool:
+        """File > Export Scan: ask for a CSV file and its layout, then :meth:`export_scan`."""
+        if self.session.scan is None:
+            self.show_error("Nothing to export", "Run a scan first (Run \u25b8 Scan).")
+            return False
+        path, chosen = QFileDialog.getSaveFileName(self, "Export scan (all substitutions)",
+                                                   str(Path.home() / "scan.csv"), SCAN_FILTER)
+        if not path:
+            return False
+        return self.export_scan(path if Path(path).suffix else path + ".csv",
+                                layout="wide" if chosen.startswith("Wide") else "long")
+
+    def _scan_header(self) -> list[str]:
+        doc, scan = self.session.document, self.session.scan
+        from protein_studio.cli.scoring import provenance_lines
+
+        method = f"strategy {scan.strategy}" + (", RANDOM WEIGHTS" if scan.random_weights else "")
+        state = "complete" if scan.complete else f"{scan.positions_done} of {scan.positions_to_scan} positions done"
+        return provenance_lines(doc, scan.model, method, state)
+
+    def export_scan(self, path: str, layout: str = "long") -> bool:
+        """Write the whole scan, every scored substitution, whatever the ranked table's filters.
+
+        ``layout``: ``"long"`` (one row per substitution, the columns of ``protein-studio scan``) or
+        ``"wide"`` (one row per position, 20 score columns). Positions are labelled in the numbering shown
+        and by sequence index; ``#`` lines at the top give version, date, input, model and numbering.
+        """
+        from protein_studio.core.export import scan_csv, scan_long_rows, scan_wide_csv
+
+        doc, scan = self.session.document, self.session.scan
+        if scan is None or doc is None:
+            self.show_error("Nothing to export", "Run a scan first (Run \u25b8 Scan).")
+            return False
+        header = self._scan_header()
+        if layout == "wide":
+            text = scan_wide_csv(scan.scores, scan.sequence, doc.scheme, doc.numbering, header)
+        else:
+            text = scan_csv(scan_long_rows(scan.scores, scan.sequence, doc.scheme, scan.model, scan.strategy,
+                                           doc.numbering), header)
+        try:
+            write_text_atomically(path, text)
+        except UserError as exc:
+            self.show_error("Export failed", str(exc))
+            return False
+        self.activity.add_entry(f"Exported the scan ({layout}) to {path}")
+        return True
+
+    def export_ranked_dialog(self) -> bool:
+        """The ranked table's Export button: ask for a CSV file, then :meth:`export_ranked`."""
+        if self.session.scan is None:
+            self.show_error("Nothing to export", "Run a scan first (Run \u25b8 Scan).")
+            return False
+        path = self._ask_save("Export the ranked table's rows", "ranked.csv", "CSV (*.csv)")
+        return self.export_ranked(path) if path else False
+
+    def export_ranked(self, path: str) -> bool:
+        """The rows the ranked table's filters let through (no top-N cut), best first; the file's header
+        says that it is filtered and by what."""
         scan = self.session.scan
         if scan is None:
             self.show_error("Nothing to export", "Run a scan first (Run \u25b8 Scan).")
             return False
-        path = path or self._ask_save("Export scan", "scan.csv", "CSV (*.csv)")
-        if not path:
-            return False
         try:
-            write_rows_csv(path, self.ranked.filtered_rows(top_n=False), scan.model, scan.strategy)
-        except (OSError, UserError) as exc:
+            rows = self.ranked.filtered_rows(top_n=False)
+            header = self._scan_header() + [
+                f"FILTERED: only the rows the ranked table shows (filters: {self.ranked.filter_description(False)}); "
+                f"File > Export Scan writes every substitution"]
+            write_text_atomically(path, ranked_rows_csv(rows, scan.model, scan.strategy, header))
+        except UserError as exc:
             self.show_error("Export failed", str(exc))
             return False
-        self.activity.add_entry(f"Exported scan to {path}")
+        self.activity.add_entry(f"Exported {len(rows)} ranked rows (filtered) to {path}")
         return True
 
     @property
@@ -951,7 +1155,7 @@ class MainWindow(QMainWindow):
         doc = self.session.document
         mutant = doc.mutations() if doc is not None else None
         name = doc.name if doc is not None else "sequence"
-        return f"{name}_{str(mutant).replace(':', '_')}{suffix}" if mutant else f"{name}{suffix}"
+        return f"{name}_{doc.name_mutant(mutant).replace(':', '_')}{suffix}" if mutant else f"{name}{suffix}"
 
     def save_fasta_dialog(self) -> bool:
         """File > Save Sequence as FASTA: ask for a file, then :meth:`save_fasta`."""
@@ -975,7 +1179,8 @@ class MainWindow(QMainWindow):
             self.show_error("Nothing to save", "Open a protein first.")
             return False
         try:
-            write_text_atomically(path, format_fasta([document_record(doc.name, doc.sequence, doc.mutations())]))
+            record = document_record(doc.name, doc.sequence, doc.mutations(), doc.scheme)
+            write_text_atomically(path, format_fasta([record]))
         except UserError as exc:
             self.show_error("Cannot save the sequence", str(exc))
             return False
@@ -1014,7 +1219,10 @@ class MainWindow(QMainWindow):
         try:
             rows = self.variant_rows()
             fasta = Path(path).suffix.lower() in (".fasta", ".fa", ".faa")
-            write_text_atomically(path, variants_fasta(rows, doc.name) if fasta else variants_csv(rows))
+            from protein_studio.core.export import numbering_header
+
+            write_text_atomically(path, variants_fasta(rows, doc.name) if fasta
+                                  else variants_csv(rows, [numbering_header(doc.scheme)]))
         except UserError as exc:
             self.show_error("Cannot export the variants", str(exc))
             return False

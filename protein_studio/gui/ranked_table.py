@@ -7,8 +7,6 @@ positions, a score threshold and a top-N cut.
 
 from __future__ import annotations
 
-import csv
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,18 +15,21 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QHB
                                QLineEdit, QPushButton, QSpinBox, QTableView, QVBoxLayout, QWidget)
 
 from protein_studio.core.errors import InputError
+from protein_studio.core.export import table_csv
+from protein_studio.core.numbering import NumberingScheme
 from protein_studio.core.sequences import AMINO_ACIDS
 from protein_studio.core.session import substitution_ranks
 
-__all__ = ["RankedRow", "rank_substitutions", "parse_positions", "write_rows_csv", "RankedTable"]
+__all__ = ["RankedRow", "RANKED_COLUMNS", "rank_substitutions", "ranked_rows_csv", "RankedTable"]
 
 
 @dataclass(frozen=True)
 class RankedRow:
-    """One substitution: 0-based ``index``, its sequence ``position``, letters, structure label, score, rank."""
+    """One substitution: 0-based ``index``, its ``label`` in the document's numbering, letters, structure
+    residue (``"A:79"``, empty without one), score and rank."""
 
     index: int
-    position: int
+    label: str
     wt: str
     mt: str
     residue: str
@@ -37,12 +38,18 @@ class RankedRow:
 
     @property
     def mutant(self) -> str:
-        return f"{self.wt}{self.position}{self.mt}"
+        return f"{self.wt}{self.label}{self.mt}"
+
+    @property
+    def position(self) -> int:
+        """1-based sequence index."""
+        return self.index + 1
 
 
-def rank_substitutions(scores: np.ndarray, sequence: str, *, first_residue: int = 1, labels=None,
-                       only: set | None = None, exclude: set | None = None, top_n: int | None = None,
-                       min_score: float | None = None, ranks: np.ndarray | None = None) -> list[RankedRow]:
+def rank_substitutions(scores: np.ndarray, sequence: str, *, scheme: NumberingScheme | None = None,
+                       residues=None, only: set | None = None, exclude: set | None = None,
+                       top_n: int | None = None, min_score: float | None = None,
+                       ranks: np.ndarray | None = None) -> list[RankedRow]:
     """Every scored substitution, best first, filtered.
 
     Parameters
@@ -51,6 +58,10 @@ def rank_substitutions(scores: np.ndarray, sequence: str, *, first_residue: int 
         Scan scores in AMINO_ACIDS order (NaN: not scanned).
     sequence : str
         The scanned sequence (its own residue at each position is not a substitution).
+    scheme : NumberingScheme, optional
+        Names the positions (default: the sequence index).
+    residues : sequence of str, optional
+        The structure residue of each position (``"A:79"``; empty where none).
     only, exclude : set of int, optional
         0-based indices to keep / to drop.
     top_n : int, optional
@@ -67,6 +78,7 @@ def rank_substitutions(scores: np.ndarray, sequence: str, *, first_residue: int 
         ``rank`` is the rank among all scored substitutions, before filtering.
     """
     L = len(sequence)
+    scheme = scheme or NumberingScheme.sequence(L)
     flat = np.asarray(scores, dtype=float).ravel()
     ranks = (substitution_ranks(scores, sequence) if ranks is None else np.asarray(ranks)).ravel()
     scored = np.flatnonzero(ranks)
@@ -82,53 +94,26 @@ def rank_substitutions(scores: np.ndarray, sequence: str, *, first_residue: int 
         score = float(flat[k])
         if min_score is not None and score < min_score:
             break  # sorted: everything after is lower
-        rows.append(RankedRow(i, i + first_residue, sequence[i], AMINO_ACIDS[j],
-                              labels[i] if labels is not None and i < L else "", score, rank))
+        rows.append(RankedRow(i, scheme.display(i), sequence[i], AMINO_ACIDS[j],
+                              residues[i] if residues is not None and i < L else "", score, rank))
         if top_n is not None and len(rows) >= top_n:
             break
     return rows
 
 
-def parse_positions(text: str, first_residue: int = 1, length: int | None = None) -> set[int]:
-    """``"30-80, 95"`` (sequence numbering) -> set of 0-based indices.
-
-    Raises
-    ------
-    InputError
-        Text that is not numbers and ranges, or positions outside the sequence.
-    """
-    out: set[int] = set()
-    for part in re.split(r"[,;]", text):
-        part = part.strip()
-        if not part:
-            continue
-        match = re.fullmatch(r"(-?\d+)(?:\s*(?:-|\.\.)\s*(-?\d+))?", part)
-        if match is None:
-            raise InputError(f"'{part}' is not a position or a range like 30-80", source="positions")
-        lo = int(match.group(1))
-        hi = int(match.group(2)) if match.group(2) is not None else lo
-        if lo > hi:
-            lo, hi = hi, lo
-        if length is not None and (lo < first_residue or hi > first_residue + length - 1):
-            raise InputError(f"{part} is outside the sequence ({first_residue}-{first_residue + length - 1})",
-                             source="positions")
-        out.update(range(lo - first_residue, hi - first_residue + 1))
-    return out
+#: Columns of the ranked table's CSV export.
+RANKED_COLUMNS = ("rank", "mutant", "position", "sequence_index", "structure_residue", "wt", "mt", "score",
+                  "model", "strategy")
 
 
-def write_rows_csv(path, rows: list[RankedRow], model: str = "", strategy: str = "") -> None:
-    """Write ranked rows as CSV (columns: rank, mutant, position, structure_residue, wt, mt, score, ...)."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["rank", "mutant", "position", "structure_residue", "wt", "mt", "score", "model",
-                         "strategy"])
-        for row in rows:
-            writer.writerow([row.rank, row.mutant, row.position, row.residue, row.wt, row.mt,
-                             f"{row.score:.6g}", model, strategy])
+def ranked_rows_csv(rows: list[RankedRow], model: str = "", strategy: str = "", header=()) -> str:
+    """CSV text of ranked rows (:data:`RANKED_COLUMNS`), ``header`` lines first as ``#`` comments."""
+    return table_csv(([row.rank, row.mutant, row.label, row.position, row.residue, row.wt, row.mt,
+                       f"{row.score:.6g}", model, strategy] for row in rows), RANKED_COLUMNS, header)
 
 
 class _RowsModel(QAbstractTableModel):
-    HEADERS = ("Rank", "Mutant", "Structure", "Score")
+    HEADERS = ["Rank", "Mutant", "Structure", "Score"]
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -183,9 +168,9 @@ class RankedTable(QWidget):
         super().__init__(parent)
         self._scores = None
         self._sequence = ""
-        self._labels = None
+        self._scheme: NumberingScheme | None = None
+        self._residues = None
         self._ranks = None
-        self._first = 1
         self._selection: frozenset = frozenset()
 
         self.only_selection = QCheckBox("Selection only")
@@ -203,7 +188,10 @@ class RankedTable(QWidget):
         self.threshold.setRange(-1000, 1000)
         self.threshold.setDecimals(2)
         self.threshold.setSingleStep(0.1)
-        self.export_button = QPushButton("Export CSV\u2026")
+        self.export_button = QPushButton("Export Shown\u2026")
+        self.export_button.setToolTip("Write the rows these filters let through (without the top-N cut) as CSV; "
+                                      "the file says that it is filtered and how. File \u25b8 Export Scan writes "
+                                      "every substitution.")
         self.status = QLabel()
 
         self.model = _RowsModel(self)
@@ -239,18 +227,23 @@ class RankedTable(QWidget):
         self.view.clicked.connect(self._clicked)
         self.view.doubleClicked.connect(self._double_clicked)
 
-    def set_data(self, scores, sequence: str, labels=None, first_residue: int = 1, ranks=None) -> None:
+    def set_data(self, scores, sequence: str, scheme: NumberingScheme | None = None, residues=None,
+                 ranks=None) -> None:
         """Show the substitutions of ``scores`` (updated in place while a scan runs).
 
-        ``ranks``: a callable returning the current substitution ranks of ``scores`` (e.g. the scan's
-        cached :meth:`~protein_studio.core.session.ScanState.ranks`), so the table does not sort again
-        what the heatmap already ranked; without it the table ranks ``scores`` itself.
+        ``scheme`` names the positions (and reads the region filters); ``residues`` gives each position's
+        structure residue. ``ranks``: a callable returning the current substitution ranks of ``scores``
+        (e.g. the scan's cached :meth:`~protein_studio.core.session.ScanState.ranks`), so the table does
+        not sort again what the heatmap already ranked; without it the table ranks ``scores`` itself.
         """
         self._scores = scores
         self._sequence = sequence
-        self._labels = labels
+        self._scheme = scheme or NumberingScheme.sequence(len(sequence))
+        self._residues = residues
         self._ranks = ranks
-        self._first = first_residue
+        self.model.HEADERS[1] = f"Mutant ({self._scheme.kind})"
+        self.model.headerDataChanged.emit(Qt.Horizontal, 1, 1)
+        self.region.setToolTip(f"Positions to show, in the {self._scheme.description} numbering")
         self.refresh()
 
     def set_selection(self, indices) -> None:
@@ -265,17 +258,31 @@ class RankedTable(QWidget):
         only = None
         if self.only_selection.isChecked():
             only = set(self._selection)
-        length = len(self._sequence)
         region = self.region.text().strip()
         if region:
-            region_set = parse_positions(region, self._first, length)
+            region_set = set(self._scheme.parse_positions(region))
             only = region_set if only is None else only & region_set
-        exclude = parse_positions(self.exclude.text(), self._first, length) if self.exclude.text().strip() else None
+        exclude = set(self._scheme.parse_positions(self.exclude.text())) if self.exclude.text().strip() else None
         n = self.top_n.value() if top_n and self.top_n.value() > 0 else None
         threshold = self.threshold.value() if self.use_threshold.isChecked() else None
-        return rank_substitutions(self._scores, self._sequence, first_residue=self._first, labels=self._labels,
+        return rank_substitutions(self._scores, self._sequence, scheme=self._scheme, residues=self._residues,
                                   only=only, exclude=exclude, top_n=n, min_score=threshold,
                                   ranks=None if self._ranks is None else self._ranks())
+
+    def filter_description(self, top_n: bool = True) -> str:
+        """The filters in force, in words (``"region 30-80; score >= 0.50"``), ``"none"`` without any."""
+        parts = []
+        if self.only_selection.isChecked():
+            parts.append(f"selected positions only ({len(self._selection)})")
+        if self.region.text().strip():
+            parts.append(f"region {self.region.text().strip()}")
+        if self.exclude.text().strip():
+            parts.append(f"excluding {self.exclude.text().strip()}")
+        if self.use_threshold.isChecked():
+            parts.append(f"score >= {self.threshold.value():.2f}")
+        if top_n and self.top_n.value() > 0:
+            parts.append(f"top {self.top_n.value()}")
+        return "; ".join(parts) if parts else "none"
 
     def refresh(self) -> None:
         try:
@@ -289,7 +296,8 @@ class RankedTable(QWidget):
             self.status.setText("No scan yet: Run \u25b8 Scan")
         else:
             positions = int(np.count_nonzero(~np.all(np.isnan(self._scores), axis=1)))
-            self.status.setText(f"{len(rows)} substitutions shown; {positions} of {len(self._sequence)} positions scanned")
+            self.status.setText(f"{len(rows)} substitutions shown; {positions} of {len(self._sequence)} positions "
+                                f"have scores")
 
     def _clicked(self, index) -> None:
         row = self.model.rows[index.row()]

@@ -21,6 +21,11 @@ _CHARGED_POS = set("KRH")
 _CHARGED_NEG = set("DE")
 
 
+
+#: Marks shared by the sequence editor and the heatmap ruler: a chain break (missing residues in the
+#: structure) and a residue left out of scans (a chromophore).
+BREAK_COLORS = {"break": QColor(200, 30, 30), "excluded": QColor(20, 150, 60)}
+
 class SequenceEditor(QAbstractScrollArea):
     """Wrapped residue grid with ruler, selection, mutation highlight and keyboard editing.
 
@@ -53,7 +58,8 @@ class SequenceEditor(QAbstractScrollArea):
         self._wild_type = ""
         self._labels: list[str] = []
         self._describe = None
-        self._first_residue = 1
+        self._breaks: frozenset = frozenset()
+        self._excluded: frozenset = frozenset()
         self._selected: frozenset = frozenset()
         self._cursor = 0
         self._anchor: int | None = None
@@ -61,14 +67,18 @@ class SequenceEditor(QAbstractScrollArea):
 
     # data ------------------------------------------------------------------------------------
     def set_sequence(self, sequence: str, wild_type: str | None = None, labels: list[str] | None = None,
-                     describe=None, first_residue: int | None = None) -> None:
+                     describe=None, breaks=None, excluded=None) -> None:
         """Show ``sequence``; positions differing from ``wild_type`` are highlighted.
 
-        ``labels`` number the ruler (structure numbering); ``first_residue`` numbers the margin (sequence
-        numbering); ``describe(index)`` gives a residue's tooltip.
+        ``labels`` number the ruler (the document's numbering scheme); the margin gives the 1-based
+        sequence index of each line's first residue; ``describe(index)`` gives a residue's tooltip.
+        ``breaks`` (indices ``i`` with a chain break after ``i``) draw a red bar between two residues;
+        ``excluded`` residues (a chromophore, left out of scans) are underlined in green.
         """
-        if first_residue is not None:
-            self._first_residue = first_residue
+        if breaks is not None:
+            self._breaks = frozenset(breaks)
+        if excluded is not None:
+            self._excluded = frozenset(excluded)
         self._sequence = sequence
         self._wild_type = wild_type if wild_type is not None else sequence
         if labels is not None:
@@ -199,10 +209,10 @@ class SequenceEditor(QAbstractScrollArea):
         for line in range(first_line, last_line):
             y = line * lh - offset
             start = line * n
-            # margin: sequence position of the line's first residue (the ruler above has structure numbers)
+            # margin: sequence index of the line's first residue (the ruler above has the scheme's labels)
             painter.setPen(ruler_color)
             painter.drawText(QRect(0, y + ch, self._margin() - 6, ch), Qt.AlignRight | Qt.AlignVCenter,
-                             str(start + self._first_residue))
+                             str(start + 1))
             for column in range(min(n, len(self._sequence) - start)):
                 index = start + column
                 x = self._x_of(column)
@@ -220,9 +230,17 @@ class SequenceEditor(QAbstractScrollArea):
                     painter.fillRect(QRect(x, y + 2 * ch - 2, cw, 2), QColor(200, 0, 0))
                 painter.setPen(self._residue_color(aa) if not mutated else QColor(120, 0, 0))
                 painter.drawText(cell, Qt.AlignCenter, aa)
+                if index in self._excluded:
+                    painter.fillRect(QRect(x, y + 2 * ch - 3, cw, 3), BREAK_COLORS["excluded"])
+                if index in self._breaks:
+                    painter.fillRect(QRect(x + cw - 1, y + ch - 2, 3, ch + 4), BREAK_COLORS["break"])
                 if index == self._cursor and self.hasFocus():
                     painter.setPen(text)
                     painter.drawRect(cell.adjusted(0, 0, -1, -1))
+
+    def break_after(self, index: int) -> bool:
+        """True when a chain-break mark is drawn after residue ``index``."""
+        return index in self._breaks
 
     def _label(self, index: int) -> str:
         return self._labels[index] if index < len(self._labels) else str(index + 1)

@@ -3,6 +3,8 @@ the 3D view, cancel, errors, the event-loop stall probe and the screenshot."""
 
 from __future__ import annotations
 
+import csv
+
 import json
 import os
 import subprocess
@@ -143,7 +145,8 @@ def test_edit_undo_redo(demo, qtbot):
     QTest.keyClick(editor, Qt.Key_A)
     doc = demo.session.document
     assert doc.sequence[1] == "A" and doc.wild_type[1] == "S"
-    assert "1 mutation (S2A)" in demo.doc_label.text()
+    # the demo is shown in 1BTL's numbering; its signal peptide has no number there: (2) is sequence index 2
+    assert "1 mutation (S(2)A)" in demo.doc_label.text()
     QTest.keyClick(editor, Qt.Key_Z)  # the cursor moved on: I3Z refused, nothing changes
     assert demo.session.document.sequence[2] == "I"
     assert demo.undo_stack.count() == 1
@@ -191,11 +194,25 @@ def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot
     window.ranked.view.doubleClicked.emit(window.ranked.model.index(0, 0))
     assert [str(v) for v in window.session.variants] == [best.mutant]
     assert float(window.variants.table.item(0, 1).text()) == pytest.approx(best.score, abs=1e-3)
-    # File > Export: the scan as CSV (every substitution, best first) and the heatmap as PNG and SVG
-    assert window.export_scan_csv(str(tmp_path / "scan.csv"))
-    lines = (tmp_path / "scan.csv").read_text().splitlines()
-    assert len(lines) == 1 + 19 * len(doc) and lines[1].split(",")[1] == best.mutant
-    assert "random-esm2-tiny" in lines[1]
+    # File > Export Scan: every substitution (long) or every position (wide), whatever the table's filters
+    window.ranked.region.setText("1-3")
+    window.ranked.region.editingFinished.emit()
+    assert window.export_scan(str(tmp_path / "scan.csv"))
+    text = (tmp_path / "scan.csv").read_text()
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    assert any("numbering: sequence" in line for line in comments) and any("random-esm2-tiny" in c for c in comments)
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    assert len(rows) == 19 * len(doc)
+    by_mutant = {r["mutant"]: r for r in rows}
+    assert float(by_mutant[best.mutant]["score"]) == pytest.approx(best.score, abs=1e-6)
+    assert by_mutant[best.mutant]["sequence_index"] == str(best.index + 1)
+    assert window.export_scan(str(tmp_path / "wide.csv"), layout="wide")
+    wide = [line for line in (tmp_path / "wide.csv").read_text().splitlines() if not line.startswith("#")]
+    assert len(wide) == 1 + len(doc) and wide[0].endswith(",".join(AMINO_ACIDS))
+    assert window.export_ranked(str(tmp_path / "ranked.csv"))  # the table's own export says it is filtered
+    ranked = (tmp_path / "ranked.csv").read_text()
+    assert "FILTERED" in ranked and "region 1-3" in ranked
+    assert len([line for line in ranked.splitlines() if not line.startswith("#")]) == 1 + 3 * 19
     assert window.export_heatmap(str(tmp_path / "scan.png")) and window.export_heatmap(str(tmp_path / "scan.svg"))
     assert QImage(str(tmp_path / "scan.png")).width() > 20 * 8
     assert "RANDOM WEIGHTS" in (tmp_path / "scan.svg").read_text()  # the title says what made the numbers

@@ -41,7 +41,7 @@ def short(window, qtbot, tmp_path):
     return window
 
 
-def test_save_names_the_edits_in_sequence_numbering(window, qtbot, tmp_path):
+def test_save_names_the_edits_in_the_numbering_shown(window, qtbot, tmp_path):
     assert window.open_files(list(DEMO_FILES), remember=False)
     doc = window.session.document
     # positions in the structure whose ruler label differs from their sequence position
@@ -55,13 +55,17 @@ def test_save_names_the_edits_in_sequence_numbering(window, qtbot, tmp_path):
         window.mutate(i, "W" if doc.wild_type[i] != "W" else "A")
     assert window.has_unsaved_edits
     edited = window.session.document
-    name = ":".join(f"{edited.wild_type[i]}{i + 1}{edited.sequence[i]}" for i in picked)
-    assert str(edited.mutations()) == name  # the same names the editor and variant list use
+    by_index = ":".join(f"{edited.wild_type[i]}{i + 1}{edited.sequence[i]}" for i in picked)
+    assert str(edited.mutations()) == by_index  # held in sequence positions
+    # named in the numbering shown (1BTL's), the same names the editor and variant list use
+    name = ":".join(f"{edited.wild_type[i]}{edited.label(i)}{edited.sequence[i]}" for i in picked)
+    assert edited.name_mutant(edited.mutations()) == name and name != by_index
     path = tmp_path / "edited.fasta"
     assert window.save_fasta(str(path))
     text = path.read_text()
     lines = text.splitlines()
-    assert lines[0] == f">P62593_{name} P62593 with {name}"
+    assert lines[0] == (f">P62593_{name} P62593 with {name} (numbering: structure tem1_1btl chain A; "
+                        f"sequence positions {by_index})")
     assert "".join(lines[1:]) == edited.sequence and max(len(line) for line in lines[1:]) == 60
     assert not window.has_unsaved_edits
     window.undo_stack.undo()
@@ -106,12 +110,14 @@ def test_variants_export_as_csv_and_fasta_matches_the_list(short, qtbot, tmp_pat
 
     assert window.export_variants(str(tmp_path / "variants.csv"))
     text = (tmp_path / "variants.csv").read_text()
-    assert text.splitlines()[0] == "variant,n_mutations,scan_additive_score,model_score,model,method,sequence"
-    rows = list(csv.reader(io.StringIO(text)))[1:]
-    assert rows == [[name, str(n), f"{additive:.6g}", *(("", "", "") if score is None else
-                                                       (f"{score[0]:.6g}", score[1], score[2])), sequence]
+    assert text.splitlines()[0].startswith("# numbering: sequence")
+    assert text.splitlines()[1] == ("variant,sequence_variant,n_mutations,scan_additive_score,model_score,model,"
+                                    "method,sequence")
+    rows = list(csv.reader(io.StringIO(text)))[2:]
+    assert rows == [[name, name, str(n), f"{additive:.6g}", *(("", "", "") if score is None else
+                                                             (f"{score[0]:.6g}", score[1], score[2])), sequence]
                     for name, n, additive, score, sequence in expected]
-    assert rows[0][4] == "random-esm2-tiny" and "additive" in rows[0][5]
+    assert rows[0][5] == "random-esm2-tiny" and "additive" in rows[0][6]
 
     assert window.export_variants(str(tmp_path / "variants.fasta"))
     records = parse_fasta_text((tmp_path / "variants.fasta").read_text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import time
 
 import numpy as np
@@ -14,7 +15,8 @@ from PySide6.QtTest import QTest
 from protein_studio.core.errors import InputError
 from protein_studio.core.sequences import AMINO_ACIDS
 from protein_studio.gui.heatmap import HeatmapView, colour_scale_limit, diverging_colors
-from protein_studio.gui.ranked_table import RankedTable, parse_positions, rank_substitutions, write_rows_csv
+from protein_studio.core.numbering import NumberingScheme
+from protein_studio.gui.ranked_table import RANKED_COLUMNS, RankedTable, rank_substitutions, ranked_rows_csv
 from protein_studio.gui.sequence_editor import SequenceEditor
 
 RNG = np.random.default_rng(7)
@@ -166,49 +168,51 @@ def test_rank_substitutions_and_filters():
     scores = np.full((3, 20), np.nan)
     scores[0] = np.arange(20)
     scores[2] = -np.arange(20)
-    rows = rank_substitutions(scores, sequence, first_residue=10, labels=["A:1", "A:2", "A:3"])
+    from_10 = NumberingScheme.with_offset(3, 9)
+    rows = rank_substitutions(scores, sequence, scheme=from_10, residues=["A:1", "A:2", "A:3"])
     assert len(rows) == 38  # 19 substitutions at 2 scanned positions
     assert rows[0].mutant == "M10Y" and rows[0].rank == 1 and rows[0].residue == "A:1"
+    assert rows[0].label == "10" and rows[0].position == 1  # label in the scheme, position = sequence index
     assert [r.score for r in rows] == sorted((r.score for r in rows), reverse=True)
     assert all(r.wt != r.mt for r in rows)
-    only = rank_substitutions(scores, sequence, first_residue=10, only={2})
-    assert {r.position for r in only} == {12} and only[0].rank == 20
+    only = rank_substitutions(scores, sequence, scheme=from_10, only={2})
+    assert {r.label for r in only} == {"12"} and only[0].rank == 20
+    assert rank_substitutions(scores, sequence)[0].mutant == "M1Y"  # default: sequence index
     assert len(rank_substitutions(scores, sequence, top_n=5)) == 5
     assert min(r.score for r in rank_substitutions(scores, sequence, min_score=15)) >= 15
     assert {r.index for r in rank_substitutions(scores, sequence, exclude={0})} == {2}
-
-
-def test_parse_positions():
-    assert parse_positions("30-32, 40; 35..36", first_residue=1) == {29, 30, 31, 39, 34, 35}
-    assert parse_positions("12", first_residue=10, length=5) == {2}
-    with pytest.raises(InputError, match="'3x' is not a position"):
-        parse_positions("3x")
-    with pytest.raises(InputError, match="outside the sequence"):
-        parse_positions("1-50", length=20)
 
 
 def test_ranked_table_filters_and_csv(qtbot, tmp_path):
     table = RankedTable()
     qtbot.addWidget(table)
     sequence, scores = _scan(30)
-    table.set_data(scores, sequence, [f"A:{i + 1}" for i in range(30)])
+    table.set_data(scores, sequence, NumberingScheme.with_offset(30, 100), [f"A:{i + 1}" for i in range(30)])
+    assert table.model.headerData(1, Qt.Horizontal) == "Mutant (offset)"
     assert table.model.rowCount() == 100  # top 100 by default
     table.top_n.setValue(0)
     assert table.model.rowCount() == 30 * 19
-    table.region.setText("5-6")
+    table.region.setText("105-106")  # read in the scheme shown
     table.region.editingFinished.emit()
-    assert {r.position for r in table.model.rows} == {5, 6}
+    assert {r.position for r in table.model.rows} == {5, 6} and {r.label for r in table.model.rows} == {"105", "106"}
+    table.region.setText("5-6")  # not in this numbering: said, not silently empty
+    table.region.editingFinished.emit()
+    assert "position 5 is not in the offset +100 numbering (101-130)" in table.status.text()
+    table.region.setText("105-106")
+    table.region.editingFinished.emit()
     table.set_selection({20})
     table.only_selection.setChecked(True)
     assert table.model.rowCount() == 0  # selection and region do not overlap
     table.region.setText("")
     table.region.editingFinished.emit()
     assert {r.index for r in table.model.rows} == {20}
+    assert table.filter_description(top_n=False) == "selected positions only (1)"
     with qtbot.waitSignal(table.positionsSelected) as selected:
         table.view.clicked.emit(table.model.index(0, 0))
     assert selected.args == [[20], False]
-    path = tmp_path / "ranked.csv"
-    write_rows_csv(path, table.filtered_rows(top_n=False), "random-esm2-tiny", "wt-marginals")
-    rows = list(csv.DictReader(path.open()))
-    assert len(rows) == 19 and rows[0]["structure_residue"] == "A:21"
+    text = ranked_rows_csv(table.filtered_rows(top_n=False), "random-esm2-tiny", "wt-marginals", ["FILTERED"])
+    assert text.startswith("# FILTERED\n" + ",".join(RANKED_COLUMNS) + "\n")
+    rows = list(csv.DictReader(io.StringIO(text.split("\n", 1)[1])))
+    assert len(rows) == 19 and rows[0]["structure_residue"] == "A:21" and rows[0]["position"] == "121"
+    assert rows[0]["sequence_index"] == "21" and rows[0]["mutant"].startswith(sequence[20] + "121")
     assert float(rows[0]["score"]) >= float(rows[-1]["score"])
