@@ -176,9 +176,11 @@ class NumberingMap:
             if text[i] != chain.sequence[j]:
                 mismatches.append(Mismatch(int(i), text[i], chain.residues[j], chain.sequence[j]))
         identity = (len(pairs) - len(mismatches)) / len(pairs) if pairs else 0.0
-        if not pairs or identity < min_identity:
+        if not _matches(len(pairs) - len(mismatches), len(pairs), min(len(text), len(chain.sequence)),
+                        min_identity):
             raise InputError(f"does not match chain {chain.chain_id}: {identity:.0%} identical over "
-                             f"{len(pairs)} aligned residues (at least {min_identity:.0%} needed)", source=name)
+                             f"{len(pairs)} aligned residues (at least {min_identity:.0%} of the shorter "
+                             f"sequence needed)", source=name)
         chain_breaks = set(chain.breaks)
         breaks = []
         for i in range(len(text) - 1):
@@ -228,6 +230,12 @@ class NumberingMap:
         if 0 <= index < len(self.labels):
             return self.labels[index] or ""
         return ""
+
+
+def _matches(identical: int, aligned: int, shorter: int, min_identity: float) -> bool:
+    """Two sequences are the same protein when at least ``min_identity`` of the aligned pairs and of the
+    shorter sequence's residues are identical (a single identical pair of unrelated sequences is not)."""
+    return aligned > 0 and identical >= min_identity * aligned and identical >= min_identity * shorter
 
 
 def align_indices(query: str, target: str, local: bool = False) -> list[tuple[int, int]]:
@@ -342,7 +350,7 @@ class NumberingScheme:
         """
         pairs = align_indices(sequence, reference)
         same = sum(sequence[i] == reference[j] for i, j in pairs)
-        if not pairs or same / len(pairs) < 0.3:
+        if not _matches(same, len(pairs), min(len(sequence), len(reference)), 0.3):
             raise InputError(f"reference {name} does not match the sequence "
                              f"({same} of {len(pairs)} aligned residues identical)")
         labels: list[str | None] = [None] * len(sequence)

@@ -116,7 +116,8 @@ def renumber_like(structure: Structure, numbering: Any, name: str | None = None)
         atoms.res_id[start:end] = residue.number
         codes[start:end] = residue.insertion
     atoms.set_annotation("ins_code", codes)
-    return structure_from_text(to_pdb_text(atoms), "pdb", name=name or structure.name)
+    return structure_from_text(to_pdb_text(atoms), "pdb", name=name or structure.name,
+                               confidence=structure.confidence_kind)
 
 
 @dataclass
@@ -495,7 +496,7 @@ class DesignTools(QObject):
     def _show_prediction(self, result, data: dict) -> None:
         doc = self.window.session.document
         label = self._unique(f"Predicted: {data['name']} ({result.model})")
-        structure = structure_from_text(result.pdb_text, "pdb", name=label)
+        structure = structure_from_text(result.pdb_text, "pdb", name=label, confidence="plddt")
         numbered = (doc is not None and data["wild_type"] == doc.wild_type and len(result.chain_ids) == 1
                     and result.length == len(doc))
         if numbered:
@@ -508,6 +509,7 @@ class DesignTools(QObject):
         self.last_prediction = result
         viewer = self.window.viewer
         viewer.load_structure(structure, label)
+        self.window._update_colour_actions()
         self.window.set_color_mode("confidence")
         source = f"{result.model}, mean {result.mean_plddt:.1f}, pTM {result.ptm:.2f}"
         if numbered:

@@ -323,7 +323,7 @@ class MainWindow(QMainWindow):
         colour = view.addMenu("Colour Structure &By")
         self.colour_group = QActionGroup(self)
         self.colour_actions = {}
-        for mode, text in (("chain", "Chain"), ("confidence", "Confidence (pLDDT / B-factor)"),
+        for mode, text in (("chain", "Chain"), ("confidence", "Confidence (pLDDT) or B-factor"),
                            ("score", "Scan Score (mean substitution)")):
             action = QAction(text, self, checkable=True, checked=mode == "chain")
             action.triggered.connect(lambda _=False, m=mode: self.set_color_mode(m))
@@ -427,8 +427,10 @@ class MainWindow(QMainWindow):
         self.session.open(document)  # _refresh_document gives the mediator the new numbering
         if document.structure is not None:
             self.viewer.load_structure(document.structure, document.structure.name)
-            if self._color_mode == "score":
+            if self._color_mode == "score" or (self._color_mode == "confidence"
+                                               and self.viewer.confidence_kind is None):
                 self.set_color_mode("chain")
+            self._update_colour_actions()
         else:
             self.viewer.clear()
         note = ""
@@ -919,9 +921,15 @@ class MainWindow(QMainWindow):
         self._refresh_variants()
 
     def set_color_mode(self, mode: str) -> None:
-        """Colour the structure by chain, confidence or the scan's per-position mean score."""
+        """Colour the structure by chain, confidence (pLDDT of a prediction, B-factors of an experimental
+        structure) or the scan's per-position mean score."""
         doc = self.session.document
         scan = self.session.scan
+        if mode == "confidence" and self.viewer.confidence_kind is None:
+            self.statusBar().showMessage("This structure has no pLDDT or B-factor values (the column is empty "
+                                         "or all zero)", 6000)
+            self.colour_actions[self._color_mode].setChecked(True)
+            return
         if mode == "score":
             if scan is None or doc is None:
                 self.statusBar().showMessage("Colouring by score needs a scan: Run \u25b8 Scan", 5000)
@@ -938,6 +946,15 @@ class MainWindow(QMainWindow):
             self.viewer.set_color_mode(mode)
         self._color_mode = mode
         self.colour_actions[mode].setChecked(True)
+        self._update_colour_actions()
+
+    def _update_colour_actions(self) -> None:
+        """Name the confidence colouring after what the shown structure holds; off when it holds nothing."""
+        kind = self.viewer.confidence_kind
+        action = self.colour_actions["confidence"]
+        action.setText({"plddt": "Confidence (pLDDT)", "bfactor": "B-factor (\u00c5\u00b2)"}.get(
+            kind, "Confidence / B-factor (none in this structure)"))
+        action.setEnabled(kind is not None)
 
     # models ----------------------------------------------------------------------------------
     def _scoring_specs(self):

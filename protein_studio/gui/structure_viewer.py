@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from PySide6.QtCore import QEventLoop, QTimer, QUrl, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWebChannel import QWebChannel
@@ -52,6 +54,7 @@ __all__ = [
     "StructureViewer",
     "confidence_color",
     "confidence_from_pdb",
+    "bfactor_colors",
     "residue_key",
     "score_colors",
 ]
@@ -164,13 +167,13 @@ def score_colors(values: Mapping[Any, float], limit: float | None = None) -> tup
 
 
 def _chain_confidence(structure: Structure) -> dict[Any, float]:
-    """Finite per-residue confidence of a structure's chains (0-100), by ResidueId."""
+    """Finite per-residue confidence or B-factor values of a structure's chains, by ResidueId."""
     return {residue: float(value) for chain in structure.chains
             for residue, value in zip(chain.residues, chain.confidence) if math.isfinite(float(value))}
 
 
-def confidence_from_pdb(pdb_text: str) -> dict[Any, float]:
-    """Per-residue confidence stored in a structure's B-factors, as the core structure reader sees it.
+def confidence_from_pdb(pdb_text: str) -> tuple[dict[Any, float], str | None]:
+    """Per-residue values of a structure's B-factor column and what they are, as the core reader sees it.
 
     Parameters
     ----------
@@ -179,15 +182,43 @@ def confidence_from_pdb(pdb_text: str) -> dict[Any, float]:
 
     Returns
     -------
-    dict of ResidueId to float
-        pLDDT-like values on a 0-100 scale (0-1 files scaled up); empty when the file has no
-        confidence (all B-factors 0) or cannot be read.
+    values : dict of ResidueId to float
+        pLDDT on a 0-100 scale (0-1 files scaled up) or B-factors in square angstroms; empty when the
+        file has none (all B-factors 0) or cannot be read.
+    kind : {"plddt", "bfactor"} or None
+        :attr:`~protein_studio.core.structures.Structure.confidence_kind`.
     """
     try:
         structure = structure_from_text(pdb_text, "pdb", name="viewer structure")
     except InputError:
-        return {}
-    return _chain_confidence(structure)
+        return {}, None
+    return _chain_confidence(structure), structure.confidence_kind
+
+
+def bfactor_colors(values: Mapping[Any, float]) -> tuple[dict[str, str], tuple[float, float]]:
+    """Blue (low, ordered) - white - red (high, mobile) colours of B-factors between their 5th and 95th
+    percentiles (PyMOL's ``spectrum b, blue_white_red``).
+
+    Returns
+    -------
+    colors : dict of str to str
+        :func:`residue_key` -> ``"#RRGGBB"``.
+    low, high : float
+        The values drawn at full blue and full red.
+    """
+    finite = np.array([float(v) for v in values.values() if v is not None and math.isfinite(float(v))])
+    if finite.size == 0:
+        return {}, (0.0, 0.0)
+    low, high = (float(x) for x in np.percentile(finite, [5, 95]))
+    span = high - low if high > low else 1.0
+    colors = {}
+    for residue, value in values.items():
+        if value is None or not math.isfinite(float(value)):
+            colors[residue_key(residue)] = MISSING_COLOR
+        else:
+            t = min(max((float(value) - low) / span, 0.0), 1.0)
+            colors[residue_key(residue)] = _score_color(1.0 - 2.0 * t)  # the diverging map: +1 blue, -1 red
+    return colors, (low, high)
 
 
 class _LocalPage(QWebEnginePage):
@@ -246,6 +277,7 @@ class StructureViewer(QWidget):
         self._page_file = self._web_dir / "viewer.html"
         self._pdb_text = ""
         self._confidence: dict[Any, float] | None = None  # of the shown structure; None: not read yet
+        self._confidence_kind: str | None = None  # "plddt", "bfactor" or None (see Structure.confidence_kind)
         self._name = ""
         self._color_mode = "chain"
         self._color_values: dict[Any, float] | None = None
@@ -360,9 +392,10 @@ class StructureViewer(QWidget):
             A Structure whose atoms do not fit the PDB format.
         """
         if isinstance(structure, str):
-            self._pdb_text, self._confidence = structure, None
+            self._pdb_text, self._confidence, self._confidence_kind = structure, None, None
         else:
             self._pdb_text, self._confidence = to_pdb_text(structure), _chain_confidence(structure)
+            self._confidence_kind = structure.confidence_kind
         self._name = name
         self._selected, self._mutated = [], []
         self._overlay = None
@@ -377,8 +410,10 @@ class StructureViewer(QWidget):
         Parameters
         ----------
         mode : {"chain", "confidence", "score"}
-            ``"confidence"`` uses AlphaFold's four colours (> 90, 70-90, 50-70, < 50) on ``values`` or,
-            when ``values`` is None, on the B-factors of the structure (pLDDT of a predicted model).
+            ``"confidence"`` colours ``values`` (pLDDT) or, when ``values`` is None, the structure's
+            B-factor column by what it holds: AlphaFold's four pLDDT colours (> 90, 70-90, 50-70, < 50)
+            for a predicted model, a blue-white-red B-factor scale (square angstroms) for an experimental
+            one, and nothing (chain colours, no legend) when the column is empty.
             ``"score"`` maps ``values`` on a diverging red-white-blue scale centred on 0.
         values : mapping of ResidueId (or tuple) to float, optional
             Per-residue values; residues without one are grey. Required for ``"score"``.
@@ -457,6 +492,7 @@ class StructureViewer(QWidget):
         """Remove the structure."""
         self._pdb_text = ""
         self._confidence = None
+        self._confidence_kind = None
         self._name = ""
         self._selected, self._mutated = [], []
         self._overlay = None
@@ -498,15 +534,39 @@ class StructureViewer(QWidget):
             return self._colors_and_legend()[1]
         return {"title": "Superposed", "items": [[reference_color, self._name], [color, name]]}
 
+    @property
+    def confidence_kind(self) -> str | None:
+        """What colouring by confidence shows for the loaded structure: ``"plddt"``, ``"bfactor"`` or None."""
+        if self._confidence is None and self._pdb_text:
+            self._confidence, self._confidence_kind = confidence_from_pdb(self._pdb_text)
+        return self._confidence_kind if self._confidence else None
+
+    @property
+    def legend(self) -> dict | None:
+        """The legend the page shows now (None: none), for tests and image exports."""
+        if self._overlay is not None and self._overlay[3] is not None:
+            return self._overlay_legend()
+        return self._colors_and_legend()[1]
+
     def _colors_and_legend(self) -> tuple[dict[str, str] | None, dict | None]:
         mode, values = self._color_mode, self._color_values
         if mode == "chain":
             return None, None
         if mode == "confidence":
+            kind = "plddt"
             if values is None:
                 if self._confidence is None:
-                    self._confidence = confidence_from_pdb(self._pdb_text) if self._pdb_text else {}
-                values = self._confidence
+                    self._confidence, self._confidence_kind = (confidence_from_pdb(self._pdb_text)
+                                                               if self._pdb_text else ({}, None))
+                values, kind = self._confidence, self._confidence_kind
+            if kind is None or not values:
+                return None, None  # nothing to colour by: chain colours and no legend
+            if kind == "bfactor":
+                colors, (low, high) = bfactor_colors(values)
+                legend = {"title": "B-factor (\u00c5\u00b2)",
+                          "gradient": [_score_color(x) for x in (1.0, 0.5, 0.0, -0.5, -1.0)],
+                          "labels": [f"{low:.0f}", f"{(low + high) / 2:.0f}", f"{high:.0f}"]}
+                return colors, legend
             colors = {residue_key(r): confidence_color(float(v)) for r, v in values.items()}
             legend = {"title": "Confidence (pLDDT)",
                       "items": [[color, label] for _, color, label in CONFIDENCE_BINS]}

@@ -20,3 +20,18 @@ def dispose_widget(widget) -> None:
 def dispose():
     """:func:`dispose_widget`, for module-scoped window fixtures."""
     return dispose_widget
+
+
+def settle_window(window, qtbot, timeout: int = 30000) -> None:
+    """Bring a module's shared window back to rest: jobs cancelled and finished, no message box, no error."""
+    window.cancel_jobs()
+    qtbot.waitUntil(lambda: not window.worker.busy, timeout=timeout)
+    if window.message_box is not None:
+        window.message_box.done(0)
+    window.last_error = None
+
+
+@pytest.fixture(scope="session")
+def settle():
+    """:func:`settle_window`, for tests that share a module-scoped window."""
+    return settle_window

@@ -43,12 +43,9 @@ def window(qapp, dispose):
 
 
 @pytest.fixture
-def demo(window, qtbot):
+def demo(window, qtbot, settle):
     """The window back on the demo, idle, with no message box open."""
-    window.cancel_jobs()
-    qtbot.waitUntil(lambda: not window.worker.busy, timeout=TIMEOUT)
-    if window.message_box is not None:
-        window.message_box.done(0)
+    settle(window, qtbot, TIMEOUT)
     assert window.open_files(list(DEMO_FILES), remember=False)
     if window.viewer.available:
         qtbot.waitUntil(lambda: window.viewer.is_ready, timeout=TIMEOUT)

@@ -29,6 +29,7 @@ from protein_studio.gui.structure_viewer import (
     WEB_DIR,
     StructureViewer,
     confidence_color,
+    bfactor_colors,
     confidence_from_pdb,
     residue_key,
     score_colors,
@@ -205,10 +206,32 @@ def test_residue_keys_match_core_residue_ids():
 
 
 def test_confidence_read_from_predicted_b_factors():
-    values = confidence_from_pdb((DATA / "PABP_YEAST_126-200_predicted.pdb").read_text())
-    assert len(values) == 75
+    values, kind = confidence_from_pdb((DATA / "PABP_YEAST_126-200_predicted.pdb").read_text())
+    assert len(values) == 75 and kind == "plddt"
     assert all(0 <= v <= 100 for v in values.values())
-    assert confidence_from_pdb((DATA / "1btl.pdb").read_text()) == {}  # all B-factors 0: no confidence
+    assert confidence_from_pdb((DATA / "1btl.pdb").read_text()) == ({}, None)  # all B-factors 0: nothing
+    values, kind = confidence_from_pdb((DATA / "1ubq.pdb").read_text())  # X-ray: B-factors, not pLDDT
+    assert kind == "bfactor" and len(values) == 76
+
+
+def test_b_factors_get_their_own_scale_and_legend_and_an_empty_column_none(qtbot, viewer):
+    ubq = load_structure(DATA / "1ubq.pdb")
+    assert ubq.confidence_kind == "bfactor"
+    _load(qtbot, viewer, ubq, "1ubq")
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("confidence"))
+    legend = viewer.legend
+    assert legend["title"] == "B-factor (\u00c5\u00b2)" and "items" not in legend  # no pLDDT bins
+    values = [float(v) for v in ubq.chains[0].confidence]
+    low, high = (float(x) for x in np.percentile(values, [5, 95]))
+    assert legend["labels"] == [f"{low:.0f}", f"{(low + high) / 2:.0f}", f"{high:.0f}"]
+    colors, _ = bfactor_colors({ResidueId("A", 1): low, ResidueId("A", 2): high, ResidueId("A", 3): float("nan")})
+    assert colors["A:1"] != colors["A:2"] and colors["A:3"] == MISSING_COLOR
+    blue, red = (int(colors[k][5:7], 16) - int(colors[k][1:3], 16) for k in ("A:1", "A:2"))
+    assert blue > 0 > red  # low B blue, high B red
+    _load(qtbot, viewer, load_structure(DATA / "1btl.pdb"), "1btl")  # every B-factor 0
+    assert viewer.confidence_kind is None
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("confidence"))
+    assert viewer.legend is None  # no legend for a colouring that is not drawn
 
 
 # ---------------------------------------------------------------- rendering
