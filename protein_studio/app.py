@@ -28,6 +28,9 @@ def window_parser() -> argparse.ArgumentParser:
                         help="open, wait until everything is drawn, save an image of the window and exit "
                              "(works without a display)")
     parser.add_argument("--scan", metavar="MODEL", help="with --screenshot: run a full scan with MODEL first")
+    parser.add_argument("--numbering", nargs="+", metavar="SCHEME",
+                        help="show positions in this numbering: structure, sequence, reference FILE, offset N, "
+                             "table FILE (as the subcommands' --numbering; View > Numbering in the window)")
     parser.add_argument("--version", action="version", version=f"protein-studio {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     return parser

@@ -225,6 +225,14 @@ def run_application(args) -> int:
         if screenshot:
             window.close()
             return 1
+    numbering = list(getattr(args, "numbering", None) or [])
+    if numbering and window.session.document is not None:
+        if not window.set_numbering(numbering[0], numbering[1] if len(numbering) > 1 else None):
+            message = window.last_error[1] if window.last_error else "cannot use that numbering"
+            print(f"protein-studio: {message}", file=sys.stderr)
+            if screenshot:
+                window.close()
+                return 1
     if screenshot:
         window.auto_warm_up = False  # a screenshot shows the window as opened, with no housekeeping job
     window.show()

@@ -201,6 +201,7 @@ class RankedTable(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SingleSelection)
         self.view.verticalHeader().hide()
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)  # names the scheme
         self.view.setAlternatingRowColors(True)
 
         row1 = QHBoxLayout()
