@@ -20,7 +20,8 @@ from protein_studio.core.numbering import NumberingMap, NumberingScheme
 from protein_studio.core.sequences import AMINO_ACIDS, clean_sequence, read_fasta
 
 __all__ = [
-    "Event", "Document", "ScanState", "Session", "load_document", "substitution_mask", "substitution_ranks",
+    "Event", "Document", "DocumentState", "ScanState", "Session", "load_document", "document_from_sources",
+    "substitution_mask", "substitution_ranks",
     "scheme_for", "FASTA_SUFFIXES", "STRUCTURE_SUFFIXES",
 ]
 
@@ -98,6 +99,9 @@ class Document:
         Which of ``records`` this is (0-based).
     excluded : mapping of int to str
         0-based indices left out of scans and rankings, with the reason (a chromophore's residues).
+    sources : tuple of (str, bytes)
+        The files it was read from, by name, as they were when opened (a project keeps them, so it
+        opens the same document after the files changed or moved).
     """
 
     name: str
@@ -112,6 +116,7 @@ class Document:
     records: tuple = ()
     record: int = 0
     excluded: Mapping[int, str] = field(default_factory=dict)
+    sources: tuple = field(default=(), repr=False)
 
     def __post_init__(self):
         if self.scheme is None:
@@ -203,6 +208,9 @@ class ScanState:
     complete: bool = False
     #: 0-based indices a scan leaves out (chromophore residues): final from the start, never scored
     excluded: frozenset = frozenset()
+    #: where the numbers came from: model, weights identity, strategy, precision, device, windowing,
+    #: application version, date (see :func:`protein_studio.engines.scoring.scan_provenance`)
+    provenance: dict = field(default_factory=dict)
     #: per position: True once its row comes from ``strategy`` itself, False while it is empty or still
     #: shows the one-pass wt-marginal preview that a masked-marginal scan sends first
     final: np.ndarray | None = None
@@ -306,6 +314,47 @@ class _Snapshot:
     variants: tuple = ()
 
 
+@dataclass
+class DocumentState:
+    """One open document with everything done on it: what a project saves for each document.
+
+    Attributes
+    ----------
+    document : Document
+    scan : ScanState or None
+        The scan shown on the heatmap (possibly partial).
+    variants : list of MultiMutant
+        The variant list, in 1-based sequence positions.
+    notes : dict of str to str
+        Free-text note of a variant, by its canonical name (``str(variant)``).
+    model_scores : dict of str to (float, str, str)
+        Score, model and method of each variant from the last Score Variants job, by canonical name.
+    score_provenance : dict of str to dict
+        Where each model score came from (model, weights, strategy, method, version, date).
+    results : list of dict
+        Predictions, comparisons and generated sets: ``{"kind", "name", "data", "arrays",
+        "provenance"}`` (plain data and numpy arrays; see :mod:`protein_studio.core.project`).
+    view : dict
+        View settings worth keeping (colouring, ranked-table filters, selection).
+    saved_sequence : str or None
+        The sequence as last saved to FASTA (or opened), to know about unsaved edits.
+    """
+
+    document: Document
+    scan: ScanState | None = None
+    variants: list = field(default_factory=list)
+    notes: dict = field(default_factory=dict)
+    model_scores: dict = field(default_factory=dict)
+    score_provenance: dict = field(default_factory=dict)
+    results: list = field(default_factory=list)
+    view: dict = field(default_factory=dict)
+    saved_sequence: str | None = None
+
+    def __post_init__(self):
+        if self.saved_sequence is None:
+            self.saved_sequence = self.document.sequence
+
+
 class Session:
     """The open document, its scan and variant list, with events for the views.
 
@@ -321,24 +370,103 @@ class Session:
         The variant list changed.
     numbering_changed()
         The document is shown in another numbering scheme (labels changed everywhere, nothing else).
+    documents_changed()
+        A document was opened, closed, renamed or activated (the document list redraws).
+    modified()
+        Anything a project saves changed (autosave listens to this one event).
+
+    A session holds several documents (:attr:`states`); :attr:`document`, :attr:`scan` and
+    :attr:`variants` are those of the active one, and every operation works on it.
     """
 
     def __init__(self) -> None:
-        self.document: Document | None = None
-        self.scan: ScanState | None = None
-        self.variants: list[MultiMutant] = []
+        self.states: list[DocumentState] = []
+        self.active: int = -1
         self.document_changed = Event()
         self.sequence_changed = Event()
         self.scan_changed = Event()
         self.variants_changed = Event()
         self.numbering_changed = Event()
+        self.documents_changed = Event()
+        self.modified = Event()
+        for event in (self.document_changed, self.sequence_changed, self.scan_changed, self.variants_changed,
+                      self.numbering_changed, self.documents_changed):
+            event.connect(lambda *_args: self.modified.emit())
+
+    # the active document's state ----------------------------------------------------------------
+    @property
+    def state(self) -> DocumentState | None:
+        """The active document's state (None when nothing is open)."""
+        return self.states[self.active] if 0 <= self.active < len(self.states) else None
+
+    @property
+    def document(self) -> Document | None:
+        state = self.state
+        return state.document if state is not None else None
+
+    @document.setter
+    def document(self, document: Document) -> None:
+        self._require_state().document = document
+
+    @property
+    def scan(self) -> ScanState | None:
+        state = self.state
+        return state.scan if state is not None else None
+
+    @scan.setter
+    def scan(self, scan: ScanState | None) -> None:
+        self._require_state().scan = scan
+
+    @property
+    def variants(self) -> list:
+        state = self.state
+        return state.variants if state is not None else []
+
+    @variants.setter
+    def variants(self, variants) -> None:
+        self._require_state().variants = list(variants)
+
+    def _require_state(self) -> DocumentState:
+        state = self.state
+        if state is None:
+            raise InputError("no protein is open")
+        return state
 
     # documents --------------------------------------------------------------------------------
-    def open(self, document: Document) -> None:
-        """Show ``document``; the previous scan and variants go with the previous document."""
-        self.document = document
-        self.scan = None
-        self.variants = []
+    def open(self, document: Document | DocumentState) -> None:
+        """Add ``document`` (or a whole saved state) as a new document and show it; the documents
+        already open stay as they are."""
+        state = document if isinstance(document, DocumentState) else DocumentState(document)
+        self.states.append(state)
+        self.activate(len(self.states) - 1)
+
+    def activate(self, index: int) -> None:
+        """Show document ``index`` (0-based in :attr:`states`)."""
+        if not 0 <= index < len(self.states):
+            raise IndexError(f"no document {index}")
+        self.active = index
+        self.documents_changed.emit()
+        self._redraw_all()
+
+    def close(self, index: int) -> DocumentState:
+        """Close document ``index``; the one before it (or the next) becomes active. Returns its state."""
+        state = self.states.pop(index)
+        if not self.states:
+            self.active = -1
+        elif self.active >= index:
+            self.active = max(0, self.active - 1)
+        self.documents_changed.emit()
+        self._redraw_all()
+        return state
+
+    def replace_states(self, states: Iterable[DocumentState], active: int = 0) -> None:
+        """Replace every open document (opening a project)."""
+        self.states = list(states)
+        self.active = min(max(active, 0), len(self.states) - 1) if self.states else -1
+        self.documents_changed.emit()
+        self._redraw_all()
+
+    def _redraw_all(self) -> None:
         self.document_changed.emit()
         self.scan_changed.emit(None)
         self.variants_changed.emit()
@@ -481,6 +609,17 @@ class Session:
         if mutant in self.variants:
             self.variants.remove(mutant)
             self.variants_changed.emit()
+
+    def set_note(self, mutant: MultiMutant, note: str) -> None:
+        """Attach a free-text note to a variant of the list (empty text removes it)."""
+        state = self._require_state()
+        if mutant not in state.variants:
+            raise InputError(f"{state.document.name_mutant(mutant)} is not in the variant list")
+        if note.strip():
+            state.notes[str(mutant)] = note.strip()
+        else:
+            state.notes.pop(str(mutant), None)
+        self.variants_changed.emit()
 
 
 def _sequence_from_text(text: str) -> tuple[str, str | None]:
@@ -670,10 +809,58 @@ def load_document(paths: Iterable[str | Path], chain: str | None = None, record:
     if excluded:
         groups = sorted({text for text in excluded.values()})
         notes.append(f"{len(excluded)} residues left out of scans: {'; '.join(groups)}")
+    from protein_studio.core.files import read_input_bytes
+
+    sources = tuple((path.name, read_input_bytes(path, "a protein file")) for path in paths)
     return Document(name=name, wild_type=sequence, sequence=sequence, numbering=numbering,
                     structure=structure, chain=chain_id, paths=tuple(paths), notes=tuple(notes),
                     scheme=_default_scheme(sequence, numbering, structure, first), records=records,
-                    record=chosen, excluded=excluded)
+                    record=chosen, excluded=excluded, sources=sources)
+
+
+def document_from_sources(sources: Sequence[tuple[str, bytes]], *, name: str, wild_type: str, sequence: str,
+                          chain: str | None = None, record: int = 0, scheme: NumberingScheme | None = None,
+                          paths: Sequence[str | Path] = ()) -> Document:
+    """Rebuild a document from the bytes of the files it was opened from (a project's copy), with the
+    name, wild type, edits and numbering it had.
+
+    The files are read by the same code as :func:`load_document`; a wild type that was replaced by a
+    paste is aligned to the structure again.
+
+    Raises
+    ------
+    InputError
+        Files that no longer parse, or a numbering that does not fit the sequence.
+    """
+    import tempfile
+
+    if not sources:  # a sequence typed or pasted with no file behind it
+        numbering = NumberingMap(wild_type, [None] * len(wild_type), "A")
+        doc = Document(name, wild_type, sequence, numbering)
+    else:
+        with tempfile.TemporaryDirectory(prefix="protein-studio-") as folder:
+            files = []
+            for file_name, data in sources:
+                target = Path(folder) / Path(file_name).name
+                target.write_bytes(data)
+                files.append(target)
+            doc = load_document(files, chain=chain, record=record + 1 if any(
+                _kind(f) == "fasta" for f in files) else None)
+        doc = replace(doc, sources=tuple((n, bytes(d)) for n, d in sources))
+        if doc.wild_type != wild_type:
+            try:
+                numbering, chain_id = _numbering_for(wild_type, doc.structure, doc.chain)
+            except InputError:
+                numbering, chain_id = NumberingMap(wild_type, [None] * len(wild_type), doc.chain or "A"), doc.chain
+            doc = replace(doc, wild_type=wild_type, sequence=wild_type, numbering=numbering, chain=chain_id,
+                          scheme=_default_scheme(wild_type, numbering, doc.structure, 1), records=(), record=0,
+                          excluded=_excluded(numbering, doc.structure))
+    if len(sequence) != len(doc.wild_type):
+        raise InputError(f"the saved sequence has {len(sequence)} residues, its wild type {len(doc.wild_type)}")
+    doc = replace(doc, name=name, sequence=sequence, paths=tuple(Path(p) for p in paths) or doc.paths)
+    if scheme is not None:
+        doc = replace(doc, scheme=scheme)
+    return doc
 
 
 def _choose_record(entries, record: str | int | None, source: str) -> int:

@@ -119,6 +119,8 @@ class ScanResult:
     strategy: str
     per_model: dict[str, np.ndarray] = field(default_factory=dict)
     standardised: bool = False
+    #: where the numbers came from (:func:`result_provenance`)
+    provenance: dict = field(default_factory=dict)
 
     @property
     def summary(self) -> np.ndarray:
@@ -176,6 +178,8 @@ class MutantScores:
     strategy: str
     per_model: dict[str, np.ndarray] = field(default_factory=dict)
     standardised: bool = False
+    #: where the numbers came from (:func:`result_provenance`)
+    provenance: dict = field(default_factory=dict)
 
     @property
     def method(self) -> str:
@@ -469,7 +473,25 @@ def saturation_scan(sequence: str, loaded, ctx, strategy: str = "masked-marginal
         finished += len(passes)
 
     scores = log_probs - wt_logp[:, None]
-    return ScanResult(sequence, scores, log_probs, wt_logp, chosen, name, strategy)
+    return ScanResult(sequence, scores, log_probs, wt_logp, chosen, name, strategy,
+                      provenance=result_provenance(loaded, runner, strategy=strategy))
+
+
+def result_provenance(loaded, runner=None, **extra) -> dict:
+    """Where a result's numbers came from: model, weights (file hash or random seed), precision, device,
+    window width, application version and date, plus ``extra`` (strategy, multi-mutant method...)."""
+    import datetime
+
+    from protein_studio import __version__
+
+    out = {"model": _model_name(loaded), "weights": getattr(loaded, "weights_identity", ""),
+           "precision": str(getattr(loaded, "dtype", "")).replace("torch.", ""),
+           "device": str(getattr(loaded, "device", "")), "application": f"protein-studio {__version__}",
+           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    if runner is not None and runner.max_residues is not None:
+        out["window"] = f"at most {runner.max_residues} residues per pass (centred windows beyond)"
+    out.update({k: v for k, v in extra.items() if v is not None})
+    return out
 
 
 # --------------------------------------------------------------------------------------------- mutants
@@ -553,8 +575,9 @@ def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "a
             idx, mts = index_lists[k], mt_lists[k]
             scores[k] = sum(float(row[mt]) - float(row[encoded[i]]) for row, i, mt in zip(rows, idx, mts))
 
-    return MutantScores([str(m) for m in parsed], scores, name, multi,
-                        strategy if multi == "additive" else "masked-marginals")
+    used = strategy if multi == "additive" else "masked-marginals"
+    return MutantScores([str(m) for m in parsed], scores, name, multi, used,
+                        provenance=result_provenance(loaded, runner, strategy=used, multi=multi))
 
 
 def pseudo_log_likelihood(sequences: str | Sequence[str], loaded, ctx, *, batch_size: int | None = None,
@@ -646,7 +669,16 @@ def ensemble_scans(results: Sequence[ScanResult], standardise: bool = False) -> 
                       np.mean([r.log_probs for r in results], axis=0),
                       np.mean([r.wt_logp for r in results], axis=0), first.positions_done.copy(),
                       f"ensemble({'+'.join(names)})", first.strategy,
-                      {n: r.scores for n, r in zip(names, results)}, standardise)
+                      {n: r.scores for n, r in zip(names, results)}, standardise,
+                      provenance=_ensemble_provenance(names, results, standardise))
+
+
+def _ensemble_provenance(names, results, standardise: bool) -> dict:
+    first = dict(results[0].provenance)
+    first.update({"model": f"ensemble({'+'.join(names)})", "ensemble": "mean of per-model "
+                  + ("standardised " if standardise else "") + "scores",
+                  "weights": "; ".join(f"{n}: {r.provenance.get('weights', '')}" for n, r in zip(names, results))})
+    return first
 
 
 def ensemble_mutant_scores(results: Sequence[MutantScores], standardise: bool = False) -> MutantScores:
@@ -663,4 +695,4 @@ def ensemble_mutant_scores(results: Sequence[MutantScores], standardise: bool = 
     stack = [_standardise(r.scores, every) if standardise else r.scores for r in results]
     return MutantScores(list(first.mutants), np.mean(stack, axis=0), f"ensemble({'+'.join(names)})",
                         first.multi, first.strategy, {n: r.scores for n, r in zip(names, results)},
-                        standardise)
+                        standardise, provenance=_ensemble_provenance(names, results, standardise))

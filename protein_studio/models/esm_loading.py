@@ -264,6 +264,7 @@ def load_esm(name: str, device="auto", precision: str = "auto") -> LoadedModel:
     dtype = _choose_dtype(torch_device, precision)
     if spec.is_random:
         model, alphabet = build_random_esm(spec)
+        identity = f"RANDOM WEIGHTS (seeded by the name {spec.name!r})"
     else:
         path = weights.checkpoint_path(spec)
         if not path.is_file():
@@ -279,7 +280,9 @@ def load_esm(name: str, device="auto", precision: str = "auto") -> LoadedModel:
             raise ModelUnavailableError(f"{path}: cannot build {spec.name} from this file ({first}); "
                                         f"re-import it with `protein-studio models import PATH`") from None
         del model_data, regression_data
+        identity = weights.file_identity(path)
     model.eval()
     model.requires_grad_(False)
     model.to(device=torch_device, dtype=dtype)
-    return LoadedModel(spec=spec, model=model, device=torch_device, dtype=dtype, alphabet=alphabet)
+    return LoadedModel(spec=spec, model=model, device=torch_device, dtype=dtype, alphabet=alphabet,
+                       weights_identity=identity)

@@ -77,3 +77,5 @@ class LoadedModel:
     dtype: Any
     alphabet: Any = None
     tokenizer: Any = None
+    #: which weights these are, for provenance: the checkpoint's SHA-256 and file name, or a random model's seed
+    weights_identity: str = ""

@@ -94,6 +94,37 @@ def _require_fair_esm(spec: ModelSpec, action: str) -> None:
                         f"{action} works on fair-esm checkpoints only{hint}")
 
 
+def file_identity(path: str | os.PathLike) -> str:
+    """``"sha256:<hex> (<name>, <bytes> bytes)"``: what a result records as the weights it came from.
+
+    The hash of a multi-GB checkpoint takes seconds, so it is kept beside the file in ``<name>.sha256``
+    (with the size and modification time it belongs to) and computed again only when the file changed.
+    A folder that cannot be written just means computing it each time.
+    """
+    import hashlib
+
+    path = Path(path)
+    stat = path.stat()
+    stamp = f"{stat.st_size} {stat.st_mtime_ns}"
+    cache = path.with_name(path.name + ".sha256")
+    try:
+        cached_stamp, digest = cache.read_text().split("\n")[:2]
+        if cached_stamp == stamp and len(digest) == 64:
+            return f"sha256:{digest} ({path.name}, {stat.st_size} bytes)"
+    except (OSError, ValueError):
+        pass
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    digest = hasher.hexdigest()
+    try:
+        cache.write_text(f"{stamp}\n{digest}\n")
+    except OSError:
+        pass
+    return f"sha256:{digest} ({path.name}, {stat.st_size} bytes)"
+
+
 def checkpoint_path(spec: ModelSpec | str) -> Path:
     """Full path of a fair-esm model's checkpoint file (whether or not it exists)."""
     spec = get_spec(spec) if isinstance(spec, str) else spec

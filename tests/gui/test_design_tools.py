@@ -55,8 +55,16 @@ def _status(qtbot, viewer) -> dict:
     import json
 
     out = {}
-    viewer.page.runJavaScript("JSON.stringify(window.studio.status())", 0, lambda v: out.setdefault("v", v))
-    qtbot.waitUntil(lambda: "v" in out, timeout=TIMEOUT)
+
+    def ask() -> bool:  # the page may be between loads (a renderer restart): ask until it answers
+        if out.get("v"):
+            return True
+        out.pop("v", None)
+        viewer.page.runJavaScript("window.studio ? JSON.stringify(window.studio.status()) : ''", 0,
+                                  lambda v: out.setdefault("v", v))
+        return False
+
+    qtbot.waitUntil(lambda: ask() or bool(out.get("v")), timeout=TIMEOUT)
     return json.loads(out["v"])
 
 

@@ -1,0 +1,309 @@
+"""Projects: one SQLite file that gives every number, note and view setting back, survives kill -9 while it
+is written, and refuses bad files with a clear message without changing them."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from protein_studio.core.errors import InputError
+from protein_studio.core.mutations import parse_mutant
+from protein_studio.core.project import (APPLICATION_ID, SCHEMA_VERSION, ProjectError, array_bytes, array_from_bytes,
+                                         load_project, merge_into, project_summary, save_project, snapshot)
+from protein_studio.core.session import Session, load_document, scheme_for
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
+DEMO = [REPO / "resources" / "demo" / "tem1_P62593.fasta", REPO / "resources" / "demo" / "tem1_1btl.pdb"]
+
+
+def _design_session(tmp_path) -> Session:
+    """Two documents: the demo in Ambler numbering with a complete scan, an edit, variants with notes and
+    model scores, a prediction and a comparison; ubiquitin with a partial scan."""
+    session = Session()
+    session.open(load_document(DEMO))
+    session.set_scheme(scheme_for(session.document, "table", REPO / "resources" / "demo" / "tem1_ambler_numbering.csv"))
+    rng = np.random.default_rng(3)
+    scan = session.begin_scan("random-esm2-8M", "masked-marginals", random_weights=True)
+    session.add_scan_chunk(list(range(286)), rng.normal(size=(286, 20)))
+    session.finish_scan()
+    scan.provenance.update({"model": "random-esm2-8M", "weights": "RANDOM WEIGHTS", "strategy": "masked-marginals"})
+    session.set_residue(101, "K")  # E104K
+    for text, note in (("E104K:G238S", "TEM-52-like, check cefotaxime"), ("M182T", ""), ("G238S", "stabilised?")):
+        session.add_variant(text)
+        if note:
+            session.set_note(session.variants[-1], note)
+    state = session.state
+    state.model_scores[str(session.variants[0])] = (-1.25, "random-esm2-8M", "additive masked-marginals")
+    state.score_provenance[str(session.variants[0])] = {"weights": "RANDOM WEIGHTS", "multi": "additive"}
+    state.results.append({"kind": "prediction", "name": "Predicted: P62593 (random-esmfold-tiny)",
+                          "data": {"pdb_text": "ATOM ...", "ptm": 0.31, "mean_plddt": 47.5},
+                          "arrays": {"plddt": rng.uniform(0, 100, 286), "pae": rng.uniform(0, 30, (286, 286))},
+                          "provenance": {"model": "random-esmfold-tiny", "seed": 0}})
+    state.results.append({"kind": "comparison", "name": "1BTL vs prediction", "data": {"rmsd": 3.2, "tm_score": 0.61},
+                          "arrays": {"displacement": rng.uniform(0, 9, 263)}, "provenance": {}})
+    state.view.update({"colour": "score", "ranked": {"region": "100-120", "top_n": 50}})
+    session.open(load_document([DATA / "1ubq.pdb"]))
+    session.begin_scan("random-esm2-tiny", "wt-marginals")
+    session.add_scan_chunk(list(range(30)), rng.normal(size=(30, 20)))  # a partial scan: 30 of 76
+    session.activate(0)
+    return session
+
+
+def _same(a, b) -> None:
+    """Every number, note and setting of two snapshots' states is equal."""
+    assert len(a.states) == len(b.states) and a.active == b.active
+    for x, y in zip(a.states, b.states):
+        assert (x.document.name, x.document.wild_type, x.document.sequence, x.document.chain) == \
+            (y.document.name, y.document.wild_type, y.document.sequence, y.document.chain)
+        assert x.document.scheme == y.document.scheme and x.document.excluded == y.document.excluded
+        assert x.document.sources == y.document.sources
+        assert (x.scan is None) == (y.scan is None)
+        if x.scan is not None:
+            np.testing.assert_array_equal(x.scan.scores, y.scan.scores)
+            np.testing.assert_array_equal(x.scan.final, y.scan.final)
+            assert (x.scan.model, x.scan.strategy, x.scan.complete, x.scan.random_weights, x.scan.provenance) == \
+                (y.scan.model, y.scan.strategy, y.scan.complete, y.scan.random_weights, y.scan.provenance)
+        assert x.variants == y.variants and x.notes == y.notes and x.model_scores == y.model_scores
+        assert x.score_provenance == y.score_provenance and x.view == y.view and x.saved_sequence == y.saved_sequence
+        assert [(r["kind"], r["name"], r["data"], r["provenance"]) for r in x.results] == \
+            [(r["kind"], r["name"], r["data"], r["provenance"]) for r in y.results]
+        for r, s in zip(x.results, y.results):
+            assert r["arrays"].keys() == s["arrays"].keys()
+            for key in r["arrays"]:
+                np.testing.assert_array_equal(r["arrays"][key], s["arrays"][key])
+
+
+def test_a_project_gives_back_every_number_note_and_setting(tmp_path):
+    session = _design_session(tmp_path)
+    before = snapshot(session)
+    path = save_project(tmp_path / "design.psproj", before)
+    after = load_project(path)
+    _same(before, after)
+    demo = after.states[0]
+    assert demo.document.name_mutant(demo.variants[0]) == "E104K:G238S"
+    assert demo.document.mutated_indices() == [101] and demo.scan.complete
+    ubq = after.states[1]
+    assert ubq.scan.positions_done == 30 and not ubq.scan.complete
+    assert after.states[0].document.structure is not None  # rebuilt from the saved file bytes
+    # saving again changes nothing; the file stays one file with no journal left behind
+    save_project(path, after)
+    _same(before, load_project(path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["design.psproj"]
+
+
+def test_the_project_opens_where_its_files_no_longer_are(tmp_path):
+    fasta = tmp_path / "moved.fasta"
+    fasta.write_text(">moved\nMKTAYIAKQRQISFVKSHFSRQ\n")
+    session = Session()
+    session.open(load_document([fasta]))
+    path = save_project(tmp_path / "p.psproj", snapshot(session))
+    fasta.unlink()
+    assert load_project(path).states[0].document.sequence == "MKTAYIAKQRQISFVKSHFSRQ"
+
+
+def test_the_file_is_sqlite_with_a_documented_schema(tmp_path):
+    path = save_project(tmp_path / "p.psproj", snapshot(_design_session(tmp_path)))
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert con.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 2
+    notes = [row[0] for row in con.execute("SELECT note FROM variants ORDER BY position")]
+    assert notes == ["TEM-52-like, check cefotaxime", "", "stabilised?"]
+    scores = con.execute("SELECT data FROM blobs JOIN scans ON scans.scores = blobs.sha256").fetchone()[0]
+    assert array_from_bytes(scores).shape == (286, 20)  # plain .npy, readable with numpy alone
+    assert b"pickle" not in path.read_bytes() and b"\x80\x04\x95" not in path.read_bytes()
+    con.close()
+
+
+def test_arrays_are_never_pickled():
+    with pytest.raises(ValueError):
+        array_bytes(np.array([{"a": 1}], dtype=object))
+    assert array_from_bytes(array_bytes(np.arange(5))).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_summary_says_what_a_project_holds(tmp_path):
+    path = save_project(tmp_path / "p.psproj", snapshot(_design_session(tmp_path)))
+    summary = project_summary(path)
+    demo, ubq = summary["documents"]
+    assert demo["variants"] == 3 and demo["notes"] == 2 and demo["scored_variants"] == 1
+    assert demo["numbering"] == "table tem1_ambler_numbering.csv"
+    assert [r["kind"] for r in demo["results"]] == ["prediction", "comparison"]
+    assert ubq["scan"]["positions_done"] == 30 and ubq["scan"]["positions"] == 76 and not ubq["scan"]["complete"]
+    assert summary["schema"] == SCHEMA_VERSION and summary["meta"]["application"] == "protein-studio"
+
+
+def test_merge_adds_documents_and_keeps_the_rest(tmp_path):
+    path = save_project(tmp_path / "p.psproj", snapshot(_design_session(tmp_path)))
+    extra = Session()
+    extra.open(load_document([DATA / "2qmt.pdb"]))
+    merge_into(path, extra.states)
+    assert [s.document.name for s in load_project(path).states] == ["P62593", "1ubq chain A", "2qmt chain A"]
+
+
+# ------------------------------------------------------------------------------------------ bad files
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "missing.psproj", "no such file"),
+    (lambda d: _write(d / "text.psproj", b"just some text, not a database\n" * 50), "not a readable Protein Studio"),
+    (lambda d: _write(d / "empty.psproj", b""), "not a Protein Studio project"),
+    (lambda d: d, "is a folder"),
+])
+def test_bad_project_files_are_refused_with_a_message(tmp_path, make, message):
+    path = make(tmp_path)
+    before = path.read_bytes() if path.is_file() else None
+    with pytest.raises(ProjectError, match=message):
+        load_project(path)
+    if before is not None:
+        assert path.read_bytes() == before  # opening never changes the file
+
+
+def test_a_truncated_project_is_refused_and_left_alone(tmp_path):
+    path = save_project(tmp_path / "p.psproj", snapshot(_design_session(tmp_path)))
+    data = path.read_bytes()
+    cut = _write(tmp_path / "cut.psproj", data[: len(data) // 3])
+    with pytest.raises(ProjectError) as error:
+        load_project(cut)
+    assert "cut.psproj" in str(error.value)
+    assert cut.read_bytes() == data[: len(data) // 3]
+
+
+def test_a_foreign_sqlite_file_and_a_newer_schema(tmp_path):
+    other = tmp_path / "other.psproj"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(ProjectError, match="an SQLite file, but not a Protein Studio project"):
+        load_project(other)
+    with pytest.raises(ProjectError, match="not a Protein Studio project"):
+        save_project(other, snapshot(Session()))  # never overwritten either
+    newer = save_project(tmp_path / "newer.psproj", snapshot(_design_session(tmp_path)))
+    con = sqlite3.connect(newer)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.commit()
+    con.close()
+    for action in (lambda: load_project(newer), lambda: save_project(newer, snapshot(Session()))):
+        with pytest.raises(ProjectError, match=f"newer Protein Studio .*schema {SCHEMA_VERSION + 1}"):
+            action()
+
+
+def test_a_locked_project_says_so(tmp_path):
+    path = save_project(tmp_path / "p.psproj", snapshot(_design_session(tmp_path)))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(ProjectError, match="locked by another program"):
+            save_project(path, snapshot(Session()))
+        with pytest.raises(ProjectError, match="locked"):
+            load_project(path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert len(load_project(path).states) == 2  # nothing was lost
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_is_a_message(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(ProjectError, match="cannot be written here"):
+            save_project(folder / "p.psproj", snapshot(_design_session(tmp_path)))
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_failed_write_keeps_the_previous_project(tmp_path, monkeypatch):
+    path = save_project(tmp_path / "p.psproj", snapshot(_design_session(tmp_path)))
+    before = load_project(path)
+    import protein_studio.core.project as project
+
+    def full_disk(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(project, "_write_state", full_disk)
+    other = Session()
+    other.open(load_document([DATA / "2qmt.pdb"]))
+    with pytest.raises(ProjectError, match="disk is full"):
+        save_project(path, snapshot(other))
+    monkeypatch.undo()
+    _same(before, load_project(path))
+
+
+# ------------------------------------------------------------------------------------------ kill -9
+_WRITER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from protein_studio.core.project import save_project, snapshot
+    from protein_studio.core.session import Session, load_document
+
+    session = Session()
+    session.open(load_document([sys.argv[2]]))
+    scan = session.begin_scan("m", "wt-marginals")
+    n = len(session.document)
+    for k in range(1, 100000):          # each committed state k: scores all k, k positions done
+        session.add_scan_chunk([k % n], np.full((1, 20), float(k)))
+        scan.scores[:] = float(k)
+        session.state.view["k"] = k
+        save_project(sys.argv[1], snapshot(session))
+        print(k, flush=True)
+""")
+
+
+def test_killing_an_autosaving_process_leaves_one_of_its_committed_states(tmp_path):
+    """SIGKILL at random moments of a process that saves over and over: every reopen is consistent and
+    equal to a state it committed (the last one it reported, or the one it was committing)."""
+    script = tmp_path / "writer.py"
+    script.write_text(_WRITER)
+    path = tmp_path / "kill.psproj"
+    rng = random.Random(7)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    last_seen = 0
+    for _round in range(12):
+        process = subprocess.Popen([sys.executable, str(script), str(path), str(DATA / "1ubq.pdb")],
+                                   stdout=subprocess.PIPE, text=True, env=env)
+        started = time.monotonic()
+        reported = []
+        deadline = started + rng.uniform(1.5, 3.0)
+        while time.monotonic() < deadline:  # read until a random moment after it has saved a few times
+            line = process.stdout.readline()
+            if not line:
+                break
+            reported.append(int(line))
+            if len(reported) >= rng.randint(1, 6) and time.monotonic() > started + 1.0:
+                break
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        process.stdout.close()
+        state = load_project(path)  # never unreadable
+        view = state.states[0].view
+        k = view["k"]
+        committed = reported[-1] if reported else 0
+        assert k in (committed, committed + 1) or (not reported and k >= 1), (k, reported)
+        scan = state.states[0].scan
+        assert np.all(scan.scores == float(k))  # all of one state: never half of two
+        last_seen = max(last_seen, k)
+    assert last_seen > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kill.psproj", "writer.py"]  # no hot journal left
+
+
+def test_errors_are_input_errors():
+    assert issubclass(ProjectError, InputError)
+    assert json.loads(json.dumps({"ok": parse_mutant("A1G").positions})) == {"ok": [1]}
