@@ -14,7 +14,8 @@ from pathlib import Path
 
 from protein_studio.core.errors import InputError, UserError
 
-__all__ = ["read_input_bytes", "looks_binary", "decode_text", "read_input_text", "write_text_atomically"]
+__all__ = ["read_input_bytes", "looks_binary", "decode_text", "read_input_text", "write_text_atomically",
+           "write_bytes_atomically"]
 
 
 def read_input_bytes(path: str | PathLike, what: str) -> bytes:
@@ -89,6 +90,12 @@ def write_text_atomically(path: str | PathLike, text: str) -> Path:
     UserError
         The folder does not exist or the file cannot be written (message names the path).
     """
+    return write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: str | PathLike, data: bytes) -> Path:
+    """:func:`write_text_atomically` for bytes (images, BinaryCIF): every file the application writes goes
+    through here."""
     path = Path(path)
     try:
         mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
@@ -96,8 +103,8 @@ def write_text_atomically(path: str | PathLike, text: str) -> Path:
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, mode)

@@ -20,7 +20,8 @@ from protein_studio.core.numbering import NumberingMap, NumberingScheme
 from protein_studio.core.sequences import AMINO_ACIDS, clean_sequence, read_fasta
 
 __all__ = [
-    "Event", "Document", "DocumentState", "ScanState", "Session", "load_document", "document_from_sources",
+    "Event", "Document", "DocumentState", "ScanState", "Session", "load_document", "load_sources",
+    "document_from_sources",
     "substitution_mask", "substitution_ranks",
     "scheme_for", "FASTA_SUFFIXES", "STRUCTURE_SUFFIXES",
 ]
@@ -312,6 +313,8 @@ class _Snapshot:
     document: Document | None
     scan: ScanState | None
     variants: tuple = ()
+    notes: tuple = ()
+    model_scores: tuple = ()
 
 
 @dataclass
@@ -520,16 +523,33 @@ class Session:
         return [(m.position - 1, self.set_residue(m.position - 1, m.mt)) for m in mutant.mutations]
 
     def snapshot(self) -> _Snapshot:
-        """Everything :meth:`replace_sequence` may change, for undo."""
-        return _Snapshot(self.document, self.scan, tuple(self.variants))
+        """Everything :meth:`replace_sequence` and :meth:`replace_document` may change, for undo."""
+        state = self.state
+        return _Snapshot(self.document, self.scan, tuple(self.variants),
+                         tuple(state.notes.items()) if state else (), tuple(state.model_scores.items()) if state else ())
 
     def restore(self, snapshot: _Snapshot) -> None:
-        self.document = snapshot.document
-        self.scan = snapshot.scan
-        self.variants = list(snapshot.variants)
-        self.document_changed.emit()
-        self.scan_changed.emit(None)
-        self.variants_changed.emit()
+        state = self._require_state()
+        state.document = snapshot.document
+        state.scan = snapshot.scan
+        state.variants = list(snapshot.variants)
+        state.notes = dict(snapshot.notes)
+        state.model_scores = dict(snapshot.model_scores)
+        self.documents_changed.emit()
+        self._redraw_all()
+
+    def replace_document(self, document: Document) -> None:
+        """Show ``document`` in place of the active one (another chain or record of the same files): its
+        scan and model scores go, variants that still fit stay. Undo with :meth:`snapshot`/:meth:`restore`."""
+        state = self._require_state()
+        state.document = document
+        state.scan = None
+        state.model_scores = {}
+        state.variants = [v for v in state.variants if _fits(v, document.wild_type)]
+        state.notes = {k: v for k, v in state.notes.items() if k in {str(m) for m in state.variants}}
+        state.saved_sequence = document.sequence
+        self.documents_changed.emit()
+        self._redraw_all()
 
     def replace_sequence(self, text: str) -> None:
         """Paste a sequence (raw letters or FASTA text).
@@ -572,22 +592,48 @@ class Session:
         self.scan_changed.emit(None)
         return self.scan
 
-    def add_scan_chunk(self, positions: Sequence[int], rows: np.ndarray, final: bool = True) -> None:
-        """Rows of finished positions of the running scan (``final=False``: preview rows)."""
-        if self.scan is None:
-            return
-        self.scan.update(positions, rows, final)
-        self.scan_changed.emit(list(positions))
+    def add_scan_chunk(self, positions: Sequence[int], rows: np.ndarray, final: bool = True,
+                       scan: ScanState | None = None) -> None:
+        """Rows of finished positions of a running scan (``final=False``: preview rows).
 
-    def finish_scan(self, scores: np.ndarray | None = None) -> None:
-        """The scan ended; ``scores`` (L x 20) replaces what the chunks filled when given."""
-        if self.scan is None:
+        ``scan``: the scan they belong to (default the active document's); a scan of a document that is
+        not shown fills in all the same."""
+        scan = self.scan if scan is None else scan
+        if scan is None:
             return
-        if scores is not None and np.shape(scores) == self.scan.scores.shape:
-            self.scan.replace_scores(scores)
-        self.scan.drop_preview()
-        self.scan.complete = bool(self.scan.final.all())
-        self.scan_changed.emit(None)
+        scan.update(positions, rows, final)
+        if scan is self.scan:
+            self.scan_changed.emit(list(positions))
+        else:
+            self.modified.emit()
+
+    def finish_scan(self, scores: np.ndarray | None = None, scan: ScanState | None = None) -> None:
+        """A scan ended; ``scores`` (L x 20) replaces what the chunks filled when given (rows that are all
+        NaN in ``scores``, positions a resumed scan did not compute, keep what they had)."""
+        scan = self.scan if scan is None else scan
+        if scan is None:
+            return
+        if scores is not None and np.shape(scores) == scan.scores.shape:
+            computed = ~np.all(np.isnan(scores), axis=1)
+            merged = scan.scores.copy()
+            merged[~scan.final] = np.nan  # previews go; final rows stay unless recomputed
+            merged[computed] = np.asarray(scores, dtype=float)[computed]
+            scan.replace_scores(merged)
+        scan.drop_preview()
+        scan.complete = bool(scan.final.all())
+        if scan is self.scan:
+            self.scan_changed.emit(None)
+        else:
+            self.modified.emit()
+
+    def resumable_positions(self, model: str, strategy: str) -> list[int] | None:
+        """The positions a new scan with ``model`` and ``strategy`` still has to compute when the active
+        document holds a partial scan of the same sequence with them; None when it must start afresh."""
+        doc, scan = self.document, self.scan
+        if (doc is None or scan is None or scan.complete or scan.model != model or scan.strategy != strategy
+                or scan.sequence != doc.sequence or scan.positions_done == 0):
+            return None
+        return [i for i in doc.scannable() if not scan.final[i]]
 
     # variants ---------------------------------------------------------------------------------
     def add_variant(self, mutant: MultiMutant | str) -> bool:
@@ -818,6 +864,22 @@ def load_document(paths: Iterable[str | Path], chain: str | None = None, record:
                     record=chosen, excluded=excluded, sources=sources)
 
 
+def load_sources(sources: Sequence[tuple[str, bytes]], chain: str | None = None, record: int = 0) -> Document:
+    """:func:`load_document` on the bytes of files (a document's :attr:`Document.sources`): the same
+    reading rules, another chain or FASTA record (0-based) if asked."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="protein-studio-") as folder:
+        files = []
+        for file_name, data in sources:
+            target = Path(folder) / Path(file_name).name
+            target.write_bytes(data)
+            files.append(target)
+        has_fasta = any(_kind(f) == "fasta" for f in files)
+        doc = load_document(files, chain=chain, record=record + 1 if has_fasta else None)
+    return replace(doc, sources=tuple((n, bytes(d)) for n, d in sources))
+
+
 def document_from_sources(sources: Sequence[tuple[str, bytes]], *, name: str, wild_type: str, sequence: str,
                           chain: str | None = None, record: int = 0, scheme: NumberingScheme | None = None,
                           paths: Sequence[str | Path] = ()) -> Document:
@@ -832,21 +894,11 @@ def document_from_sources(sources: Sequence[tuple[str, bytes]], *, name: str, wi
     InputError
         Files that no longer parse, or a numbering that does not fit the sequence.
     """
-    import tempfile
-
     if not sources:  # a sequence typed or pasted with no file behind it
         numbering = NumberingMap(wild_type, [None] * len(wild_type), "A")
         doc = Document(name, wild_type, sequence, numbering)
     else:
-        with tempfile.TemporaryDirectory(prefix="protein-studio-") as folder:
-            files = []
-            for file_name, data in sources:
-                target = Path(folder) / Path(file_name).name
-                target.write_bytes(data)
-                files.append(target)
-            doc = load_document(files, chain=chain, record=record + 1 if any(
-                _kind(f) == "fasta" for f in files) else None)
-        doc = replace(doc, sources=tuple((n, bytes(d)) for n, d in sources))
+        doc = load_sources(sources, chain=chain, record=record)
         if doc.wild_type != wild_type:
             try:
                 numbering, chain_id = _numbering_for(wild_type, doc.structure, doc.chain)

@@ -443,6 +443,8 @@ def save_structure(structure: Union[Structure, struc.AtomArray], path: str | Pat
     InputError
         For an unknown extension, or when the atoms do not fit the PDB format (more than
         99,999 atoms, chain IDs longer than one character): save as mmCIF instead.
+    UserError
+        The file cannot be written (the message names it); an earlier file of that name stays whole.
     """
     path = Path(path)
     atoms = structure.atoms if isinstance(structure, Structure) else structure
@@ -450,17 +452,23 @@ def save_structure(structure: Union[Structure, struc.AtomArray], path: str | Pat
     if fmt is None or path.suffix.lower() == ".gz":
         raise InputError(f"cannot save as '{path.suffix or path.name}': use .pdb, .cif or .bcif",
                          source=str(path))
-    try:
-        if fmt == "pdb":
-            path.write_text(_pdb_text(atoms, source=str(path)))
+    from protein_studio.core.files import write_bytes_atomically
+
+    if fmt == "pdb":
+        data = _pdb_text(atoms, source=str(path)).encode("utf-8")
+    else:
+        cif = pdbx.CIFFile() if fmt == "cif" else pdbx.BinaryCIFFile()
+        pdbx.set_structure(cif, atoms)
+        if fmt == "bcif":
+            cif = pdbx.compress(cif)
+            buffer = io.BytesIO()
+            cif.write(buffer)
+            data = buffer.getvalue()
         else:
-            cif = pdbx.CIFFile() if fmt == "cif" else pdbx.BinaryCIFFile()
-            pdbx.set_structure(cif, atoms)
-            if fmt == "bcif":
-                cif = pdbx.compress(cif)
-            cif.write(str(path))
-    except OSError as exc:
-        raise InputError(f"cannot write file ({exc.strerror or exc})", source=str(path)) from None
+            text = io.StringIO()
+            cif.write(text)
+            data = text.getvalue().encode("utf-8")
+    write_bytes_atomically(path, data)  # a failure leaves any earlier file whole and no temporary behind
     return path
 
 

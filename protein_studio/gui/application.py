@@ -145,10 +145,15 @@ class Screenshotter:
         if self.exit_code is not None:
             return
         self._timeout.stop()
+        from protein_studio.core.errors import UserError
+        from protein_studio.gui.images import save_image
+
         image = grab_window(self.window)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not image.save(str(self.path)):
-            self.problems.append(f"could not write {self.path}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            save_image(image, self.path)
+        except (OSError, UserError) as exc:
+            self.problems.append(f"could not write {self.path}: {exc}")
         self.exit_code = 0 if not self.problems else 1
         from PySide6.QtWidgets import QApplication
 
@@ -238,6 +243,7 @@ def run_application(args) -> int:
     window.show()
     if not screenshot:
         window.confirm_close = True  # a person is at the window: ask before losing unsaved edits
+        window.projects.offer_recovery()  # an earlier run that did not close normally left autosaved work
         return app.exec()
 
     shooter = Screenshotter(window, screenshot, getattr(args, "scan", None))

@@ -120,6 +120,17 @@ def renumber_like(structure: Structure, numbering: Any, name: str | None = None)
                                confidence=structure.confidence_kind)
 
 
+
+
+def _provenance(**fields) -> dict:
+    import datetime
+
+    from protein_studio import __version__
+
+    return {"application": f"protein-studio {__version__}",
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), **fields}
+
+
 @dataclass
 class StructureEntry:
     """A structure the comparison can use.
@@ -308,6 +319,7 @@ class DesignTools(QObject):
         window.mediator.subscribe(self.tracks, lambda indices, source: self._show_selection(indices))
         window.session.document_changed.connect(self._document_changed)
         window.documentOpened.connect(self._document_opened)
+        window.session.documents_changed.connect(self._documents_changed)
 
         worker = window.worker
         worker.jobFinished.connect(self._on_finished)
@@ -356,8 +368,30 @@ class DesignTools(QObject):
     # documents and selection -----------------------------------------------------------------
     def _document_opened(self) -> None:
         self.tracks.clear()
+        self._documents_changed()
+
+    def _documents_changed(self) -> None:
+        """Predictions are the shown document's (kept in its state, hence in the project); files added for
+        comparison stay whatever is shown."""
+        state = self.window.session.state
         self._entries = [e for e in self._entries if e.kind == "file"]
+        if state is not None:
+            self._entries[:0] = [entry for entry in (self._entry_from_result(r) for r in state.results
+                                                     if r["kind"] == "prediction") if entry is not None]
         self._document_changed()
+
+    def _entry_from_result(self, result: dict) -> StructureEntry | None:
+        doc = self.window.session.document
+        data = result["data"]
+        try:
+            structure = structure_from_text(data["pdb_text"], "pdb", name=result["name"], confidence="plddt")
+            numbered = bool(data.get("numbered")) and doc is not None and data.get("wild_type") == doc.wild_type
+            if numbered:
+                structure = renumber_like(structure, doc.numbering, result["name"])
+        except InputError as exc:
+            self.window.activity.add_entry(f"A saved prediction cannot be shown ({result['name']}): {exc}")
+            return None
+        return StructureEntry(result["name"], structure, numbered, "predicted")
 
     def _document_changed(self) -> None:
         doc = self.window.session.document
@@ -507,6 +541,18 @@ class DesignTools(QObject):
                 self.window.activity.add_entry(f"Prediction kept its own numbering: {exc}")
         self._entries.append(StructureEntry(label, structure, numbered, "predicted", result))
         self.last_prediction = result
+        state = self.window.session.state
+        if state is not None:  # kept with the document, so the project keeps it
+            state.results.append({
+                "kind": "prediction", "name": label,
+                "data": {"pdb_text": result.pdb_text, "model": result.model, "sequence": result.sequence,
+                         "source": data["name"], "wild_type": data["wild_type"], "numbered": numbered,
+                         "mean_plddt": float(result.mean_plddt), "ptm": float(result.ptm),
+                         "chain_ids": list(result.chain_ids), "chunk_size": result.chunk_size,
+                         "seconds": float(result.seconds)},
+                "arrays": {"plddt": np.asarray(result.plddt, dtype=float), "pae": np.asarray(result.pae, dtype=float)},
+                "provenance": _provenance(model=result.model, chunk_size=result.chunk_size)})
+            self.window.session.modified.emit()
         viewer = self.window.viewer
         viewer.load_structure(structure, label)
         self.window._update_colour_actions()
@@ -581,6 +627,17 @@ class DesignTools(QObject):
             summary += " (no track: neither structure is numbered like the open sequence)"
         self.tracks.set_summary(summary)
         self.track_dock.show()
+        state = self.window.session.state
+        if state is not None:
+            state.results.append({
+                "kind": "comparison", "name": f"{mob.label} on {ref.label}",
+                "data": {"reference": ref.label, "mobile": mob.label, "summary": comparison.summary(),
+                         "rmsd": float(comparison.rmsd), "tm_score": float(comparison.tm_score),
+                         "n_pairs": int(comparison.n_pairs), "superimposed_pdb": to_pdb_text(comparison.superimposed)},
+                "arrays": {"displacement": np.asarray(comparison.displacement, dtype=float)}
+                | ({"displacement_by_position": values} if values is not None else {}),
+                "provenance": _provenance(method="superposition (see engines.comparison)")})
+            self.window.session.modified.emit()
         self.window.activity.add_entry(summary)
         self.window.statusBar().showMessage(summary, 8000)
         self.comparisonShown.emit(comparison)

@@ -16,7 +16,10 @@ from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QToolTip
 
+from protein_studio.core.errors import UserError
+from protein_studio.core.files import write_bytes_atomically
 from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.gui.images import save_image
 from protein_studio.gui.sequence_editor import BREAK_COLORS
 
 __all__ = ["HeatmapView", "diverging_colors", "colour_scale_limit"]
@@ -388,15 +391,19 @@ class HeatmapView(QAbstractScrollArea):
         painter = QPainter(image)
         self.render_all(painter, size)
         painter.end()
-        if not image.save(str(path)):
-            raise OSError(f"could not write {path}")
+        save_image(image, path)  # raises UserError naming the file; an earlier file stays whole
 
     def export_svg(self, path: str) -> None:
+        """The heatmap as SVG, written atomically (an SVG that came out empty is an error, not a file)."""
+        from PySide6.QtCore import QBuffer, QByteArray, QIODevice
         from PySide6.QtSvg import QSvgGenerator
 
         size = self.export_size()
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.WriteOnly)
         generator = QSvgGenerator()
-        generator.setFileName(str(path))
+        generator.setOutputDevice(buffer)
         generator.setSize(size)
         generator.setViewBox(QRect(0, 0, size.width(), size.height()))
         generator.setTitle(self._title or "Mutation scan")
@@ -404,6 +411,10 @@ class HeatmapView(QAbstractScrollArea):
         painter = QPainter(generator)
         self.render_all(painter, size)
         painter.end()
+        buffer.close()
+        if data.isEmpty() or b"</svg>" not in bytes(data.data()):
+            raise UserError(f"cannot write {path}: the SVG came out empty")
+        write_bytes_atomically(path, bytes(data.data()))
 
     # interaction -----------------------------------------------------------------------------
     def tooltip_text(self, index: int, row: int) -> str:

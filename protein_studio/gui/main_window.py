@@ -13,12 +13,13 @@ import html
 import math
 import platform
 import sys
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
                                QMessageBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QDialog,
                                QDialogButtonBox, QHeaderView)
@@ -29,12 +30,15 @@ from protein_studio.core.export import document_record, variant_rows, variants_c
 from protein_studio.core.files import write_text_atomically
 from protein_studio.core.selection import SelectionMediator
 from protein_studio.core.mutations import MultiMutant, Mutation
+from protein_studio.core.project import PROJECT_SUFFIX
 from protein_studio.core.sequences import AMINO_ACIDS, format_fasta
-from protein_studio.core.session import Document, Session, load_document, scheme_for
+from protein_studio.core.session import Document, Session, load_document, load_sources, scheme_for
 from protein_studio.core.structures import ResidueId
 from protein_studio.gui.activity_panel import ActivityPanel
-from protein_studio.gui.commands import ReplaceSequenceCommand, SetResidueCommand
+from protein_studio.gui.commands import ReplaceDocumentCommand, ReplaceSequenceCommand, SetResidueCommand
+from protein_studio.gui.document_list import DocumentList
 from protein_studio.gui.heatmap import HeatmapView, colour_scale_limit
+from protein_studio.gui.project_controller import ProjectController
 from protein_studio.gui.ranked_table import RankedTable, ranked_rows_csv
 from protein_studio.gui.sequence_editor import SequenceEditor
 from protein_studio.gui.structure_viewer import StructureViewer
@@ -46,7 +50,7 @@ __all__ = ["MainWindow", "DEMO_FILES", "STRATEGIES", "LIBRARY_LICENCES"]
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 DEMO_FILES = (RESOURCES / "demo" / "tem1_P62593.fasta", RESOURCES / "demo" / "tem1_1btl.pdb")
 STRATEGIES = ("masked-marginals", "wt-marginals")
-OPEN_FILTER = ("Proteins (*.fasta *.fa *.faa *.fas *.pdb *.ent *.cif *.mmcif *.bcif);;"
+OPEN_FILTER = ("Proteins and projects (*.fasta *.fa *.faa *.fas *.pdb *.ent *.cif *.mmcif *.bcif *.psproj);;"
                "FASTA (*.fasta *.fa *.faa *.fas);;Structures (*.pdb *.ent *.cif *.mmcif *.bcif);;All files (*)")
 MAX_RECENT = 8
 FASTA_FILTER = "FASTA (*.fasta *.fa *.faa)"
@@ -132,7 +136,8 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self.session = Session()
         self.mediator = SelectionMediator()
-        self.undo_stack = QUndoStack(self)
+        self.undo_group = QUndoGroup(self)  # one QUndoStack per document; the active document's is active
+        self._stacks: dict[int, QUndoStack] = {}
         self.worker = worker or Worker()
         self.worker.setParent(self)
         self.settings = _settings()
@@ -150,8 +155,9 @@ class MainWindow(QMainWindow):
         self._scan_job: int | None = None
         self._score_job: int | None = None
         self._jobs: dict[int, Job] = {}
-        self._model_scores: dict[str, tuple[float, str, str]] = {}  # name -> (score, model, method)
-        self._saved_sequence: str | None = None  # the sequence as last saved (or opened)
+        self._scan_target = None  # the ScanState the running scan fills (its document may not be shown)
+        self._score_target = None  # the DocumentState the running Score Variants job belongs to
+        self._shown_structure = None  # the Structure object the 3D view shows
         #: ask "Save changes?" when the window closes with unsaved edits; only the interactive
         #: application turns it on (tests and --screenshot close windows without a prompt)
         self.confirm_close = False
@@ -161,6 +167,7 @@ class MainWindow(QMainWindow):
 
         self._build_views()
         self._build_docks()
+        self.projects = ProjectController(self)
         self._build_menus()
         self._connect()
         self._choose_default_model()
@@ -183,6 +190,7 @@ class MainWindow(QMainWindow):
         self.variants = VariantList()
         self.ranked = RankedTable()
         self.activity = ActivityPanel()
+        self.documents = DocumentList()
         self.scan_title = QLabel()
         self.scan_title.setWordWrap(True)
         centre = QWidget()
@@ -218,6 +226,9 @@ class MainWindow(QMainWindow):
         self.variants_dock = self._dock("Variants", "variants", self.variants, Qt.LeftDockWidgetArea)
         self.ranked_dock = self._dock("Ranked substitutions", "ranked", self.ranked, Qt.LeftDockWidgetArea)
         self.activity_dock = self._dock("Jobs and activity", "activity", self.activity, Qt.BottomDockWidgetArea)
+        self.documents_dock = self._dock("Documents", "documents", self.documents, Qt.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.variants_dock, self.documents_dock)
+        self.variants_dock.raise_()
         self.splitDockWidget(self.variants_dock, self.ranked_dock, Qt.Vertical)
         self.resize(1400, 900)
         self.resizeDocks([self.viewer_dock], [480], Qt.Horizontal)
@@ -237,13 +248,18 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        self.projects.add_actions(file_menu)
         self._action(file_menu, "&Open\u2026", self.open_dialog, QKeySequence.Open,
-                     "Open a FASTA, PDB, mmCIF or BinaryCIF file (or one sequence and one structure)")
+                     "Open a FASTA, PDB, mmCIF or BinaryCIF file (or one sequence and one structure) as a new "
+                     "document of the project, or a .psproj project")
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action(file_menu, "Open &Demo (TEM-1 beta-lactamase)", lambda: self.open_files(list(DEMO_FILES),
                                                                                               remember=False))
         self.record_action = self._action(file_menu, "Choose &Record\u2026", self.choose_record_dialog, None,
-                                          "Open another record of the FASTA file the sequence came from")
+                                          "Show another record of the FASTA file the sequence came from (undoable)")
+        self.close_document_action = self._action(file_menu, "Close &Document",
+                                                  lambda _checked=False: self.close_document(), QKeySequence.Close,
+                                                  "Close the document shown (asks when it holds unsaved work)")
         file_menu.addSeparator()
         self.export_csv_action = self._action(
             file_menu, "Export Scan (All Substitutions)\u2026", self.export_scan_dialog, None,
@@ -261,9 +277,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
 
         edit = bar.addMenu("&Edit")
-        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo = self.undo_group.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.Undo)
-        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo = self.undo_group.createRedoAction(self, "&Redo")
         redo.setShortcut(QKeySequence.Redo)
         edit.addAction(undo)
         edit.addAction(redo)
@@ -334,7 +350,8 @@ class MainWindow(QMainWindow):
         surface.toggled.connect(self.viewer.set_surface)
         view.addAction(surface)
         view.addSeparator()
-        for dock in (self.editor_dock, self.viewer_dock, self.variants_dock, self.ranked_dock, self.activity_dock):
+        for dock in (self.editor_dock, self.viewer_dock, self.variants_dock, self.ranked_dock, self.activity_dock,
+                     self.documents_dock):
             view.addAction(dock.toggleViewAction())
 
         help_menu = bar.addMenu("&Help")
@@ -347,6 +364,9 @@ class MainWindow(QMainWindow):
         s.scan_changed.connect(self._on_scan_changed)
         s.variants_changed.connect(self._refresh_variants)
         s.numbering_changed.connect(self._on_numbering_changed)
+        s.documents_changed.connect(self._on_documents_changed)
+        self.documents.activateRequested.connect(self.session.activate)
+        self.documents.closeRequested.connect(self.close_document)
 
         m = self.mediator
         m.subscribe(self.editor, lambda idx, src: self.editor.set_selection(idx))
@@ -399,6 +419,8 @@ class MainWindow(QMainWindow):
         record (name or 1-based number; default the first).
         """
         paths = [Path(p) for p in paths]
+        if len(paths) == 1 and paths[0].suffix.lower() == PROJECT_SUFFIX:
+            return self.projects.open_project(paths[0])
         try:
             document = load_document(paths, chain=chain, record=record)
         except UserError as exc:
@@ -417,22 +439,8 @@ class MainWindow(QMainWindow):
         return True
 
     def set_document(self, document: Document) -> None:
-        """Replace the open document (running scans of the old one are cancelled)."""
-        if self._scan_job is not None:
-            self.worker.cancel(self._scan_job)
-            self._scan_job = None
-        self.undo_stack.clear()
-        self._model_scores = {}
-        self._saved_sequence = document.sequence
-        self.session.open(document)  # _refresh_document gives the mediator the new numbering
-        if document.structure is not None:
-            self.viewer.load_structure(document.structure, document.structure.name)
-            if self._color_mode == "score" or (self._color_mode == "confidence"
-                                               and self.viewer.confidence_kind is None):
-                self.set_color_mode("chain")
-            self._update_colour_actions()
-        else:
-            self.viewer.clear()
+        """Add ``document`` to the project and show it (the documents already open stay, with their scans)."""
+        self.session.open(document)  # _on_documents_changed shows its structure; _refresh_document the rest
         note = ""
         mismatches = getattr(document.numbering, "mismatches", ())
         if document.structure is not None and len(document.paths) > 1:
@@ -442,9 +450,111 @@ class MainWindow(QMainWindow):
         self.activity.add_entry(f"Opened {document.name}: {len(document)} residues{note}")
         for text in document.notes:
             self.activity.add_entry(f"Note: {text}")
-        self._fill_chain_menu()
-        self.record_action.setEnabled(len(document.records) > 1)
         self.documentOpened.emit()
+
+    def replace_document(self, document: Document, text: str) -> None:
+        """Show ``document`` in place of the one shown (another chain or record), undoably."""
+        self.undo_stack.push(ReplaceDocumentCommand(self.session, document, text))
+        self.documentOpened.emit()
+
+    def close_document(self, index: int | None = None) -> bool:
+        """Close document ``index`` (default the one shown); asks first when its work is in no project file.
+        A scan running for it is cancelled; the other documents stay."""
+        index = self.session.active if index is None or index < 0 else index
+        if not 0 <= index < len(self.session.states):
+            return False
+        state = self.session.states[index]
+        has_work = (state.document.mutated_indices() or state.scan is not None or state.variants or state.results)
+        if self.confirm_close and self.projects.path is None and has_work:
+            answer = self.ask_close_document(state.document.name)
+            if answer != QMessageBox.Discard:
+                return False
+        if self._scan_target is not None and self._scan_target is state.scan and self._scan_job is not None:
+            self.worker.cancel(self._scan_job)
+        if self._score_target is state and self._score_job is not None:
+            self.worker.cancel(self._score_job)
+        stack = self._stacks.pop(id(state), None)
+        self.session.close(index)
+        if stack is not None:
+            self.undo_group.removeStack(stack)
+            stack.deleteLater()
+        self.activity.add_entry(f"Closed {state.document.name}")
+        return True
+
+    def ask_close_document(self, name: str) -> QMessageBox.StandardButton:
+        """The question before closing a document with unsaved work (Discard / Cancel); tests replace it."""
+        return QMessageBox.question(self, "Close document?",
+                                    f"{name} holds edits, a scan, variants or results that are in no project "
+                                    f"file. Close it and lose them? (File \u25b8 Save Project keeps them.)",
+                                    QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Cancel)
+
+    def forget_jobs(self) -> None:
+        """Cancel the scan and scoring jobs of the documents now open (a project replaces them)."""
+        for job in (self._scan_job, self._score_job):
+            if job is not None:
+                self.worker.cancel(job)
+        self._scan_job = self._score_job = None
+        self._scan_target = self._score_target = None
+
+    @property
+    def undo_stack(self) -> QUndoStack:
+        """The undo history of the document shown (each document keeps its own)."""
+        state = self.session.state
+        key = id(state)
+        stack = self._stacks.get(key)
+        if stack is None:
+            stack = QUndoStack(self)
+            self.undo_group.addStack(stack)
+            self._stacks[key] = stack
+        if self.undo_group.activeStack() is not stack:
+            self.undo_group.setActiveStack(stack)
+        return stack
+
+    @property
+    def _model_scores(self) -> dict:
+        """Score, model and method of each variant from the last Score Variants job (the document shown)."""
+        state = self.session.state
+        return state.model_scores if state is not None else {}
+
+    @property
+    def _saved_sequence(self) -> str | None:
+        state = self.session.state
+        return state.saved_sequence if state is not None else None
+
+    def _on_documents_changed(self) -> None:
+        states = self.session.states
+        live = {id(state) for state in states}
+        for key in [k for k in self._stacks if k not in live]:
+            stack = self._stacks.pop(key)
+            self.undo_group.removeStack(stack)
+            stack.deleteLater()
+        self.documents.set_documents([state.document.name for state in states], self.session.active,
+                                     [", ".join(str(p) for p in state.document.paths) or "typed or pasted"
+                                      for state in states])
+        doc = self.session.document
+        if doc is not None:
+            self.undo_stack  # noqa: B018 - makes the document's own history the active one
+        structure = doc.structure if doc is not None else None
+        if structure is not self._shown_structure:
+            self._shown_structure = structure
+            if structure is not None:
+                self.viewer.load_structure(structure, structure.name)
+                if self._color_mode == "score" or (self._color_mode == "confidence"
+                                                   and self.viewer.confidence_kind is None):
+                    self.set_color_mode("chain")
+                self._update_colour_actions()
+            else:
+                self.viewer.clear()
+        self._fill_chain_menu()
+        self.record_action.setEnabled(doc is not None and len(doc.records) > 1)
+        self.close_document_action.setEnabled(doc is not None)
+        self.show_title()
+
+    def show_title(self) -> None:
+        """``"P62593 — design.psproj — Protein Studio"``."""
+        doc = self.session.document
+        parts = ([_plain(doc.name)] if doc is not None else []) + [self.projects.title, "Protein Studio"]
+        self.setWindowTitle(" \u2014 ".join(parts))
 
     def _fill_chain_menu(self) -> None:
         doc = self.session.document
@@ -460,11 +570,25 @@ class MainWindow(QMainWindow):
         self.chain_menu.setEnabled(len(chains) > 1)
 
     def choose_chain(self, chain: str) -> bool:
-        """Show another chain of the open structure in the editor and heatmap (reopens its files)."""
+        """Show another chain of the open structure in the editor and heatmap (undoable)."""
         doc = self.session.document
         if doc is None or doc.structure is None or chain == doc.chain:
             return False
-        return self.open_files(list(doc.paths), remember=False, chain=chain)
+        return self._reload(doc, f"show chain {chain}", chain=chain, record=doc.record + 1 if doc.records else None)
+
+    def _reload(self, doc: Document, text: str, **choice) -> bool:
+        """The same files read again with another chain or record, in place of ``doc`` (undoable)."""
+        try:
+            if doc.sources:  # the files as they were opened, even if they changed or moved since
+                document = replace(load_sources(doc.sources, chain=choice.get("chain"),
+                                                record=(choice.get("record") or 1) - 1), paths=doc.paths)
+            else:
+                document = load_document(list(doc.paths), **choice)
+        except UserError as exc:
+            self.show_error("Cannot show it", str(exc))
+            return False
+        self.replace_document(document, text)
+        return True
 
     def choose_record_dialog(self) -> bool:
         """File > Choose Record: pick another record of the open FASTA file (replaces the document)."""
@@ -481,11 +605,18 @@ class MainWindow(QMainWindow):
         return self.choose_record(items.index(item) + 1)
 
     def choose_record(self, record: int | str) -> bool:
-        """Open record ``record`` (1-based number or name) of the open FASTA file, with its structure."""
+        """Show record ``record`` (1-based number or name) of the open FASTA file, with its structure, in
+        place of the one shown (undoable)."""
         doc = self.session.document
         if doc is None or not doc.records:
             return False
-        return self.open_files(list(doc.paths), remember=False, chain=doc.chain, record=record)
+        if not isinstance(record, int):
+            names = list(doc.records)
+            if str(record) not in names:
+                self.show_error("Cannot show the record", f"no record named '{record}'")
+                return False
+            record = names.index(str(record)) + 1
+        return self._reload(doc, f"show record {record}", chain=doc.chain, record=record)
 
     # numbering -------------------------------------------------------------------------------
     def choose_numbering_dialog(self, kind: str) -> bool:
@@ -570,7 +701,7 @@ class MainWindow(QMainWindow):
             self.heatmap.set_data(None, "", [])
             self.doc_label.setText("No protein open")
             return
-        self.setWindowTitle(f"{_plain(doc.name)} \u2014 Protein Studio")
+        self.show_title()
         self.editor.set_sequence(doc.sequence, doc.wild_type, doc.labels(), describe=doc.residue_text,
                                  breaks=doc.breaks, excluded=doc.excluded)
         self._show_numbering()
@@ -753,10 +884,14 @@ class MainWindow(QMainWindow):
             self.worker.cancel(self._scan_job)
         sequence = doc.sequence
         strategy = self.strategy
-        positions = doc.scannable()  # a chromophore's residues are left out
+        remaining = self.session.resumable_positions(model, strategy)
+        positions = doc.scannable() if remaining is None else remaining  # a chromophore's residues are left out
         if doc.excluded:
             self.activity.add_entry(f"Note: {len(doc.excluded)} residues are left out of the scan: "
                                     + "; ".join(sorted(set(doc.excluded.values()))))
+        if remaining is not None:
+            self.activity.add_entry(f"Resuming the scan of {doc.name}: {len(remaining)} of "
+                                    f"{self.session.scan.positions_to_scan} positions left")
 
         def run(ctx, loaded):
             from protein_studio.engines.scoring import saturation_scan
@@ -765,9 +900,12 @@ class MainWindow(QMainWindow):
             return saturation_scan(sequence, loaded, ctx, strategy=strategy, positions=positions,
                                    wt_first=strategy == "masked-marginals")
 
-        job = Job(f"Scan {doc.name} with {spec.display_name} ({strategy})", run, model=model, device=self.device,
-                  kind="scan")
-        self.session.begin_scan(model, strategy, spec.is_random)
+        resumed = "Resume scan" if remaining is not None else "Scan"
+        job = Job(f"{resumed} {doc.name} with {spec.display_name} ({strategy})", run, model=model,
+                  device=self.device, kind="scan")
+        if remaining is None:
+            self.session.begin_scan(model, strategy, spec.is_random)
+        self._scan_target = self.session.scan
         self._scan_job = self.submit_job(job)
         return job.id
 
@@ -798,6 +936,7 @@ class MainWindow(QMainWindow):
 
         job = Job(f"Score {len(mutants)} variants ({multi}) with {spec.display_name}", run, model=spec.name,
                   device=self.device, kind="score")
+        self._score_target = self.session.state
         self._score_job = self.submit_job(job)
         return job.id
 
@@ -814,10 +953,10 @@ class MainWindow(QMainWindow):
             return
         positions = getattr(payload, "positions", None)
         rows = getattr(payload, "scores_rows", None)
-        scan = self.session.scan
+        scan = self._scan_target
         if positions is not None and rows is not None and scan is not None:
             final = getattr(payload, "strategy", scan.strategy) == scan.strategy
-            self.session.add_scan_chunk(list(np.asarray(positions, dtype=int)), rows, final)
+            self.session.add_scan_chunk(list(np.asarray(positions, dtype=int)), rows, final, scan=scan)
 
     def _on_finished(self, job_id: int, result) -> None:
         job = self._jobs.pop(job_id, None)
@@ -826,20 +965,27 @@ class MainWindow(QMainWindow):
             return
         if job.kind == "scan":
             if job_id == self._scan_job:
-                self._scan_job = None
-                self.session.finish_scan(getattr(result, "scores", None))
-                scan = self.session.scan
+                scan, self._scan_target, self._scan_job = self._scan_target, None, None
+                if scan is not None:
+                    scan.provenance = dict(getattr(result, "provenance", {}) or {})
+                self.session.finish_scan(getattr(result, "scores", None), scan=scan)
                 self.activity.job_ended(job_id, "Finished")
                 self.scanFinished.emit(bool(scan and scan.complete))
-                if self._color_mode == "score":
+                if self._color_mode == "score" and scan is self.session.scan:
                     self.set_color_mode("score")
             else:
                 self.activity.job_ended(job_id, "Finished (for a document no longer open)")
         elif job.kind == "score":
-            self._model_scores = {
-                name: (float(score), result.model, result.method)
-                for name, score in zip(result.mutants, np.asarray(result.scores, dtype=float))}
-            self._refresh_variants()
+            state, self._score_target = self._score_target, None
+            if job_id == self._score_job:
+                self._score_job = None
+            if state is not None and state in self.session.states:
+                provenance = dict(getattr(result, "provenance", {}) or {})
+                for name, score in zip(result.mutants, np.asarray(result.scores, dtype=float)):
+                    state.model_scores[name] = (float(score), result.model, result.method)
+                    state.score_provenance[name] = provenance
+                self.session.modified.emit()
+                self._refresh_variants()
             self.activity.job_ended(job_id, "Finished")
         else:
             self.activity.job_ended(job_id, "Finished")
@@ -847,19 +993,22 @@ class MainWindow(QMainWindow):
     def _on_failed(self, job_id: int, message: str, details: str) -> None:
         job = self._jobs.pop(job_id, None)
         if job_id == self._scan_job:
-            self._scan_job = None
-            self.session.finish_scan(None)
+            scan, self._scan_target, self._scan_job = self._scan_target, None, None
+            self.session.finish_scan(None, scan=scan)
             self.scanFinished.emit(False)
+        if job_id == self._score_job:
+            self._score_job, self._score_target = None, None
         self.activity.job_ended(job_id, "Failed", details=f"{message}\n\n{details}", error=True)
         self.show_error(f"{job.title if job else 'A job'} failed", message, details)
         self.jobFailed.emit(message)
 
     def _on_cancelled(self, job_id: int) -> None:
         self._jobs.pop(job_id, None)
+        if job_id == self._score_job:
+            self._score_job, self._score_target = None, None
         if job_id == self._scan_job:
-            self._scan_job = None
-            self.session.finish_scan(None)
-            scan = self.session.scan
+            scan, self._scan_target, self._scan_job = self._scan_target, None, None
+            self.session.finish_scan(None, scan=scan)
             done = scan.positions_done if scan is not None else 0
             self.activity.job_ended(job_id, f"Cancelled after {done} positions (kept on the heatmap)")
             self.scanFinished.emit(False)
@@ -1201,7 +1350,7 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.show_error("Cannot save the sequence", str(exc))
             return False
-        self._saved_sequence = doc.sequence
+        self.session.state.saved_sequence = doc.sequence
         self.activity.add_entry(f"Saved the sequence to {path}")
         return True
 
@@ -1257,7 +1406,7 @@ class MainWindow(QMainWindow):
                 self.heatmap.export_svg(path)
             else:
                 self.heatmap.export_png(path)
-        except OSError as exc:
+        except (OSError, UserError) as exc:
             self.show_error("Export failed", str(exc))
             return False
         self.activity.add_entry(f"Exported heatmap to {path}")
@@ -1269,7 +1418,7 @@ class MainWindow(QMainWindow):
             try:
                 self.viewer.grab_image(path)
                 self.activity.add_entry(f"Exported structure image to {path}")
-            except OSError as exc:
+            except (OSError, UserError) as exc:
                 self.show_error("Export failed", str(exc))
 
     # messages --------------------------------------------------------------------------------
@@ -1333,27 +1482,27 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def ask_save_changes(self) -> QMessageBox.StandardButton:
-        """The "Save changes?" question (Save / Discard / Cancel); tests replace it."""
-        doc = self.session.document
-        mutant = doc.mutations() if doc is not None else None
-        text = f"{doc.name if doc else 'The sequence'} has edits ({mutant or 'a new sequence'}) not saved."
-        return QMessageBox.question(self, "Save changes?", text + "\n\nSave changes?",
+        """The "Save the project?" question (Save / Discard / Cancel); tests replace it."""
+        names = [s.document.name for s in self.session.states
+                 if s.document.mutated_indices() or s.scan is not None or s.variants or s.results]
+        text = (f"This project is not saved: {', '.join(names[:4])}{', ...' if len(names) > 4 else ''} "
+                f"{'hold' if len(names) > 1 else 'holds'} edits, scans, variants or results.")
+        return QMessageBox.question(self, "Save the project?", text + "\n\nSave it as a project file?",
                                     QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
                                     QMessageBox.Save)
 
     def maybe_save(self) -> bool:
-        """Before closing: True when the window may close (nothing unsaved, saved, or discarded)."""
-        if not self.confirm_close or not self.has_unsaved_edits:
+        """Before closing: True when the window may close (everything is in a project file, saved now, or
+        discarded). Tests and --screenshot close without a question (``confirm_close`` off)."""
+        if not self.confirm_close:
             return True
-        answer = self.ask_save_changes()
-        if answer == QMessageBox.Save:
-            return self.save_fasta_dialog()
-        return answer == QMessageBox.Discard
+        return self.projects.may_discard()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self.maybe_save():
             event.ignore()
             return
+        self.projects.close()
         self.save_layout()
         self.worker.shutdown()
         self.viewer.close()

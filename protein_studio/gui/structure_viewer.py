@@ -515,15 +515,16 @@ class StructureViewer(QWidget):
 
         Raises
         ------
-        OSError
-            The image could not be written.
+        UserError
+            The image could not be written (an earlier file of that name stays whole).
         """
+        from protein_studio.gui.images import save_image
+
         path = Path(path)
         image = self.canvas_image()
         if image is None:
             image = self.grab().toImage()
-        if not image.save(str(path)):
-            raise OSError(f"could not write the structure image {path}")
+        save_image(image, path)
         return path
 
     # ------------------------------------------------------------------ internals

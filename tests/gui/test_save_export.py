@@ -170,12 +170,13 @@ def test_an_unwritable_path_shows_an_error_and_loses_nothing(short, qtbot, tmp_p
     assert window.export_variants(str(tmp_path / "v.csv"))
 
 
-def test_closing_with_unsaved_edits_asks_only_when_interactive(qapp, qtbot, tmp_path, monkeypatch, dispose):
+def test_closing_with_unsaved_work_asks_to_save_the_project_only_when_interactive(qapp, qtbot, tmp_path, monkeypatch,
+                                                                                  dispose):
+    from protein_studio.core.autosave import recovery_path
+    from protein_studio.core.project import load_project
+
     path = tmp_path / "ubq.fasta"
     path.write_text(f">ubq\n{UBIQUITIN[:20]}\n")
-    win = MainWindow(files=[path])
-    win.auto_warm_up = False
-    win.show()
     asked = []
 
     def answer(button):
@@ -184,6 +185,9 @@ def test_closing_with_unsaved_edits_asks_only_when_interactive(qapp, qtbot, tmp_
             return button
         return ask
 
+    win = MainWindow(files=[path])
+    win.auto_warm_up = False
+    win.show()
     try:
         win.mutate(2, "V")
         # tests and --screenshot close windows without a question (confirm_close is off by default)
@@ -191,20 +195,33 @@ def test_closing_with_unsaved_edits_asks_only_when_interactive(qapp, qtbot, tmp_
         assert not win.confirm_close and win.maybe_save() and asked == []
         win.confirm_close = True
         assert not win.close() and win.isVisible() and asked == [QMessageBox.Cancel]
-        # Save with a cancelled file dialog keeps the window open; a chosen file saves, then closes
+        # Save with a cancelled file dialog keeps the window open; a chosen file saves the project
         monkeypatch.setattr(win, "ask_save_changes", answer(QMessageBox.Save))
         monkeypatch.setattr(win, "_ask_save", lambda *args: "")
         assert not win.close() and win.isVisible()
         monkeypatch.setattr(win, "_ask_save", lambda *args: str(tmp_path / "saved"))
         assert win.maybe_save()
-        assert parse_fasta_text((tmp_path / "saved.fasta").read_text())[0].name == "ubq_I3V"
-        assert not win.has_unsaved_edits
-        # nothing unsaved: no question
+        project = tmp_path / "saved.psproj"
+        assert load_project(project).states[0].document.sequence[2] == "V"
+        # the work is in a project file now: no question, and closing writes the latest edit into it
         asked.clear()
-        assert win.maybe_save() and asked == []
         win.mutate(5, "A")
-        monkeypatch.setattr(win, "ask_save_changes", answer(QMessageBox.Discard))
-        assert win.close() and not win.isVisible() and asked == [QMessageBox.Discard]
+        assert win.close() and not win.isVisible() and asked == []
+        assert load_project(project).states[0].document.sequence[5] == "A"
     finally:
         win.confirm_close = False
         dispose(win)
+    other = MainWindow(files=[path])
+    other.auto_warm_up = False
+    other.show()
+    try:
+        other.mutate(2, "V")
+        other.projects.autosave_now()
+        assert other.projects.flush() and recovery_path().is_file()  # unsaved work autosaved for recovery
+        other.confirm_close = True
+        monkeypatch.setattr(other, "ask_save_changes", answer(QMessageBox.Discard))
+        assert other.close() and asked == [QMessageBox.Discard]
+        assert not recovery_path().exists()  # discarded on purpose: nothing to recover
+    finally:
+        other.confirm_close = False
+        dispose(other)

@@ -1,0 +1,166 @@
+"""Autosave on a background thread, and recovery files for projects that were never saved.
+
+The window hands :class:`Autosaver` a :class:`~protein_studio.core.project.ProjectSnapshot` a few seconds
+after each change; one thread writes the newest one (older ones still waiting are skipped) with
+:func:`~protein_studio.core.project.save_project`, so the GUI thread never waits for the disk. A project
+that has a file is saved into it; one that has none goes to a recovery file in
+``<config dir>/recovery/autosave-<pid>.psproj``. A normal exit removes the recovery file; after a crash or
+``kill -9`` the next start finds it (its process is gone) and offers to restore it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from protein_studio.core.project import ProjectError, ProjectSnapshot, project_summary, save_project
+
+__all__ = ["Autosaver", "RecoveryFile", "recovery_dir", "recovery_path", "find_recovery_files"]
+
+RECOVERY_PREFIX = "autosave-"
+
+
+def recovery_dir() -> Path:
+    """Where recovery files live: ``<config dir>/recovery``."""
+    from protein_studio.core.settings import config_dir
+
+    return config_dir() / "recovery"
+
+
+def recovery_path(pid: int | None = None) -> Path:
+    """This process's recovery file."""
+    return recovery_dir() / f"{RECOVERY_PREFIX}{os.getpid() if pid is None else pid}.psproj"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class RecoveryFile:
+    """Work autosaved by a Protein Studio that did not close normally."""
+
+    path: Path
+    modified: float
+    documents: list
+
+    @property
+    def description(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
+        names = ", ".join(self.documents[:4]) + (", ..." if len(self.documents) > 4 else "")
+        return f"{len(self.documents)} document{'s' if len(self.documents) != 1 else ''} autosaved {when}: {names}"
+
+
+def find_recovery_files() -> list[RecoveryFile]:
+    """Recovery files whose Protein Studio is no longer running, newest first (unreadable ones are skipped
+    and kept, never deleted)."""
+    folder = recovery_dir()
+    found = []
+    if not folder.is_dir():
+        return found
+    for path in folder.glob(f"{RECOVERY_PREFIX}*.psproj"):
+        try:
+            pid = int(path.stem[len(RECOVERY_PREFIX):])
+        except ValueError:
+            continue
+        if _alive(pid):
+            continue
+        try:
+            summary = project_summary(path)
+        except ProjectError:
+            continue
+        if summary["documents"]:
+            found.append(RecoveryFile(path, path.stat().st_mtime, [d["name"] for d in summary["documents"]]))
+    return sorted(found, key=lambda r: r.modified, reverse=True)
+
+
+class Autosaver:
+    """Writes the newest submitted snapshot on a background thread.
+
+    Parameters
+    ----------
+    on_saved : callable(Path), optional
+        Called on the writer thread after each save.
+    on_error : callable(Path, str), optional
+        Called on the writer thread with the message when a save fails (the previous file stays).
+    """
+
+    def __init__(self, on_saved: Callable[[Path], None] | None = None,
+                 on_error: Callable[[Path, str], None] | None = None):
+        self._on_saved = on_saved
+        self._on_error = on_error
+        self._lock = threading.Condition()
+        self._pending: tuple[Path, ProjectSnapshot] | None = None
+        self._busy = False
+        self._closed = False
+        self.saves = 0
+        self.last_error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="protein-studio-autosave", daemon=True)
+        self._thread.start()
+
+    def submit(self, path: str | Path, project: ProjectSnapshot) -> None:
+        """Save ``project`` to ``path`` soon; a newer submission replaces one not yet written."""
+        with self._lock:
+            if self._closed:
+                return
+            self._pending = (Path(path), project)
+            self._lock.notify_all()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything submitted is written; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._pending is not None or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(left)
+        return True
+
+    def close(self, timeout: float = 30.0) -> bool:
+        """Write what is pending, then stop the thread."""
+        done = self.flush(timeout)
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+        self._thread.join(timeout)
+        return done
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while self._pending is None and not self._closed:
+                    self._lock.wait()
+                if self._pending is None:
+                    return
+                path, project = self._pending
+                self._pending = None
+                self._busy = True
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                save_project(path, project)
+            except (ProjectError, OSError) as exc:
+                self.last_error = str(exc)
+                if self._on_error is not None:
+                    self._on_error(path, str(exc))
+            else:
+                self.saves += 1
+                self.last_error = None
+                if self._on_saved is not None:
+                    self._on_saved(path)
+            finally:
+                with self._lock:
+                    self._busy = False
+                    self._lock.notify_all()

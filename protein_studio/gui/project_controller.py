@@ -1,0 +1,273 @@
+"""The window's project: File > New/Open/Save Project, autosave a few seconds after each change, recovery
+after a crash, and the question before closing.
+
+The project lives in :mod:`protein_studio.core.project` (an SQLite file); this module only decides when
+to write it and asks the user. Autosave takes a snapshot of the session on the GUI thread (arrays are
+copied, nothing is serialised there) and hands it to :class:`~protein_studio.core.autosave.Autosaver`,
+whose thread writes it: into the project's file when it has one, else into this process's recovery file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from protein_studio.core.autosave import Autosaver, find_recovery_files, recovery_path
+from protein_studio.core.project import PROJECT_SUFFIX, ProjectError, load_project, save_project, snapshot
+
+__all__ = ["ProjectController", "AUTOSAVE_DELAY_MS", "PROJECT_FILTER"]
+
+#: How long after a change autosave writes (changes in between are written together).
+AUTOSAVE_DELAY_MS = 2000
+PROJECT_FILTER = f"Protein Studio project (*{PROJECT_SUFFIX})"
+
+
+class ProjectController(QObject):
+    """Owns the window's project file, autosave and recovery.
+
+    Signals
+    -------
+    saved(str)
+        A save (explicit or autosave) was written to this path.
+    saveFailed(str)
+        A save failed with this message (the previous file is intact).
+    """
+
+    saved = Signal(str)
+    saveFailed = Signal(str)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.session = window.session
+        #: the project's file; None until the work is saved as a project (autosave then goes to recovery)
+        self.path: Path | None = None
+        self.dirty = False  # changed since the last write was submitted
+        self.autosaver = Autosaver(on_saved=lambda path: self.saved.emit(str(path)),
+                                   on_error=lambda path, message: self.saveFailed.emit(message))
+        self.timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS, timeout=self.autosave_now)
+        self.session.modified.connect(self._changed)
+        self.saved.connect(self._on_saved)
+        self.saveFailed.connect(self._on_failed)
+        self._closed = False
+
+    # menu ------------------------------------------------------------------------------------
+    def add_actions(self, menu, before=None) -> None:
+        """File menu entries, inserted before ``before`` (an action) or appended."""
+        w = self.window
+        entries = [
+            ("&New Project", self.new_project, None, "Close every document and start an empty project"),
+            ("Open &Project\u2026", self.open_project_dialog, QKeySequence("Ctrl+Shift+O"),
+             "Open a .psproj project: its documents, scans, variants, notes, predictions and settings"),
+            ("Save P&roject", self.save_project, QKeySequence("Ctrl+Alt+S"),
+             "Save every document and result in the project file (autosave keeps it up to date afterwards)"),
+            ("Save Project &As\u2026", self.save_project_as_dialog, None, "Save the project under a new name"),
+        ]
+        self.actions = {}
+        for text, slot, shortcut, tip in entries:
+            action = w._action(menu, text, lambda _checked=False, s=slot: s(), shortcut, tip)
+            if before is not None:
+                menu.removeAction(action)
+                menu.insertAction(before, action)
+            self.actions[text.replace("&", "").rstrip("\u2026")] = action
+        if before is not None:
+            menu.insertSeparator(before)
+        else:
+            menu.addSeparator()
+
+    # saving ----------------------------------------------------------------------------------
+    @property
+    def target(self) -> Path:
+        """Where autosave writes: the project's file, or this process's recovery file."""
+        return self.path if self.path is not None else recovery_path()
+
+    def _changed(self) -> None:
+        if self._closed:
+            return
+        self.dirty = True
+        self.timer.start()
+        self._show_title()
+
+    def autosave_now(self) -> None:
+        """Hand the current state to the autosave thread (returns at once)."""
+        if self._closed or not self.dirty:
+            return
+        if self.path is None and not self.has_unsaved_work():
+            recovery_path().unlink(missing_ok=True)  # files only opened: nothing to recover
+            self.dirty = False
+            return
+        self.dirty = False
+        self.autosaver.submit(self.target, snapshot(self.session))
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Write what is pending now and wait for it."""
+        self.timer.stop()
+        if self.dirty:
+            self.autosave_now()
+        return self.autosaver.flush(timeout)
+
+    def save_project(self) -> bool:
+        """File > Save Project: into its file, or ask for one."""
+        if self.path is None:
+            return self.save_project_as_dialog()
+        return self.save_as(self.path)
+
+    def save_project_as_dialog(self) -> bool:
+        path = self.window._ask_save("Save project", f"{self._default_name()}{PROJECT_SUFFIX}", PROJECT_FILTER)
+        if not path:
+            return False
+        if not path.endswith(PROJECT_SUFFIX):
+            path += PROJECT_SUFFIX
+        return self.save_as(Path(path))
+
+    def save_as(self, path: str | Path) -> bool:
+        """Save the whole project to ``path`` now (on this thread, after pending autosaves) and keep
+        autosaving into it; a failure is shown and nothing else changes."""
+        path = Path(path)
+        self.timer.stop()
+        self.autosaver.flush()
+        try:
+            if path.exists() and self.path != path:
+                path.unlink()  # a new project replaces an older file of that name (the dialog asked)
+            save_project(path, snapshot(self.session))
+        except (ProjectError, OSError) as exc:
+            self.window.show_error("Cannot save the project", str(exc))
+            return False
+        previous = self.path
+        self.path = path
+        self.dirty = False
+        if previous is None:
+            recovery_path().unlink(missing_ok=True)  # the work is in the project now
+        self.window.activity.add_entry(f"Saved the project to {path}")
+        self._show_title()
+        return True
+
+    def _default_name(self) -> str:
+        doc = self.session.document
+        return "project" if doc is None else "".join(c if c.isalnum() or c in "-_." else "_" for c in doc.name)
+
+    # opening ---------------------------------------------------------------------------------
+    def open_project_dialog(self) -> bool:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", str(Path.home()), PROJECT_FILTER)
+        return self.open_project(path) if path else False
+
+    def open_project(self, path: str | Path, ask: bool = True) -> bool:
+        """Open a project instead of the documents now open (asks first when they hold unsaved work);
+        a bad file is a message and nothing open changes."""
+        path = Path(path)
+        try:
+            project = load_project(path)
+        except ProjectError as exc:
+            self.window.show_error("Cannot open the project", str(exc))
+            return False
+        if ask and not self.may_discard():
+            return False
+        self._replace(project.states, project.active)
+        self.path = path
+        self.dirty = False
+        recovery_path().unlink(missing_ok=True)
+        self.window.activity.add_entry(f"Opened project {path.name}: {len(project.states)} documents")
+        self._show_title()
+        return True
+
+    def new_project(self, ask: bool = True) -> bool:
+        """File > New Project: close every document (asks first when they hold unsaved work)."""
+        if ask and not self.may_discard():
+            return False
+        self._replace([], 0)
+        self.path = None
+        self.dirty = False
+        recovery_path().unlink(missing_ok=True)
+        self._show_title()
+        return True
+
+    def _replace(self, states, active: int) -> None:
+        self.window.forget_jobs()
+        self.timer.stop()
+        self.autosaver.flush()
+        self.session.replace_states(states, active)
+
+    # recovery --------------------------------------------------------------------------------
+    def offer_recovery(self, ask=None) -> bool:
+        """At start: when an earlier Protein Studio ended without closing, offer its autosaved work.
+
+        ``ask(text) -> bool`` replaces the question (tests). Returns True when work was restored.
+        """
+        found = find_recovery_files()
+        if not found:
+            return False
+        newest = found[0]
+        text = (f"Protein Studio did not close normally. Restore the work it autosaved?\n\n{newest.description}"
+                + (f"\n\n({len(found) - 1} older autosaves are kept in {newest.path.parent})" if len(found) > 1 else ""))
+        if ask is None:
+            answer = QMessageBox.question(self.window, "Restore autosaved work?", text,
+                                          QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+            restore = answer == QMessageBox.Yes
+        else:
+            restore = ask(text)
+        if not restore:
+            return False
+        try:
+            project = load_project(newest.path)
+        except ProjectError as exc:
+            self.window.show_error("Cannot restore the autosaved work", str(exc))
+            return False
+        for state in project.states:  # added to what is open (the demo, or files given on the command line)
+            self.session.open(state)
+        try:
+            save_project(recovery_path(), snapshot(self.session))  # ours now, before the old one goes
+        except ProjectError as exc:
+            self.window.show_error("Cannot keep the restored work", str(exc))
+            return True
+        newest.path.unlink(missing_ok=True)
+        self.window.activity.add_entry(f"Restored {newest.description}")
+        return True
+
+    # closing ---------------------------------------------------------------------------------
+    def has_unsaved_work(self) -> bool:
+        """Work that is in no project file: edits, scans, variants or results of documents in a project
+        that was never saved."""
+        if self.path is not None:
+            return False
+        return any(state.document.mutated_indices() or state.scan is not None or state.variants or state.results
+                   for state in self.session.states)
+
+    def may_discard(self) -> bool:
+        """Before the open documents go (new/open project, closing the window): True when nothing would be
+        lost (a project file holds it, or the user saved or discarded it)."""
+        self.flush()
+        if not self.has_unsaved_work():
+            return True
+        answer = self.window.ask_save_changes()
+        if answer == QMessageBox.Save:
+            return self.save_project_as_dialog()
+        return answer == QMessageBox.Discard
+
+    def close(self) -> None:
+        """The window closes (after :meth:`may_discard`): write what is pending; a never-saved project's
+        recovery file goes (the user was asked)."""
+        self.flush()
+        self._closed = True
+        self.timer.stop()
+        self.autosaver.close()
+        if self.path is None:
+            recovery_path().unlink(missing_ok=True)
+
+    # feedback --------------------------------------------------------------------------------
+    def _on_saved(self, path: str) -> None:
+        self.window.statusBar().showMessage(f"Autosaved to {path}", 3000)
+
+    def _on_failed(self, message: str) -> None:
+        self.window.activity.add_entry(f"Autosave failed: {message}")
+        self.window.statusBar().showMessage(f"Autosave failed: {message}", 10000)
+
+    def _show_title(self) -> None:
+        self.window.show_title()
+
+    @property
+    def title(self) -> str:
+        """``"design.psproj"`` or ``"unsaved project"``."""
+        return self.path.name if self.path is not None else "unsaved project"
