@@ -29,7 +29,7 @@ __all__ = [
 
 #: Columns of the variant CSV, in order.
 VARIANT_COLUMNS = ("variant", "sequence_variant", "n_mutations", "scan_additive_score", "model_score", "model",
-                   "method", "sequence")
+                   "method", "note", "sequence")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class VariantRow:
         The full mutated sequence.
     sequence_variant : str
         The same variant in 1-based sequence indices (``"E102K:G236S"``).
+    note : str
+        The user's note on it.
     """
 
     variant: str
@@ -65,6 +67,7 @@ class VariantRow:
     method: str
     sequence: str
     sequence_variant: str = ""
+    note: str = ""
 
 
 def _number(value: Any) -> float | None:
@@ -76,7 +79,7 @@ def _number(value: Any) -> float | None:
 
 def variant_rows(wild_type: str, variants: Iterable[MultiMutant], scan: Any = None,
                  model_scores: Mapping[str, tuple[float, str, str]] | None = None,
-                 scheme: NumberingScheme | None = None) -> list[VariantRow]:
+                 scheme: NumberingScheme | None = None, notes: Mapping[str, str] | None = None) -> list[VariantRow]:
     """The variant list's rows: names, additive scan scores, model scores and mutated sequences.
 
     Parameters
@@ -93,6 +96,8 @@ def variant_rows(wild_type: str, variants: Iterable[MultiMutant], scan: Any = No
         last scoring job.
     scheme : NumberingScheme, optional
         Names the variants (default: sequence numbering).
+    notes : mapping, optional
+        Canonical variant -> the user's note.
 
     Returns
     -------
@@ -106,7 +111,7 @@ def variant_rows(wild_type: str, variants: Iterable[MultiMutant], scan: Any = No
         score, model, method = model_scores.get(str(variant), (None, "", ""))
         rows.append(VariantRow(scheme.name_mutant(variant), tuple(m.position - 1 for m in variant.mutations),
                                len(variant.mutations), additive, _number(score), model, method,
-                               apply_mutant(wild_type, variant), str(variant)))
+                               apply_mutant(wild_type, variant), str(variant), (notes or {}).get(str(variant), "")))
     return rows
 
 
@@ -136,7 +141,7 @@ def variants_csv(rows: Sequence[VariantRow], header: Sequence[str] = ()) -> str:
 
     ``header`` lines (numbering, provenance) come first as ``# `` comments."""
     return table_csv(([row.variant, row.sequence_variant, row.n_mutations, _text(row.scan_additive_score),
-                       _text(row.model_score), row.model, row.method, row.sequence] for row in rows),
+                       _text(row.model_score), row.model, row.method, row.note, row.sequence] for row in rows),
                      VARIANT_COLUMNS, header)
 
 

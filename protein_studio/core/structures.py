@@ -524,6 +524,12 @@ def _parse(data: bytes, fmt: str, *, source: str, name: str, path: Path | None, 
             atoms, n_models = _read_cif(text, source, model)
     if atoms.array_length() == 0:
         raise InputError(f"model {model} has no atoms", source=source)
+    broken = np.flatnonzero(~np.isfinite(atoms.coord).all(axis=1))
+    if broken.size:
+        k = int(broken[0])
+        raise InputError(f"atom {atoms.atom_name[k]} of {atoms.res_name[k]} {atoms.chain_id[k]}:{atoms.res_id[k]}"
+                         f"{atoms.ins_code[k]} has coordinates that are not numbers (NaN or infinite)"
+                         + (f", and {broken.size - 1} more atoms" if broken.size > 1 else ""), source=source)
     chains = _protein_chains(atoms)
     if not chains:
         found = sorted(set(atoms.res_name.tolist()))

@@ -33,7 +33,7 @@ from protein_studio.core.mutations import MultiMutant, Mutation
 from protein_studio.core.project import PROJECT_SUFFIX
 from protein_studio.core.sequences import AMINO_ACIDS, format_fasta
 from protein_studio.core.session import Document, Session, load_document, load_sources, scheme_for
-from protein_studio.core.structures import ResidueId
+from protein_studio.core.structures import ResidueId, to_pdb_text
 from protein_studio.gui.activity_panel import ActivityPanel
 from protein_studio.gui.commands import ReplaceDocumentCommand, ReplaceSequenceCommand, SetResidueCommand
 from protein_studio.gui.document_list import DocumentList
@@ -158,6 +158,8 @@ class MainWindow(QMainWindow):
         self._scan_target = None  # the ScanState the running scan fills (its document may not be shown)
         self._score_target = None  # the DocumentState the running Score Variants job belongs to
         self._shown_structure = None  # the Structure object the 3D view shows
+        self._shown_state = None  # the DocumentState whose view settings are applied
+        self._applying_view = False
         #: ask "Save changes?" when the window closes with unsaved edits; only the interactive
         #: application turns it on (tests and --screenshot close windows without a prompt)
         self.confirm_close = False
@@ -366,6 +368,8 @@ class MainWindow(QMainWindow):
         s.numbering_changed.connect(self._on_numbering_changed)
         s.documents_changed.connect(self._on_documents_changed)
         self.documents.activateRequested.connect(self.session.activate)
+        self.ranked.filtersChanged.connect(self._store_view)
+        self.mediator.subscribe(self.session, lambda idx, src: self._store_view())
         self.documents.closeRequested.connect(self.close_document)
 
         m = self.mediator
@@ -393,6 +397,7 @@ class MainWindow(QMainWindow):
         self.variants.addRequested.connect(self.add_variant)
         self.variants.removeRequested.connect(self._remove_variants)
         self.variants.applyRequested.connect(self.apply_variant)
+        self.variants.noteEdited.connect(self.set_variant_note)
 
         w = self.worker
         w.jobStarted.connect(self.activity.job_started)
@@ -433,6 +438,13 @@ class MainWindow(QMainWindow):
                             f"{', '.join(p.name for p in paths)}: not a readable protein file "
                             f"({type(exc).__name__}: {exc})", traceback.format_exc())
             return False
+        if document.structure is not None:
+            try:  # drawn before it is added: a file the 3D view cannot show changes nothing
+                to_pdb_text(document.structure)
+            except UserError as exc:
+                self.show_error("Cannot open " + ", ".join(p.name for p in paths),
+                                f"{exc} (the 3D view cannot show it; nothing was opened)")
+                return False
         self.set_document(document)
         if remember:
             self._remember(paths)
@@ -549,6 +561,39 @@ class MainWindow(QMainWindow):
         self.record_action.setEnabled(doc is not None and len(doc.records) > 1)
         self.close_document_action.setEnabled(doc is not None)
         self.show_title()
+        if self.session.state is not self._shown_state:
+            self._shown_state = self.session.state
+            self._apply_view()
+
+    def _store_view(self, *_args) -> None:
+        """Keep the shown document's view settings in its state (hence in the project)."""
+        state = self.session.state
+        if state is None or self._applying_view:
+            return
+        view = {"colour": self._color_mode, "ranked": self.ranked.filters(),
+                "selection": sorted(int(i) for i in self.mediator.selection)}
+        if view != state.view:
+            state.view = view
+            self.session.modified.emit()
+
+    def _apply_view(self) -> None:
+        """Show the active document with the view settings it was left with."""
+        state = self.session.state
+        if state is None:
+            return
+        self._applying_view = True
+        try:
+            view = state.view or {}
+            if "ranked" in view:  # a new document keeps the filters and colouring in use
+                self.ranked.set_filters(view["ranked"])
+            colour = view.get("colour", self._color_mode)
+            if colour != self._color_mode and (colour != "score" or state.scan is not None):
+                self.set_color_mode(colour)
+            selection = [i for i in view.get("selection", []) if 0 <= i < len(state.document)]
+            if selection:
+                self.mediator.select(selection, source=None)
+        finally:
+            self._applying_view = False
 
     def show_title(self) -> None:
         """``"P62593 — design.psproj — Protein Studio"``."""
@@ -833,6 +878,15 @@ class MainWindow(QMainWindow):
             if doc is not None and doc.name_mutant(variant) in names:
                 self.session.remove_variant(variant)
 
+    def set_variant_note(self, name: str, note: str) -> bool:
+        """Keep ``note`` with the variant the list shows as ``name`` (in the project)."""
+        doc = self.session.document
+        variant = next((v for v in self.session.variants if doc is not None and doc.name_mutant(v) == name), None)
+        if variant is None:
+            return False
+        self.session.set_note(variant, note)
+        return True
+
     def apply_variant(self, name: str) -> None:
         """Apply the variant the list shows as ``name`` (in the numbering shown) to the sequence."""
         doc = self.session.document
@@ -853,11 +907,12 @@ class MainWindow(QMainWindow):
         if doc is None:
             return []
         return variant_rows(doc.wild_type, self.session.variants, self.session.scan, self._model_scores,
-                            doc.scheme)
+                            doc.scheme, self.session.state.notes)
 
     def _refresh_variants(self) -> None:
         rows = [(row.variant, list(row.positions), row.scan_additive_score, row.model_score,
-                 f"{row.model}, {row.method}" if row.model_score is not None else "")
+                 f"{row.model}, {row.method}" if row.model_score is not None else "",
+                 row.note)
                 for row in self.variant_rows()]
         self.variants.set_variants(rows)
         self.export_variants_action.setEnabled(bool(rows))
@@ -1096,6 +1151,7 @@ class MainWindow(QMainWindow):
         self._color_mode = mode
         self.colour_actions[mode].setChecked(True)
         self._update_colour_actions()
+        self._store_view()
 
     def _update_colour_actions(self) -> None:
         """Name the confidence colouring after what the shown structure holds; off when it holds nothing."""

@@ -163,6 +163,7 @@ class RankedTable(QWidget):
     mutationActivated = Signal(int, str)
     exportRequested = Signal()
     message = Signal(str)
+    filtersChanged = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -224,6 +225,7 @@ class RankedTable(QWidget):
         for signal in (self.only_selection.toggled, self.use_threshold.toggled, self.top_n.valueChanged,
                        self.threshold.valueChanged, self.region.editingFinished, self.exclude.editingFinished):
             signal.connect(self.refresh)
+            signal.connect(self.filtersChanged)
         self.export_button.clicked.connect(self.exportRequested)
         self.view.clicked.connect(self._clicked)
         self.view.doubleClicked.connect(self._double_clicked)
@@ -269,6 +271,29 @@ class RankedTable(QWidget):
         return rank_substitutions(self._scores, self._sequence, scheme=self._scheme, residues=self._residues,
                                   only=only, exclude=exclude, top_n=n, min_score=threshold,
                                   ranks=None if self._ranks is None else self._ranks())
+
+    def filters(self) -> dict:
+        """The filters as plain data (kept per document, in the project)."""
+        return {"only_selection": self.only_selection.isChecked(), "region": self.region.text(),
+                "exclude": self.exclude.text(), "top_n": self.top_n.value(),
+                "use_threshold": self.use_threshold.isChecked(), "threshold": self.threshold.value()}
+
+    def set_filters(self, filters: dict) -> None:
+        """Set the filters from :meth:`filters` data (missing keys: the defaults) and show the rows once."""
+        widgets = (self.only_selection, self.region, self.exclude, self.top_n, self.use_threshold, self.threshold)
+        for widget in widgets:
+            widget.blockSignals(True)
+        try:
+            self.only_selection.setChecked(bool(filters.get("only_selection", False)))
+            self.region.setText(str(filters.get("region", "")))
+            self.exclude.setText(str(filters.get("exclude", "")))
+            self.top_n.setValue(int(filters.get("top_n", 100)))
+            self.use_threshold.setChecked(bool(filters.get("use_threshold", False)))
+            self.threshold.setValue(float(filters.get("threshold", 0.0)))
+        finally:
+            for widget in widgets:
+                widget.blockSignals(False)
+        self.refresh()
 
     def filter_description(self, top_n: bool = True) -> str:
         """The filters in force, in words (``"region 30-80; score >= 0.50"``), ``"none"`` without any."""

@@ -65,9 +65,11 @@ def test_csv_has_the_columns_and_leaves_missing_scores_empty():
     assert lines[0] == "# numbering: offset +9"
     assert lines[1] == ",".join(VARIANT_COLUMNS)
     additive = rows[0].scan_additive_score
-    assert lines[2] == f"K11R:A13G,K2R:A4G,2,{additive:.6g},,,,MRTGYIAKQR"
-    assert lines[3] == 'I15V,I6V,1,,-1.25,esm1v_1,"masked-marginals, additive",MKTAYVAKQR'
+    assert lines[2] == f"K11R:A13G,K2R:A4G,2,{additive:.6g},,,,,MRTGYIAKQR"
+    assert lines[3] == 'I15V,I6V,1,,-1.25,esm1v_1,"masked-marginals, additive",,MKTAYVAKQR'
     assert len(lines) == 4
+    noted = variant_rows(WT, [_v("I15V")], scheme=FROM_10, notes={"I6V": "made in round 2, 3x activity"})
+    assert variants_csv(noted).splitlines()[1] == 'I15V,I6V,1,,,,,"made in round 2, 3x activity",MKTAYVAKQR'
 
 
 def test_fasta_has_one_record_per_variant_with_scores_in_the_header():

@@ -112,10 +112,10 @@ def test_variants_export_as_csv_and_fasta_matches_the_list(short, qtbot, tmp_pat
     text = (tmp_path / "variants.csv").read_text()
     assert text.splitlines()[0].startswith("# numbering: sequence")
     assert text.splitlines()[1] == ("variant,sequence_variant,n_mutations,scan_additive_score,model_score,model,"
-                                    "method,sequence")
+                                    "method,note,sequence")
     rows = list(csv.reader(io.StringIO(text)))[2:]
     assert rows == [[name, name, str(n), f"{additive:.6g}", *(("", "", "") if score is None else
-                                                             (f"{score[0]:.6g}", score[1], score[2])), sequence]
+                                                             (f"{score[0]:.6g}", score[1], score[2])), "", sequence]
                     for name, n, additive, score, sequence in expected]
     assert rows[0][5] == "random-esm2-tiny" and "additive" in rows[0][6]
 
