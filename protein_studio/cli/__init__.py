@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "models": "models",
     "fold": "folding",
     "generate": "generation",
+    "project": "project",
 }
 
 

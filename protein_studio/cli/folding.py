@@ -138,7 +138,36 @@ def run(args) -> int:
     ctx = JobContext(on_progress=status, on_partial=save, on_warning=status.warn)
     fold_many(records, loaded, ctx, chunk_size=args.chunk_size, num_recycles=args.num_recycles)
     print(_summary(written))
+    if getattr(args, "project", None):
+        from protein_studio.cli.project import add_to_project
+
+        add_to_project(args, [prediction_state(result, path.name) for result, path in written],
+                       f"{len(written)} predicted structures")
     return 0
+
+
+def prediction_state(result, file_name: str):
+    """A project document of a prediction: the predicted structure, with its pLDDT, pTM and PAE kept."""
+    import datetime
+
+    import numpy as np
+
+    from protein_studio import __version__
+    from protein_studio.core.session import DocumentState, load_sources
+
+    document = load_sources([(file_name, result.pdb_text.encode("utf-8"))])
+    state = DocumentState(document)
+    state.results.append({
+        "kind": "prediction", "name": f"Predicted: {result.name} ({result.model})",
+        "data": {"pdb_text": result.pdb_text, "model": result.model, "sequence": result.sequence,
+                 "source": result.name, "wild_type": document.wild_type, "numbered": True,
+                 "mean_plddt": float(result.mean_plddt), "ptm": float(result.ptm),
+                 "chain_ids": list(result.chain_ids), "chunk_size": result.chunk_size, "seconds": float(result.seconds)},
+        "arrays": {"plddt": np.asarray(result.plddt, dtype=float), "pae": np.asarray(result.pae, dtype=float)},
+        "provenance": {"model": result.model, "chunk_size": result.chunk_size,
+                       "application": f"protein-studio {__version__}",
+                       "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}})
+    return state
 
 
 def format_table(rows: list[tuple[str, ...]]) -> str:
@@ -185,5 +214,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                              "number (smaller uses less memory and runs slower)")
     parser.add_argument("--num-recycles", type=int, metavar="N", help="recycling passes (default: the model's)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
+    from protein_studio.cli.project import add_project_argument
+
+    add_project_argument(parser)
     parser.set_defaults(handler=run)
     return parser

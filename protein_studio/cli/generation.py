@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from protein_studio.core.errors import InputError
+from protein_studio.core.errors import InputError, UserError
 
 __all__ = ["register", "run"]
 
@@ -89,7 +89,36 @@ def run(args) -> int:
     if result.kept:
         print(_table(result), file=stream)
     print(summary, file=sys.stderr)
+    if getattr(args, "project", None):
+        if not result.kept:
+            raise UserError("no sequence was kept, so nothing was added to the project")
+        from protein_studio.cli.project import add_to_project
+
+        add_to_project(args, [generated_state(result, settings, text, args.model)],
+                       f"{len(result.kept)} generated sequences")
     return 0
+
+
+def generated_state(result, settings, fasta_text: str, model: str):
+    """A project document of a generated set: its sequences as the records of one FASTA (the best first,
+    File > Choose Record shows the others), with the settings and seed that made them."""
+    import dataclasses
+    import datetime
+
+    from protein_studio import __version__
+    from protein_studio.core.session import DocumentState, load_sources
+
+    seed = getattr(settings, "seed", None)
+    document = load_sources([(f"generated_seed{seed}.fasta", fasta_text.encode("utf-8"))])
+    state = DocumentState(document)
+    state.results.append({
+        "kind": "generated", "name": f"Generated with {model}, seed {seed}",
+        "data": {"settings": {k: v for k, v in dataclasses.asdict(settings).items()
+                              if isinstance(v, (int, float, str, bool, type(None)))},
+                 "kept": len(result.kept), "sampled": len(result.candidates), "fasta": fasta_text},
+        "arrays": {}, "provenance": {"model": model, "seed": seed, "application": f"protein-studio {__version__}",
+                                     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}})
+    return state
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -119,5 +148,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                         help="also write dropped sequences (after the kept ones, with dropped=REASON)")
     parser.add_argument("--out", required=True, metavar="FASTA", help="output FASTA ('-' for stdout)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
+    from protein_studio.cli.project import add_project_argument
+
+    add_project_argument(parser)
     parser.set_defaults(handler=run)
     return parser

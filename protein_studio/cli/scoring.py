@@ -325,6 +325,15 @@ def run_scan(args) -> int:
     if args.out != "-":
         print(f"protein-studio scan: wrote {len(rows)} substitutions at {len(result.positions_done)} positions of "
               f"{doc.name} to {args.out}", file=sys.stderr)
+    from protein_studio.cli.project import add_to_project
+    from protein_studio.core.session import DocumentState, ScanState
+
+    scan = ScanState.empty(result.model, result.strategy, doc.sequence, random_weights="RANDOM" in str(
+        result.provenance.get("weights", "")), excluded=doc.excluded)
+    scan.update(result.positions_done, result.scores[result.positions_done])
+    scan.complete = bool(scan.final.all())
+    scan.provenance = dict(result.provenance)
+    add_to_project(args, [DocumentState(doc, scan=scan)], f"the scan of {doc.name}")
     return 0
 
 
@@ -370,6 +379,16 @@ def run_score(args) -> int:
     _write_csv(args.out, scan_csv(rows, header, columns))
     if args.out != "-":
         print(f"protein-studio score: wrote {len(rows)} mutants ({result.method}) to {args.out}", file=sys.stderr)
+    from protein_studio.cli.project import add_to_project
+    from protein_studio.core.session import DocumentState
+
+    state = DocumentState(doc)
+    for (_name, mutant), score in zip(parsed, result.scores):
+        if mutant not in state.variants:
+            state.variants.append(mutant)
+        state.model_scores[str(mutant)] = (float(score), result.model, result.method)
+        state.score_provenance[str(mutant)] = dict(result.provenance)
+    add_to_project(args, [state], f"{len(state.variants)} scored variants of {doc.name}")
     return 0
 
 
@@ -399,6 +418,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=None, metavar="N",
                         help="masked copies per forward pass (default: automatic, 1 on the CPU)")
     parser.add_argument("--out", required=True, metavar="CSV", help="output CSV file ('-' for standard output)")
+    from protein_studio.cli.project import add_project_argument
+
+    add_project_argument(parser)
 
 
 def register(subparsers) -> None:
