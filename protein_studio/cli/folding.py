@@ -148,25 +148,13 @@ def run(args) -> int:
 
 def prediction_state(result, file_name: str):
     """A project document of a prediction: the predicted structure, with its pLDDT, pTM and PAE kept."""
-    import datetime
-
-    import numpy as np
-
-    from protein_studio import __version__
+    from protein_studio.core.project import prediction_record
     from protein_studio.core.session import DocumentState, load_sources
 
     document = load_sources([(file_name, result.pdb_text.encode("utf-8"))])
     state = DocumentState(document)
-    state.results.append({
-        "kind": "prediction", "name": f"Predicted: {result.name} ({result.model})",
-        "data": {"pdb_text": result.pdb_text, "model": result.model, "sequence": result.sequence,
-                 "source": result.name, "wild_type": document.wild_type, "numbered": True,
-                 "mean_plddt": float(result.mean_plddt), "ptm": float(result.ptm),
-                 "chain_ids": list(result.chain_ids), "chunk_size": result.chunk_size, "seconds": float(result.seconds)},
-        "arrays": {"plddt": np.asarray(result.plddt, dtype=float), "pae": np.asarray(result.pae, dtype=float)},
-        "provenance": {"model": result.model, "chunk_size": result.chunk_size,
-                       "application": f"protein-studio {__version__}",
-                       "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}})
+    state.results.append(prediction_record(result, name=f"Predicted: {result.name} ({result.model})",
+                                           source=result.name, wild_type=document.wild_type, numbered=True))
     return state
 
 

@@ -102,22 +102,12 @@ def run(args) -> int:
 def generated_state(result, settings, fasta_text: str, model: str):
     """A project document of a generated set: its sequences as the records of one FASTA (the best first,
     File > Choose Record shows the others), with the settings and seed that made them."""
-    import dataclasses
-    import datetime
-
-    from protein_studio import __version__
+    from protein_studio.core.project import generated_record
     from protein_studio.core.session import DocumentState, load_sources
 
-    seed = getattr(settings, "seed", None)
-    document = load_sources([(f"generated_seed{seed}.fasta", fasta_text.encode("utf-8"))])
+    document = load_sources([(f"generated_seed{settings.seed}.fasta", fasta_text.encode("utf-8"))])
     state = DocumentState(document)
-    state.results.append({
-        "kind": "generated", "name": f"Generated with {model}, seed {seed}",
-        "data": {"settings": {k: v for k, v in dataclasses.asdict(settings).items()
-                              if isinstance(v, (int, float, str, bool, type(None)))},
-                 "kept": len(result.kept), "sampled": len(result.candidates), "fasta": fasta_text},
-        "arrays": {}, "provenance": {"model": model, "seed": seed, "application": f"protein-studio {__version__}",
-                                     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}})
+    state.results.append(generated_record(result, settings, fasta_text, model))
     return state
 
 

@@ -93,13 +93,49 @@ def write_text_atomically(path: str | PathLike, text: str) -> Path:
     return write_bytes_atomically(path, text.encode("utf-8"))
 
 
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporary files of earlier writes to ``path`` whose process was killed before it could rename or
+    remove them (``.NAME.PID.XXXX.tmp``): removed when that process no longer runs."""
+    try:
+        candidates = list(path.parent.glob(f".{glob_escape(path.name)}.*.tmp"))
+    except OSError:
+        return
+    for candidate in candidates:
+        parts = candidate.name[len(path.name) + 2:].split(".")
+        if len(parts) < 3 or not parts[0].isdigit():
+            continue
+        pid = int(parts[0])
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # still running: its write may be under way
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        try:
+            candidate.unlink()
+        except OSError:
+            pass
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob's special characters taken literally."""
+    from glob import escape
+
+    return escape(name)
+
+
 def write_bytes_atomically(path: str | PathLike, data: bytes) -> Path:
     """:func:`write_text_atomically` for bytes (images, BinaryCIF): every file the application writes goes
-    through here."""
+    through here. A write killed before its rename leaves ``.NAME.PID.XXXX.tmp``; the next write to the same
+    file removes it once that process is gone."""
     path = Path(path)
+    _remove_stale_temporaries(path)
     try:
         mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:

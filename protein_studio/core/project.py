@@ -15,7 +15,7 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, ``PRAGMA application_i
     meta(key PRIMARY KEY, value)                   application version, created, modified, active document
     blobs(sha256 PRIMARY KEY, data)                file bytes and arrays, by content
     documents(id, position, name, wild_type, sequence, chain, record, scheme JSON, view JSON,
-              saved_sequence, paths JSON)
+              saved_sequence, paths JSON, undo JSON, undo_index)       undo: steps of [index, old, new] edits
     sources(document_id, position, file_name, sha256 -> blobs)
     scans(document_id PRIMARY KEY, model, strategy, sequence, scores -> blobs, final -> blobs,
           excluded JSON, random_weights, complete, provenance JSON)
@@ -48,6 +48,7 @@ from protein_studio.core.numbering import NumberingScheme
 __all__ = [
     "SCHEMA_VERSION", "APPLICATION_ID", "PROJECT_SUFFIX", "MIGRATIONS", "ProjectError", "ProjectSnapshot",
     "snapshot", "save_project", "load_project", "project_summary", "array_bytes", "array_from_bytes",
+    "provenance_now", "prediction_record", "generated_record",
 ]
 
 #: Version of the schema this application writes and reads.
@@ -64,7 +65,8 @@ CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE documents (
     id INTEGER PRIMARY KEY, position INTEGER NOT NULL, name TEXT NOT NULL, wild_type TEXT NOT NULL,
     sequence TEXT NOT NULL, chain TEXT, record INTEGER NOT NULL DEFAULT 0, scheme TEXT NOT NULL,
-    view TEXT NOT NULL DEFAULT '{}', saved_sequence TEXT, paths TEXT NOT NULL DEFAULT '[]');
+    view TEXT NOT NULL DEFAULT '{}', saved_sequence TEXT, paths TEXT NOT NULL DEFAULT '[]',
+    undo TEXT NOT NULL DEFAULT '[]', undo_index INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE sources (
     document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE, position INTEGER NOT NULL,
     file_name TEXT NOT NULL, sha256 TEXT NOT NULL REFERENCES blobs(sha256));
@@ -140,6 +142,7 @@ def snapshot(session, meta: dict | None = None) -> ProjectSnapshot:
                              random_weights=scan.random_weights, complete=scan.complete, final=scan.final.copy(),
                              excluded=scan.excluded, provenance=dict(scan.provenance))
         states.append(replace(state, scan=scan, variants=list(state.variants), notes=dict(state.notes),
+                              undo=json.loads(json.dumps(state.undo)),
                               model_scores=dict(state.model_scores),
                               score_provenance={k: dict(v) for k, v in state.score_provenance.items()},
                               results=[_copy_result(r) for r in state.results], view=json.loads(json.dumps(state.view))))
@@ -272,10 +275,10 @@ def _write_state(con: sqlite3.Connection, position: int, state, keep: set[str]) 
     doc = state.document
     cursor = con.execute(
         "INSERT INTO documents (position, name, wild_type, sequence, chain, record, scheme, view, saved_sequence,"
-        " paths) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " paths, undo, undo_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (position, doc.name, doc.wild_type, doc.sequence, doc.chain, int(doc.record),
          json.dumps(doc.scheme.to_dict()), json.dumps(state.view), state.saved_sequence,
-         json.dumps([str(p) for p in doc.paths])))
+         json.dumps([str(p) for p in doc.paths]), json.dumps(state.undo), int(state.undo_index)))
     doc_id = cursor.lastrowid
     for k, (file_name, data) in enumerate(doc.sources):
         con.execute("INSERT INTO sources (document_id, position, file_name, sha256) VALUES (?, ?, ?, ?)",
@@ -347,9 +350,9 @@ def load_project(path: str | Path) -> ProjectSnapshot:
         blobs = _BlobReader(con)
         states = []
         meta = dict(con.execute("SELECT key, value FROM meta"))
-        rows = con.execute("SELECT id, name, wild_type, sequence, chain, record, scheme, view, saved_sequence, paths "
-                           "FROM documents ORDER BY position").fetchall()
-        for doc_id, name, wild_type, sequence, chain, record, scheme, view, saved, paths in rows:
+        rows = con.execute("SELECT id, name, wild_type, sequence, chain, record, scheme, view, saved_sequence, paths, "
+                           "undo, undo_index FROM documents ORDER BY position").fetchall()
+        for doc_id, name, wild_type, sequence, chain, record, scheme, view, saved, paths, undo, undo_index in rows:
             sources = [(file_name, blobs[digest]) for file_name, digest in con.execute(
                 "SELECT file_name, sha256 FROM sources WHERE document_id = ? ORDER BY position", (doc_id,))]
             try:
@@ -359,7 +362,8 @@ def load_project(path: str | Path) -> ProjectSnapshot:
                                                   paths=json.loads(paths))
             except InputError as exc:
                 raise ProjectError(f"document '{name}' cannot be rebuilt: {exc}", source=source) from None
-            state = DocumentState(document, view=json.loads(view), saved_sequence=saved)
+            state = DocumentState(document, view=json.loads(view), saved_sequence=saved, undo=json.loads(undo),
+                                  undo_index=int(undo_index))
             scan = con.execute("SELECT model, strategy, sequence, scores, final, excluded, random_weights, complete,"
                                " provenance FROM scans WHERE document_id = ?", (doc_id,)).fetchone()
             if scan is not None:
@@ -456,3 +460,39 @@ def merge_into(path: str | Path, states: Sequence, meta: dict | None = None) -> 
         loaded = load_project(path)
         existing, active = loaded.states, loaded.active
     return save_project(path, ProjectSnapshot(tuple(existing) + tuple(states), active, dict(meta or {})))
+
+
+# ------------------------------------------------------------------------------------------ result records
+def provenance_now(**fields) -> dict:
+    """Provenance of a result made now: application version and UTC date, plus ``fields``."""
+    from protein_studio import __version__
+
+    return {"application": f"protein-studio {__version__}",
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            **{k: v for k, v in fields.items() if v is not None}}
+
+
+def prediction_record(result, *, name: str, source: str, wild_type: str | None, numbered: bool) -> dict:
+    """The project record of a structure prediction (a FoldResult): the PDB text, pLDDT, pTM and PAE, and
+    what made it."""
+    return {"kind": "prediction", "name": name,
+            "data": {"pdb_text": result.pdb_text, "model": result.model, "sequence": result.sequence,
+                     "source": source, "wild_type": wild_type, "numbered": bool(numbered),
+                     "mean_plddt": float(result.mean_plddt), "ptm": float(result.ptm),
+                     "chain_ids": list(result.chain_ids), "chunk_size": result.chunk_size,
+                     "seconds": float(result.seconds)},
+            "arrays": {"plddt": np.asarray(result.plddt, dtype=float), "pae": np.asarray(result.pae, dtype=float)},
+            "provenance": provenance_now(model=result.model, chunk_size=result.chunk_size)}
+
+
+def generated_record(result, settings, fasta_text: str, model: str) -> dict:
+    """The project record of a generated set (a GenerationResult): its FASTA, the sampling settings and
+    the seed that give it again."""
+    import dataclasses
+
+    plain = {k: v for k, v in dataclasses.asdict(settings).items() if isinstance(v, (int, float, str, bool, type(None)))}
+    seed = plain.get("seed")
+    return {"kind": "generated", "name": f"Generated with {model}, seed {seed}",
+            "data": {"settings": plain, "kept": len(result.kept), "sampled": len(result.candidates),
+                     "fasta": fasta_text},
+            "arrays": {}, "provenance": provenance_now(model=model, seed=seed)}

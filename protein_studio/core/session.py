@@ -341,6 +341,12 @@ class DocumentState:
         View settings worth keeping (colouring, ranked-table filters, selection).
     saved_sequence : str or None
         The sequence as last saved to FASTA (or opened), to know about unsaved edits.
+    undo : list
+        The undo history as plain data, oldest first: each step a list of ``[index, old, new]`` residue
+        edits (a point mutation, an applied variant, a reversion). Filled by the window when the project is
+        written; history before a paste or a change of chain or record is not kept.
+    undo_index : int
+        How many of :attr:`undo`'s steps are done (the rest can be redone).
     """
 
     document: Document
@@ -352,6 +358,8 @@ class DocumentState:
     results: list = field(default_factory=list)
     view: dict = field(default_factory=dict)
     saved_sequence: str | None = None
+    undo: list = field(default_factory=list)
+    undo_index: int = 0
 
     def __post_init__(self):
         if self.saved_sequence is None:

@@ -6,15 +6,19 @@ from PySide6.QtGui import QUndoCommand
 
 from protein_studio.core.session import Session
 
-__all__ = ["SetResidueCommand", "ReplaceSequenceCommand", "ReplaceDocumentCommand"]
+__all__ = ["SetResidueCommand", "EditsCommand", "ReplaceSequenceCommand", "ReplaceDocumentCommand", "history_steps",
+           "rebuild_history"]
 
 
 class SetResidueCommand(QUndoCommand):
-    """Put ``residue`` at 0-based ``index`` (a point mutation, or a reversion to the wild type)."""
+    """Put ``residue`` at 0-based ``index`` (a point mutation, or a reversion to the wild type).
 
-    def __init__(self, session: Session, index: int, residue: str):
+    ``old`` is the letter undo puts back (default: the one there now; given when a saved history is rebuilt
+    over a sequence that already has the edit)."""
+
+    def __init__(self, session: Session, index: int, residue: str, old: str | None = None):
         doc = session.document
-        old = doc.sequence[index]
+        old = doc.sequence[index] if old is None else old
         super().__init__(f"{old}{doc.label(index)}{residue}")
         self.session = session
         self.index = index
@@ -65,3 +69,73 @@ class ReplaceDocumentCommand(_SnapshotCommand):
     def __init__(self, session: Session, document, text: str):
         super().__init__(session, text, lambda: session.replace_document(document))
         self.document = document
+
+
+class EditsCommand(QUndoCommand):
+    """Several residue edits as one step (a saved applied variant or reversion): ``edits`` are
+    ``(index, old, new)``; redo puts every ``new``, undo every ``old`` back, in reverse order.
+
+    One command with a list rather than a macro of child commands: QUndoCommand is no QObject, so a child
+    made with ``parent=`` would be owned by Python and by its macro alike."""
+
+    def __init__(self, session: Session, edits, text: str | None = None):
+        super().__init__(text or f"{len(edits)} edits")
+        self.session = session
+        self.edits = [(int(i), old, new) for i, old, new in edits]
+
+    def redo(self) -> None:
+        for index, _old, new in self.edits:
+            self.session.set_residue(index, new)
+
+    def undo(self) -> None:
+        for index, old, _new in reversed(self.edits):
+            self.session.set_residue(index, old)
+
+
+def _edits(command: QUndoCommand) -> list | None:
+    """A command's residue edits ``[[index, old, new], ...]``; None for one that is not only edits."""
+    if isinstance(command, SetResidueCommand):
+        return [[command.index, command.old, command.residue]]
+    if isinstance(command, EditsCommand):
+        return [list(edit) for edit in command.edits]
+    if command.childCount() == 0:
+        return None
+    edits = []
+    for k in range(command.childCount()):
+        child = _edits(command.child(k))
+        if child is None:
+            return None
+        edits += child
+    return edits
+
+
+def history_steps(stack) -> tuple[list, int]:
+    """The undo history of ``stack`` as plain data: ``(steps, index)``, each step a list of residue edits.
+
+    Only point edits can be kept: history before a paste or a change of chain/record (which hold whole
+    document states) is dropped, and so are redo steps after one."""
+    steps: list = []
+    done = stack.index()
+    start = 0
+    for k in range(stack.count()):
+        edits = _edits(stack.command(k))
+        if edits is None:
+            if k < done:
+                steps, start = [], k + 1
+                continue
+            break
+        steps.append(edits)
+    return steps, done - start
+
+
+def rebuild_history(stack, session: Session, steps: list, index: int) -> None:
+    """Put a saved history back on an empty ``stack`` for the active document, whose sequence has the first
+    ``index`` steps applied: every step is pushed (the done ones change nothing), then the redo ones are
+    undone again."""
+    for step in steps:
+        if len(step) == 1:
+            (position, old, new), = step
+            stack.push(SetResidueCommand(session, int(position), new, old=old))
+            continue
+        stack.push(EditsCommand(session, [(int(position), old, new) for position, old, new in step]))
+    stack.setIndex(max(0, min(index, stack.count())))

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDockWidget
                                QHBoxLayout, QLabel, QPushButton, QVBoxLayout)
 
 from protein_studio.core.errors import InputError, UserError
+from protein_studio.core.project import prediction_record, provenance_now
 from protein_studio.core.structures import ResidueId, Structure, structure_from_text, to_pdb_text
 from protein_studio.gui.track_panel import TrackPanel, displacement_track, plddt_track
 from protein_studio.gui.worker import Job
@@ -120,15 +121,6 @@ def renumber_like(structure: Structure, numbering: Any, name: str | None = None)
                                confidence=structure.confidence_kind)
 
 
-
-
-def _provenance(**fields) -> dict:
-    import datetime
-
-    from protein_studio import __version__
-
-    return {"application": f"protein-studio {__version__}",
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), **fields}
 
 
 @dataclass
@@ -363,6 +355,18 @@ class DesignTools(QObject):
             action.triggered.connect(lambda _=False, s=slot: s())
             menu.insertAction(before, action)
             self.actions[key] = action
+        file_menu = next((a.menu() for a in self.window.menuBar().actions()
+                          if a.menu() is not None and a.text().replace("&", "") == "File"), None)
+        if file_menu is not None:
+            save = QAction("Save S&tructure\u2026", self.window)
+            tip = ("Save the document's structure, a prediction (pLDDT in the B-factor column) or a superposed "
+                   "model as PDB or mmCIF")
+            save.setToolTip(tip)
+            save.setStatusTip(tip)
+            save.triggered.connect(lambda _=False: self.save_structure_dialog())
+            anchor = getattr(self.window, "export_csv_action", None)
+            file_menu.insertAction(anchor if anchor in file_menu.actions() else None, save)
+            self.actions["save_structure"] = save
         menu.insertSeparator(before)
 
     # documents and selection -----------------------------------------------------------------
@@ -447,6 +451,57 @@ class DesignTools(QObject):
         entry = StructureEntry(self._unique(f"File: {path.name}"), structure, False, "file")
         self._entries.append(entry)
         return entry
+
+    def savable_structures(self) -> list[tuple[str, Structure]]:
+        """``(label, structure)`` of what File > Save Structure offers: the document's structure, its
+        predictions and the superposed models of its comparisons."""
+        out = [(entry.label, entry.structure) for entry in self.structure_entries()]
+        state = self.window.session.state
+        for result in (state.results if state is not None else []):
+            if result["kind"] == "comparison" and result["data"].get("superimposed_pdb"):
+                try:
+                    structure = structure_from_text(result["data"]["superimposed_pdb"], "pdb",
+                                                    name=f"superposed {result['data']['mobile']}")
+                except InputError:
+                    continue
+                out.append((f"Superposed: {result['name']}", structure))
+        return out
+
+    def save_structure(self, label: str, path: str | Path) -> bool:
+        """Write the structure labelled ``label`` (see :meth:`savable_structures`) to ``path``, PDB or mmCIF
+        by its extension, atomically; a failure is a message."""
+        from protein_studio.core.structures import save_structure
+
+        chosen = dict(self.savable_structures()).get(label)
+        if chosen is None:
+            self.window.show_error("Cannot save the structure", f"no structure called {label!r}")
+            return False
+        try:
+            save_structure(chosen, path)
+        except UserError as exc:
+            self.window.show_error("Cannot save the structure", str(exc))
+            return False
+        self.window.activity.add_entry(f"Saved {label} to {path}")
+        return True
+
+    def save_structure_dialog(self) -> bool:
+        choices = [label for label, _ in self.savable_structures()]
+        if not choices:
+            self.window.show_error("No structure to save", "Open a structure or predict one first.")
+            return False
+        from PySide6.QtWidgets import QInputDialog
+
+        label, ok = QInputDialog.getItem(self.window, "Save structure", "Structure:", choices, len(choices) - 1, False)
+        if not ok:
+            return False
+        stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:60]
+        path, chosen = QFileDialog.getSaveFileName(self.window, "Save structure", str(Path.home() / f"{stem}.pdb"),
+                                                   "PDB (*.pdb);;mmCIF (*.cif)")
+        if not path:
+            return False
+        if Path(path).suffix.lower() not in (".pdb", ".cif", ".bcif"):
+            path += ".cif" if chosen.startswith("mmCIF") else ".pdb"
+        return self.save_structure(label, path)
 
     # prediction ------------------------------------------------------------------------------
     def sequence_choices(self) -> list[tuple[str, str, str]]:
@@ -543,15 +598,8 @@ class DesignTools(QObject):
         self.last_prediction = result
         state = self.window.session.state
         if state is not None:  # kept with the document, so the project keeps it
-            state.results.append({
-                "kind": "prediction", "name": label,
-                "data": {"pdb_text": result.pdb_text, "model": result.model, "sequence": result.sequence,
-                         "source": data["name"], "wild_type": data["wild_type"], "numbered": numbered,
-                         "mean_plddt": float(result.mean_plddt), "ptm": float(result.ptm),
-                         "chain_ids": list(result.chain_ids), "chunk_size": result.chunk_size,
-                         "seconds": float(result.seconds)},
-                "arrays": {"plddt": np.asarray(result.plddt, dtype=float), "pae": np.asarray(result.pae, dtype=float)},
-                "provenance": _provenance(model=result.model, chunk_size=result.chunk_size)})
+            state.results.append(prediction_record(result, name=label, source=data["name"],
+                                                   wild_type=data["wild_type"], numbered=numbered))
             self.window.session.modified.emit()
         viewer = self.window.viewer
         viewer.load_structure(structure, label)
@@ -636,7 +684,7 @@ class DesignTools(QObject):
                          "n_pairs": int(comparison.n_pairs), "superimposed_pdb": to_pdb_text(comparison.superimposed)},
                 "arrays": {"displacement": np.asarray(comparison.displacement, dtype=float)}
                 | ({"displacement_by_position": values} if values is not None else {}),
-                "provenance": _provenance(method="superposition (see engines.comparison)")})
+                "provenance": provenance_now(method="superposition (see engines.comparison)")})
             self.window.session.modified.emit()
         self.window.activity.add_entry(summary)
         self.window.statusBar().showMessage(summary, 8000)

@@ -69,6 +69,8 @@ class GenerationDialog(QDialog):
         self.window = window
         self.setWindowTitle("Generate sequences")
         self.result = None
+        self._settings = None  # what the running or last generation used (kept with its result)
+        self._model = ""
         self.job_id: int | None = None
         self._sampled = 0
 
@@ -214,6 +216,7 @@ class GenerationDialog(QDialog):
 
         job = Job(f"Generate {settings.n} sequences with {spec.display_name}", run, model=spec.name,
                   device=device, kind="generate")
+        self._settings, self._model = settings, spec.name
         self._sampled = 0
         self.job_id = self.window.submit_job(job)
         self.progress.setRange(0, 0)
@@ -262,6 +265,13 @@ class GenerationDialog(QDialog):
             return
         self.job_id = None
         self.show_result(result)
+        state = self.window.session.state
+        if state is not None and self._settings is not None:  # the set, its settings and seed go in the project
+            from protein_studio.core.project import generated_record
+
+            state.results.append(generated_record(result, self._settings, result.to_fasta(include_dropped=True),
+                                                  self._model))
+            self.window.session.modified.emit()
 
     def _on_failed(self, job_id: int, message: str, _details: str) -> None:
         if job_id != self.job_id:

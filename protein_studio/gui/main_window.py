@@ -35,7 +35,8 @@ from protein_studio.core.sequences import AMINO_ACIDS, format_fasta
 from protein_studio.core.session import Document, Session, load_document, load_sources, scheme_for
 from protein_studio.core.structures import ResidueId, to_pdb_text
 from protein_studio.gui.activity_panel import ActivityPanel
-from protein_studio.gui.commands import ReplaceDocumentCommand, ReplaceSequenceCommand, SetResidueCommand
+from protein_studio.gui.commands import (ReplaceDocumentCommand, ReplaceSequenceCommand, SetResidueCommand,
+                                        history_steps, rebuild_history)
 from protein_studio.gui.document_list import DocumentList
 from protein_studio.gui.heatmap import HeatmapView, colour_scale_limit
 from protein_studio.gui.project_controller import ProjectController
@@ -518,9 +519,23 @@ class MainWindow(QMainWindow):
             stack = QUndoStack(self)
             self.undo_group.addStack(stack)
             self._stacks[key] = stack
+            if state is not None and state.undo:  # a history saved in the project
+                try:
+                    rebuild_history(stack, self.session, state.undo, state.undo_index)
+                except (UserError, IndexError, ValueError) as exc:
+                    stack.clear()
+                    self.activity.add_entry(f"The saved undo history of {state.document.name} was not "
+                                            f"restored: {exc}")
         if self.undo_group.activeStack() is not stack:
             self.undo_group.setActiveStack(stack)
         return stack
+
+    def capture_history(self) -> None:
+        """Copy each document's undo history into its state as plain data (before the project is written)."""
+        for state in self.session.states:
+            stack = self._stacks.get(id(state))
+            if stack is not None:
+                state.undo, state.undo_index = history_steps(stack)
 
     @property
     def _model_scores(self) -> dict:

@@ -100,6 +100,7 @@ class ProjectController(QObject):
             self.dirty = False
             return
         self.dirty = False
+        self.window.capture_history()
         self.autosaver.submit(self.target, snapshot(self.session))
 
     def flush(self, timeout: float = 30.0) -> bool:
@@ -132,6 +133,7 @@ class ProjectController(QObject):
         try:
             if path.exists() and self.path != path:
                 path.unlink()  # a new project replaces an older file of that name (the dialog asked)
+            self.window.capture_history()
             save_project(path, snapshot(self.session))
         except (ProjectError, OSError) as exc:
             self.window.show_error("Cannot save the project", str(exc))
@@ -218,6 +220,7 @@ class ProjectController(QObject):
         for state in project.states:  # added to what is open (the demo, or files given on the command line)
             self.session.open(state)
         try:
+            self.window.capture_history()
             save_project(recovery_path(), snapshot(self.session))  # ours now, before the old one goes
         except ProjectError as exc:
             self.window.show_error("Cannot keep the restored work", str(exc))

@@ -122,3 +122,52 @@ def test_atomic_write_into_a_missing_folder_names_the_path(tmp_path):
     with pytest.raises(UserError, match="cannot write .*missing"):
         write_text_atomically(tmp_path / "missing" / "out.csv", "x")
     assert not (tmp_path / "missing").exists()
+
+
+_KILLED_WRITER = """
+import sys
+from protein_studio.core.files import write_text_atomically
+k = 0
+while True:
+    k += 1
+    write_text_atomically(sys.argv[1], f"version {k}\\n" + "x" * 2_000_000 + "\\nend\\n")
+    print(k, flush=True)
+"""
+
+
+def test_an_export_killed_at_random_moments_leaves_a_whole_file_and_no_temporary_after_the_next_write(tmp_path):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    script = tmp_path / "writer.py"
+    script.write_text(_KILLED_WRITER)
+    target = tmp_path / "out" / "scan.csv"
+    target.parent.mkdir()
+    target.write_text("version 0\nend\n")
+    rng = random.Random(11)
+    for _round in range(8):
+        child = subprocess.Popen([sys.executable, str(script), str(target)], stdout=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, PYTHONPATH=str(repo)))
+        child.stdout.readline()  # it has written once
+        time.sleep(rng.uniform(0.0, 0.05))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        child.stdout.close()
+        text = target.read_text()
+        assert text.startswith("version ") and text.endswith("\nend\n")  # never a truncated file
+    # a writer killed for certain between writing its temporary file and renaming it
+    dying = tmp_path / "dying.py"
+    dying.write_text("import os, signal, sys\n"
+                     "os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)\n"
+                     "from protein_studio.core.files import write_text_atomically\n"
+                     "write_text_atomically(sys.argv[1], 'never renamed')\n")
+    subprocess.run([sys.executable, str(dying), str(target)], env=dict(os.environ, PYTHONPATH=str(repo)), timeout=60)
+    assert len(list(target.parent.glob(".scan.csv.*.tmp"))) == 1 and target.read_text().endswith("\nend\n")
+    write_text_atomically(target, "final\n")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["scan.csv"]  # the killed writers' temporaries went
+    assert target.read_text() == "final\n"

@@ -233,6 +233,12 @@ def test_generation_table_matches_the_engine_and_rows_go_to_the_editor(qtbot, wi
         else:
             assert row["Status"] == f"dropped: {c.reason}" and row["Perplexity"] == "\u2014"
 
+    # the set is kept with the document (and in its project) with the settings and seed that give it again
+    record = window.session.state.results[-1]
+    assert record["kind"] == "generated" and record["data"]["settings"]["seed"] == 11
+    assert record["data"]["settings"]["n"] == 8 and record["provenance"]["model"] == GENERATE
+    assert record["data"]["fasta"] == direct.to_fasta(include_dropped=True)
+
     # FASTA export: kept sequences ranked, scores in the headers
     path = tmp_path / "generated.fasta"
     assert dialog.export_fasta(path)
@@ -327,3 +333,34 @@ def test_track_panel_drops_tracks_of_another_length(qtbot):
         panel.set_track(plddt_track([1, 2]))
     panel.set_positions([str(i) for i in range(1, 8)])
     assert panel.tracks == []
+
+
+def test_predicted_and_superposed_structures_are_saved_as_pdb_and_mmcif(qtbot, window, tools, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    from protein_studio.core.structures import load_structure
+
+    if not any(e.kind == "predicted" for e in tools.structure_entries()):
+        with qtbot.waitSignal(tools.predictionShown, timeout=TIMEOUT):
+            tools.predict(FOLD)
+    entries = tools.structure_entries()
+    predicted = [e for e in entries if e.kind == "predicted"][-1]
+    with qtbot.waitSignal(tools.comparisonShown, timeout=TIMEOUT):
+        tools.compare(entries[0].label, predicted.label)
+    labels = [label for label, _ in tools.savable_structures()]
+    assert predicted.label in labels and any(label.startswith("Superposed: ") for label in labels)
+    plddt = predicted.structure.chains[0].confidence
+    for suffix in (".pdb", ".cif"):
+        path = tmp_path / f"prediction{suffix}"
+        assert tools.save_structure(predicted.label, path)
+        saved = load_structure(path)
+        assert saved.confidence_kind == "plddt"  # pLDDT in the B-factor column, read back as pLDDT
+        np.testing.assert_allclose(saved.chains[0].confidence, plddt, atol=0.01)
+    # through the menu: File > Save Structure, the superposed model, as mmCIF
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: (labels[-1], True))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "superposed"), "mmCIF (*.cif)"))
+    tools.actions["save_structure"].trigger()
+    assert len(load_structure(tmp_path / "superposed.cif").chains) == 1
+    assert not tools.save_structure(predicted.label, tmp_path / "missing" / "x.pdb")  # a message, not a crash
+    assert "missing" in window.message_box.text()
+    window.message_box.done(0)

@@ -392,3 +392,27 @@ def test_an_export_starved_by_a_file_size_limit_keeps_the_previous_file(tmp_path
     assert "UserError" in result.stdout and "scan.csv" in result.stdout
     assert target.read_text() == "the previous export\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export.py", "scan.csv"]
+
+
+def test_the_undo_history_comes_back_with_the_project(windows, tmp_path):
+    first = _window(windows)
+    assert first.open_files([DATA / "1ubq.pdb"], remember=False)
+    first.mutate(0, "A")
+    first.mutate(1, "W")
+    assert first.add_variant("I3V:K6R")
+    first.apply_variant("I3V:K6R")  # one step of two edits
+    first.mutate(9, "A")
+    first.undo_stack.undo()  # the last edit can be redone
+    sequence = first.session.document.sequence
+    assert first.projects.save_as(tmp_path / "history.psproj")
+    second = _window(windows)
+    assert second.open_files([tmp_path / "history.psproj"], remember=False)
+    stack = second.undo_stack
+    assert (stack.count(), stack.index()) == (4, 3) and second.session.document.sequence == sequence
+    stack.undo()  # the applied variant goes as one step
+    assert second.session.document.sequence[2] == "I" and second.session.document.sequence[5] == "K"
+    stack.redo()
+    stack.redo()  # and the edit that was undone before saving comes back
+    assert second.session.document.sequence[9] == "A"
+    stack.setIndex(0)
+    assert second.session.document.mutated_indices() == []
