@@ -230,9 +230,9 @@ class MainWindow(QMainWindow):
         self.ranked_dock = self._dock("Ranked substitutions", "ranked", self.ranked, Qt.LeftDockWidgetArea)
         self.activity_dock = self._dock("Jobs and activity", "activity", self.activity, Qt.BottomDockWidgetArea)
         self.documents_dock = self._dock("Documents", "documents", self.documents, Qt.LeftDockWidgetArea)
-        self.tabifyDockWidget(self.variants_dock, self.documents_dock)
-        self.variants_dock.raise_()
         self.splitDockWidget(self.variants_dock, self.ranked_dock, Qt.Vertical)
+        self.tabifyDockWidget(self.variants_dock, self.documents_dock)  # a tab beside Variants, above the table
+        self.variants_dock.raise_()
         self.resize(1400, 900)
         self.resizeDocks([self.viewer_dock], [480], Qt.Horizontal)
         self.resizeDocks([self.variants_dock], [300], Qt.Horizontal)
@@ -1123,6 +1123,10 @@ class MainWindow(QMainWindow):
         title = f"{doc.name}: {spec_label}, {scan.strategy} ({state})"
         self.heatmap.set_data(scan.scores, scan.sequence, labels, summary=scan.summary(), ranks=scan.ranks(),
                               title=title, describe=doc.residue_text, **marks)
+        provenance = scan.provenance or {}
+        self.scan_title.setToolTip("Where these numbers come from:\n" + "\n".join(
+            f"{key}: {value}" for key, value in provenance.items()) if provenance else
+            "Provenance is recorded when the scan finishes (model, weights, strategy, version, date)")
         colour = "#b00020" if scan.random_weights else "palette(text)"
         self.scan_title.setText(f"<b>{name}</b> \u2014 <span style='color:{colour}'>{html.escape(spec_label)}</span>, "
                                 f"{scan.strategy}: {state}. Log-ratio score: &gt;0 better than wild type "

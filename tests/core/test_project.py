@@ -307,3 +307,12 @@ def test_killing_an_autosaving_process_leaves_one_of_its_committed_states(tmp_pa
 def test_errors_are_input_errors():
     assert issubclass(ProjectError, InputError)
     assert json.loads(json.dumps({"ok": parse_mutant("A1G").positions})) == {"ok": [1]}
+
+
+def test_a_project_that_cannot_be_written_there_is_a_message_even_for_root(tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(ProjectError, match="cannot be written here") as error:
+        save_project(blocker / "p.psproj", snapshot(_design_session(tmp_path)))
+    assert "p.psproj" in str(error.value)
+    assert blocker.read_text() == "a file where a folder should be"

@@ -117,6 +117,7 @@ def test_a_design_session_is_saved_closed_and_reopened_exactly(windows, qtbot, t
     assert second.variants.table.item(0, 2).text() != ""  # the model score is back, with its provenance
     assert demo.score_provenance[str(demo.variants[0])]["weights"].startswith("RANDOM WEIGHTS")
     assert demo.scan.provenance["weights"].startswith("RANDOM WEIGHTS") and demo.scan.provenance["strategy"]
+    assert "weights: RANDOM WEIGHTS" in second.scan_title.toolTip()  # the numbers shown say where they came from
     assert second.numbering_label.text() == "Numbering: table tem1_ambler_numbering.csv"
     assert second.ranked.region.text() == "100-120" and second._color_mode == "score"
     assert [r["kind"] for r in demo.results] == ["prediction", "comparison"]
@@ -416,3 +417,17 @@ def test_the_undo_history_comes_back_with_the_project(windows, tmp_path):
     assert second.session.document.sequence[9] == "A"
     stack.setIndex(0)
     assert second.session.document.mutated_indices() == []
+
+
+def test_saving_a_project_where_it_cannot_be_written_is_a_message_and_autosave_carries_on(windows, tmp_path):
+    window = _window(windows)
+    assert window.open_files([DATA / "1ubq.pdb"], remember=False)
+    window.mutate(2, "A")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert not window.projects.save_as(blocker / "p.psproj")
+    assert "cannot be written here" in window.message_box.text()
+    window.message_box.done(0)
+    assert window.projects.path is None and window.session.document.sequence[2] == "A"
+    window.projects.autosave_now()  # the work still goes to the recovery file
+    assert window.projects.flush() and load_project(recovery_path()).states[0].document.sequence[2] == "A"
