@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "fold": "folding",
     "generate": "generation",
     "project": "project",
+    "fit": "learning",
+    "propose": "learning",
 }
 
 

@@ -477,6 +477,32 @@ def saturation_scan(sequence: str, loaded, ctx, strategy: str = "masked-marginal
                       provenance=result_provenance(loaded, runner, strategy=strategy))
 
 
+def embed_sequence(sequence: str, loaded) -> np.ndarray:
+    """Per-residue embeddings of ``sequence`` from a fair-esm model's last layer, ``(L, D)`` float64 (the
+    special tokens left out). Used as features of supervised models.
+
+    Raises
+    ------
+    InputError
+        A residue the model cannot take, or a sequence longer than one pass of the model.
+    """
+    import torch
+
+    from protein_studio.jobs.context import JobContext
+
+    runner = _Runner(loaded, JobContext())
+    encoded = runner.encode(sequence)
+    if runner.max_residues is not None and len(encoded) > runner.max_residues:
+        raise InputError(f"embeddings take at most {runner.max_residues} residues with {loaded.spec.name}; "
+                         f"this sequence has {len(encoded)}")
+    tokens = runner.tokens(encoded, _Pass(0, 0, len(encoded), (), ()))[None, :]
+    layer = loaded.model.num_layers
+    with torch.inference_mode():
+        out = loaded.model(torch.from_numpy(tokens).to(loaded.device), repr_layers=[layer])
+    start = runner.bos
+    return out["representations"][layer][0, start:start + len(encoded)].float().cpu().numpy().astype(np.float64)
+
+
 def result_provenance(loaded, runner=None, **extra) -> dict:
     """Where a result's numbers came from: model, weights (file hash or random seed), precision, device,
     window width, application version and date, plus ``extra`` (strategy, multi-mutant method...)."""

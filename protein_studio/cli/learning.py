@@ -1,0 +1,217 @@
+"""``protein-studio fit`` and ``protein-studio propose``: learn from measured variants, then propose the next
+round.
+
+``fit MEASURED.csv INPUT --column COL --out model.json`` reads the measured column (or ``--enrichment
+SELECTED INPUT`` for two count columns) onto INPUT in the chosen numbering, prints how every row was used,
+cross-validates (``--cv random|contiguous|modulo``, ProteinGym's schemes) and fits a ridge regression (or
+``--regressor gp``) on one-hot, embedding and/or zero-shot features; the model is saved as JSON.
+``propose model.json INPUT --n 24 --out next_round.csv`` ranks the candidates (every single substitution not
+measured) by predicted value with a diversity rule and writes them with their predictions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from protein_studio.core.errors import InputError, UserError
+
+__all__ = ["register", "run_fit", "run_propose"]
+
+
+def _zeroshot_provider(args, doc):
+    """Zero-shot scores of variants: an ESM model's scan (additive over mutations) or a table column."""
+    import numpy as np
+
+    from protein_studio.core.sequences import AMINO_ACIDS
+
+    index = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
+    if getattr(args, "zeroshot_model", None):
+        from protein_studio.cli.scoring import _run_models
+        from protein_studio.engines.scoring import saturation_scan
+
+        scan_args = argparse.Namespace(model=[args.zeroshot_model], device=args.device, command=args.command)
+        result = _run_models(scan_args, lambda loaded, ctx: saturation_scan(
+            doc.wild_type, loaded, ctx, strategy=args.zeroshot_strategy, positions=doc.scannable()))[0]
+        scores = result.scores
+
+        def from_scan(variants):
+            return np.array([sum(0.0 if m.wt == m.mt else scores[m.position - 1, index[m.mt]]
+                                 for m in v.mutations) for v in variants])
+
+        return from_scan, {"kind": "model", "name": args.zeroshot_model, "strategy": args.zeroshot_strategy,
+                           "weights": result.provenance.get("weights", "")}
+    table = getattr(args, "zeroshot_table", None) or getattr(args, "measured", None)
+    column = getattr(args, "zeroshot_column", None)
+    if column:
+        from protein_studio.core.measurements import read_assay
+
+        assay = read_assay(table, doc.wild_type, doc.scheme, column=column)
+        known = dict(zip(assay.variants, assay.values))
+        return (lambda variants: np.array([known.get(v, np.nan) for v in variants]),
+                {"kind": "table", "file": Path(table).name, "column": column})
+    return None, None
+
+
+def _embedder(args):
+    if not getattr(args, "model", None):
+        return None
+    from protein_studio.engines.scoring import embed_sequence
+    from protein_studio.models.esm_loading import load_esm
+
+    loaded = load_esm(args.model, args.device)
+    return lambda sequence: embed_sequence(sequence, loaded)
+
+
+def run_fit(args) -> int:
+    """Handler of ``protein-studio fit``."""
+    from protein_studio.cli.folding import check_output
+    from protein_studio.cli.scoring import load_input_document
+    from protein_studio.core.measurements import read_assay
+    from protein_studio.engines.learning import FeatureSet, fit
+
+    check_output(args.out)
+    doc = load_input_document(args)
+    features = [f.strip() for f in args.features.split(",") if f.strip()]
+    assay = read_assay(args.measured, doc.wild_type, doc.scheme, column=args.column,
+                       enrichment=args.enrichment, mutant_column=args.mutant_column)
+    print(f"protein-studio fit: {Path(args.measured).name}: {assay.rows} rows; {assay.rows_used} used as "
+          f"{len(assay)} variants (replicates averaged)"
+          + "".join(f"; {n} {reason}" for reason, n in sorted(assay.problem_counts().items())), file=sys.stderr)
+    for problem in assay.problems[:20]:
+        print(f"protein-studio fit: line {problem.line}: {problem.text}: {problem.reason}", file=sys.stderr)
+    if len(assay.problems) > 20:
+        print(f"protein-studio fit: ... and {len(assay.problems) - 20} more rows not used", file=sys.stderr)
+    zeroshot, zeroshot_source = _zeroshot_provider(args, doc) if "zeroshot" in features else (None, None)
+    feature_set = FeatureSet(doc.wild_type, tuple(features), _embedder(args) if "embeddings" in features else None,
+                             zeroshot)
+    provenance = {"measured": assay.name, "rows_used": assay.rows_used, "numbering": doc.scheme.description,
+                  "input": doc.name}
+    if zeroshot_source:
+        provenance["zeroshot"] = zeroshot_source
+    if "embeddings" in features:
+        provenance["embeddings"] = args.model
+    model = fit(doc.wild_type, assay.variants, assay.values, features=feature_set, regressor=args.regressor,
+                alpha=args.alpha, cv_scheme=None if args.cv == "none" else args.cv, k=args.folds, seed=args.seed,
+                provenance=provenance)
+    if model.cv is not None:
+        print(f"protein-studio fit: {model.cv.describe()}")
+    model.save(args.out)
+    print(f"protein-studio fit: {args.regressor} on {'+'.join(features)} features of {len(model.variants)} "
+          f"variants; wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def run_propose(args) -> int:
+    """Handler of ``protein-studio propose``."""
+    import numpy as np
+
+    from protein_studio.cli.folding import check_output
+    from protein_studio.cli.scoring import _fmt, _write_csv, load_input_document, provenance_lines
+    from protein_studio.core.export import table_csv
+    from protein_studio.engines.learning import load_model_file, propose
+
+    check_output(args.out)
+    doc = load_input_document(args)
+    import json
+
+    from protein_studio.core.files import read_input_text
+
+    try:
+        saved = json.loads(read_input_text(args.model_file, "a fitted model"))
+        names = saved["features"]["names"]
+        source = saved.get("provenance", {}).get("zeroshot", {})
+    except (ValueError, KeyError, TypeError):
+        raise InputError("not a model written by protein-studio fit", source=Path(args.model_file).name) from None
+    if "zeroshot" in names and not (args.zeroshot_model or args.zeroshot_column):
+        if source.get("kind") == "model":
+            args.zeroshot_model, args.zeroshot_strategy = source["name"], source.get("strategy", "wt-marginals")
+        else:
+            raise UserError("the model uses a zero-shot score from a table: give --zeroshot-table FILE "
+                            "--zeroshot-column COL covering the candidates, or --zeroshot-model NAME")
+    if "embeddings" in names and not args.model:
+        raise UserError("the model uses ESM embeddings: give the same --model NAME")
+    zeroshot, _ = _zeroshot_provider(args, doc) if "zeroshot" in names else (None, None)
+    model = load_model_file(args.model_file, embedder=_embedder(args) if "embeddings" in names else None,
+                            zeroshot=zeroshot)
+    if model.wild_type != doc.wild_type:
+        raise InputError(f"the model was fitted on another sequence ({len(model.wild_type)} residues) than "
+                         f"{doc.name} ({len(doc)} residues)", source=Path(args.model_file).name)
+    chosen = propose(model, args.n, per_position=args.per_position, min_distance=args.min_distance,
+                     explore=args.explore, skip=frozenset(doc.excluded))
+    rows = [[rank, doc.name_mutant(p.variant), str(p.variant), _fmt(p.predicted),
+             "" if not np.isfinite(p.std) or model.regressor != "gp" else _fmt(p.std), _fmt(p.acquisition)]
+            for rank, p in enumerate(chosen, start=1)]
+    header = provenance_lines(doc, f"{model.regressor} on {'+'.join(names)}",
+                              f"fitted on {len(model.variants)} measured variants ({Path(args.model_file).name})",
+                              f"diversity: at most {args.per_position} per position, min distance "
+                              f"{args.min_distance}, explore {args.explore}")
+    _write_csv(args.out, table_csv(rows, ["rank", "mutant", "sequence_mutant", "predicted", "std", "acquisition"],
+                                   header))
+    if args.out != "-":
+        print(f"protein-studio propose: wrote {len(rows)} proposals to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _input_arguments(parser) -> None:
+    parser.add_argument("--sequence", metavar="SEQ", help="the protein sequence itself instead of INPUT")
+    parser.add_argument("--structure", metavar="FILE", help="a structure to align a FASTA INPUT to")
+    parser.add_argument("--chain", metavar="ID", help="chain of a structure file")
+    parser.add_argument("--record", metavar="NAME|N", help="record of a FASTA file")
+    parser.add_argument("--numbering", nargs="+", metavar="SCHEME",
+                        help="how positions are named: structure, sequence, reference FILE, offset N, table FILE")
+    parser.add_argument("--offset", type=int, default=0, metavar="N", help="short for --numbering offset N")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    parser.add_argument("--zeroshot-model", metavar="NAME", help="zero-shot scores from this ESM model's scan")
+    parser.add_argument("--zeroshot-strategy", default="wt-marginals", choices=("wt-marginals", "masked-marginals"),
+                        help="the zero-shot scan's strategy (default: wt-marginals, one pass)")
+    parser.add_argument("--zeroshot-column", metavar="COL", help="zero-shot scores from this column of a table")
+
+
+def register(subparsers) -> None:
+    """Add ``fit`` and ``propose``."""
+    from protein_studio.engines.learning import CV_SCHEMES, REGRESSORS
+
+    fit_parser = subparsers.add_parser(
+        "fit", help="learn from measured variants (ridge or Gaussian process, cross-validated)",
+        description="Fit a supervised model on a measured column of a DMS/assay table: one-hot, ESM-embedding "
+                    "and/or zero-shot features; ProteinGym's random, contiguous or modulo cross-validation.")
+    fit_parser.add_argument("measured", metavar="MEASURED.csv", help="the assay table (mutants in the numbering used)")
+    fit_parser.add_argument("input", nargs="?", metavar="INPUT", help="FASTA, PDB or mmCIF of the measured protein")
+    group = fit_parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--column", metavar="COL", help="the measured column")
+    group.add_argument("--enrichment", nargs=2, metavar=("SELECTED", "INPUT"),
+                       help="two count columns: the value is log((selected+0.5)/(input+0.5))")
+    fit_parser.add_argument("--mutant-column", metavar="COL", help="the mutants' column (default: found by name)")
+    fit_parser.add_argument("--features", default="onehot", metavar="LIST",
+                            help="comma-separated: onehot (default), embeddings (needs --model), zeroshot (needs "
+                                 "--zeroshot-model or --zeroshot-column)")
+    fit_parser.add_argument("--model", metavar="NAME", help="ESM model for embedding features")
+    fit_parser.add_argument("--regressor", choices=REGRESSORS, default="ridge", help="ridge (default) or gp")
+    fit_parser.add_argument("--alpha", type=float, default=1.0, help="ridge regularisation (default 1.0)")
+    fit_parser.add_argument("--cv", choices=CV_SCHEMES + ("none",), default="random",
+                            help="cross-validation split scheme (default random)")
+    fit_parser.add_argument("--folds", type=int, default=5, help="folds (default 5)")
+    fit_parser.add_argument("--seed", type=int, default=0, help="seed of the random folds")
+    fit_parser.add_argument("--out", required=True, metavar="model.json", help="the fitted model (JSON)")
+    _input_arguments(fit_parser)
+    fit_parser.set_defaults(handler=run_fit)
+
+    propose_parser = subparsers.add_parser(
+        "propose", help="propose the next round from a fitted model",
+        description="Rank every single substitution not yet measured by the model's prediction, keep a diverse "
+                    "set, and write it as CSV.")
+    propose_parser.add_argument("model_file", metavar="model.json")
+    propose_parser.add_argument("input", nargs="?", metavar="INPUT", help="the same protein the model was fitted on")
+    propose_parser.add_argument("--n", type=int, default=24, help="how many to propose (default 24)")
+    propose_parser.add_argument("--per-position", type=int, default=1, help="at most this many per position")
+    propose_parser.add_argument("--min-distance", type=int, default=0,
+                                help="chosen positions at least this far apart along the sequence")
+    propose_parser.add_argument("--explore", type=float, default=0.0,
+                                help="GP only: rank by mean + EXPLORE * std (upper confidence bound)")
+    propose_parser.add_argument("--model", metavar="NAME", help="ESM model, when the fit used embeddings")
+    propose_parser.add_argument("--zeroshot-table", metavar="FILE", help="table with the candidates' zero-shot scores")
+    propose_parser.add_argument("--out", required=True, metavar="CSV", help="next round ('-' for standard output)")
+    _input_arguments(propose_parser)
+    propose_parser.set_defaults(handler=run_propose)

@@ -1,0 +1,86 @@
+"""``protein-studio fit`` and ``propose`` on a real DMS table, with random-weight models for the ESM parts."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("esm")
+
+from protein_studio.cli import main  # noqa: E402
+
+DEMO = "resources/demo/tem1_P62593.fasta"
+
+
+@pytest.fixture
+def blat300(tmp_path, data_dir):
+    lines = (data_dir / "BLAT_ECOLX_Ranganathan2015_2500.csv").read_text(encoding="utf-8-sig").splitlines()
+    path = tmp_path / "blat300.csv"
+    path.write_text("\n".join(lines[:301]) + "\n")
+    return path
+
+
+def _rows(path):
+    return list(csv.DictReader(line for line in open(path) if not line.startswith("#")))
+
+
+def test_fit_reports_rows_and_cross_validation_then_propose_writes_the_next_round(blat300, tmp_path, capsys):
+    model = tmp_path / "model.json"
+    assert main(["fit", str(blat300), DEMO, "--column", "2500", "--cv", "modulo", "--out", str(model)]) == 0
+    captured = capsys.readouterr()
+    assert "blat300.csv: 300 rows; 300 used as 300 variants" in captured.err
+    assert "modulo 5-fold CV over 300 variants: Spearman" in captured.out
+    saved = json.loads(model.read_text())
+    assert saved["regressor"] == "ridge" and saved["cv"]["scheme"] == "modulo" and len(saved["variants"]) == 300
+    out = tmp_path / "next.csv"
+    assert main(["propose", str(model), DEMO, "--n", "24", "--per-position", "2", "--out", str(out)]) == 0
+    rows = _rows(out)
+    assert len(rows) == 24 and [r["rank"] for r in rows] == [str(k) for k in range(1, 25)]
+    assert [float(r["predicted"]) for r in rows] == sorted((float(r["predicted"]) for r in rows), reverse=True)
+    measured = {line.split(",")[1] for line in blat300.read_text(encoding="utf-8-sig").splitlines()[1:]}
+    assert not {r["mutant"] for r in rows} & measured
+    positions = [r["mutant"][1:-1] for r in rows]
+    assert max(positions.count(p) for p in positions) <= 2
+    assert "fitted on 300 measured variants" in out.read_text()
+
+
+def test_gp_with_embeddings_and_zero_shot_from_a_model(blat300, tmp_path, capsys):
+    model = tmp_path / "gp.json"
+    assert main(["fit", str(blat300), DEMO, "--column", "2500", "--features", "onehot,embeddings,zeroshot",
+                 "--model", "random-esm2-tiny", "--zeroshot-model", "random-esm2-tiny", "--regressor", "gp",
+                 "--cv", "contiguous", "--out", str(model)]) == 0
+    provenance = json.loads(model.read_text())["provenance"]
+    assert provenance["zeroshot"]["kind"] == "model" and provenance["embeddings"] == "random-esm2-tiny"
+    out = tmp_path / "next.csv"
+    assert main(["propose", str(model), DEMO, "--model", "random-esm2-tiny", "--n", "5", "--explore", "2",
+                 "--min-distance", "5", "--out", str(out)]) == 0
+    rows = _rows(out)
+    assert len(rows) == 5 and all(float(r["std"]) > 0 for r in rows)
+    assert all(float(r["acquisition"]) == pytest.approx(float(r["predicted"]) + 2 * float(r["std"]), abs=1e-5)
+               for r in rows)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["fit", "BLAT", DEMO, "--column", "nope"], "no column 'nope'"),
+    (["fit", "BLAT", DEMO, "--column", "2500", "--features", "embeddings"], "embedding features need an ESM model"),
+    (["fit", "BLAT", "--sequence", "MKTAYIAKQR", "--column", "2500"], "position 24 is outside"),
+])
+def test_fit_errors_are_one_line(blat300, tmp_path, capsys, argv, message):
+    argv = [str(blat300) if a == "BLAT" else a for a in argv]
+    code = main(argv + ["--out", str(tmp_path / "m.json")])
+    err = capsys.readouterr().err
+    if message == "position 24 is outside":
+        assert code == 1 and "at least 3 measured variants" in err  # every row failed the wild-type check
+    else:
+        assert code == 1 and message in err.strip().splitlines()[-1]
+    assert "Traceback" not in err and not (tmp_path / "m.json").exists()
+
+
+def test_propose_refuses_a_model_of_another_protein(blat300, tmp_path, capsys, data_dir):
+    model = tmp_path / "model.json"
+    assert main(["fit", str(blat300), DEMO, "--column", "2500", "--cv", "none", "--out", str(model)]) == 0
+    assert main(["propose", str(model), str(data_dir / "1ubq.pdb"), "--out", str(tmp_path / "x.csv")]) == 1
+    assert "fitted on another sequence" in capsys.readouterr().err
