@@ -22,7 +22,7 @@ from protein_studio.core.mutations import MultiMutant, parse_mutant
 from protein_studio.core.numbering import NumberingScheme
 from protein_studio.core.sequences import AMINO_ACIDS
 
-__all__ = ["Assay", "AssayProblem", "read_assay", "assay_predictions"]
+__all__ = ["Assay", "AssayProblem", "read_assay", "assay_predictions", "measurement_record", "assays_in"]
 
 _AA = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
 
@@ -219,3 +219,20 @@ def assay_predictions(assay: Assay, scores: np.ndarray | None) -> np.ndarray:
             total += value
         out[k] = total
     return out
+
+
+def measurement_record(assay: Assay) -> dict:
+    """The project record of an assay (kept with its document, like predictions)."""
+    from protein_studio.core.project import provenance_now
+
+    return {"kind": "measurements", "name": assay.name, "data": assay.to_dict(),
+            "arrays": {"values": np.asarray(assay.values, dtype=float),
+                       "replicates": np.asarray(assay.replicates, dtype=int)},
+            "provenance": provenance_now(source=assay.source, column=assay.column, rows=assay.rows,
+                                         rows_used=assay.rows_used)}
+
+
+def assays_in(results: Sequence[dict]) -> list[Assay]:
+    """The assays among a document's results, oldest first."""
+    return [Assay.from_dict(r["data"], r["arrays"]["values"], r["arrays"]["replicates"])
+            for r in results if r["kind"] == "measurements"]

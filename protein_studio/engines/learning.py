@@ -39,6 +39,7 @@ from protein_studio.core.sequences import AMINO_ACIDS
 __all__ = [
     "FEATURES", "REGRESSORS", "CV_SCHEMES", "FeatureSet", "FittedModel", "CrossValidation", "Proposal",
     "onehot_matrix", "cv_folds", "cross_validate", "is_constant", "fit", "all_singles", "propose", "load_model_file",
+    "model_from_dict",
 ]
 
 FEATURES = ("onehot", "embeddings", "zeroshot")
@@ -379,8 +380,17 @@ def load_model_file(path: str | Path, *, embedder: Callable | None = None,
     path = Path(path)
     try:
         data = json.loads(read_input_text(path, "a fitted model"))
-        if data.get("format") != "protein-studio fitted model":
-            raise InputError("not a model written by protein-studio fit", source=path.name)
+    except ValueError as exc:
+        raise InputError(f"not a model written by protein-studio fit ({exc})", source=path.name) from None
+    return model_from_dict(data, embedder=embedder, zeroshot=zeroshot, source=path.name)
+
+
+def model_from_dict(data: Mapping, *, embedder: Callable | None = None, zeroshot: Callable | None = None,
+                    source: str = "model") -> FittedModel:
+    """The model of :meth:`FittedModel.to_dict` data (a file or a project record)."""
+    try:
+        if not isinstance(data, Mapping) or data.get("format") != "protein-studio fitted model":
+            raise InputError("not a model written by protein-studio fit", source=source)
         spec = data["features"]
         features = FeatureSet(data["wild_type"], tuple(spec["names"]), embedder, zeroshot,
                               columns=np.asarray(spec["columns"], dtype=int), zs_mean=float(spec["zs_mean"]),
@@ -400,7 +410,7 @@ def load_model_file(path: str | Path, *, embedder: Callable | None = None,
         cv = data.get("cv")
         cv = CrossValidation(cv["scheme"], int(cv["k"]), tuple(cv["spearman"]), int(cv["n"])) if cv else None
     except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"damaged model file ({type(exc).__name__}: {exc})", source=path.name) from None
+        raise InputError(f"damaged model file ({type(exc).__name__}: {exc})", source=source) from None
     return FittedModel(data["wild_type"], features, regressor, float(data["alpha"]), variants, values, estimator, cv,
                        dict(data.get("provenance", {})))
 

@@ -39,6 +39,7 @@ from protein_studio.gui.commands import (ReplaceDocumentCommand, ReplaceSequence
                                         history_steps, rebuild_history)
 from protein_studio.gui.document_list import DocumentList
 from protein_studio.gui.heatmap import HeatmapView, colour_scale_limit
+from protein_studio.gui.measurements_panel import MeasurementsPanel
 from protein_studio.gui.project_controller import ProjectController
 from protein_studio.gui.ranked_table import RankedTable, ranked_rows_csv
 from protein_studio.gui.sequence_editor import SequenceEditor
@@ -171,6 +172,10 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_docks()
         self.projects = ProjectController(self)
+        self.measurements = MeasurementsPanel(self)
+        self.measurements_dock = self._dock("Measurements", "measurements", self.measurements, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.viewer_dock, self.measurements_dock)
+        self.viewer_dock.raise_()
         self._build_menus()
         self._connect()
         self._choose_default_model()
@@ -268,6 +273,9 @@ class MainWindow(QMainWindow):
             file_menu, "Export Scan (All Substitutions)\u2026", self.export_scan_dialog, None,
             "Write every scored substitution as CSV: one row per substitution (long) or one row per position "
             "with 20 score columns (wide), labelled in the numbering shown and by sequence index")
+        self.import_measurements_action = self._action(
+            file_menu, "Import &Measurements\u2026", lambda _checked=False: self.measurements_dialog(), None,
+            "Import a DMS or assay table onto this document: scatter, metrics, measured heatmap, learning")
         self._action(file_menu, "Export &Heatmap Image (PNG/SVG)\u2026", self.export_heatmap_dialog)
         self._action(file_menu, "Export &Structure Image\u2026", self.export_structure_dialog)
         self.save_fasta_action = self._action(
@@ -354,7 +362,7 @@ class MainWindow(QMainWindow):
         view.addAction(surface)
         view.addSeparator()
         for dock in (self.editor_dock, self.viewer_dock, self.variants_dock, self.ranked_dock, self.activity_dock,
-                     self.documents_dock):
+                     self.documents_dock, self.measurements_dock):
             view.addAction(dock.toggleViewAction())
 
         help_menu = bar.addMenu("&Help")
@@ -1099,6 +1107,12 @@ class MainWindow(QMainWindow):
             if not self._table_timer.isActive():
                 self._table_timer.start()
 
+    def measurements_dialog(self) -> bool:
+        """File > Import Measurements (the Measurements panel comes forward)."""
+        self.measurements_dock.show()
+        self.measurements_dock.raise_()
+        return self.measurements.import_dialog()
+
     def _redraw_scan(self) -> None:
         doc = self.session.document
         scan = self.session.scan
@@ -1107,6 +1121,14 @@ class MainWindow(QMainWindow):
         labels = doc.labels()
         marks = dict(breaks=doc.breaks, excluded=doc.excluded)
         name = html.escape(doc.name)
+        layer = self.measurements.heatmap_layer() if hasattr(self, "measurements") else None
+        if layer is not None:  # measured data, their difference to the scan, or a fitted model
+            matrix, title, summary = layer
+            self.heatmap.set_data(matrix, doc.sequence, labels, summary=summary, title=title,
+                                  describe=doc.residue_text, **marks)
+            self.scan_title.setText(f"<b>{name}</b> \u2014 {html.escape(title.split(': ', 1)[-1])}. "
+                                    f"(Measurements panel: Heatmap shows)")
+            return
         if scan is None:
             self.heatmap.set_data(None, doc.sequence, labels, describe=doc.residue_text,
                                   title=f"{doc.name}: not scanned", **marks)

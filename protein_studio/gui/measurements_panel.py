@@ -1,0 +1,497 @@
+"""Measured data in the window: File > Import Measurements, a scatter plot of predicted against measured linked
+to the selection both ways, live metrics, measured layers on the heatmap, and a model fitted on the
+measurements that proposes the next round into the variant list.
+
+The assays and fitted models are results of the document (kinds ``"measurements"`` and ``"fit"``), so the
+project keeps them with their provenance. Fitting runs on the worker like every long job.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from protein_studio.core.errors import UserError
+from protein_studio.core.measurements import assay_predictions, assays_in, measurement_record, read_assay
+from protein_studio.core.metrics import evaluate_predictions
+from protein_studio.gui.worker import Job
+
+__all__ = ["ScatterPlot", "MeasurementsPanel", "HEATMAP_LAYERS"]
+
+#: What the heatmap can show: the scan, an assay's measured singles, their difference (z-scores), a fitted model.
+HEATMAP_LAYERS = ("prediction", "measured", "difference", "learned")
+_LAYER_TEXT = {"prediction": "Prediction (scan)", "measured": "Measured", "difference": "Measured \u2212 predicted (z)",
+               "learned": "Learned model"}
+
+
+class ScatterPlot(QWidget):
+    """Predicted (x) against measured (y), one point per measured variant; drag a rectangle to select.
+
+    Signals
+    -------
+    positionsSelected(list, bool)
+        0-based positions of the points dragged over (the views' common signature).
+    """
+
+    positionsSelected = Signal(list, bool)
+    MARGIN = 36
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMinimumSize(220, 180)
+        self.x = np.zeros(0)
+        self.y = np.zeros(0)
+        self.positions: list[list[int]] = []
+        self.highlighted: set[int] = set()  # 0-based positions selected anywhere
+        self._drag: tuple[QPointF, QPointF] | None = None
+        self.x_title, self.y_title = "predicted", "measured"
+
+    def set_points(self, x, y, positions, x_title: str = "predicted", y_title: str = "measured") -> None:
+        self.x, self.y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        self.positions = [list(p) for p in positions]
+        self.x_title, self.y_title = x_title, y_title
+        self.update()
+
+    def set_highlight(self, indices) -> None:
+        self.highlighted = set(indices)
+        self.update()
+
+    def _ranges(self):
+        ok = np.isfinite(self.x) & np.isfinite(self.y)
+        if not ok.any():
+            return None
+        x, y = self.x[ok], self.y[ok]
+        pad_x = (x.max() - x.min()) * 0.05 or 1.0
+        pad_y = (y.max() - y.min()) * 0.05 or 1.0
+        return x.min() - pad_x, x.max() + pad_x, y.min() - pad_y, y.max() + pad_y
+
+    def _to_screen(self, x: float, y: float, ranges) -> QPointF:
+        x0, x1, y0, y1 = ranges
+        w, h = self.width() - 2 * self.MARGIN, self.height() - 2 * self.MARGIN
+        return QPointF(self.MARGIN + (x - x0) / (x1 - x0) * w, self.height() - self.MARGIN - (y - y0) / (y1 - y0) * h)
+
+    def points_in(self, rect: QRectF) -> list[int]:
+        """Indices of the points inside a rectangle of widget coordinates."""
+        ranges = self._ranges()
+        if ranges is None:
+            return []
+        return [k for k in range(len(self.x)) if math.isfinite(self.x[k]) and math.isfinite(self.y[k])
+                and rect.contains(self._to_screen(self.x[k], self.y[k], ranges))]
+
+    def select_points(self, indices) -> None:
+        """Select these points: their positions go to the selection everywhere."""
+        positions = sorted({p for k in indices for p in self.positions[k]})
+        self.positionsSelected.emit(positions, False)
+
+    def point_position(self, k: int) -> QPointF:
+        """Where point ``k`` is drawn (for tests and tooltips)."""
+        return self._to_screen(self.x[k], self.y[k], self._ranges())
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().base())
+        ranges = self._ranges()
+        text = self.palette().text().color()
+        painter.setPen(QPen(text))
+        m = self.MARGIN
+        painter.drawLine(m, self.height() - m, self.width() - m, self.height() - m)
+        painter.drawLine(m, m, m, self.height() - m)
+        painter.drawText(QRectF(m, self.height() - m + 4, self.width() - 2 * m, m - 6), Qt.AlignCenter, self.x_title)
+        painter.save()
+        painter.translate(10, self.height() / 2)
+        painter.rotate(-90)
+        painter.drawText(QRectF(-80, -8, 160, 16), Qt.AlignCenter, self.y_title)
+        painter.restore()
+        if ranges is None:
+            painter.drawText(self.rect(), Qt.AlignCenter, "Import measurements and run a scan to compare them")
+            return
+        x0, x1, y0, y1 = ranges
+        painter.drawText(QRectF(m - 30, self.height() - m + 2, 60, 14), Qt.AlignCenter, f"{x0:.3g}")
+        painter.drawText(QRectF(self.width() - m - 30, self.height() - m + 2, 60, 14), Qt.AlignCenter, f"{x1:.3g}")
+        painter.drawText(QRectF(0, self.height() - m - 14, m - 2, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y0:.3g}")
+        painter.drawText(QRectF(0, m, m - 2, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y1:.3g}")
+        painter.setRenderHint(QPainter.Antialiasing)
+        normal, chosen = QColor(40, 90, 180, 150), QColor(230, 120, 20)
+        for k in range(len(self.x)):
+            if not (math.isfinite(self.x[k]) and math.isfinite(self.y[k])):
+                continue
+            point = self._to_screen(self.x[k], self.y[k], ranges)
+            selected = bool(self.highlighted & set(self.positions[k]))
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(chosen if selected else normal)
+            painter.drawEllipse(point, 3.5 if selected else 2.2, 3.5 if selected else 2.2)
+        if self._drag is not None:
+            painter.setPen(QPen(text, 1, Qt.DashLine))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRect(QRectF(self._drag[0], self._drag[1]).normalized())
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        self._drag = (event.position(), event.position())
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._drag is not None:
+            self._drag = (self._drag[0], event.position())
+            self.update()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._drag is None:
+            return
+        rect = QRectF(self._drag[0], event.position()).normalized().adjusted(-3, -3, 3, 3)
+        self._drag = None
+        self.select_points(self.points_in(rect))
+        self.update()
+
+
+class ImportDialog(QDialog):
+    """Choose the measured column of a table (or two count columns for an enrichment)."""
+
+    def __init__(self, parent, columns: list[str]):
+        super().__init__(parent)
+        self.setWindowTitle("Import measurements")
+        self.column = QComboBox()
+        self.column.addItems(columns)
+        self.enrichment = QCheckBox("enrichment of two count columns: log((selected+0.5)/(input+0.5))")
+        self.selected, self.given = QComboBox(), QComboBox()
+        self.selected.addItems(columns)
+        self.given.addItems(columns)
+        form = QFormLayout(self)
+        form.addRow("Measured column", self.column)
+        form.addRow(self.enrichment)
+        form.addRow("Selected counts", self.selected)
+        form.addRow("Input counts", self.given)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class MeasurementsPanel(QWidget):
+    """The Measurements dock: assays of the shown document, the scatter plot, metrics, fit and propose."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.models: dict[int, object] = {}  # id(DocumentState) -> FittedModel of the last fit
+        self._fit_job: int | None = None
+        self._fit_state = None
+        self.assay_box = QComboBox()
+        self.assay_box.setToolTip("Measured data of this document (several assays each keep their own column)")
+        self.import_button = QPushButton("Import\u2026")
+        self.import_button.setToolTip("Import a DMS or assay table (CSV/TSV) onto this document's numbering")
+        self.layer = QComboBox()
+        for key in HEATMAP_LAYERS:
+            self.layer.addItem(_LAYER_TEXT[key], key)
+        self.layer.setToolTip("What the heatmap shows: the scan, the measured singles, their difference as "
+                              "z-scores, or the fitted model's predictions")
+        self.scatter = ScatterPlot()
+        self.metrics = QLabel("No measurements")
+        self.metrics.setWordWrap(True)
+        self.metrics.setTextFormat(Qt.PlainText)
+        self.problems = QPlainTextEdit()
+        self.problems.setReadOnly(True)
+        self.problems.setMaximumHeight(70)
+        self.problems.setToolTip("Rows of the table that were not used, with their line and why")
+        # fit
+        self.use_onehot = QCheckBox("one-hot")
+        self.use_onehot.setChecked(True)
+        self.use_embeddings = QCheckBox("embeddings (chosen model)")
+        self.use_zeroshot = QCheckBox("zero-shot (the scan)")
+        self.regressor = QComboBox()
+        self.regressor.addItem("ridge", "ridge")
+        self.regressor.addItem("Gaussian process", "gp")
+        self.cv = QComboBox()
+        self.cv.addItems(["random", "contiguous", "modulo"])
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Fit a model on the measured variants (cross-validated), on the worker")
+        # propose
+        self.n = QSpinBox()
+        self.n.setRange(1, 1000)
+        self.n.setValue(24)
+        self.per_position = QSpinBox()
+        self.per_position.setRange(1, 19)
+        self.min_distance = QSpinBox()
+        self.min_distance.setRange(0, 1000)
+        self.explore = QDoubleSpinBox()
+        self.explore.setRange(0.0, 10.0)
+        self.explore.setSingleStep(0.5)
+        self.explore.setToolTip("Gaussian process only: rank by mean + explore x uncertainty")
+        self.propose_button = QPushButton("Propose to Variants")
+        self.propose_button.setToolTip("Add the best unmeasured variants, made diverse, to the variant list")
+
+        top = QHBoxLayout()
+        top.addWidget(self.assay_box, 1)
+        top.addWidget(self.import_button)
+        layer_row = QHBoxLayout()
+        layer_row.addWidget(QLabel("Heatmap shows"))
+        layer_row.addWidget(self.layer, 1)
+        fit_box = QGroupBox("Learn from the measurements")
+        fit_form = QFormLayout(fit_box)
+        features = QHBoxLayout()
+        for box in (self.use_onehot, self.use_embeddings, self.use_zeroshot):
+            features.addWidget(box)
+        fit_form.addRow("Features", features)
+        fit_form.addRow("Model", self.regressor)
+        fit_form.addRow("Cross-validation", self.cv)
+        fit_form.addRow(self.fit_button)
+        fit_form.addRow("Propose", self.n)
+        fit_form.addRow("At most per position", self.per_position)
+        fit_form.addRow("Min. distance", self.min_distance)
+        fit_form.addRow("Explore", self.explore)
+        fit_form.addRow(self.propose_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addLayout(layer_row)
+        layout.addWidget(self.scatter, 1)
+        layout.addWidget(self.metrics)
+        layout.addWidget(self.problems)
+        layout.addWidget(fit_box)
+
+        self.import_button.clicked.connect(lambda: self.import_dialog())
+        self.assay_box.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.layer.currentIndexChanged.connect(lambda _i: window._redraw_scan())
+        self.fit_button.clicked.connect(lambda: self.fit())
+        self.propose_button.clicked.connect(lambda: self.propose())
+        self.scatter.positionsSelected.connect(
+            lambda indices, add: window.mediator.select(indices, source=self.scatter))
+        window.mediator.subscribe(self.scatter, lambda indices, source: self.scatter.set_highlight(indices))
+        window.session.documents_changed.connect(self._documents_changed)
+        # metrics follow the prediction live: at once when a scan is replaced, at most twice a second while
+        # one streams in
+        self._live = QTimer(self, singleShot=True, interval=500, timeout=self.refresh)
+        window.session.scan_changed.connect(
+            lambda positions: self.refresh() if positions is None else (self._live.isActive() or self._live.start()))
+        window.worker.jobFinished.connect(self._job_finished)
+        window.worker.jobFailed.connect(self._job_failed)
+        window.worker.jobCancelled.connect(self._job_cancelled)
+        self._documents_changed()
+
+    # assays ------------------------------------------------------------------------------------
+    def assays(self):
+        state = self.window.session.state
+        return assays_in(state.results) if state is not None else []
+
+    def current_assay(self):
+        assays = self.assays()
+        k = self.assay_box.currentIndex()
+        return assays[k] if 0 <= k < len(assays) else None
+
+    def import_dialog(self) -> bool:
+        """File > Import Measurements: a table, then its measured column."""
+        doc = self.window.session.document
+        if doc is None:
+            self.window.show_error("Nothing to compare with", "Open a protein first.")
+            return False
+        path, _ = QFileDialog.getOpenFileName(self, "Import measurements", "", "Tables (*.csv *.tsv *.txt);;All files (*)")
+        if not path:
+            return False
+        from protein_studio.core.dms import read_dms
+
+        try:
+            table = read_dms(path)
+        except UserError as exc:
+            self.window.show_error("Cannot import the measurements", str(exc))
+            return False
+        columns = list(table.columns) + list(table.text_columns)
+        dialog = ImportDialog(self, columns)
+        if dialog.exec() != QDialog.Accepted:
+            return False
+        if dialog.enrichment.isChecked():
+            return self.import_table(path, enrichment=(dialog.selected.currentText(), dialog.given.currentText()))
+        return self.import_table(path, column=dialog.column.currentText())
+
+    def import_table(self, path, column: str | None = None, enrichment=None) -> bool:
+        """Read ``column`` (or an enrichment) of a table onto the shown document in its numbering."""
+        state = self.window.session.state
+        if state is None:
+            return False
+        doc = state.document
+        try:
+            assay = read_assay(path, doc.wild_type, doc.scheme, column=column, enrichment=enrichment)
+        except UserError as exc:
+            self.window.show_error("Cannot import the measurements", str(exc))
+            return False
+        state.results.append(measurement_record(assay))
+        self.window.session.modified.emit()
+        counts = "; ".join(f"{n} {reason}" for reason, n in sorted(assay.problem_counts().items()))
+        self.window.activity.add_entry(f"Imported {assay.name}: {assay.rows} rows, {assay.rows_used} used as "
+                                       f"{len(assay)} variants" + (f"; not used: {counts}" if counts else ""))
+        self._fill_assays(select_last=True)
+        return True
+
+    def _fill_assays(self, select_last: bool = False) -> None:
+        self.assay_box.blockSignals(True)
+        self.assay_box.clear()
+        for assay in self.assays():
+            self.assay_box.addItem(assay.name)
+        if select_last and self.assay_box.count():
+            self.assay_box.setCurrentIndex(self.assay_box.count() - 1)
+        self.assay_box.blockSignals(False)
+        self.refresh()
+
+    def _documents_changed(self) -> None:
+        self._fill_assays()
+
+    # showing -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Scatter, metrics and problems of the chosen assay against the scan shown."""
+        assay = self.current_assay()
+        scan = self.window.session.scan
+        if assay is None:
+            self.scatter.set_points([], [], [])
+            self.metrics.setText("No measurements: Import a DMS or assay table")
+            self.problems.setPlainText("")
+            self.window._redraw_scan()
+            return
+        predicted = assay_predictions(assay, None if scan is None else scan.scores)
+        self.scatter.set_points(predicted, assay.values, [[m.position - 1 for m in v.mutations] for v in assay.variants],
+                                "predicted (scan)" if scan is not None else "predicted (no scan yet)",
+                                f"measured: {assay.column}")
+        if scan is None or not np.isfinite(predicted).any():
+            self.metrics.setText(f"{assay.name}: {len(assay)} variants; run a scan to compare")
+        else:
+            report = evaluate_predictions(assay.values, predicted)
+            self.metrics.setText(f"{scan.model} vs {assay.column}: Spearman {report.spearman:.3f}, NDCG@10% "
+                                 f"{report.ndcg:.3f}, top-10% recall {report.top_recall:.3f} (n = {report.n}"
+                                 + (f"; {report.n_total - report.n} without a prediction)" if report.n_total > report.n
+                                    else ")"))
+        self.problems.setPlainText("\n".join(f"line {p.line}: {p.text}: {p.reason}" for p in assay.problems[:500]))
+        self.window._redraw_scan()
+
+    def heatmap_layer(self):
+        """``(matrix, title, summary)`` for the heatmap when it shows measured data; None for the scan."""
+        key = self.layer.currentData()
+        doc = self.window.session.document
+        if key == "prediction" or doc is None:
+            return None
+        if key == "learned":
+            model = self.models.get(id(self.window.session.state))
+            if model is None:
+                return None
+            matrix = model.predict_singles()
+            return matrix, f"{doc.name}: learned {model.regressor} ({'+'.join(model.features.names)})", None
+        assay = self.current_assay()
+        if assay is None:
+            return None
+        measured = assay.singles(len(doc))
+        if key == "measured":
+            return measured, f"{doc.name}: measured {assay.column}", assay.position_summary(len(doc))
+        scan = self.window.session.scan
+        if scan is None:
+            return None
+        both = np.isfinite(measured) & np.isfinite(scan.scores)
+        difference = np.full(measured.shape, np.nan)
+        if both.sum() > 1:
+            z = lambda a: (a - a[both].mean()) / (a[both].std() or 1.0)  # noqa: E731
+            difference[both] = z(measured)[both] - z(scan.scores)[both]
+        return difference, f"{doc.name}: measured \u2212 predicted ({assay.column} vs {scan.model}, z-scores)", None
+
+    # learning ----------------------------------------------------------------------------------
+    def fit(self) -> int | None:
+        """Fit on the chosen assay with the chosen features, on the worker; the job id or None."""
+        from protein_studio.engines.learning import FeatureSet, fit
+
+        state = self.window.session.state
+        assay = self.current_assay()
+        if state is None or assay is None:
+            self.window.show_error("Nothing to learn from", "Import measurements first.")
+            return None
+        doc = state.document
+        names = tuple(n for n, box in (("onehot", self.use_onehot), ("embeddings", self.use_embeddings),
+                                      ("zeroshot", self.use_zeroshot)) if box.isChecked())
+        scores = state.scan.scores.copy() if state.scan is not None else None
+        if "zeroshot" in names and scores is None:
+            self.window.show_error("Cannot fit", "The zero-shot feature uses the scan: run a scan first.")
+            return None
+        from protein_studio.core.sequences import AMINO_ACIDS
+
+        index = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
+
+        def zeroshot(variants):
+            return np.array([sum(0.0 if m.wt == m.mt else scores[m.position - 1, index[m.mt]] for m in v.mutations)
+                             for v in variants])
+
+        regressor, scheme = self.regressor.currentData(), self.cv.currentText()
+        wild_type, variants, values = doc.wild_type, list(assay.variants), assay.values.copy()
+        model_name = self.window.model_name if "embeddings" in names else None
+        source = {"measured": assay.name, "numbering": doc.scheme.description}
+        if "zeroshot" in names:
+            source["zeroshot"] = {"kind": "scan", "model": state.scan.model, "strategy": state.scan.strategy}
+
+        def run(ctx, loaded):
+            embedder = None
+            if loaded is not None:
+                from protein_studio.engines.scoring import embed_sequence
+
+                embedder = lambda sequence: embed_sequence(sequence, loaded)  # noqa: E731
+            ctx.progress(0, 1, f"fitting {regressor} on {len(variants)} measured variants")
+            features = FeatureSet(wild_type, names, embedder, zeroshot if "zeroshot" in names else None)
+            return fit(wild_type, variants, values, features=features, regressor=regressor, cv_scheme=scheme,
+                       provenance={**source, **({"embeddings": model_name} if model_name else {})})
+
+        try:
+            FeatureSet(wild_type, names, (lambda s: None) if model_name else None,
+                       zeroshot if "zeroshot" in names else None)  # the choice is refused here, not on the worker
+        except UserError as exc:
+            self.window.show_error("Cannot fit", str(exc))
+            return None
+        job = Job(f"Fit {regressor} on {len(variants)} measured variants ({'+'.join(names)})", run, model=model_name,
+                  device=self.window.device, kind="fit")
+        self._fit_state = state
+        self._fit_job = self.window.submit_job(job)
+        return self._fit_job
+
+    def _job_finished(self, job_id: int, result) -> None:
+        if job_id != self._fit_job:
+            return
+        self._fit_job = None
+        state, self._fit_state = self._fit_state, None
+        if state is None or state not in self.window.session.states:
+            return
+        self.models[id(state)] = result
+        state.results.append({"kind": "fit", "name": f"{result.regressor} on {'+'.join(result.features.names)}",
+                              "data": result.to_dict(), "arrays": {}, "provenance": dict(result.provenance)})
+        self.window.session.modified.emit()
+        text = result.cv.describe() if result.cv is not None else "fitted without cross-validation"
+        self.metrics.setText(f"Fitted {result.regressor} on {len(result.variants)} variants: {text}")
+        self.window.activity.add_entry(f"Fitted {result.regressor} on {'+'.join(result.features.names)}: {text}")
+        if self.layer.currentData() == "learned":
+            self.window._redraw_scan()
+
+    def _job_failed(self, job_id: int, message: str, _details: str) -> None:
+        if job_id == self._fit_job:
+            self._fit_job, self._fit_state = None, None
+
+    def _job_cancelled(self, job_id: int) -> None:
+        self._job_failed(job_id, "", "")
+
+    def propose(self) -> list:
+        """Add the next round to the variant list: the best unmeasured singles by the fitted model, with
+        the diversity rule, each with a note giving its prediction."""
+        from protein_studio.engines.learning import propose
+
+        state = self.window.session.state
+        model = self.models.get(id(state)) if state is not None else None
+        if model is None:
+            self.window.show_error("Nothing to propose from", "Fit a model on the measurements first.")
+            return []
+        doc = state.document
+        measured = [v for assay in self.assays() for v in assay.variants]
+        chosen = propose(model, self.n.value(), per_position=self.per_position.value(),
+                         min_distance=self.min_distance.value(), explore=self.explore.value(), exclude=measured,
+                         skip=frozenset(doc.excluded))
+        added = []
+        for proposal in chosen:
+            if self.window.session.add_variant(proposal.variant):
+                spread = f" \u00b1 {proposal.std:.3f}" if model.regressor == "gp" else ""
+                self.window.session.set_note(proposal.variant, f"proposed: predicted {proposal.predicted:.3f}{spread} "
+                                                               f"({model.regressor} on {'+'.join(model.features.names)})")
+                added.append(proposal)
+        self.window.activity.add_entry(f"Proposed {len(added)} variants for the next round")
+        return added

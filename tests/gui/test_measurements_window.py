@@ -1,0 +1,125 @@
+"""Measured data in the window: import a real DMS table onto the demo, compare it with a scan in the scatter
+plot (selection linked both ways), show it on the heatmap, fit a model and propose the next round."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+pytest.importorskip("torch")
+pytest.importorskip("esm")
+
+from protein_studio.core.measurements import assay_predictions, assays_in  # noqa: E402
+from protein_studio.core.metrics import evaluate_predictions  # noqa: E402
+from protein_studio.core.project import load_project  # noqa: E402
+from protein_studio.gui.main_window import DEMO_FILES, MainWindow  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
+TIMEOUT = 60000
+
+
+@pytest.fixture
+def window(qapp, dispose, settle, qtbot):
+    win = MainWindow(open_demo=False)
+    win.auto_warm_up = False
+    win.show()
+    yield win
+    settle(win, qtbot, TIMEOUT)
+    win.projects.close()
+    dispose(win)
+
+
+@pytest.fixture
+def blat300(tmp_path):
+    lines = (DATA / "BLAT_ECOLX_Ranganathan2015_2500.csv").read_text(encoding="utf-8-sig").splitlines()
+    path = tmp_path / "blat300.csv"
+    path.write_text("\n".join(lines[:301]) + "\n")
+    return path
+
+
+def test_import_compare_select_fit_and_propose(window, qtbot, blat300, tmp_path):
+    panel = window.measurements
+    assert window.open_files(list(DEMO_FILES), remember=False)
+    # in 1BTL's numbering the table's UniProt numbers do not fit: every row is reported, nothing is dropped silently
+    assert panel.import_table(blat300, column="2500")
+    wrong = panel.current_assay()
+    assert wrong.rows == 300 and len(wrong.problems) + wrong.rows_used == 300 and len(wrong.problems) > 250
+    assert "wild-type mismatch" in panel.problems.toPlainText()
+    assert window.set_numbering("sequence")  # UniProt numbering: all rows land
+    assert panel.import_table(blat300, column="2500")
+    assay = panel.current_assay()
+    assert panel.assay_box.count() == 2 and len(assay) == 300 and assay.problems == []
+    assert len(panel.scatter.x) == 300 and "run a scan" in panel.metrics.text()
+
+    window.strategy = "wt-marginals"
+    with qtbot.waitSignal(window.scanFinished, timeout=TIMEOUT):
+        window.start_scan("random-esm2-tiny")
+    window.strategy = "masked-marginals"
+    expected = evaluate_predictions(assay.values, assay_predictions(assay, window.session.scan.scores))
+    assert f"Spearman {expected.spearman:.3f}" in panel.metrics.text() and f"n = {expected.n}" in panel.metrics.text()
+    np.testing.assert_allclose(panel.scatter.x, assay_predictions(assay, window.session.scan.scores))
+
+    # select points in the scatter: their residues are selected everywhere
+    panel.scatter.select_points([0, 5])
+    positions = {assay.variants[0].mutations[0].position - 1, assay.variants[5].mutations[0].position - 1}
+    assert window.mediator.selection == positions and window.editor.selection == positions
+    # and by dragging over a point with the mouse
+    window.measurements_dock.raise_()
+    qtbot.waitUntil(lambda: panel.scatter.isVisible(), timeout=5000)
+    point = panel.scatter.point_position(10).toPoint()
+    QTest.mousePress(panel.scatter, Qt.LeftButton, Qt.NoModifier, point - QPoint(2, 2))
+    QTest.mouseMove(panel.scatter, point + QPoint(2, 2))
+    QTest.mouseRelease(panel.scatter, Qt.LeftButton, Qt.NoModifier, point + QPoint(2, 2))
+    assert assay.variants[10].mutations[0].position - 1 in window.mediator.selection
+    # a selection made elsewhere highlights the points of those positions
+    window.mediator.select([assay.variants[20].mutations[0].position - 1], source=None)
+    assert panel.scatter.highlighted == {assay.variants[20].mutations[0].position - 1}
+
+    # the heatmap shows the measured singles, then measured minus predicted
+    panel.layer.setCurrentIndex(panel.layer.findData("measured"))
+    np.testing.assert_array_equal(window.heatmap._scores, assay.singles(286))
+    assert "measured 2500" in window.scan_title.text()
+    panel.layer.setCurrentIndex(panel.layer.findData("difference"))
+    assert np.isfinite(window.heatmap._scores).sum() == 300
+
+    # fit (ridge, one-hot, random CV) on the worker, then propose into the variant list
+    with qtbot.waitSignal(window.worker.jobFinished, timeout=TIMEOUT):
+        panel.fit_button.click()
+    assert "random 5-fold CV over 300 variants" in panel.metrics.text()
+    panel.layer.setCurrentIndex(panel.layer.findData("learned"))
+    assert window.heatmap._scores.shape == (286, 20) and np.isfinite(window.heatmap._scores).sum() == 286 * 19
+    panel.n.setValue(6)
+    panel.min_distance.setValue(3)
+    panel.propose_button.click()
+    proposed = window.session.variants
+    assert len(proposed) == 6 and not set(proposed) & set(assay.variants)
+    assert all(note.startswith("proposed: predicted") for note in window.variants.notes())
+    positions = [v.mutations[0].position for v in proposed]
+    assert all(abs(a - b) >= 3 for a in positions for b in positions if a != b)
+
+    # everything is in the project
+    assert window.projects.save_as(tmp_path / "learned.psproj")
+    state = load_project(tmp_path / "learned.psproj").states[0]
+    assert [a.name for a in assays_in(state.results)] == ["blat300.csv: 2500"] * 2
+    fits = [r for r in state.results if r["kind"] == "fit"]
+    assert fits and fits[0]["data"]["cv"]["scheme"] == "random" and fits[0]["provenance"]["measured"] == assay.name
+
+
+def test_zero_shot_without_a_scan_and_propose_without_a_fit_are_messages(window, blat300):
+    panel = window.measurements
+    assert window.open_files(list(DEMO_FILES), remember=False)
+    window.set_numbering("sequence")
+    assert panel.import_table(blat300, column="2500")
+    panel.use_zeroshot.setChecked(True)
+    assert panel.fit() is None and "run a scan first" in window.message_box.text()
+    window.message_box.done(0)
+    assert panel.propose() == [] and "Fit a model" in window.message_box.text()
+    window.message_box.done(0)
+    assert not panel.import_table(blat300, column="nope") and "no column 'nope'" in window.message_box.text()
+    window.message_box.done(0)
