@@ -14,6 +14,7 @@ import traceback
 
 from protein_studio import __version__
 from protein_studio.core.errors import JobCancelled, UserError
+from protein_studio.core.files import printable
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -50,7 +51,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
+    debug = "--debug" in argv  # accepted anywhere on the line, as the error messages suggest
+    if debug:
+        argv = ["--debug"] + [word for word in argv if word != "--debug"]
     command = next((word for word in argv if not word.startswith("-")), None)
     parser = build_parser(command)
     args = parser.parse_args(argv)
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         if debug:
             traceback.print_exc()
-        print(f"protein-studio {args.command}: error: {exc}", file=sys.stderr)
+        print(f"protein-studio {args.command}: error: {printable(exc)}", file=sys.stderr)
         return 1
     except JobCancelled:
         print(f"protein-studio {args.command}: cancelled", file=sys.stderr)
@@ -75,6 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
         if debug:
             traceback.print_exc()
-        print(f"protein-studio {args.command}: internal error: {type(exc).__name__}: {exc} "
+        print(f"protein-studio {args.command}: internal error: {type(exc).__name__}: {printable(exc)} "
               f"(run again with --debug for the traceback)", file=sys.stderr)
         return 1

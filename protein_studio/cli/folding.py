@@ -137,7 +137,9 @@ def run(args) -> int:
 
     ctx = JobContext(on_progress=status, on_partial=save, on_warning=status.warn)
     fold_many(records, loaded, ctx, chunk_size=args.chunk_size, num_recycles=args.num_recycles)
-    print(_summary(written))
+    from protein_studio.core.files import printable
+
+    print(printable(_summary(written)))
     if getattr(args, "project", None):
         from protein_studio.cli.project import add_to_project
 

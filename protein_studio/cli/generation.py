@@ -87,7 +87,9 @@ def run(args) -> int:
                + ("" if args.out == "-" else f"; wrote {args.out}"))
     stream = sys.stderr if args.out == "-" else sys.stdout
     if result.kept:
-        print(_table(result), file=stream)
+        from protein_studio.core.files import printable
+
+        print(printable(_table(result)), file=stream)
     print(summary, file=sys.stderr)
     if getattr(args, "project", None):
         if not result.kept:

@@ -177,5 +177,7 @@ def run(args: argparse.Namespace) -> int:
         json.dump(records, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(format_records(records))
+        from protein_studio.core.files import printable
+
+        print(printable(format_records(records)))
     return 0

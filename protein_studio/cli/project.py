@@ -60,7 +60,9 @@ def run_info(args) -> int:
 
 def _plain(text: str) -> str:
     """Names from files, without control characters (a FASTA header must not rewrite the terminal)."""
-    return "".join(c if c.isprintable() else "?" for c in str(text))
+    from protein_studio.core.files import printable
+
+    return printable(text)
 
 
 def register(subparsers) -> None:

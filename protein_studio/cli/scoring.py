@@ -20,13 +20,13 @@ kept. Progress goes to stderr.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
 
 from protein_studio.cli.folding import check_output
 from protein_studio.core.errors import InputError, UserError
+from protein_studio.core.files import printable
 from protein_studio.engines.scoring import MULTI_METHODS, STRATEGIES
 
 __all__ = ["register", "run_scan", "run_score", "ProgressBar", "parse_positions", "read_mutants_file"]
@@ -74,15 +74,15 @@ def load_input_document(args):
         else:
             doc = load_document(paths, chain=args.chain, record=args.record)
         if len(doc.records) > 1 and args.record is None:
-            print(f"protein-studio {args.command}: note: {path.name} has {len(doc.records)} records; using the "
-                  f"first, '{doc.name}' (choose with --record NAME or N)", file=sys.stderr)
+            print(printable(f"protein-studio {args.command}: note: {path.name} has {len(doc.records)} records; "
+                            f"using the first, '{doc.name}' (choose with --record NAME or N)"), file=sys.stderr)
     else:
         raise UserError("give an INPUT file (FASTA, PDB, mmCIF) or --sequence SEQ")
     doc = _with_numbering(doc, args, scheme_for)
-    print(f"protein-studio {args.command}: numbering: {doc.scheme.description} ({doc.scheme.span})",
+    print(printable(f"protein-studio {args.command}: numbering: {doc.scheme.description} ({doc.scheme.span})"),
           file=sys.stderr)
     for i in sorted(doc.excluded):
-        print(f"protein-studio {args.command}: note: {doc.residue_text(i)} is left out of the scan",
+        print(printable(f"protein-studio {args.command}: note: {doc.residue_text(i)} is left out of the scan"),
               file=sys.stderr)
     _check_scorable(doc)
     return doc
@@ -158,8 +158,10 @@ def read_mutants_file(path: str | Path):
                    for p in table.problems]
         listed = found
     else:
-        listed = [(line.split("#", 1)[0].strip(), number) for number, line in enumerate(lines, start=1)
-                  if line.split("#", 1)[0].strip()]
+        from protein_studio.core.mutations import split_mutants
+
+        listed = [(mutant, number) for number, line in enumerate(lines, start=1)
+                  for mutant in split_mutants(line.split("#", 1)[0])]
         skipped = []
     mutants = []
     for mutant, line in listed:
@@ -182,13 +184,16 @@ _STOP_REASON = "stop codon (nonsense mutations cannot be scored)"
 
 
 def _mutant_like(line: str) -> bool:
-    from protein_studio.core.mutations import split_mutant_text
+    """True when a first line is mutants (a list), not a table's header."""
+    from protein_studio.core.mutations import split_mutant_text, split_mutants
 
+    mutants = split_mutants(line)
     try:
-        split_mutant_text(line)
+        for mutant in mutants:
+            split_mutant_text(mutant)
     except InputError:
         return False
-    return True
+    return bool(mutants)
 
 
 def _table_text(table, k: int) -> str:
@@ -323,8 +328,8 @@ def run_scan(args) -> int:
     header = provenance_lines(doc, result.model, f"strategy {result.strategy}")
     _write_csv(args.out, scan_csv(rows, header, columns))
     if args.out != "-":
-        print(f"protein-studio scan: wrote {len(rows)} substitutions at {len(result.positions_done)} positions of "
-              f"{doc.name} to {args.out}", file=sys.stderr)
+        print(printable(f"protein-studio scan: wrote {len(rows)} substitutions at {len(result.positions_done)} "
+                        f"positions of {doc.name} to {args.out}"), file=sys.stderr)
     from protein_studio.cli.project import add_to_project
     from protein_studio.core.session import DocumentState, ScanState
 
@@ -345,14 +350,16 @@ def run_score(args) -> int:
     doc = load_input_document(args)
     skipped: list[tuple[int | None, str, str]] = []
     if args.mutants is not None:
-        texts = [(t, None) for t in re.split(r"[,\s]+", args.mutants.strip()) if t]
+        from protein_studio.core.mutations import split_mutants
+
+        texts = [(t, None) for t in split_mutants(args.mutants)]
         source = "--mutants"
     else:
         texts, skipped = read_mutants_file(args.mutants_file)
         source = Path(args.mutants_file).name
     for line, text, reason in skipped:
         where = f"line {line}: " if line else ""
-        print(f"protein-studio score: skipped {where}{text}: {reason}", file=sys.stderr)
+        print(printable(f"protein-studio score: skipped {where}{text}: {reason}"), file=sys.stderr)
     if skipped:
         reasons: dict[str, int] = {}
         for _line, _text, reason in skipped:

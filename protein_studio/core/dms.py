@@ -299,7 +299,9 @@ def read_dms(path, mutant_column: str | None = None, *, wt_column: str | None = 
             problems.append(DmsProblem(line, raw, "no mutant"))
             continue
         try:
-            mutant = parse_mutant(raw, offset=offset)
+            # a cell holds one row's variant: a comma inside it joins mutations (lists elsewhere use commas
+            # between mutants, see core.mutations.split_mutants)
+            mutant = parse_mutant(raw.replace(",", ":"), offset=offset)
         except ValueError as exc:  # InputError is a ValueError
             reason = getattr(exc, "reason", str(exc))
             problems.append(DmsProblem(line, raw, reason.removeprefix(f"in '{raw}': ")))

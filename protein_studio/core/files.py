@@ -15,26 +15,97 @@ from pathlib import Path
 from protein_studio.core.errors import InputError, UserError
 
 __all__ = ["read_input_bytes", "looks_binary", "decode_text", "read_input_text", "write_text_atomically",
-           "write_bytes_atomically"]
+           "write_bytes_atomically", "describe_path", "gunzip_limited", "max_input_bytes", "printable"]
+
+
+#: Largest input file (or decompressed input) read, in MB; ``PROTEIN_STUDIO_MAX_INPUT_MB`` overrides it.
+DEFAULT_MAX_INPUT_MB = 1024
+
+
+def max_input_bytes() -> int:
+    """The input size cap in bytes (:data:`DEFAULT_MAX_INPUT_MB`, or ``$PROTEIN_STUDIO_MAX_INPUT_MB``)."""
+    try:
+        megabytes = float(os.environ.get("PROTEIN_STUDIO_MAX_INPUT_MB", DEFAULT_MAX_INPUT_MB))
+    except ValueError:
+        megabytes = DEFAULT_MAX_INPUT_MB
+    return int(max(megabytes, 0.001) * 1024 * 1024)
+
+
+def describe_path(path: str | PathLike) -> str | None:
+    """What ``path`` is when it is not a regular file to read: ``"does not exist"``, ``"is a folder"``,
+    ``"is a named pipe (FIFO)"``, ``"is a device"``, ``"is a socket"`` (a symbolic link is judged by what it
+    points to, and says so); None for a regular file."""
+    import stat as stat_module
+
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return "is a broken link" if path.is_symlink() else "does not exist"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    mode = info.st_mode
+    if stat_module.S_ISREG(mode):
+        return None
+    link = f" (a link to {os.path.realpath(path)})" if path.is_symlink() else ""
+    if stat_module.S_ISDIR(mode):
+        return "is a folder" + link
+    if stat_module.S_ISFIFO(mode):
+        return "is a named pipe (FIFO)" + link
+    if stat_module.S_ISCHR(mode) or stat_module.S_ISBLK(mode):
+        return "is a device" + link
+    if stat_module.S_ISSOCK(mode):
+        return "is a socket" + link
+    return "is not a regular file" + link
 
 
 def read_input_bytes(path: str | PathLike, what: str) -> bytes:
     """Read ``path`` whole; ``what`` names the expected content ("a FASTA file") for messages.
 
+    Only regular files are read (a FIFO would block, a device never end), and at most
+    :func:`max_input_bytes`.
+
     Raises
     ------
     InputError
-        The file does not exist, is a folder, or cannot be read.
+        The file does not exist, is a folder, pipe, device or socket, is over the size cap, or cannot be read.
     """
     path = Path(path)
-    if not path.exists():
+    problem = describe_path(path)
+    if problem == "does not exist":
         raise InputError("file not found", source=str(path))
-    if path.is_dir():
-        raise InputError(f"is a folder, not {what}", source=str(path))
+    if problem is not None:
+        raise InputError(f"{problem}, not {what}", source=str(path))
+    limit = max_input_bytes()
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", source=str(path)) from None
+    if len(data) > limit:
+        raise InputError(f"is larger than {limit // (1024 * 1024)} MB, the input limit (raise it with "
+                         f"PROTEIN_STUDIO_MAX_INPUT_MB)", source=str(path))
+    return data
+
+
+def gunzip_limited(data: bytes, source: str) -> bytes:
+    """Decompress gzip data, refusing a file that is damaged or that expands past :func:`max_input_bytes`
+    (a small file that decompresses to gigabytes is refused before it fills the memory)."""
+    import zlib
+
+    limit = max_input_bytes()
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = decompressor.decompress(data, limit + 1)
+        if len(out) > limit or decompressor.unconsumed_tail:
+            raise InputError(f"decompresses to more than {limit // (1024 * 1024)} MB, the input limit (raise it with "
+                             f"PROTEIN_STUDIO_MAX_INPUT_MB)", source=source)
+        out += decompressor.flush()
+    except zlib.error as exc:
+        raise InputError(f"not a valid gzip file: damaged or truncated ({exc})", source=source) from None
+    if not decompressor.eof:
+        raise InputError("not a valid gzip file: truncated", source=source)
+    return out
 
 
 def looks_binary(data: bytes) -> bool:
@@ -152,3 +223,9 @@ def write_bytes_atomically(path: str | PathLike, data: bytes) -> Path:
             pass
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters (terminal escape sequences, bells, carriage returns) shown as ``?``:
+    what the command line echoes from files never rewrites the terminal."""
+    return "".join(c if c.isprintable() or c in "\n\t" else "?" for c in str(text))

@@ -3,7 +3,9 @@
 Accepted notations (case-insensitive letters):
 
 - single: ``A42G``;
-- multi-mutant: singles joined by ``:``, ``,``, ``;`` or whitespace: ``A42G:K45R``, ``A42G, K45R``;
+- multi-mutant: singles joined by ``:``, ``;`` or whitespace: ``A42G:K45R``, ``A42G K45R``;
+- a list of mutants (the variant box, ``--mutants``, a line of a mutants file): mutants separated by ``,``
+  or new lines, everywhere (:func:`split_mutants`): ``A3G,,K5R`` is the two mutants A3G and K5R;
 - HGVS protein: ``p.Ala42Gly``, ``p.(Ala42Gly)``, ``p.Ala42=`` (synonymous), and alleles
   ``p.[Ala42Gly;Lys45Arg]``.
 
@@ -37,6 +39,7 @@ __all__ = [
     "MultiMutant",
     "MutationText",
     "split_mutant_text",
+    "split_mutants",
     "parse_mutation",
     "parse_mutant",
     "format_mutant",
@@ -57,7 +60,8 @@ _NOT_SUPPORTED = {"X": "an unknown residue", "SEC": "selenocysteine", "PYL": "py
 _LABEL = r"\(-?[0-9]+\)|-?[0-9]+[A-Za-z]?"
 _ONE_LETTER = re.compile(rf"([A-Za-z])({_LABEL})([A-Za-z*])", re.ASCII)
 _THREE_LETTER = re.compile(rf"([A-Za-z]{{3}})({_LABEL})([A-Za-z]{{3}}|\*|=)", re.ASCII)
-_SEPARATORS = re.compile(r"[:,;\s]+")
+_SEPARATORS = re.compile(r"[:;\s]+")
+_LIST_SEPARATORS = re.compile(r"[,\n\r]+")
 _HGVS_PREFIX = re.compile(r"^p\.", re.IGNORECASE)
 
 
@@ -230,6 +234,10 @@ def split_mutant_text(text: str) -> list[MutationText]:
     InputError
         For an empty text or an unreadable mutation.
     """
+    if "," in text:
+        mutants = split_mutants(text)
+        raise InputError(f"{text.strip()!r} holds {len(mutants)} mutants separated by ','; join the mutations of "
+                         f"one mutant with ':' ({':'.join(mutants) or 'A42G:K45R'})")
     tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
     if not tokens:
         raise InputError("no mutation given")
@@ -239,6 +247,13 @@ def split_mutant_text(text: str) -> list[MutationText]:
         if len(tokens) == 1:
             raise
         raise InputError(f"in {text.strip()!r}: {error}") from None
+
+
+def split_mutants(text: str) -> list[str]:
+    """The mutants of a list: separated by ``,`` or new lines (empty ones skipped), the same rule in the
+    variant box, ``--mutants`` and a mutants file. ``"A3G,,K5R"`` -> ``["A3G", "K5R"]``;
+    ``"A42G:K45R, L46F"`` -> ``["A42G:K45R", "L46F"]``."""
+    return [part.strip() for part in _LIST_SEPARATORS.split(text) if part.strip()]
 
 
 def parse_mutation(text: str, offset: int = 0) -> Mutation:
@@ -280,8 +295,8 @@ def parse_mutant(text: str, offset: int = 0) -> MultiMutant:
     Parameters
     ----------
     text : str
-        Mutations separated by ``:``, ``,``, ``;`` or whitespace, in one-letter or HGVS notation
-        (``A42G:K45R``, ``p.[Ala42Gly;Lys45Arg]``).
+        Mutations separated by ``:``, ``;`` or whitespace, in one-letter or HGVS notation
+        (``A42G:K45R``, ``p.[Ala42Gly;Lys45Arg]``); a comma separates mutants and is refused here.
     offset : int
         Added to every number written.
 
@@ -295,6 +310,8 @@ def parse_mutant(text: str, offset: int = 0) -> MultiMutant:
     InputError
         For an empty text, an unreadable mutation, or a position given twice.
     """
+    if "," in text:
+        split_mutant_text(text)  # raises: a comma separates mutants
     tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
     # 'p.[Ala42Gly;Lys45Arg]' splits into 'p.[Ala42Gly' and 'Lys45Arg]'; parse_mutation strips both.
     if not tokens:

@@ -157,11 +157,17 @@ def _copy_result(result: dict) -> dict:
 
 # -------------------------------------------------------------------------------------------- files
 def _connect(path: Path, *, write: bool) -> sqlite3.Connection:
+    from protein_studio.core.files import describe_path
+
     source = str(path)
-    if not write and not path.exists():
+    problem = describe_path(path)
+    if problem == "does not exist" and not write:
         raise ProjectError("no such file", source=source)
-    if path.exists() and not path.is_file():
-        raise ProjectError("is a folder or a special file, not a project file", source=source)
+    if problem is not None and problem.startswith("cannot be read") and write:
+        raise ProjectError(f"cannot be written here ({problem.split('(', 1)[-1].rstrip(')')}); save the project in "
+                           f"a folder you can write to", source=source)
+    if problem is not None and problem != "does not exist":
+        raise ProjectError(f"{problem}, not a project file", source=source)
     try:
         con = sqlite3.connect(source, timeout=2.0, isolation_level=None)
         con.execute("PRAGMA foreign_keys = ON")

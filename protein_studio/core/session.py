@@ -818,9 +818,13 @@ def load_document(paths: Iterable[str | Path], chain: str | None = None, record:
         raise InputError("no file given")
     fasta_paths = []
     structure_paths = []
+    from protein_studio.core.files import describe_path
+
     for path in paths:
-        if not path.is_file():
-            raise InputError("no such file", source=str(path))
+        problem = describe_path(path)
+        if problem is not None:
+            raise InputError("no such file" if problem == "does not exist" else f"{problem}, not a protein file",
+                             source=str(path))
         (structure_paths if _kind(path) == "structure" else fasta_paths).append(path)
     if len(fasta_paths) > 1 or len(structure_paths) > 1:
         raise InputError("open one FASTA file and/or one structure file at a time")

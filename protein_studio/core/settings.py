@@ -16,7 +16,7 @@ from pathlib import Path
 from protein_studio.core.errors import UserError
 from protein_studio.core.files import write_text_atomically
 
-__all__ = ["Settings", "config_dir", "settings_path", "load_settings", "save_settings",
+__all__ = ["Settings", "config_dir", "settings_path", "load_settings", "load_settings_or_set_aside", "save_settings",
            "DEVICE_CHOICES", "CONFIG_DIR_ENV"]
 
 CONFIG_DIR_ENV = "PROTEIN_STUDIO_CONFIG_DIR"
@@ -68,12 +68,17 @@ def load_settings() -> Settings:
     UserError
         The file exists but is not a JSON object, or a value has the wrong type.
     """
+    from protein_studio.core.files import describe_path, read_input_text
+
     path = settings_path()
-    if not path.exists():
+    if describe_path(path) == "does not exist":
         return Settings()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(read_input_text(path, "a settings file (JSON)"))  # never blocks on a FIFO
+    except UserError as exc:
+        raise UserError(f"{path}: cannot read the settings file ({exc.reason if hasattr(exc, 'reason') else exc}); "
+                        f"fix or delete it") from None
+    except json.JSONDecodeError as exc:
         raise UserError(f"{path}: cannot read the settings file ({exc}); fix or delete it") from exc
     if not isinstance(data, dict):
         raise UserError(f"{path}: the settings file must hold a JSON object")
@@ -92,6 +97,30 @@ def load_settings() -> Settings:
         raise UserError(f"{path}: device must be one of {', '.join(DEVICE_CHOICES)}, not {device!r}")
     settings.device = device
     return settings
+
+
+def load_settings_or_set_aside() -> tuple[Settings, str | None]:
+    """:func:`load_settings`, but a settings file that cannot be used is renamed aside
+    (``settings.json.unreadable-<time>``) and the defaults are used: the application always starts.
+
+    Returns
+    -------
+    (Settings, str or None)
+        The settings, and the message saying what was set aside (None when nothing was).
+    """
+    import time
+
+    try:
+        return load_settings(), None
+    except UserError as exc:
+        path = settings_path()
+        aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(path, aside)
+            where = f"it was moved to {aside}"
+        except OSError as move_error:
+            where = f"it could not be moved aside ({move_error.strerror or move_error})"
+        return Settings(), f"{exc} - the default settings are used; {where}"
 
 
 def save_settings(settings: Settings) -> Path:

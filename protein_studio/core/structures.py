@@ -16,7 +16,6 @@ Examples
 
 from __future__ import annotations
 
-import gzip
 import io
 import warnings
 from dataclasses import dataclass, field, replace
@@ -31,7 +30,7 @@ import biotite.structure.io.pdbx as pdbx
 import numpy as np
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.files import looks_binary, read_input_bytes
+from protein_studio.core.files import gunzip_limited, looks_binary, read_input_bytes
 
 __all__ = [
     "STRUCTURE_SUFFIXES",
@@ -392,10 +391,7 @@ def load_structure(path: str | Path, model: int = 1) -> Structure:
                          f"(expected {known}, optionally gzipped)", source=source)
     data = read_input_bytes(path, "a structure file")
     if path.suffix.lower() == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"not a valid gzip file ({exc})", source=source) from None
+        data = gunzip_limited(data, source)
     name = Path(path.stem).stem if path.suffix.lower() == ".gz" else path.stem
     return _parse(data, fmt, source=source, name=name or path.name, path=path, model=model)
 

@@ -143,14 +143,10 @@ class MainWindow(QMainWindow):
         self.worker = worker or Worker()
         self.worker.setParent(self)
         self.settings = _settings()
-        from protein_studio.core.settings import load_settings
+        from protein_studio.core.settings import load_settings_or_set_aside
 
-        try:
-            self.user_settings = load_settings()
-        except UserError:
-            from protein_studio.core.settings import Settings
-
-            self.user_settings = Settings()
+        # a settings file that cannot be used is moved aside with a message: the window always starts
+        self.user_settings, self.settings_notice = load_settings_or_set_aside()
         self.strategy = STRATEGIES[0]
         self.last_error: tuple[str, str] | None = None
         self.message_box: QMessageBox | None = None
@@ -181,6 +177,9 @@ class MainWindow(QMainWindow):
         self._choose_default_model()
         self.restore_layout()
 
+        if self.settings_notice:
+            self.activity.add_entry(f"Settings: {self.settings_notice}")
+            self.statusBar().showMessage(f"Settings: {self.settings_notice}", 15000)
         self._heatmap_timer = QTimer(self, singleShot=True, interval=80, timeout=self._redraw_scan)
         self._table_timer = QTimer(self, singleShot=True, interval=400, timeout=self._refresh_table)
         self._refresh_document()
@@ -884,16 +883,25 @@ class MainWindow(QMainWindow):
         self.add_variant(MultiMutant((Mutation(index + 1, doc.wild_type[index], residue),)))
 
     def add_variant(self, text) -> bool:
-        """Add a variant: text typed in the numbering shown (``E104K:G238S``), or a MultiMutant in
-        sequence positions."""
-        try:
-            added = self.session.add_variant(text)
-        except UserError as exc:
-            self.show_error("Cannot add the variant", str(exc))
+        """Add variants: text typed in the numbering shown (``E104K:G238S``; a comma separates several
+        variants, as everywhere), or a MultiMutant in sequence positions. True when any was added."""
+        from protein_studio.core.mutations import split_mutants
+
+        items = split_mutants(text) if isinstance(text, str) else [text]
+        if not items:
+            self.show_error("Cannot add the variant", "no mutation given")
             return False
-        if added:
+        added, errors = False, []
+        for item in items:
+            try:
+                added = self.session.add_variant(item) or added
+            except UserError as exc:
+                errors.append(str(exc))
+        if errors:
+            self.show_error("Cannot add the variant" + ("s" if len(errors) > 1 else ""), "\n".join(errors))
+        elif added:
             self.variants.entry.clear()
-        return added
+        return added and not errors
 
     def _remove_variants(self, names) -> None:
         doc = self.session.document

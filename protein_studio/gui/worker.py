@@ -251,9 +251,8 @@ class Worker(QThread):
         except UserError as exc:
             self._end(job, self.jobFailed, str(exc), traceback.format_exc())
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the window
+            # a job's SystemExit or KeyboardInterrupt ends that job, not the worker: it takes the next one
             self._end(job, self.jobFailed, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
         else:
             if job.cancel_event.is_set():
                 self._end(job, self.jobCancelled)

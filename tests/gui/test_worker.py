@@ -93,6 +93,18 @@ def test_failures_become_signals_and_the_worker_carries_on(qtbot, worker):
     assert worker.events["finished"][0][1] == 7
 
 
+@pytest.mark.parametrize("stop", [SystemExit(3), KeyboardInterrupt()])
+def test_a_job_raising_systemexit_or_keyboardinterrupt_fails_and_the_worker_takes_the_next_job(qtbot, worker, stop):
+    def leave(ctx, loaded):
+        raise stop
+
+    worker.submit(Job("leave", leave))
+    worker.submit(Job("next", lambda ctx, loaded: "still here"))
+    qtbot.waitUntil(lambda: bool(worker.events["finished"]), timeout=TIMEOUT)
+    assert worker.events["failed"][0][1].startswith(type(stop).__name__)
+    assert worker.events["finished"][0][1] == "still here" and worker.isRunning()
+
+
 def test_cancel_stops_a_running_job_within_a_second_and_skips_queued_ones(qtbot, worker):
     started = threading.Event()
 
