@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -611,6 +612,10 @@ def _check_model(model: int, n_models: int, source: str) -> None:
         raise InputError(f"model {model} requested, but the file has {n_models} {plural}", source=source)
 
 
+# a PDB residue number: an integer, or hybrid-36 (four characters from A000, for 10000 and above)
+_RESIDUE_NUMBER = re.compile(r"-?[0-9]{1,4}|[A-Za-z][0-9A-Za-z]{3}", re.ASCII)
+
+
 def _check_pdb_records(lines: list[str], source: str) -> None:
     """Name the first ATOM/HETATM line whose coordinates cannot be read (a cut or garbled file)."""
     if (any(line.startswith("data_") for line in lines[:50])
@@ -629,6 +634,10 @@ def _check_pdb_records(lines: list[str], source: str) -> None:
         except ValueError:
             raise InputError(f"{line[:6].strip()} record has unreadable coordinates "
                              f"'{line[30:54].strip()}'", source=source, line=number) from None
+        residue = line[22:26].strip()
+        if not _RESIDUE_NUMBER.fullmatch(residue):
+            raise InputError(f"{line[:6].strip()} record has residue number '{residue}', which is not a number "
+                             f"(nor a 4-character hybrid-36 number from A000)", source=source, line=number)
     if n_atoms == 0:
         raise InputError("no ATOM or HETATM records: not a PDB file, or one without coordinates",
                          source=source)
@@ -669,6 +678,12 @@ def _atoms_from_pdbx(pdbx_file, source: str, model: int, kind: str) -> tuple[str
     if not blocks:
         raise InputError(f"no atom_site category: not {_article(kind)} file with coordinates", source=source)
     try:
+        atom_site = pdbx_file[blocks[0]]["atom_site"]
+    except Exception as exc:  # noqa: BLE001 - broken columns fail in many ways (DeserializationError, ...)
+        raise InputError(f"cannot read the {kind} atom records, truncated or damaged file? "
+                         f"({type(exc).__name__}: {exc})", source=source) from None
+    _check_atom_site(atom_site, source, kind)
+    try:
         n_models = pdbx.get_model_count(pdbx_file, data_block=blocks[0])
         _check_model(model, n_models, source)
         try:
@@ -682,6 +697,34 @@ def _atoms_from_pdbx(pdbx_file, source: str, model: int, kind: str) -> tuple[str
         raise InputError(f"cannot read the {kind} atom records, truncated or damaged file? "
                          f"({type(exc).__name__}: {exc})", source=source) from None
     return atoms, n_models
+
+
+def _check_atom_site(category, source: str, kind: str) -> None:
+    """Refuse what biotite would read silently wrong: columns of different lengths (a damaged BinaryCIF gives
+    a wrong sequence) and coordinates given as unknown (``?`` or ``.``, which would become 0)."""
+    try:
+        lengths = {name: len(category[name]) for name in category.keys()}
+    except Exception as exc:  # noqa: BLE001 - a damaged container fails in many ways
+        raise InputError(f"cannot read the {kind} atom records ({type(exc).__name__}: {exc})", source=source) from None
+    if len(set(lengths.values())) > 1:
+        longest = max(lengths.values())
+        short = min(lengths, key=lengths.get)
+        raise InputError(f"atom_site column {short} has {lengths[short]} values where the others have {longest} "
+                         f"(a damaged file)", source=source)
+    for axis in ("Cartn_x", "Cartn_y", "Cartn_z"):
+        if axis not in lengths:
+            continue
+        mask = category[axis].mask
+        if mask is None:
+            continue
+        unknown = np.flatnonzero(np.asarray(mask.array) != pdbx.MaskValue.PRESENT)
+        if unknown.size:
+            row = int(unknown[0])
+            atom = ""
+            if "id" in lengths:
+                atom = f" (atom {category['id'].as_array(str)[row]})"
+            raise InputError(f"atom_site row {row + 1}{atom} has an unknown {axis} ('?' or '.'); it would be read as 0",
+                             source=source)
 
 
 def _read_cif(text: str, source: str, model: int) -> tuple[struc.AtomArray, int]:
