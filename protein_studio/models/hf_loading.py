@@ -238,13 +238,30 @@ def import_hf_snapshot(folder: str | os.PathLike, name: str | None = None) -> Mo
     partial = target.with_name(f".{name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     try:
-        shutil.copytree(folder, partial, ignore=shutil.ignore_patterns(".cache", ".git*"))
+        # weights, configuration and tokenizer files only: never code (a snapshot's .py files would be
+        # imported by trust_remote_code-style loaders) nor anything else the folder holds
+        shutil.copytree(folder, partial, ignore=_not_model_files)
         if target.exists():
             shutil.rmtree(target)
         os.replace(partial, target)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return _imported_spec(name)
+
+
+#: What an imported snapshot keeps: weights, configuration, tokenizer and vocabulary files.
+IMPORTED_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model")
+
+
+def _not_model_files(folder: str, names: list[str]) -> list[str]:
+    """``shutil.copytree`` ignore rule: every file that is not a weights/config/tokenizer file, and every
+    sub-folder (a snapshot's files sit at its top)."""
+    ignored = []
+    for name in names:
+        path = Path(folder) / name
+        if path.is_dir() or not name.endswith(IMPORTED_SUFFIXES) or name.startswith("."):
+            ignored.append(name)
+    return ignored
 
 
 def _import_name(folder: Path, family: str) -> str:

@@ -144,3 +144,18 @@ def test_cancelled_hub_download_is_not_on_disk_and_resumes(fake_hub, hf_cache, m
     assert not weights.is_on_disk("esmfold_v1")
     [snapshot] = weights.download("esmfold_v1", JobContext())
     assert {p.name: p.read_bytes() for p in snapshot.iterdir()} == fake_hub.files
+
+
+def test_an_import_copies_weights_config_and_tokenizer_only(hf_folders, weights_dir, hf_cache):
+    """A snapshot's code (modeling_*.py) and anything else never reach the weights folder."""
+    source = hf_folders.gpt
+    (source / "modeling_evil.py").write_text("import os; os.system('echo pwned')\n")
+    (source / "README.md").write_text("# notes\n")
+    (source / "scripts").mkdir(exist_ok=True)
+    (source / "scripts" / "run.sh").write_text("echo\n")
+    kept = sorted(p.name for p in source.iterdir() if p.is_file() and p.suffix in hf_loading.IMPORTED_SUFFIXES)
+    [folder] = weights.import_weights(source)
+    assert sorted(p.name for p in folder.iterdir()) == kept
+    assert not list(folder.rglob("*.py")) and not (folder / "scripts").exists()
+    assert get_spec(folder.name).task == "generation"  # and it still loads as a model of its own
+    weights.remove(folder.name)
