@@ -116,6 +116,23 @@ def _checkpoint_architecture(spec: ModelSpec, model_data, source) -> dict:
             "attention_heads": get("attention_heads")}
 
 
+def check_architecture(spec: ModelSpec, model_data: dict, source: str | Path, hint: str) -> None:
+    """The architecture a checkpoint declares (layers, width, heads) must be the one ``spec`` names.
+
+    Raises
+    ------
+    UserError
+        Naming both architectures, then ``hint`` (what to do about it).
+    """
+    found = _checkpoint_architecture(spec, model_data, source)
+    expected = {k: spec.architecture.get(k) for k in found}
+    if found != expected:
+        describe = lambda a: (f"{a['num_layers']} layers, width {a['embed_dim']}, "  # noqa: E731
+                              f"{a['attention_heads']} heads")
+        raise UserError(f"{source}: this checkpoint has {describe(found)}, but {spec.name} has "
+                        f"{describe(expected)}; {hint}")
+
+
 def validate_checkpoint(spec: ModelSpec, model_data: dict, regression_data: dict | None = None, *,
                         source: str | Path = "checkpoint") -> None:
     """Check that loaded checkpoint data is the model ``spec`` names, without allocating its weights.
@@ -132,13 +149,7 @@ def validate_checkpoint(spec: ModelSpec, model_data: dict, regression_data: dict
     import torch
     import esm
 
-    found = _checkpoint_architecture(spec, model_data, source)
-    expected = {k: spec.architecture.get(k) for k in found}
-    if found != expected:
-        describe = lambda a: (f"{a['num_layers']} layers, width {a['embed_dim']}, "  # noqa: E731
-                              f"{a['attention_heads']} heads")
-        raise UserError(f"{source}: this checkpoint has {describe(found)}, but {spec.name} has "
-                        f"{describe(expected)}; pass the right --name")
+    check_architecture(spec, model_data, source, hint="pass the right --name")
     data = dict(model_data)
     data["model"] = dict(model_data["model"])
     try:
@@ -270,6 +281,11 @@ def load_esm(name: str, device="auto", precision: str = "auto") -> LoadedModel:
         if not path.is_file():
             raise ModelUnavailableError(weights.not_on_disk_message(spec))
         model_data = safe_torch_load(path)
+        try:  # what import checks, loading checks too: a file under a known name may be another model
+            check_architecture(spec, model_data, path,
+                               hint=f"it is not {spec.name}: remove it and download or import the right file")
+        except UserError as exc:
+            raise ModelUnavailableError(str(exc)) from None
         regression = weights.regression_path(spec)
         regression_data = (safe_torch_load(regression)
                            if has_contact_regression(spec.name) and regression.is_file() else None)

@@ -364,3 +364,35 @@ def test_out_of_memory_at_batch_one_moves_to_cpu_with_a_warning(esm2):
     assert loaded.device.type == "cpu"
     assert len(ctx.warnings) == 1 and "CPU" in ctx.warnings[0] and "test-esm2" in ctx.warnings[0]
     np.testing.assert_allclose(result.scores, reference_masked(esm2, SEQ), atol=ATOL)
+
+
+def test_a_cancel_during_a_forward_pass_stops_before_the_next_layer_and_leaves_no_hooks():
+    """A cancel that arrives while a pass runs stops it at the next layer, not at the end of the pass."""
+    from protein_studio.core.errors import JobCancelled
+    from protein_studio.engines.scoring import saturation_scan
+    from protein_studio.jobs.context import JobContext
+    from protein_studio.models.esm_loading import load_esm
+
+    loaded = load_esm("random-esm2-8M", device="cpu")
+    ctx = JobContext()
+    reached = []
+    layers = loaded.model.layers
+
+    def first_layer(_module, _args):  # the user presses Cancel while layer 0 runs
+        reached.append(0)
+        ctx.cancel_event.set()
+
+    def later_layer(_module, _args):
+        reached.append(1)
+
+    handles = [layers[0].register_forward_pre_hook(first_layer), layers[1].register_forward_pre_hook(later_layer)]
+    try:
+        with pytest.raises(JobCancelled):
+            saturation_scan("MKTAYIAKQRQISFVKSHFSRQ", loaded, ctx, strategy="masked-marginals")
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert reached == [0]  # layer 1 never ran: the check before it stopped the pass
+    assert all(not layer._forward_pre_hooks for layer in layers)  # the kept model carries no hooks
+    result = saturation_scan("MKTAYIAKQRQISFVKSHFSRQ", loaded, JobContext(), strategy="wt-marginals")
+    assert result.positions_done.size == 22

@@ -173,6 +173,15 @@ def test_import_rejects_another_architecture(tmp_path, weights_dir):
     assert not weights.checkpoint_path(get_spec("esm2_t6_8M_UR50D")).exists()
 
 
+def test_loading_refuses_another_architecture_under_a_known_name(tmp_path, weights_dir):
+    """A 2-layer model saved as esm2_t6_8M_UR50D.pt in the weights folder is not used as that model."""
+    tiny = load_esm("random-esm2-tiny", device="cpu")
+    save_fair_esm_checkpoint(tiny.model, "esm2", weights.checkpoint_path(get_spec("esm2_t6_8M_UR50D")))
+    with pytest.raises(ModelUnavailableError, match="2 layers, width 64.*esm2_t6_8M_UR50D has 6 layers.*"
+                                                    "it is not esm2_t6_8M_UR50D"):
+        load_esm("esm2_t6_8M_UR50D", device="cpu")
+
+
 def test_validation_catches_wrong_tensors_without_allocating():
     original = load_esm("random-esm2-8M", device="cpu")
     data, _ = fair_esm_checkpoint(original.model, "esm2")
