@@ -79,7 +79,12 @@ def read_input_bytes(path: str | PathLike, what: str) -> bytes:
     limit = max_input_bytes()
     try:
         with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+            size = os.fstat(handle.fileno()).st_size
+            # read what the file holds (read(limit) would allocate the whole limit up front); a file growing
+            # while it is read is still stopped at the limit
+            data = handle.read(min(size, limit) + 1)
+            if len(data) > size and len(data) <= limit:
+                data += handle.read(limit + 1 - len(data))
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", source=str(path)) from None
     if len(data) > limit:

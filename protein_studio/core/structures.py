@@ -511,9 +511,7 @@ def _parse(data: bytes, fmt: str, *, source: str, name: str, path: Path | None, 
         atoms, n_models = _read_bcif(data, source, model)
     else:
         if looks_binary(data):
-            msgpack_map = 0x80 <= data[0] <= 0x8F or data[0] in (0xDE, 0xDF)  # how BinaryCIF starts
-            hint = " (BinaryCIF files need the .bcif extension)" if msgpack_map else ""
-            raise InputError(f"binary data, not {_article(kind)} text file{hint}", source=source)
+            raise InputError(f"binary data, not {_article(kind)} text file{_binary_hint(data)}", source=source)
         text = data.decode("utf-8", errors="replace")
         if fmt == "pdb":
             atoms, n_models = _read_pdb(text, source, model)
@@ -602,6 +600,23 @@ def _one_value_per_residue(atoms: struc.AtomArray) -> bool:
     return True
 
 
+_SIGNATURES = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"%PDF", "a PDF document"),
+               (b"PK\x03\x04", "a ZIP archive"), (b"\x1f\x8b", "gzip data: name it .pdb.gz or .cif.gz"),
+               (b"GIF8", "a GIF image"), (b"\x7fELF", "a program"))
+
+
+def _binary_hint(data: bytes) -> str:
+    """What binary data given as a text structure file looks like, as a hint: a known file type by its
+    signature, or BinaryCIF (a MessagePack map that names atom_site)."""
+    for signature, what in _SIGNATURES:
+        if data.startswith(signature):
+            return f" (it is {what})"
+    msgpack_map = 0x80 <= data[0] <= 0x8F or data[0] in (0xDE, 0xDF)
+    if msgpack_map and b"atom_site" in data[:1_000_000]:
+        return " (it looks like BinaryCIF: name it .bcif)"
+    return ""
+
+
 def _article(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeimo" else f"a {kind}"
 
@@ -641,6 +656,7 @@ def _check_pdb_records(lines: list[str], source: str) -> None:
     if n_atoms == 0:
         raise InputError("no ATOM or HETATM records: not a PDB file, or one without coordinates",
                          source=source)
+    _refuse_atoms(n_atoms, source)
 
 
 def _read_pdb(text: str, source: str, model: int) -> tuple[struc.AtomArray, int]:
@@ -706,6 +722,8 @@ def _check_atom_site(category, source: str, kind: str) -> None:
         lengths = {name: len(category[name]) for name in category.keys()}
     except Exception as exc:  # noqa: BLE001 - a damaged container fails in many ways
         raise InputError(f"cannot read the {kind} atom records ({type(exc).__name__}: {exc})", source=source) from None
+    if lengths:
+        _refuse_atoms(max(lengths.values()), source)
     if len(set(lengths.values())) > 1:
         longest = max(lengths.values())
         short = min(lengths, key=lengths.get)
@@ -740,7 +758,55 @@ def _read_cif(text: str, source: str, model: int) -> tuple[struc.AtomArray, int]
     return _atoms_from_pdbx(cif_file, source, model, "mmCIF")
 
 
+#: Most atoms read from one file; ``PROTEIN_STUDIO_MAX_ATOMS`` overrides it.
+DEFAULT_MAX_ATOMS = 2_000_000
+
+
+def max_atoms() -> int:
+    import os
+
+    try:
+        return max(1, int(os.environ.get("PROTEIN_STUDIO_MAX_ATOMS", DEFAULT_MAX_ATOMS)))
+    except ValueError:
+        return DEFAULT_MAX_ATOMS
+
+
+def _refuse_atoms(count: int, source: str) -> None:
+    if count > max_atoms():
+        raise InputError(f"holds {count:,} atoms, more than the limit of {max_atoms():,} (raise it with "
+                         f"PROTEIN_STUDIO_MAX_ATOMS)", source=source)
+
+
+def _check_bcif_sizes(data: bytes, source: str) -> None:
+    """Refuse a BinaryCIF file whose declared sizes (row counts, and the size every encoding expands to) pass
+    the atom limit, before anything is decoded: an 11 kB run-length-encoded file can declare gigabytes."""
+    import msgpack
+
+    try:
+        tree = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception as exc:  # noqa: BLE001 - msgpack raises many unrelated types on garbage input
+        raise InputError(f"not a valid BinaryCIF file ({type(exc).__name__}: {exc})", source=source) from None
+    limit = max_atoms() * 16  # no column of a file within the atom limit comes near this
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key in ("rowCount", "srcSize", "byteCount"):
+                value = node.get(key)
+                if isinstance(value, int) and value > limit:
+                    raise InputError(f"declares {value:,} values in one column ({key}), more than a structure "
+                                     f"within the atom limit can hold (PROTEIN_STUDIO_MAX_ATOMS)", source=source)
+            if node.get("kind") == "RunLength" and not isinstance(node.get("srcSize"), int):
+                # without its size the decoder sums the run lengths: a few bytes could ask for gigabytes
+                raise InputError("has a run-length encoding without its size (srcSize); refused rather than "
+                                 "expanded blindly", source=source)
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+
+
 def _read_bcif(data: bytes, source: str, model: int) -> tuple[struc.AtomArray, int]:
+    _check_bcif_sizes(data, source)
     try:
         bcif_file = pdbx.BinaryCIFFile.read(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - msgpack raises many unrelated types on garbage input

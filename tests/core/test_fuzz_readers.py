@@ -137,3 +137,54 @@ def test_unknown_mmcif_coordinates_and_odd_pdb_residue_numbers_are_refused(tmp_p
     big = tmp_path / "big.cif"  # real hybrid-36 numbers still read (A000 = 10000)
     save_structure(load_structure(DATA / "1ubq.pdb"), big)
     assert load_structure(big).chains[0].sequence.startswith("MQIFV")
+
+
+def _rle_bomb(tmp_path, size: int | None) -> Path:
+    """1UBQ as BinaryCIF with one run-length column rewritten to expand to ``size`` values."""
+    import msgpack
+
+    tree = msgpack.unpackb(FIXTURES[".bcif"], raw=False)
+
+    def first_run_length(node):
+        if isinstance(node, dict):
+            if node.get("kind") == "RunLength":
+                return node
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            return None
+        for child in children:
+            found = first_run_length(child)
+            if found is not None:
+                return found
+        return None
+
+    encoding = first_run_length(tree)
+    if size is None:
+        del encoding["srcSize"]
+    else:
+        encoding["srcSize"] = size
+    path = tmp_path / "bomb.bcif"
+    path.write_bytes(msgpack.packb(tree, use_bin_type=True))
+    return path
+
+
+def test_binarycif_and_atom_count_bombs_are_refused_before_they_expand(tmp_path, monkeypatch):
+    bomb = _rle_bomb(tmp_path, 2_000_000_000)
+    assert bomb.stat().st_size < 100_000
+    import tracemalloc
+
+    tracemalloc.start()
+    with pytest.raises(InputError, match="declares 2,000,000,000 values in one column"):
+        load_structure(bomb)
+    assert tracemalloc.get_traced_memory()[1] < 50 * 1024 * 1024
+    tracemalloc.stop()
+    with pytest.raises(InputError, match="run-length encoding without its size"):
+        load_structure(_rle_bomb(tmp_path, None))
+    monkeypatch.setenv("PROTEIN_STUDIO_MAX_ATOMS", "500")
+    for suffix in (".pdb", ".cif", ".bcif"):
+        path = tmp_path / f"many{suffix}"
+        path.write_bytes(FIXTURES[suffix])
+        with pytest.raises(InputError, match="more than the limit of 500"):
+            load_structure(path)

@@ -268,7 +268,12 @@ BAD_FILES = {
     "cif named pdb": (lambda d: _saved_as(d, ".cif").rename(d / "wrong.pdb"),
                       "this is mmCIF text, not PDB: name the file .cif"),
     "bcif named cif": (lambda d: _saved_as(d, ".bcif").rename(d / "wrong.cif"),
-                       "binary data, not an mmCIF text file (BinaryCIF files need the .bcif extension)"),
+                       "binary data, not an mmCIF text file (it looks like BinaryCIF: name it .bcif)"),
+    "png named pdb": (lambda d: _write(d / "picture.pdb", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4),
+                      "binary data, not a PDB text file (it is a PNG image)"),
+    "gzip without .gz": (lambda d: _write(d / "packed.pdb", __import__("gzip").compress((DATA / "1ubq.pdb")
+                                                                                   .read_bytes())),
+                         "(it is gzip data: name it .pdb.gz or .cif.gz)"),
     "unknown extension": (lambda d: _write(d / "protein.xyz", (DATA / "1ubq.pdb").read_bytes()),
                           "unknown structure file type '.xyz'"),
     "no protein": (lambda d: _write(d / "water.pdb", b"\n".join(
