@@ -244,6 +244,11 @@ def read_dms(path, mutant_column: str | None = None, *, wt_column: str | None = 
         raise InputError("no table after the '#' comment lines", source=str(path))
     first_line = text.lstrip("\r\n").splitlines()[0]
     delimiter = _sniff_delimiter(path, first_line)
+    # a table read whole is within the input cap already: no field-size limit below it (a 20 MB remark
+    # column failed with csv's 128 kB default)
+    from protein_studio.core.files import max_input_bytes
+
+    csv.field_size_limit(max(csv.field_size_limit(), max_input_bytes()))
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     for header in rows:

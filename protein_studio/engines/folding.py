@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from protein_studio.core.errors import InputError, UserError
-from protein_studio.core.sequences import clean_sequence
+from protein_studio.core.sequences import AMINO_ACIDS, clean_sequence
 
 __all__ = [
     "CHAIN_LINKER",
@@ -194,6 +194,12 @@ def split_chains(sequence: str, *, source: str = "sequence") -> list[str]:
             raise InputError(f"gap `{gaps[0].character}` at position {gaps[0].position}{where}: remove "
                              f"alignment gaps before folding", source=source,
                              position=gaps[0].position + offset)
+        unknown = next((i for i, residue in enumerate(cleaned) if residue not in AMINO_ACIDS), None)
+        if unknown is not None:  # ESMFold's PDB writer has no residue name for them
+            where = f" of chain {number}" if len(parts) > 1 else ""
+            raise InputError(f"'{cleaned[unknown]}' at position {unknown + 1}{where} is not one of the 20 amino "
+                             f"acids, which a predicted structure needs: replace it", source=source,
+                             position=unknown + 1 + offset)
         chains.append(cleaned)
         offset += len(part) + 1
     if len(chains) > 26:

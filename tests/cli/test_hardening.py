@@ -143,3 +143,13 @@ def test_a_fifo_as_settings_does_not_hang_the_window(tmp_path):
     assert "NOTICE" in result.stdout and "is a named pipe (FIFO)" in result.stdout
     assert "default settings are used" in result.stdout
     assert not (config / "settings.json").exists()  # set aside, renamed
+
+
+def test_a_huge_remark_field_and_an_unknown_residue_to_fold_are_handled(tmp_path, capsys):
+    table = tmp_path / "remarks.csv"
+    table.write_text('mutant,score,remark\nA1G,0.5,"' + "x" * (20 * 1024 * 1024) + '"\nA1C,0.1,ok\nA1D,0.3,ok\n')
+    assert main(["evaluate", str(table), "--score-column", "score", "--dms-column", "score"]) == 0
+    assert "internal error" not in capsys.readouterr().err
+    assert main(["fold", "--sequence", "X" * 12, "--model", "random-esmfold-tiny", "--out", str(tmp_path / "x.pdb")]) == 1
+    line = _one_line(capsys)
+    assert "'X' at position 1 is not one of the 20 amino acids" in line and "internal error" not in line
