@@ -180,10 +180,14 @@ def detect_hf_family(folder: str | os.PathLike) -> str:
     config_path = folder / "config.json"
     if not config_path.is_file():
         raise UserError(f"{folder}: not a Hugging Face model folder (no config.json)")
+    from protein_studio.core.files import read_input_text
+
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        config = json.loads(read_input_text(config_path, "a model configuration (JSON)"))
+    except json.JSONDecodeError as exc:
         raise UserError(f"{config_path}: cannot read the model configuration ({exc})") from exc
+    if not isinstance(config, dict):
+        raise UserError(f"{config_path}: the model configuration is not a JSON object")
     if config.get("model_type") == "esm" and config.get("is_folding_model"):
         return "esmfold"
     if config.get("model_type") == "gpt2":

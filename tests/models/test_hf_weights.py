@@ -159,3 +159,14 @@ def test_an_import_copies_weights_config_and_tokenizer_only(hf_folders, weights_
     assert not list(folder.rglob("*.py")) and not (folder / "scripts").exists()
     assert get_spec(folder.name).task == "generation"  # and it still loads as a model of its own
     weights.remove(folder.name)
+
+
+@pytest.mark.parametrize("config, message", [(b'{"model_type": "\xff\xfe gpt2"}', "not UTF-8 text"),
+                                             (b"[1, 2]", "not a JSON object"), (b"{", "cannot read the model")])
+def test_a_snapshot_with_a_bad_config_is_one_message(tmp_path, weights_dir, config, message):
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    (folder / "config.json").write_bytes(config)
+    (folder / "model.safetensors").write_bytes(b"")
+    with pytest.raises(UserError, match=message):
+        weights.import_weights(folder)
