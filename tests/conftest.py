@@ -9,7 +9,8 @@ from pathlib import Path
 
 # Must be set before anything imports Qt, torch hub or transformers.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --ignore-gpu-blocklist")
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --ignore-gpu-blocklist "
+                      "--force-webrtc-ip-handling-policy=disable_non_proxied_udp")
 # One torch thread: the suite shares 2 cores with Qt's renderer threads, and torch's spinning OpenMP
 # threads slow down many times over when they outnumber the free cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

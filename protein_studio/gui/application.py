@@ -31,7 +31,8 @@ def prepare_environment(headless: bool | None = None) -> None:
     if headless and not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "").split()
-    wanted = ["--ignore-gpu-blocklist"]
+    # WebRTC may send no UDP outside a proxy (there is none): no STUN packets leave the viewer page
+    wanted = ["--ignore-gpu-blocklist", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         wanted.append("--no-sandbox")  # Chromium refuses to run its sandbox as root
     for flag in wanted:

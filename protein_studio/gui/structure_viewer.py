@@ -35,7 +35,7 @@ import numpy as np
 from PySide6.QtCore import QEventLoop, QTimer, QUrl, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWebChannel import QWebChannel
-from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineScript, QWebEngineSettings
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
@@ -221,6 +221,48 @@ def bfactor_colors(values: Mapping[Any, float]) -> tuple[dict[str, str], tuple[f
     return colors, (low, high)
 
 
+#: Removed from the viewer page before any of its scripts runs, and from frames reached through an iframe's
+#: contentWindow/contentDocument: a script smuggled into the page finds no peer-connection API (a STUN packet
+#: once left the page despite the request filter). The Chromium flag set by ``prepare_environment``
+#: (``--force-webrtc-ip-handling-policy=disable_non_proxied_udp``) stops WebRTC UDP whatever a script does.
+WEBRTC_INTERFACES = ("RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel", "RTCSessionDescription",
+                     "RTCIceCandidate", "RTCRtpSender", "RTCRtpReceiver")
+
+
+def _no_webrtc_script() -> QWebEngineScript:
+    names = ", ".join(f'"{name}"' for name in WEBRTC_INTERFACES)
+    script = QWebEngineScript()
+    script.setName("protein-studio-no-webrtc")
+    script.setSourceCode(
+        "(function () {"
+        "  function scrub(w) {"
+        "    if (!w || w.__noWebRTC) return;"
+        f"    for (const name of [{names}]) {{"
+        "      try { Object.defineProperty(w, name, {value: undefined, writable: false, configurable: false}); }"
+        "      catch (e) {}"
+        "    }"
+        "    try { Object.defineProperty(w.navigator, 'mediaDevices', {value: undefined, configurable: false}); }"
+        "    catch (e) {}"
+        "    try { Object.defineProperty(w, '__noWebRTC', {value: true}); } catch (e) {}"
+        "  }"
+        "  scrub(window);"
+        # frames a script makes (about:blank) get no injected script: scrub them when they are reached
+        "  const frame = HTMLIFrameElement.prototype;"
+        "  for (const key of ['contentWindow', 'contentDocument']) {"
+        "    const original = Object.getOwnPropertyDescriptor(frame, key);"
+        "    if (!original || !original.get) continue;"
+        "    Object.defineProperty(frame, key, {configurable: false, get() {"
+        "      const value = original.get.call(this);"
+        "      try { scrub(key === 'contentWindow' ? value : value && value.defaultView); } catch (e) {}"
+        "      return value; }});"
+        "  }"
+        "})();")
+    script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
+    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
+    script.setRunsOnSubFrames(True)
+    return script
+
+
 class _LocalPage(QWebEnginePage):
     """Page that stays on the viewer page (links and scripts navigate nowhere) and keeps its console.
 
@@ -319,6 +361,7 @@ class StructureViewer(QWidget):
         settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
         settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows, False)
         settings.setAttribute(QWebEngineSettings.WebAttribute.WebGLEnabled, True)
+        self._page.scripts().insert(_no_webrtc_script())
         self._channel = QWebChannel(self._page)
         self._channel.registerObject("bridge", self.bridge)
         self._page.setWebChannel(self._channel)

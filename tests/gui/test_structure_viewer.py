@@ -596,3 +596,26 @@ def test_overlay_superposes_a_second_structure_in_its_own_colour(qtbot, viewer, 
     _after(qtbot, viewer, lambda: viewer.set_overlay(shifted, "moved copy"))
     _load(qtbot, viewer, UBQ, "1ubq again")
     assert _status(qtbot, viewer)["overlayAtoms"] == 0 and viewer.overlay_name == ""
+
+
+def test_the_viewer_page_has_no_webrtc(qtbot, viewer):
+    """A script in the page finds no peer-connection API (a STUN packet once left it): the interfaces are gone
+    before the page's scripts run, also in frames it makes and reaches, and Chromium may send no UDP
+    outside a proxy."""
+    from protein_studio.gui.application import prepare_environment
+    from protein_studio.gui.structure_viewer import WEBRTC_INTERFACES
+
+    _load(qtbot, viewer, UBQ, "1ubq")
+    names = ", ".join(f'typeof window["{name}"]' for name in WEBRTC_INTERFACES)
+    assert _run_js(qtbot, viewer.page, f"[{names}]") == ["undefined"] * len(WEBRTC_INTERFACES)
+    assert _run_js(qtbot, viewer.page, "typeof navigator.mediaDevices") == "undefined"
+    assert _run_js(qtbot, viewer.page, "(() => { window.RTCPeerConnection = function () {}; "
+                                       "return typeof window.RTCPeerConnection; })()") == "undefined"  # cannot come back
+    frame = _run_js(qtbot, viewer.page, "(() => { const f = document.createElement('iframe'); "
+                                        "document.body.appendChild(f); const t = [typeof f.contentWindow.RTCPeerConnection,"
+                                        " typeof f.contentDocument.defaultView.RTCDataChannel]; f.remove(); return t; })()")
+    assert frame == ["undefined", "undefined"]
+    prepare_environment(headless=True)
+    import os
+
+    assert "--force-webrtc-ip-handling-policy=disable_non_proxied_udp" in os.environ["QTWEBENGINE_CHROMIUM_FLAGS"]
