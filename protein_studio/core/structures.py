@@ -48,6 +48,7 @@ __all__ = [
     "structure_from_text",
     "save_structure",
     "to_pdb_text",
+    "viewer_text",
 ]
 
 #: File name endings understood by :func:`load_structure` (each may also end in ``.gz``) and their format.
@@ -467,6 +468,30 @@ def save_structure(structure: Union[Structure, struc.AtomArray], path: str | Pat
             data = text.getvalue().encode("utf-8")
     write_bytes_atomically(path, data)  # a failure leaves any earlier file whole and no temporary behind
     return path
+
+
+def viewer_text(structure: Structure) -> tuple[str, str]:
+    """What the 3D viewer reads for ``structure``: PDB text, or mmCIF text (``"cif"``) when the atoms do not
+    fit the PDB format (chain IDs of two characters, more than 99,999 atoms, coordinates wider than PDB's
+    columns); the window and the command line then accept the same files.
+
+    Returns
+    -------
+    (str, str)
+        The text and its format, ``"pdb"`` or ``"cif"``.
+    """
+    try:
+        return to_pdb_text(structure), "pdb"
+    except InputError:
+        cif = pdbx.CIFFile()
+        try:
+            pdbx.set_structure(cif, structure.atoms)
+        except Exception as exc:  # noqa: BLE001 - biotite refuses atoms it cannot write in many ways
+            raise InputError(f"cannot be written for the 3D view ({type(exc).__name__}: {exc})",
+                             source=structure.name) from None
+        text = io.StringIO()
+        cif.write(text)
+        return text.getvalue(), "cif"
 
 
 def to_pdb_text(structure: Union[Structure, struc.AtomArray]) -> str:

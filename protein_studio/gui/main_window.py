@@ -33,7 +33,7 @@ from protein_studio.core.mutations import MultiMutant, Mutation
 from protein_studio.core.project import PROJECT_SUFFIX
 from protein_studio.core.sequences import AMINO_ACIDS, format_fasta
 from protein_studio.core.session import Document, Session, load_document, load_sources, scheme_for
-from protein_studio.core.structures import ResidueId, to_pdb_text
+from protein_studio.core.structures import ResidueId, viewer_text
 from protein_studio.gui.activity_panel import ActivityPanel
 from protein_studio.gui.commands import (ReplaceDocumentCommand, ReplaceSequenceCommand, SetResidueCommand,
                                         history_steps, rebuild_history)
@@ -448,7 +448,7 @@ class MainWindow(QMainWindow):
             return False
         if document.structure is not None:
             try:  # drawn before it is added: a file the 3D view cannot show changes nothing
-                to_pdb_text(document.structure)
+                viewer_text(document.structure)
             except UserError as exc:
                 self.show_error("Cannot open " + ", ".join(p.name for p in paths),
                                 f"{exc} (the 3D view cannot show it; nothing was opened)")

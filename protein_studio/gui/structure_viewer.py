@@ -40,7 +40,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.structures import Structure, structure_from_text, to_pdb_text
+from protein_studio.core.structures import Structure, structure_from_text, to_pdb_text, viewer_text
 from protein_studio.gui.heatmap import diverging_colors
 from protein_studio.gui.web_bridge import LocalOnlyInterceptor, ViewerBridge
 
@@ -318,6 +318,7 @@ class StructureViewer(QWidget):
         self._web_dir = Path(web_dir) if web_dir is not None else WEB_DIR
         self._page_file = self._web_dir / "viewer.html"
         self._pdb_text = ""
+        self._format = "pdb"  # of _pdb_text: "pdb", or "cif" for atoms PDB cannot hold
         self._confidence: dict[Any, float] | None = None  # of the shown structure; None: not read yet
         self._confidence_kind: str | None = None  # "plddt", "bfactor" or None (see Structure.confidence_kind)
         self._name = ""
@@ -436,15 +437,16 @@ class StructureViewer(QWidget):
         """
         if isinstance(structure, str):
             self._pdb_text, self._confidence, self._confidence_kind = structure, None, None
-        else:
-            self._pdb_text, self._confidence = to_pdb_text(structure), _chain_confidence(structure)
+            self._format = "pdb"
+        else:  # PDB text, or mmCIF for atoms PDB cannot hold (two-character chains, > 99,999 atoms)
+            (self._pdb_text, self._format), self._confidence = viewer_text(structure), _chain_confidence(structure)
             self._confidence_kind = structure.confidence_kind
         self._name = name
         self._selected, self._mutated = [], []
         self._overlay = None
         self._renderer_restarts = 0
         colors, legend = self._colors_and_legend()
-        self.bridge.call("loadStructure", self._pdb_text, name, colors, legend)
+        self.bridge.call("loadStructure", self._pdb_text, name, colors, legend, self._format)
 
     def set_color_mode(self, mode: str, values: Mapping[Any, float] | None = None, *,
                        limit: float | None = None) -> None:
@@ -581,7 +583,7 @@ class StructureViewer(QWidget):
     @property
     def confidence_kind(self) -> str | None:
         """What colouring by confidence shows for the loaded structure: ``"plddt"``, ``"bfactor"`` or None."""
-        if self._confidence is None and self._pdb_text:
+        if self._confidence is None and self._pdb_text and self._format == "pdb":
             self._confidence, self._confidence_kind = confidence_from_pdb(self._pdb_text)
         return self._confidence_kind if self._confidence else None
 
@@ -682,7 +684,7 @@ class StructureViewer(QWidget):
         self.bridge.call("setSurface", self._surface)
         if self._pdb_text:
             colors, legend = self._colors_and_legend()
-            self.bridge.call("loadStructure", self._pdb_text, self._name, colors, legend)
+            self.bridge.call("loadStructure", self._pdb_text, self._name, colors, legend, self._format)
             self.bridge.call("setMutated", [list(r) for r in self._mutated])
             self.bridge.call("setSelected", [list(r) for r in self._selected], False)
             if self._overlay is not None:

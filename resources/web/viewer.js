@@ -226,7 +226,7 @@
   }
 
   const COMMANDS = {
-    loadStructure(pdbText, name, colors, legend) {
+    loadStructure(pdbText, name, colors, legend, format) {
       dropModel();
       state.name = name;
       state.colors = colors;
@@ -234,7 +234,8 @@
       state.selected = [];
       state.mutated = [];
       titleBox.textContent = name;
-      const model = state.viewer.addModel(pdbText, "pdb");
+      // mmCIF ("cif") for structures the PDB format cannot hold (two-character chains, > 99,999 atoms)
+      const model = state.viewer.addModel(pdbText, format === "cif" ? "cif" : "pdb");
       if (!model || model.selectedAtoms({}).length === 0) {
         state.viewer.removeAllModels();
         showMessage("No atoms could be read from " + name + ".", true);

@@ -420,3 +420,24 @@ def test_saving_a_project_where_it_cannot_be_written_is_a_message_and_autosave_c
     assert window.projects.path is None and window.session.document.sequence[2] == "A"
     window.projects.autosave_now()  # the work still goes to the recovery file
     assert window.projects.flush() and load_project(recovery_path()).states[0].document.sequence[2] == "A"
+
+
+def test_a_file_the_cli_reads_opens_in_the_window_too(windows, tmp_path, capsys):
+    """Two-character chains do not fit PDB: the window shows them from mmCIF instead of refusing what
+    `protein-studio info` reads."""
+    import biotite.structure.io.pdb as pdb
+    import biotite.structure.io.pdbx as pdbx
+
+    from protein_studio.cli import main as cli
+
+    atoms = pdb.PDBFile.read(str(DATA / "2qmt.pdb")).get_structure(model=1)
+    atoms.chain_id[:] = "GB"
+    cif = pdbx.CIFFile()
+    pdbx.set_structure(cif, atoms)
+    path = tmp_path / "gb.cif"
+    cif.write(str(path))
+    assert cli(["info", str(path)]) == 0 and "GB" in capsys.readouterr().out
+    window = _window(windows)
+    assert window.open_files([path], remember=False)
+    assert window.session.document.chain == "GB" and window.viewer._format == "cif"
+    assert window.session.document.label(0) == "1"

@@ -619,3 +619,34 @@ def test_the_viewer_page_has_no_webrtc(qtbot, viewer):
     import os
 
     assert "--force-webrtc-ip-handling-policy=disable_non_proxied_udp" in os.environ["QTWEBENGINE_CHROMIUM_FLAGS"]
+
+
+def _two_letter_chain_cif(tmp_path) -> Path:
+    """1UBQ as mmCIF with a two-character chain ID, which the PDB format cannot hold."""
+    import biotite.structure.io.pdb as pdb
+    import biotite.structure.io.pdbx as pdbx
+
+    atoms = pdb.PDBFile.read(str(DATA / "1ubq.pdb")).get_structure(model=1, extra_fields=["b_factor"])
+    atoms.chain_id[:] = "AB"
+    cif = pdbx.CIFFile()
+    pdbx.set_structure(cif, atoms)
+    path = tmp_path / "two_letters.cif"
+    cif.write(str(path))
+    return path
+
+
+def test_structures_pdb_cannot_hold_are_drawn_from_mmcif(qtbot, viewer, tmp_path):
+    """What the command line reads, the 3D view shows: a two-character chain goes to the page as mmCIF, and
+    residues keep their keys (selection and colours reach them)."""
+    structure = load_structure(_two_letter_chain_cif(tmp_path))
+    assert structure.chain_ids == ["AB"]
+    from protein_studio.core.structures import viewer_text
+
+    assert viewer_text(structure)[1] == "cif" and viewer_text(load_structure(DATA / "1ubq.pdb"))[1] == "pdb"
+    _load(qtbot, viewer, structure, "two_letters")
+    status = _status(qtbot, viewer)
+    assert status["atoms"] == structure.atoms.array_length()
+    # the page's atoms carry chain "AB": colouring every residue by key turns the cartoon red
+    residues = [ResidueId("AB", n) for n in range(1, 77)]
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("score", {r: -3.0 for r in residues}))
+    assert _reddish(_pixels(viewer, tmp_path, "cif.png")).mean() > 0.02
