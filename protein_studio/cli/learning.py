@@ -24,9 +24,8 @@ def _zeroshot_provider(args, doc):
     """Zero-shot scores of variants: an ESM model's scan (additive over mutations) or a table column."""
     import numpy as np
 
-    from protein_studio.core.sequences import AMINO_ACIDS
+    from protein_studio.core.session import additive_scores
 
-    index = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
     if getattr(args, "zeroshot_model", None):
         from protein_studio.cli.scoring import _run_models
         from protein_studio.engines.scoring import saturation_scan
@@ -34,13 +33,7 @@ def _zeroshot_provider(args, doc):
         scan_args = argparse.Namespace(model=[args.zeroshot_model], device=args.device, command=args.command)
         result = _run_models(scan_args, lambda loaded, ctx: saturation_scan(
             doc.wild_type, loaded, ctx, strategy=args.zeroshot_strategy, positions=doc.scannable()))[0]
-        scores = result.scores
-
-        def from_scan(variants):
-            return np.array([sum(0.0 if m.wt == m.mt else scores[m.position - 1, index[m.mt]]
-                                 for m in v.mutations) for v in variants])
-
-        return from_scan, {"kind": "model", "name": args.zeroshot_model, "strategy": args.zeroshot_strategy,
+        return (lambda variants: additive_scores(result.scores, variants)), {"kind": "model", "name": args.zeroshot_model, "strategy": args.zeroshot_strategy,
                            "weights": result.provenance.get("weights", "")}
     table = getattr(args, "zeroshot_table", None) or getattr(args, "measured", None)
     column = getattr(args, "zeroshot_column", None)

@@ -209,16 +209,9 @@ def _reason(message: str) -> str:
 def assay_predictions(assay: Assay, scores: np.ndarray | None) -> np.ndarray:
     """The prediction for each measured variant from a scan (L x 20): its single-site score, or the sum of
     them for a multi-mutant (additive, as ProteinGym); NaN where a position is not scanned."""
-    out = np.full(len(assay), np.nan)
-    if scores is None:
-        return out
-    for k, variant in enumerate(assay.variants):
-        total = 0.0
-        for m in variant.mutations:
-            value = scores[m.position - 1, _AA[m.mt]] if m.wt != m.mt else 0.0
-            total += value
-        out[k] = total
-    return out
+    from protein_studio.core.session import additive_scores
+
+    return additive_scores(scores, assay.variants)
 
 
 def measurement_record(assay: Assay) -> dict:

@@ -20,7 +20,7 @@ from protein_studio.core.numbering import NumberingMap, NumberingScheme
 from protein_studio.core.sequences import AMINO_ACIDS, clean_sequence, read_fasta
 
 __all__ = [
-    "Event", "Document", "DocumentState", "ScanState", "Session", "load_document", "load_sources",
+    "Event", "Document", "DocumentState", "ScanState", "Session", "load_document", "load_sources", "additive_scores",
     "document_from_sources",
     "substitution_mask", "substitution_ranks",
     "scheme_for", "FASTA_SUFFIXES", "STRUCTURE_SUFFIXES",
@@ -38,6 +38,26 @@ def substitution_mask(sequence: str) -> np.ndarray:
         if aa in _AA_INDEX:
             mask[i, _AA_INDEX[aa]] = False
     return mask
+
+
+def additive_scores(scores: np.ndarray | None, variants: Sequence[MultiMutant]) -> np.ndarray:
+    """Each variant's additive score from a scan matrix (L x 20): the sum of its single-site scores, as
+    ProteinGym scores multi-mutants; a synonymous mutation adds 0. NaN where a mutated position is not
+    scanned or is off the matrix, and for every variant when there is no scan (``scores`` None)."""
+    out = np.full(len(variants), np.nan)
+    if scores is None:
+        return out
+    scores = np.asarray(scores, dtype=float)
+    for k, variant in enumerate(variants):
+        total = 0.0
+        for m in variant.mutations:
+            i = m.position - 1
+            if not 0 <= i < len(scores) or m.mt not in _AA_INDEX:
+                total = float("nan")
+                break
+            total += 0.0 if m.wt == m.mt else scores[i, _AA_INDEX[m.mt]]
+        out[k] = total
+    return out
 
 
 def substitution_ranks(scores: np.ndarray, sequence: str) -> np.ndarray:
@@ -299,13 +319,7 @@ class ScanState:
     def additive_score(self, mutant: MultiMutant) -> float:
         """Sum of single-site scores of ``mutant`` (1-based sequence positions; NaN when one is not
         scanned or off the sequence)."""
-        total = 0.0
-        for m in mutant.mutations:
-            i = m.position - 1
-            if not 0 <= i < len(self.sequence) or m.mt not in _AA_INDEX:
-                return float("nan")
-            total += self.scores[i, _AA_INDEX[m.mt]]
-        return float(total)
+        return float(additive_scores(self.scores, [mutant])[0])
 
 
 @dataclass(frozen=True)

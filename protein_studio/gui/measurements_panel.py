@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from protein_studio.core.errors import UserError
 from protein_studio.core.measurements import assay_predictions, assays_in, measurement_record, read_assay
 from protein_studio.core.metrics import evaluate_predictions
+from protein_studio.core.session import additive_scores
 from protein_studio.gui.worker import Job
 
 __all__ = ["ScatterPlot", "MeasurementsPanel", "HEATMAP_LAYERS"]
@@ -409,13 +410,8 @@ class MeasurementsPanel(QWidget):
         if "zeroshot" in names and scores is None:
             self.window.show_error("Cannot fit", "The zero-shot feature uses the scan: run a scan first.")
             return None
-        from protein_studio.core.sequences import AMINO_ACIDS
-
-        index = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
-
         def zeroshot(variants):
-            return np.array([sum(0.0 if m.wt == m.mt else scores[m.position - 1, index[m.mt]] for m in v.mutations)
-                             for v in variants])
+            return additive_scores(scores, variants)
 
         regressor, scheme = self.regressor.currentData(), self.cv.currentText()
         wild_type, variants, values = doc.wild_type, list(assay.variants), assay.values.copy()
