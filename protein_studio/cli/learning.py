@@ -103,20 +103,20 @@ def run_propose(args) -> int:
     from protein_studio.cli.folding import check_output
     from protein_studio.cli.scoring import _fmt, _write_csv, load_input_document, provenance_lines
     from protein_studio.core.export import table_csv
-    from protein_studio.engines.learning import load_model_file, propose
-
-    check_output(args.out)
-    doc = load_input_document(args)
     import json
 
     from protein_studio.core.files import read_input_text
+    from protein_studio.engines.learning import model_from_dict, propose
 
-    try:
+    check_output(args.out)
+    doc = load_input_document(args)
+    source_name = Path(args.model_file).name
+    try:  # read once: the feature names say what the model needs, then the same data builds it
         saved = json.loads(read_input_text(args.model_file, "a fitted model"))
         names = saved["features"]["names"]
         source = saved.get("provenance", {}).get("zeroshot", {})
     except (ValueError, KeyError, TypeError):
-        raise InputError("not a model written by protein-studio fit", source=Path(args.model_file).name) from None
+        raise InputError("not a model written by protein-studio fit", source=source_name) from None
     if "zeroshot" in names and not (args.zeroshot_model or args.zeroshot_column):
         if source.get("kind") == "model":
             args.zeroshot_model, args.zeroshot_strategy = source["name"], source.get("strategy", "wt-marginals")
@@ -126,11 +126,11 @@ def run_propose(args) -> int:
     if "embeddings" in names and not args.model:
         raise UserError("the model uses ESM embeddings: give the same --model NAME")
     zeroshot, _ = _zeroshot_provider(args, doc) if "zeroshot" in names else (None, None)
-    model = load_model_file(args.model_file, embedder=_embedder(args) if "embeddings" in names else None,
-                            zeroshot=zeroshot)
+    model = model_from_dict(saved, embedder=_embedder(args) if "embeddings" in names else None,
+                            zeroshot=zeroshot, source=source_name)
     if model.wild_type != doc.wild_type:
         raise InputError(f"the model was fitted on another sequence ({len(model.wild_type)} residues) than "
-                         f"{doc.name} ({len(doc)} residues)", source=Path(args.model_file).name)
+                         f"{doc.name} ({len(doc)} residues)", source=source_name)
     chosen = propose(model, args.n, per_position=args.per_position, min_distance=args.min_distance,
                      explore=args.explore, skip=frozenset(doc.excluded))
     rows = [[rank, doc.name_mutant(p.variant), str(p.variant), _fmt(p.predicted),

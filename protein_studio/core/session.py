@@ -374,6 +374,8 @@ class DocumentState:
     saved_sequence: str | None = None
     undo: list = field(default_factory=list)
     undo_index: int = 0
+    #: the live model of the last fit on the measurements (not saved: the project keeps its "fit" record)
+    fitted: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.saved_sequence is None:

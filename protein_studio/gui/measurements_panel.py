@@ -178,7 +178,6 @@ class MeasurementsPanel(QWidget):
     def __init__(self, window):
         super().__init__(window)
         self.window = window
-        self.models: dict[int, object] = {}  # id(DocumentState) -> FittedModel of the last fit
         self._fit_job: int | None = None
         self._fit_state = None
         self.assay_box = QComboBox()
@@ -372,7 +371,7 @@ class MeasurementsPanel(QWidget):
         if key == "prediction" or doc is None:
             return None
         if key == "learned":
-            model = self.models.get(id(self.window.session.state))
+            model = self.fitted_model(self.window.session.state)
             if model is None:
                 return None
             matrix = model.predict_singles()
@@ -443,6 +442,29 @@ class MeasurementsPanel(QWidget):
         self._fit_job = self.window.submit_job(job)
         return self._fit_job
 
+    def fitted_model(self, state):
+        """The document's last fitted model: the live one, or the one its project saved (rebuilt from the
+        record; a model on ESM embeddings needs its model loaded and is fitted again instead)."""
+        if state is None:
+            return None
+        if state.fitted is None:
+            record = next((r for r in reversed(state.results) if r["kind"] == "fit"), None)
+            names = record["data"]["features"]["names"] if record is not None else []
+            if record is None or "embeddings" in names:
+                return None
+            scores = state.scan.scores.copy() if state.scan is not None else None
+            if "zeroshot" in names and scores is None:
+                return None
+            from protein_studio.engines.learning import model_from_dict
+
+            try:
+                state.fitted = model_from_dict(record["data"], zeroshot=lambda variants: additive_scores(scores, variants),
+                                               source=record["name"])
+            except UserError as exc:
+                self.window.activity.add_entry(f"The saved model {record['name']} cannot be used: {exc}")
+                return None
+        return state.fitted
+
     def _job_finished(self, job_id: int, result) -> None:
         if job_id != self._fit_job:
             return
@@ -450,7 +472,7 @@ class MeasurementsPanel(QWidget):
         state, self._fit_state = self._fit_state, None
         if state is None or state not in self.window.session.states:
             return
-        self.models[id(state)] = result
+        state.fitted = result
         state.results.append({"kind": "fit", "name": f"{result.regressor} on {'+'.join(result.features.names)}",
                               "data": result.to_dict(), "arrays": {}, "provenance": dict(result.provenance)})
         self.window.session.modified.emit()
@@ -473,15 +495,16 @@ class MeasurementsPanel(QWidget):
         from protein_studio.engines.learning import propose
 
         state = self.window.session.state
-        model = self.models.get(id(state)) if state is not None else None
+        model = self.fitted_model(state)
         if model is None:
             self.window.show_error("Nothing to propose from", "Fit a model on the measurements first.")
             return []
         doc = state.document
         measured = [v for assay in self.assays() for v in assay.variants]
+        listed = list(self.window.session.variants)  # a second round brings new variants
         chosen = propose(model, self.n.value(), per_position=self.per_position.value(),
-                         min_distance=self.min_distance.value(), explore=self.explore.value(), exclude=measured,
-                         skip=frozenset(doc.excluded))
+                         min_distance=self.min_distance.value(), explore=self.explore.value(),
+                         exclude=measured + listed, skip=frozenset(doc.excluded))
         added = []
         for proposal in chosen:
             if self.window.session.add_variant(proposal.variant):

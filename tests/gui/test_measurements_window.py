@@ -109,6 +109,15 @@ def test_import_compare_select_fit_and_propose(window, qtbot, blat300, tmp_path)
     assert [a.name for a in assays_in(state.results)] == ["blat300.csv: 2500"] * 2
     fits = [r for r in state.results if r["kind"] == "fit"]
     assert fits and fits[0]["data"]["cv"]["scheme"] == "random" and fits[0]["provenance"]["measured"] == assay.name
+    # reopened, the saved model proposes again without a new fit
+    learned, live = window.heatmap._scores.copy(), window.session.state.fitted
+    assert window.open_files([tmp_path / "learned.psproj"], remember=False)
+    assert window.session.state.fitted is not live  # rebuilt from the project's "fit" record
+    np.testing.assert_allclose(window.heatmap._scores, learned, atol=1e-9)
+    before = list(window.session.variants)
+    panel.n.setValue(3)
+    panel.propose_button.click()  # the next round: three new ones beside the six of the first
+    assert len(window.session.variants) == 9 and window.session.variants[:6] == before
 
 
 def test_zero_shot_without_a_scan_and_propose_without_a_fit_are_messages(window, blat300):
