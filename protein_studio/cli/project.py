@@ -31,6 +31,7 @@ def add_to_project(args, states, what: str) -> None:
 
 def run_info(args) -> int:
     """Handler of ``protein-studio project info``."""
+    from protein_studio.core.files import printable
     from protein_studio.core.project import project_summary
 
     summary = project_summary(args.file)
@@ -43,8 +44,8 @@ def run_info(args) -> int:
           f"modified {meta.get('modified', '?')}")
     for k, doc in enumerate(summary["documents"], start=1):
         files = ", ".join(doc["files"]) or "typed or pasted"
-        print(f"{k}. {_plain(doc['name'])}: {doc['length']} residues from {_plain(files)}; numbering "
-              f"{_plain(doc['numbering'])}")
+        print(f"{k}. {printable(doc['name'])}: {doc['length']} residues from {printable(files)}; numbering "
+              f"{printable(doc['numbering'])}")
         scan = doc.get("scan")
         if scan:
             state = "complete" if scan["complete"] else f"partial, {scan['positions_done']} of {scan['positions']} positions"
@@ -54,15 +55,8 @@ def run_info(args) -> int:
                   + (f"; weights {weights}" if weights else ""))
         print(f"   variants: {doc['variants']} ({doc['notes']} with notes, {doc['scored_variants']} scored by a model)")
         for result in doc["results"]:
-            print(f"   {result['kind']}: {_plain(result['name'])}")
+            print(f"   {result['kind']}: {printable(result['name'])}")
     return 0
-
-
-def _plain(text: str) -> str:
-    """Names from files, without control characters (a FASTA header must not rewrite the terminal)."""
-    from protein_studio.core.files import printable
-
-    return printable(text)
 
 
 def register(subparsers) -> None:

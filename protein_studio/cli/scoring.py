@@ -153,7 +153,7 @@ def read_mutants_file(path: str | Path):
     first = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), "")
     if ("," in first or "\t" in first or ";" in first) and not _mutant_like(first):  # a table's header
         table = read_dms(path)
-        found = [(_table_text(table, k), int(line)) for k, line in enumerate(table.lines)]
+        found = [(str(mutant), int(line)) for mutant, line in zip(table.mutants, table.lines)]
         skipped = [(p.line, p.text, _STOP_REASON if "stop (nonsense)" in p.message else p.message)
                    for p in table.problems]
         listed = found
@@ -194,11 +194,6 @@ def _mutant_like(line: str) -> bool:
     except InputError:
         return False
     return bool(mutants)
-
-
-def _table_text(table, k: int) -> str:
-    mutant = table.mutants[k]
-    return str(mutant)
 
 
 def _engine_mutant(text: str, doc, source: str, line: int | None):

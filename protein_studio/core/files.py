@@ -7,6 +7,7 @@ for undecodable bytes).
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from os import PathLike
@@ -173,7 +174,7 @@ def _remove_stale_temporaries(path: Path) -> None:
     """Temporary files of earlier writes to ``path`` whose process was killed before it could rename or
     remove them (``.NAME.PID.XXXX.tmp``): removed when that process no longer runs."""
     try:
-        candidates = list(path.parent.glob(f".{glob_escape(path.name)}.*.tmp"))
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
     except OSError:
         return
     for candidate in candidates:
@@ -194,13 +195,6 @@ def _remove_stale_temporaries(path: Path) -> None:
             candidate.unlink()
         except OSError:
             pass
-
-
-def glob_escape(name: str) -> str:
-    """``name`` with glob's special characters taken literally."""
-    from glob import escape
-
-    return escape(name)
 
 
 def write_bytes_atomically(path: str | PathLike, data: bytes) -> Path:

@@ -171,7 +171,6 @@ class Document:
         out = {"sequence": NumberingScheme.sequence(len(self))}
         if self.structure is not None and getattr(self.numbering, "mapped", 0):
             out["structure"] = NumberingScheme.from_structure(self.numbering, self.structure.name)
-        out.setdefault(self.scheme.kind, self.scheme)
         out[self.scheme.kind] = self.scheme
         return out
 

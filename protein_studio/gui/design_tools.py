@@ -402,7 +402,7 @@ class DesignTools(QObject):
         if doc is None:
             self.tracks.set_positions([])
             return
-        self.tracks.set_positions([doc.label(i) for i in range(len(doc))], doc.residue_text)
+        self.tracks.set_positions(doc.labels(), doc.residue_text)
 
     def _tracks_selected(self, indices, add: bool) -> None:
         mediator = self.window.mediator

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDia
 from protein_studio import __version__
 from protein_studio.core.errors import UserError
 from protein_studio.core.export import document_record, variant_rows, variants_csv, variants_fasta
-from protein_studio.core.files import write_text_atomically
+from protein_studio.core.files import printable, write_text_atomically
 from protein_studio.core.selection import SelectionMediator
 from protein_studio.core.mutations import MultiMutant, Mutation
 from protein_studio.core.project import PROJECT_SUFFIX
@@ -59,11 +59,6 @@ FASTA_FILTER = "FASTA (*.fasta *.fa *.faa)"
 VARIANTS_FILTER = "CSV (*.csv);;FASTA (*.fasta *.fa *.faa)"
 SCAN_FILTER = ("Long CSV: one row per substitution (*.csv);;"
                "Wide CSV: one row per position, 20 score columns (*.csv)")
-
-
-def _plain(text: str) -> str:
-    """A name from a file, safe in a window title (no control characters)."""
-    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def _example_mutant(doc: Document) -> MultiMutant | None:
@@ -620,7 +615,7 @@ class MainWindow(QMainWindow):
     def show_title(self) -> None:
         """``"P62593 — design.psproj — Protein Studio"``."""
         doc = self.session.document
-        parts = ([_plain(doc.name)] if doc is not None else []) + [self.projects.title, "Protein Studio"]
+        parts = ([printable(doc.name)] if doc is not None else []) + [self.projects.title, "Protein Studio"]
         self.setWindowTitle(" \u2014 ".join(parts))
 
     def _fill_chain_menu(self) -> None:
@@ -731,7 +726,8 @@ class MainWindow(QMainWindow):
         self.numbering_label.setText(f"Numbering: {doc.scheme.description}")
         self.numbering_actions[doc.scheme.kind].setChecked(True)
         self.numbering_actions["structure"].setEnabled(doc.structure is not None and doc.numbering.mapped > 0)
-        example = doc.scheme.name_mutant(_example_mutant(doc)) if _example_mutant(doc) else "E104K:G238S"
+        example = _example_mutant(doc)
+        example = doc.scheme.name_mutant(example) if example is not None else "E104K:G238S"
         self.variants.entry.setPlaceholderText(f"add a mutant in {doc.scheme.kind} numbering, e.g. {example}")
 
     def _on_numbering_changed(self) -> None:

@@ -89,7 +89,7 @@ class ProjectController(QObject):
             return
         self.dirty = True
         self.timer.start()
-        self._show_title()
+        self.window.show_title()
 
     def autosave_now(self) -> None:
         """Hand the current state to the autosave thread (returns at once)."""
@@ -144,7 +144,7 @@ class ProjectController(QObject):
         if previous is None:
             recovery_path().unlink(missing_ok=True)  # the work is in the project now
         self.window.activity.add_entry(f"Saved the project to {path}")
-        self._show_title()
+        self.window.show_title()
         return True
 
     def _default_name(self) -> str:
@@ -172,7 +172,7 @@ class ProjectController(QObject):
         self.dirty = False
         recovery_path().unlink(missing_ok=True)
         self.window.activity.add_entry(f"Opened project {path.name}: {len(project.states)} documents")
-        self._show_title()
+        self.window.show_title()
         return True
 
     def new_project(self, ask: bool = True) -> bool:
@@ -183,7 +183,7 @@ class ProjectController(QObject):
         self.path = None
         self.dirty = False
         recovery_path().unlink(missing_ok=True)
-        self._show_title()
+        self.window.show_title()
         return True
 
     def _replace(self, states, active: int) -> None:
@@ -266,9 +266,6 @@ class ProjectController(QObject):
     def _on_failed(self, message: str) -> None:
         self.window.activity.add_entry(f"Autosave failed: {message}")
         self.window.statusBar().showMessage(f"Autosave failed: {message}", 10000)
-
-    def _show_title(self) -> None:
-        self.window.show_title()
 
     @property
     def title(self) -> str:

@@ -35,3 +35,18 @@ def settle_window(window, qtbot, timeout: int = 30000) -> None:
 def settle():
     """:func:`settle_window`, for tests that share a module-scoped window."""
     return settle_window
+
+
+@pytest.fixture
+def studio(qapp, dispose, settle, qtbot):
+    """A fresh main window with no document, shown; afterwards its jobs are settled, its project closed and
+    it is disposed."""
+    from protein_studio.gui.main_window import MainWindow
+
+    window = MainWindow(open_demo=False)
+    window.auto_warm_up = False
+    window.show()
+    yield window
+    settle(window, qtbot, 60000)
+    window.projects.close()
+    dispose(window)

@@ -17,7 +17,7 @@ pytest.importorskip("esm")
 from protein_studio.core.measurements import assay_predictions, assays_in  # noqa: E402
 from protein_studio.core.metrics import evaluate_predictions  # noqa: E402
 from protein_studio.core.project import load_project  # noqa: E402
-from protein_studio.gui.main_window import DEMO_FILES, MainWindow  # noqa: E402
+from protein_studio.gui.main_window import DEMO_FILES  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -25,14 +25,8 @@ TIMEOUT = 60000
 
 
 @pytest.fixture
-def window(qapp, dispose, settle, qtbot):
-    win = MainWindow(open_demo=False)
-    win.auto_warm_up = False
-    win.show()
-    yield win
-    settle(win, qtbot, TIMEOUT)
-    win.projects.close()
-    dispose(win)
+def window(studio):
+    return studio
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ pytest.importorskip("torch")
 pytest.importorskip("esm")
 
 from protein_studio.core.project import load_project  # noqa: E402
-from protein_studio.gui.main_window import DEMO_FILES, SCAN_FILTER, MainWindow  # noqa: E402
+from protein_studio.gui.main_window import DEMO_FILES, SCAN_FILTER  # noqa: E402
 from protein_studio.gui.measurements_panel import ImportDialog  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,15 +22,9 @@ TIMEOUT = 60000
 
 
 @pytest.fixture
-def window(qapp, dispose, settle, qtbot):
-    win = MainWindow(open_demo=False)
-    win.auto_warm_up = False
-    win.show()
-    assert win.open_files(list(DEMO_FILES), remember=False)
-    yield win
-    settle(win, qtbot, TIMEOUT)
-    win.projects.close()
-    dispose(win)
+def window(studio):
+    assert studio.open_files(list(DEMO_FILES), remember=False)
+    return studio
 
 
 def _answer_open(monkeypatch, path) -> None:
