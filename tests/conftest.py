@@ -37,3 +37,24 @@ def pytest_sessionfinish(session, exitstatus):
 def data_dir() -> Path:
     """tests/data: small real fixtures (see tests/data/README.md for provenance)."""
     return DATA
+
+
+@pytest.fixture
+def unwritable_folder(tmp_path):
+    """A folder this process cannot create files in: a read-only folder, or (as root, who writes anywhere
+    the permissions say no) sysfs, which refuses new files to root too."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    probe = Path("/sys/protein-studio-probe.csv")
+    try:
+        probe.write_text("")
+    except OSError:
+        yield Path("/sys")
+    else:
+        probe.unlink()
+        pytest.skip("no folder here refuses writes to root")

@@ -7,16 +7,38 @@ for undecodable bytes).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import glob
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from os import PathLike
 from pathlib import Path
 
 from protein_studio.core.errors import InputError, UserError
 
 __all__ = ["read_input_bytes", "looks_binary", "decode_text", "read_input_text", "write_text_atomically",
-           "write_bytes_atomically", "describe_path", "gunzip_limited", "max_input_bytes", "printable"]
+           "write_bytes_atomically", "describe_path", "gunzip_limited", "max_input_bytes", "printable",
+           "reading_progress"]
+
+#: Bytes read between two calls of the :func:`reading_progress` callback.
+READ_CHUNK = 4 * 1024 * 1024
+
+_read_callback: contextvars.ContextVar[Callable[[str, int, int], None] | None] = contextvars.ContextVar(
+    "read_callback", default=None)
+
+
+@contextlib.contextmanager
+def reading_progress(callback: Callable[[str, int, int], None]) -> Iterator[None]:
+    """Within the block, :func:`read_input_bytes` calls ``callback(file name, bytes read, file size)`` every
+    :data:`READ_CHUNK` bytes (in this thread or context only). The callback may raise to stop the reading
+    (the window's Cancel does), and the exception reaches the caller of the reader."""
+    token = _read_callback.set(callback)
+    try:
+        yield
+    finally:
+        _read_callback.reset(token)
 
 
 #: Largest input file (or decompressed input) read, in MB; ``PROTEIN_STUDIO_MAX_INPUT_MB`` overrides it.
@@ -78,12 +100,16 @@ def read_input_bytes(path: str | PathLike, what: str) -> bytes:
     if problem is not None:
         raise InputError(f"{problem}, not {what}", source=str(path))
     limit = max_input_bytes()
+    callback = _read_callback.get()
     try:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             # read what the file holds (read(limit) would allocate the whole limit up front); a file growing
             # while it is read is still stopped at the limit
-            data = handle.read(min(size, limit) + 1)
+            if callback is None:
+                data = handle.read(min(size, limit) + 1)
+            else:
+                data = _read_reporting(handle, min(size, limit) + 1, path.name, size, callback)
             if len(data) > size and len(data) <= limit:
                 data += handle.read(limit + 1 - len(data))
     except OSError as exc:
@@ -92,6 +118,20 @@ def read_input_bytes(path: str | PathLike, what: str) -> bytes:
         raise InputError(f"is larger than {limit // (1024 * 1024)} MB, the input limit (raise it with "
                          f"PROTEIN_STUDIO_MAX_INPUT_MB)", source=str(path))
     return data
+
+
+def _read_reporting(handle, count: int, name: str, size: int, callback) -> bytes:
+    chunks = []
+    done = 0
+    callback(name, 0, size)
+    while done < count:
+        chunk = handle.read(min(READ_CHUNK, count - done))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        done += len(chunk)
+        callback(name, done, size)
+    return b"".join(chunks)
 
 
 def gunzip_limited(data: bytes, source: str) -> bytes:

@@ -22,7 +22,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping
 
 import biotite.sequence as bseq
 import biotite.sequence.align as balign

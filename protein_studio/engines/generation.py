@@ -282,7 +282,6 @@ def _residue_counts(tokenizer):
 def _stopping(counts, start_residues: int, prompt_tokens: int, max_length: int, eos: int):
     """A transformers stopping criterion: a row is done after EOS or once it has more than max_length
     residues (it can then no longer end naturally)."""
-    import torch
     from transformers import StoppingCriteria
 
     class _ResidueBudget(StoppingCriteria):

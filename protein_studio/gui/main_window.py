@@ -35,6 +35,7 @@ from protein_studio.core.sequences import AMINO_ACIDS, format_fasta
 from protein_studio.core.session import Document, Session, load_document, load_sources, scheme_for
 from protein_studio.core.structures import ResidueId, viewer_text
 from protein_studio.gui.activity_panel import ActivityPanel
+from protein_studio.gui.background import Cancelled, run_with_progress
 from protein_studio.gui.commands import (ReplaceDocumentCommand, ReplaceSequenceCommand, SetResidueCommand,
                                         history_steps, rebuild_history)
 from protein_studio.gui.document_list import DocumentList
@@ -429,25 +430,32 @@ class MainWindow(QMainWindow):
         paths = [Path(p) for p in paths]
         if len(paths) == 1 and paths[0].suffix.lower() == PROJECT_SUFFIX:
             return self.projects.open_project(paths[0])
-        try:
+        names = ", ".join(p.name for p in paths)
+
+        def read() -> Document:  # on a thread: a large file must not freeze the window
             document = load_document(paths, chain=chain, record=record)
+            if document.structure is not None:
+                try:  # drawn before it is added: a file the 3D view cannot show changes nothing
+                    viewer_text(document.structure)
+                except UserError as exc:
+                    raise UserError(f"{exc} (the 3D view cannot show it; nothing was opened)") from None
+            return document
+
+        try:
+            document = run_with_progress(self, f"Opening {printable(names)}", read)
+        except Cancelled:
+            self.statusBar().showMessage(f"Opening {printable(names)} cancelled", 5000)
+            self.activity.add_entry(f"Opening {printable(names)} cancelled; nothing was opened")
+            return False
         except UserError as exc:
-            self.show_error("Cannot open " + ", ".join(p.name for p in paths), str(exc))
+            self.show_error("Cannot open " + names, str(exc))
             return False
         except Exception as exc:  # noqa: BLE001 - a parser's own error: still one message, with details
             import traceback
 
-            self.show_error("Cannot open " + ", ".join(p.name for p in paths),
-                            f"{', '.join(p.name for p in paths)}: not a readable protein file "
+            self.show_error("Cannot open " + names, f"{names}: not a readable protein file "
                             f"({type(exc).__name__}: {exc})", traceback.format_exc())
             return False
-        if document.structure is not None:
-            try:  # drawn before it is added: a file the 3D view cannot show changes nothing
-                viewer_text(document.structure)
-            except UserError as exc:
-                self.show_error("Cannot open " + ", ".join(p.name for p in paths),
-                                f"{exc} (the 3D view cannot show it; nothing was opened)")
-                return False
         self.set_document(document)
         if remember:
             self._remember(paths)

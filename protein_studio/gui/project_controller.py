@@ -16,7 +16,9 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from protein_studio.core.autosave import Autosaver, find_recovery_files, recovery_path
+from protein_studio.core.files import printable
 from protein_studio.core.project import PROJECT_SUFFIX, ProjectError, load_project, save_project, snapshot
+from protein_studio.gui.background import Cancelled, run_with_progress
 
 __all__ = ["ProjectController", "AUTOSAVE_DELAY_MS", "PROJECT_FILTER"]
 
@@ -160,8 +162,12 @@ class ProjectController(QObject):
         """Open a project instead of the documents now open (asks first when they hold unsaved work);
         a bad file is a message and nothing open changes."""
         path = Path(path)
-        try:
-            project = load_project(path)
+        try:  # on a thread: a project with large structures must not freeze the window
+            project = run_with_progress(self.window, f"Opening project {printable(path.name)}",
+                                        lambda: load_project(path))
+        except Cancelled:
+            self.window.activity.add_entry(f"Opening project {printable(path.name)} cancelled")
+            return False
         except ProjectError as exc:
             self.window.show_error("Cannot open the project", str(exc))
             return False

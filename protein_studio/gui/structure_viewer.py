@@ -40,7 +40,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.structures import Structure, structure_from_text, to_pdb_text, viewer_text
+from protein_studio.core.structures import Structure, structure_from_text, viewer_text
 from protein_studio.gui.heatmap import diverging_colors
 from protein_studio.gui.web_bridge import LocalOnlyInterceptor, ViewerBridge
 

@@ -22,7 +22,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QThread, Signal
 
 from protein_studio.core.errors import JobCancelled, UserError
-from protein_studio.jobs.context import JobContext
+from protein_studio.jobs.context import JobContext, cancellable
 
 __all__ = ["Job", "Worker", "WorkerContext", "format_eta"]
 
@@ -264,7 +264,8 @@ class Worker(QThread):
         if self._loaded_key != key:
             self._release()
             ctx.progress(0, 1, f"Loading {name}")
-            self._loaded = self._loader(name, device)
+            with cancellable(ctx, modules=True):  # Cancel stops the loading too, between its steps
+                self._loaded = self._loader(name, device)
             self._loaded_key = key
             _leave_a_core_for_the_window()
             self.modelChanged.emit(name)

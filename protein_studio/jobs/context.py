@@ -9,13 +9,16 @@ own callbacks; tests use :class:`JobContext` with plain lists.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, Callable
 
 from protein_studio.core.errors import JobCancelled
 
-__all__ = ["JobContext", "NullContext"]
+__all__ = ["JobContext", "NullContext", "cancellable", "cancel_point"]
 
 
 class JobContext:
@@ -74,3 +77,40 @@ class JobContext:
 
 class NullContext(JobContext):
     """A context that reports nowhere and is never cancelled (scripts, tests)."""
+
+
+_current: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("current_job", default=None)
+
+
+@contextlib.contextmanager
+def cancellable(ctx: JobContext, modules: bool = False) -> Iterator[None]:
+    """Within the block (on this thread), :func:`cancel_point` raises when ``ctx`` is cancelled.
+
+    With ``modules`` (it imports torch), so does the registration of every submodule of a torch model
+    being built: loading a model, which takes seconds in code that knows nothing of jobs (fair-esm's and
+    transformers' constructors), stops within a layer of the Cancel.
+    """
+    token = _current.set(ctx)
+    hook = None
+    if modules:
+        import torch
+
+        hook = torch.nn.modules.module.register_module_module_registration_hook(_on_submodule)
+    try:
+        yield
+    finally:
+        if hook is not None:
+            hook.remove()
+        _current.reset(token)
+
+
+def cancel_point() -> None:
+    """Raise :class:`JobCancelled` when the job this thread runs under :func:`cancellable` was cancelled;
+    nothing otherwise (outside a job it costs a lookup)."""
+    ctx = _current.get()
+    if ctx is not None:
+        ctx.check_cancelled()
+
+
+def _on_submodule(module, name, submodule):  # torch's global hook: other threads see no context of theirs
+    cancel_point()

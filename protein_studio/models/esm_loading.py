@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 from protein_studio.core.errors import ModelUnavailableError, UserError
+from protein_studio.jobs.context import cancel_point
 from protein_studio.models.registry import ESM_FAMILIES, get_spec, has_contact_regression
 from protein_studio.models.spec import LoadedModel, ModelSpec
 
@@ -281,6 +282,7 @@ def load_esm(name: str, device="auto", precision: str = "auto") -> LoadedModel:
         if not path.is_file():
             raise ModelUnavailableError(weights.not_on_disk_message(spec))
         model_data = safe_torch_load(path)
+        cancel_point()
         try:  # what import checks, loading checks too: a file under a known name may be another model
             check_architecture(spec, model_data, path,
                                hint=f"it is not {spec.name}: remove it and download or import the right file")
@@ -296,7 +298,9 @@ def load_esm(name: str, device="auto", precision: str = "auto") -> LoadedModel:
             raise ModelUnavailableError(f"{path}: cannot build {spec.name} from this file ({first}); "
                                         f"re-import it with `protein-studio models import PATH`") from None
         del model_data, regression_data
+        cancel_point()
         identity = weights.file_identity(path)
+        cancel_point()
     model.eval()
     model.requires_grad_(False)
     model.to(device=torch_device, dtype=dtype)

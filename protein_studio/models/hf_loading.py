@@ -468,8 +468,6 @@ def load_esmfold(spec: ModelSpec, device: str | Any = "auto") -> LoadedModel:
     ``LoadedModel.tokenizer`` is None: the folding engine encodes residues with the AlphaFold residue
     order the model's own ``infer`` uses (no special tokens).
     """
-    import torch
-
     dev = _device(device)
     if spec.is_random:
         _check_random(spec)

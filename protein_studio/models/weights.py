@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from protein_studio.core.errors import ModelUnavailableError, UserError
+from protein_studio.jobs.context import cancel_point
 from protein_studio.models.registry import get_spec, has_contact_regression
 from protein_studio.models.spec import ModelSpec
 
@@ -117,6 +118,7 @@ def file_identity(path: str | os.PathLike) -> str:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             hasher.update(block)
+            cancel_point()  # hashing a multi-GB file takes seconds: a cancelled job stops here
     digest = hasher.hexdigest()
     try:
         cache.write_text(f"{stamp}\n{digest}\n")

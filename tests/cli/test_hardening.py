@@ -153,3 +153,16 @@ def test_a_huge_remark_field_and_an_unknown_residue_to_fold_are_handled(tmp_path
     assert main(["fold", "--sequence", "X" * 12, "--model", "random-esmfold-tiny", "--out", str(tmp_path / "x.pdb")]) == 1
     line = _one_line(capsys)
     assert "'X' at position 1 is not one of the 20 amino acids" in line and "internal error" not in line
+
+
+@pytest.mark.parametrize("argv", [
+    ["scan", "--sequence", "MKTAYIAKQR", "--model", "random-esm2-tiny", "--out", "{out}/scan.csv"],
+    ["score", "--sequence", "MKTAYIAKQR", "--model", "random-esm2-tiny", "--mutants", "M1A", "--out",
+     "{out}/scores.csv"],
+    ["fold", "--sequence", "MKTAYIAKQR", "--model", "random-esmfold-tiny", "--out", "{out}/fold.pdb"],
+])
+def test_writing_into_a_folder_that_refuses_writes_is_one_line(unwritable_folder, capsys, argv):
+    assert main([a.replace("{out}", str(unwritable_folder)) for a in argv]) == 1
+    line = _one_line(capsys)
+    assert "internal error" not in line and str(unwritable_folder) in line
+    assert "cannot write" in line and "Permission denied" in line

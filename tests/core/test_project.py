@@ -218,16 +218,9 @@ def test_a_locked_project_says_so(tmp_path):
     assert len(load_project(path).states) == 2  # nothing was lost
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_read_only_folder_is_a_message(tmp_path):
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        with pytest.raises(ProjectError, match="cannot be written here"):
-            save_project(folder / "p.psproj", snapshot(_design_session(tmp_path)))
-    finally:
-        folder.chmod(0o755)
+def test_a_read_only_folder_is_a_message(tmp_path, unwritable_folder):
+    with pytest.raises(ProjectError, match="cannot be written here"):
+        save_project(unwritable_folder / "p.psproj", snapshot(_design_session(tmp_path)))
 
 
 def test_a_failed_write_keeps_the_previous_project(tmp_path, monkeypatch):

@@ -3,7 +3,6 @@ plot (selection linked both ways), show it on the heatmap, fit a model and propo
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np

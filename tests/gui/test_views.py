@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
-from protein_studio.core.errors import InputError
 from protein_studio.core.sequences import AMINO_ACIDS
 from protein_studio.gui.heatmap import HeatmapView, colour_scale_limit, diverging_colors
 from protein_studio.core.numbering import NumberingScheme

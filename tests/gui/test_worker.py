@@ -8,7 +8,7 @@ import time
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 
-from protein_studio.core.errors import InputError
+from protein_studio.core.errors import InputError, JobCancelled
 from protein_studio.gui.worker import Job, Worker, format_eta
 
 TIMEOUT = 10000
@@ -152,3 +152,37 @@ def test_a_job_cancelled_while_its_step_runs_reports_nothing_more(qtbot, worker)
                                            (3700, "1 h 01 min left")])
 def test_format_eta(seconds, text):
     assert format_eta(seconds) == text
+
+
+def test_cancel_while_the_model_loads_ends_the_job_and_keeps_no_model(qtbot, worker):
+    """The worker loads models under the job's cancellation: a loader reaching a cancel point after Cancel
+    stops there, the job ends cancelled, no half-loaded model is kept, and the next job runs."""
+    from protein_studio.jobs.context import cancel_point
+
+    loading = threading.Event()
+    cancelled = threading.Event()
+    stopped = []
+
+    def loader(name, device):
+        loading.set()
+        assert cancelled.wait(5)
+        try:
+            cancel_point()  # a step of the real loaders (after reading, per submodule, per hashed block)
+        except JobCancelled:
+            stopped.append(True)
+            raise
+        stopped.append(False)
+        return {"name": name}
+
+    worker._loader = loader
+    job = worker.submit(Job("scan", lambda ctx, loaded: "scanned", model="esm2_t6_8M_UR50D"))
+    assert loading.wait(5)
+    worker.cancel()
+    cancelled.set()
+    qtbot.waitUntil(lambda: not worker.busy, timeout=TIMEOUT)
+    assert stopped == [True]
+    assert worker.events["cancelled"] == [job] and worker.events["failed"] == []
+    assert worker.loaded_model is None
+    worker.submit(Job("next", lambda ctx, loaded: "still here"))
+    qtbot.waitUntil(lambda: bool(worker.events["finished"]), timeout=TIMEOUT)
+    assert worker.events["finished"][0][1] == "still here"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import pickle
+import traceback
 
 import pytest
 import torch
 
-from protein_studio.core.errors import ModelUnavailableError, UserError
-from protein_studio.models import weights
+from protein_studio.core.errors import JobCancelled, ModelUnavailableError, UserError
+from protein_studio.jobs.context import JobContext, cancel_point, cancellable
+from protein_studio.models import esm_loading, weights
 from protein_studio.models.esm_loading import (build_esm_from_checkpoint, build_random_esm, load_esm,
                                                safe_torch_load, validate_checkpoint)
 from protein_studio.models.registry import get_spec
@@ -225,3 +227,55 @@ def test_gpu_loading_uses_half_precision_close_to_float32():
     a = torch.log_softmax(_logits(cpu), -1)
     b = torch.log_softmax(_logits(gpu), -1).cpu()
     assert torch.allclose(a, b, atol=5e-2)
+
+
+class _CancelsAtCheck(JobContext):
+    """A job context cancelled at its ``at``-th cancellation check (counting every check)."""
+
+    def __init__(self, at: float):
+        super().__init__()
+        self.at = at
+        self.checks = 0
+
+    def check_cancelled(self):
+        self.checks += 1
+        if self.checks >= self.at:
+            self.cancel_event.set()
+        super().check_cancelled()
+
+
+def _frames(exc) -> list[str]:
+    return [frame.name for frame in traceback.extract_tb(exc.__traceback__)]
+
+
+def test_cancel_stops_the_loading_of_a_model_between_and_inside_its_steps(tmp_path, weights_dir, monkeypatch):
+    """Issue 15: a job cancelled while its model loads stopped only when the loading ended. Loading now
+    stops at the next step: after reading the file, inside the model's construction (layer by layer),
+    or while hashing the file."""
+    tiny = load_esm("random-esm2-8M", device="cpu")
+    save_fair_esm_checkpoint(tiny.model, "esm2", weights.checkpoint_path(get_spec("esm2_t6_8M_UR50D")))
+
+    full = _CancelsAtCheck(at=float("inf"))
+    with cancellable(full, modules=True):
+        assert load_esm("esm2_t6_8M_UR50D", device="cpu").spec.name == "esm2_t6_8M_UR50D"
+    assert full.checks > 20  # every submodule built, every block hashed
+
+    built = []
+    real_build = esm_loading.build_esm_from_checkpoint
+    monkeypatch.setattr(esm_loading, "build_esm_from_checkpoint", lambda *a: built.append(1) or real_build(*a))
+    weights.checkpoint_path(get_spec("esm2_t6_8M_UR50D")).with_suffix(".pt.sha256").unlink()  # hash again
+
+    with cancellable(_CancelsAtCheck(at=1), modules=True), pytest.raises(JobCancelled) as first:
+        load_esm("esm2_t6_8M_UR50D", device="cpu")
+    assert built == [] and "safe_torch_load" not in _frames(first.value)  # stopped after reading the file
+
+    with cancellable(_CancelsAtCheck(at=5), modules=True), pytest.raises(JobCancelled) as inside:
+        load_esm("esm2_t6_8M_UR50D", device="cpu")
+    assert built == [1] and "_on_submodule" in _frames(inside.value)  # inside the constructor
+
+    hashing = full.checks - 2  # the hash's checks come just before the last one
+    with cancellable(_CancelsAtCheck(at=hashing), modules=True), pytest.raises(JobCancelled) as hashed:
+        load_esm("esm2_t6_8M_UR50D", device="cpu")
+    assert "file_identity" in _frames(hashed.value)
+
+    cancel_point()  # outside a job: nothing to cancel, nothing raised

@@ -34,7 +34,7 @@ def test_imported_esmfold_counts_as_on_disk_until_removed(hf_folders, weights_di
     assert calls == [(size, size, "esmfold_v1 is already on disk")]
     assert weights.remove("esmfold_v1") == [weights_dir / "huggingface" / "esmfold_v1"]
     assert not weights.is_on_disk(spec)
-    with pytest.raises(UserError, match=f"esmfold_v1 is not on disk .*models--facebook--esmfold_v1"):
+    with pytest.raises(UserError, match="esmfold_v1 is not on disk .*models--facebook--esmfold_v1"):
         weights.remove("esmfold_v1")
 
 
