@@ -74,7 +74,7 @@ def _loading(args) -> dict:
     from protein_studio.models.esm_loading import load_esm
     from protein_studio.models.registry import get_spec
 
-    sys.path.insert(0, str(REPO / "tests" / "models"))
+    sys.path.insert(0, str(REPO / "tests"))
     from fair_esm_format import save_fair_esm_checkpoint
 
     name = {"650M": "esm2_t33_650M_UR50D", "150M": "esm2_t30_150M_UR50D", "35M": "esm2_t12_35M_UR50D",

@@ -32,7 +32,7 @@ def _zeroshot_provider(args, doc):
 
         scan_args = argparse.Namespace(model=[args.zeroshot_model], device=args.device, command=args.command)
         result = _run_models(scan_args, lambda loaded, ctx: saturation_scan(
-            doc.wild_type, loaded, ctx, strategy=args.zeroshot_strategy, positions=doc.scannable()))[0]
+            doc.wild_type, loaded, ctx, strategy=args.zeroshot_strategy, positions=doc.scannable()), doc)[0]
         return (lambda variants: additive_scores(result.scores, variants)), {"kind": "model", "name": args.zeroshot_model, "strategy": args.zeroshot_strategy,
                            "weights": result.provenance.get("weights", "")}
     table = getattr(args, "zeroshot_table", None) or getattr(args, "measured", None)
@@ -47,13 +47,15 @@ def _zeroshot_provider(args, doc):
     return None, None
 
 
-def _embedder(args):
+def _embedder(args, doc):
     if not getattr(args, "model", None):
         return None
-    from protein_studio.engines.scoring import embed_sequence
-    from protein_studio.models.esm_loading import load_esm
+    from protein_studio.engines.scoring import check_model_for_document, embed_sequence, model_for_document
+    from protein_studio.models.loader import load_model
+    from protein_studio.models.registry import get_spec
 
-    loaded = load_esm(args.model, args.device)
+    check_model_for_document(get_spec(args.model), doc)
+    loaded = model_for_document(load_model(args.model, args.device), doc)
     return lambda sequence: embed_sequence(sequence, loaded)
 
 
@@ -77,7 +79,7 @@ def run_fit(args) -> int:
     if len(assay.problems) > 20:
         print(f"protein-studio fit: ... and {len(assay.problems) - 20} more rows not used", file=sys.stderr)
     zeroshot, zeroshot_source = _zeroshot_provider(args, doc) if "zeroshot" in features else (None, None)
-    feature_set = FeatureSet(doc.wild_type, tuple(features), _embedder(args) if "embeddings" in features else None,
+    feature_set = FeatureSet(doc.wild_type, tuple(features), _embedder(args, doc) if "embeddings" in features else None,
                              zeroshot)
     provenance = {"measured": assay.name, "rows_used": assay.rows_used, "numbering": doc.scheme.description,
                   "input": doc.name}
@@ -126,7 +128,7 @@ def run_propose(args) -> int:
     if "embeddings" in names and not args.model:
         raise UserError("the model uses ESM embeddings: give the same --model NAME")
     zeroshot, _ = _zeroshot_provider(args, doc) if "zeroshot" in names else (None, None)
-    model = model_from_dict(saved, embedder=_embedder(args) if "embeddings" in names else None,
+    model = model_from_dict(saved, embedder=_embedder(args, doc) if "embeddings" in names else None,
                             zeroshot=zeroshot, source=source_name)
     if model.wild_type != doc.wild_type:
         raise InputError(f"the model was fitted on another sequence ({len(model.wild_type)} residues) than "

@@ -1,7 +1,7 @@
 """``protein-studio models list|download NAME|import PATH [--name NAME]|remove NAME``.
 
 Lists the models the application knows (size, licence, whether the weights are on disk), downloads
-fair-esm checkpoints and Hugging Face models (ESMFold, ProtGPT2) with a progress bar, imports a fair-esm
+fair-esm checkpoints and Hugging Face models (SaProt, ESM C, ESMFold, ProtGPT2) with a progress bar, imports a fair-esm
 checkpoint file (checked with the safe loader first) or a Hugging Face snapshot folder copied from
 elsewhere, and removes weights. No torch at import time.
 """
@@ -11,9 +11,10 @@ from __future__ import annotations
 import sys
 import time
 
-from protein_studio.models.registry import ESM_FAMILIES
+from protein_studio.core.units import format_bytes, format_parameters
+from protein_studio.models.registry import EXTRAS, SCORING_FAMILIES
 
-__all__ = ["register", "format_bytes", "format_parameters"]
+__all__ = ["register"]
 
 
 def register(subparsers) -> None:
@@ -38,8 +39,9 @@ def register(subparsers) -> None:
         description="A file: check a fair-esm checkpoint (loaded safely, architecture verified) and copy it "
                     "into the weights folder under its expected name, with its "
                     "<name>-contact-regression.pt when that file lies beside it. A folder with config.json: "
-                    "copy a Hugging Face snapshot (ESMFold, or a ProtGPT2-compatible GPT-2 checkpoint with "
-                    "its tokenizer) into <weights folder>/huggingface/NAME.")
+                    "copy a Hugging Face snapshot (SaProt, ESM C, ESMFold, or a ProtGPT2-compatible GPT-2 "
+                    "checkpoint with its tokenizer), after checking its configuration and the shape of every "
+                    "tensor, into <weights folder>/huggingface/NAME.")
     importing.add_argument("path", metavar="PATH",
                            help="checkpoint file (e.g. esm2_t33_650M_UR50D.pt) or model folder "
                                 "(e.g. esmfold_v1/)")
@@ -55,28 +57,6 @@ def register(subparsers) -> None:
 def _usage(parser) -> int:
     parser.print_help(sys.stderr)
     return 2
-
-
-def format_bytes(n: int) -> str:
-    """Sizes as people read them: ``31 MB``, ``2.6 GB`` (decimal units); ``-`` for nothing."""
-    if n <= 0:
-        return "-"
-    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            value = n / size
-            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
-    return f"{n} B"
-
-
-def format_parameters(n: int) -> str:
-    """Parameter counts: ``7.5M``, ``651M``, ``15.1B``; ``-`` when unknown."""
-    if n <= 0:
-        return "-"
-    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if n >= size:
-            value = n / size
-            return f"{value:.1f}{unit}" if value < 10 or unit == "B" else f"{value:.0f}{unit}"
-    return str(n)
 
 
 def _list(args) -> int:
@@ -103,19 +83,20 @@ def _list(args) -> int:
 
 
 def _note(spec, imported_folder) -> str:
+    extra = f"; needs the [{EXTRAS[spec.family][0]}] extra" if spec.family in EXTRAS else ""
     if spec.is_random:
-        return "RANDOM WEIGHTS"
+        return "RANDOM WEIGHTS" + extra
     if spec.source != "huggingface":
-        return ""
+        return extra.lstrip("; ")
     if spec.hub_id is None:
-        return "IMPORTED"
-    return spec.hub_id + (" (imported)" if (imported_folder / "config.json").is_file() else "")
+        return "IMPORTED" + extra
+    return spec.hub_id + (" (imported)" if (imported_folder / "config.json").is_file() else "") + extra
 
 
 def _max_length(spec) -> str:
     if spec.max_tokens is None:
         return "-"
-    if spec.family in ESM_FAMILIES:
+    if spec.family in SCORING_FAMILIES:
         return f"{spec.max_residues} aa"
     return f"{spec.max_tokens} tokens"
 

@@ -242,23 +242,30 @@ class ProgressBar:
 
 
 # ------------------------------------------------------------------------------------------- running
-def _run_models(args, job):
-    """Load each ``--model`` in turn, run ``job(loaded, ctx)`` and return the results."""
+def _run_models(args, job, document=None):
+    """Load each ``--model`` in turn, run ``job(loaded, ctx)`` and return the results. With ``document``,
+    structure-aware models get its 3Di tokens (and refuse a document without a structure before any
+    model is loaded)."""
+    from protein_studio.engines.scoring import check_model_for_document, model_for_document
     from protein_studio.jobs.context import JobContext
-    from protein_studio.models.esm_loading import load_esm
+    from protein_studio.models.loader import load_model
     from protein_studio.models.registry import get_spec
 
     names = list(dict.fromkeys(args.model))
-    for name in names:  # unknown names fail before anything is loaded
+    for name in names:  # unknown names, and models that cannot score this document, fail before any loading
         spec = get_spec(name)
         if spec.task != "scoring":
-            raise UserError(f"{name} is a {spec.task} model; scan and score need an ESM scoring model")
+            raise UserError(f"{name} is a {spec.task} model; scan and score need a scoring model")
+        if document is not None:
+            check_model_for_document(spec, document)
     results = []
     for name in names:
         spec = get_spec(name)
         if spec.is_random:
             print(f"protein-studio {args.command}: note: {spec.display_name}", file=sys.stderr)
-        loaded = load_esm(name, args.device)
+        loaded = load_model(name, args.device)
+        if document is not None:
+            loaded = model_for_document(loaded, document)
         ctx = JobContext(on_progress=ProgressBar(f"{args.command} {name}"),
                          on_warning=lambda text: print(f"protein-studio {args.command}: warning: {text}",
                                                        file=sys.stderr))
@@ -311,7 +318,8 @@ def run_scan(args) -> int:
     if not positions:
         raise InputError("no positions to scan: " + "; ".join(doc.residue_text(i) for i in left_out))
     results = _run_models(args, lambda loaded, ctx: saturation_scan(
-        doc.sequence, loaded, ctx, strategy=args.strategy, positions=positions, batch_size=args.batch_size))
+        doc.sequence, loaded, ctx, strategy=args.strategy, positions=positions, batch_size=args.batch_size),
+        doc)
     result = results[0] if len(results) == 1 else ensemble_scans(results, standardise=args.standardise)
     names = list(result.per_model)
     columns = list(SCAN_COLUMNS) + [f"score_{n}" for n in names]
@@ -369,7 +377,7 @@ def run_score(args) -> int:
     engine_mutants = [mutant for _, mutant in parsed]
     results = _run_models(args, lambda loaded, ctx: score_mutants(
         doc.wild_type, engine_mutants, loaded, ctx, multi=args.multi, strategy=args.strategy,
-        batch_size=args.batch_size))
+        batch_size=args.batch_size), doc)
     result = results[0] if len(results) == 1 else ensemble_mutant_scores(results, standardise=args.standardise)
     names = list(result.per_model)
     columns = ["mutant", "sequence_mutant", "score", "model", "method"] + [f"score_{n}" for n in names]
@@ -411,7 +419,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offset", type=int, default=0, metavar="N",
                         help="short for --numbering offset N")
     parser.add_argument("--model", action="append", required=True, metavar="NAME",
-                        help="ESM scoring model (see `protein-studio models list`); repeat for an ensemble")
+                        help="scoring model: ESM-2/1v/1b, ESM C, SaProt (reads the structure) (see `protein-studio "
+                             "models list`); repeat for an ensemble")
     parser.add_argument("--standardise", action="store_true",
                         help="ensembles: standardise each model's scores before averaging")
     parser.add_argument("--strategy", choices=STRATEGIES, default="masked-marginals",

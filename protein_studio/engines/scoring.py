@@ -30,17 +30,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from protein_studio.core.errors import InputError, UserError
-from protein_studio.core.sequences import AMINO_ACIDS, SCORABLE_SPECIAL
+from protein_studio.core.sequences import AMINO_ACIDS
 from protein_studio.engines.windows import assign_tiles, centred_window, span_window, tiles
+from protein_studio.models.vocabulary import ResidueVocabulary
 
 __all__ = [
     "STRATEGIES", "MULTI_METHODS", "ScanChunk", "ScanResult", "MutantScores", "PseudoLikelihood",
     "saturation_scan", "score_mutants", "pseudo_log_likelihood", "ensemble_scans", "ensemble_mutant_scores",
+    "model_for_document", "check_model_for_document", "embed_sequence", "result_provenance",
 ]
 
 STRATEGIES = ("masked-marginals", "wt-marginals")
 MULTI_METHODS = ("additive", "joint")
-_SCORABLE = frozenset(AMINO_ACIDS) | SCORABLE_SPECIAL
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -233,10 +234,9 @@ class _Runner:
             raise UserError(f"{loaded.spec.name} is not an ESM model and cannot score mutations")
         self.loaded = loaded
         self.ctx = ctx
-        alphabet = loaded.alphabet
-        self.alphabet = alphabet
-        self.bos = 1 if alphabet.prepend_bos else 0
-        self.eos = 1 if alphabet.append_eos else 0
+        self.vocab = vocabulary_of(loaded)
+        self.bos = 1 if self.vocab.prepend_bos else 0
+        self.eos = 1 if self.vocab.append_eos else 0
         limit = loaded.spec.max_tokens
         model_width = None if limit is None else limit - self.bos - self.eos
         if max_residues is not None and model_width is not None and max_residues > model_width:
@@ -248,29 +248,19 @@ class _Runner:
         self.fixed_batch = batch_size
         self.batch_cap: int | None = None  # lowered after running out of memory
         self._auto: dict[int, int] = {}
-        self.aa_tokens = np.array([alphabet.get_idx(a) for a in AMINO_ACIDS])
+        self.aa_tokens = self.vocab.columns
 
     # tokens -----------------------------------------------------------------------------------
     def encode(self, sequence: str, source: str = "sequence") -> np.ndarray:
         """Token ids of the residues (no special tokens); InputError names an unknown character."""
-        table = self.alphabet.tok_to_idx
-        ids = np.empty(len(sequence), dtype=np.int64)
-        for i, residue in enumerate(sequence):
-            token = table.get(residue)
-            if token is None or residue not in _SCORABLE:
-                raise InputError(f"'{residue}' at position {i + 1} cannot be scored by "
-                                 f"{self.loaded.spec.name}", source=source, position=i + 1)
-            ids[i] = token
-        if len(ids) == 0:
-            raise InputError("the sequence is empty", source=source)
-        return ids
+        return self.vocab.encode(sequence, self.loaded.spec.name, source)
 
     def tokens(self, encoded: np.ndarray, p: _Pass) -> np.ndarray:
         body = encoded[p.start:p.end].copy()
         for m in p.masked:
-            body[m - p.start] = self.alphabet.mask_idx
-        head = [self.alphabet.cls_idx] * self.bos
-        tail = [self.alphabet.eos_idx] * self.eos
+            body[m - p.start] = self.vocab.masked(encoded, m)
+        head = [self.vocab.cls] * self.bos
+        tail = [self.vocab.eos] * self.eos
         return np.concatenate([np.array(head, dtype=np.int64), body, np.array(tail, dtype=np.int64)])
 
     # batch size -------------------------------------------------------------------------------
@@ -368,6 +358,44 @@ class _Runner:
             progress(done)
 
 
+def check_model_for_document(spec, document) -> None:
+    """Raise before anything is loaded when ``spec`` cannot score ``document`` (a structure-aware model
+    and a document without a structure, or without the structure extra installed)."""
+    from protein_studio.models.registry import STRUCTURE_AWARE_FAMILIES
+
+    if spec.family in STRUCTURE_AWARE_FAMILIES:
+        from protein_studio.core.structure_tokens import structure_extra_problem
+
+        problem = structure_extra_problem()
+        if problem:
+            raise UserError(f"{spec.name}: {problem}")
+        if document.structure is None:
+            from protein_studio.core.structure_tokens import structure_tokens
+
+            structure_tokens(document)  # raises with what to open
+
+
+def model_for_document(loaded, document):
+    """``loaded`` ready to score ``document``: a structure-aware model (SaProt) gets the document's 3Di
+    tokens (:func:`protein_studio.core.structure_tokens.structure_tokens`); other models are returned as
+    they are. The model itself is shared, not copied."""
+    from dataclasses import replace
+
+    from protein_studio.models.registry import STRUCTURE_AWARE_FAMILIES
+
+    if loaded.spec.family not in STRUCTURE_AWARE_FAMILIES:
+        return loaded
+    from protein_studio.core.structure_tokens import structure_tokens
+
+    return replace(loaded, alphabet=loaded.alphabet.bind(structure_tokens(document)))
+
+
+def vocabulary_of(loaded) -> ResidueVocabulary:
+    """The vocabulary the engine reads ``loaded`` with (fair-esm alphabets are wrapped)."""
+    alphabet = loaded.alphabet
+    return alphabet if isinstance(alphabet, ResidueVocabulary) else ResidueVocabulary.from_fair_esm(alphabet)
+
+
 def _masked_passes(length: int, positions: Iterable[int], width: int | None, seq: int = 0) -> list[_Pass]:
     passes = []
     for p in positions:
@@ -454,6 +482,7 @@ def saturation_scan(sequence: str, loaded, ctx, strategy: str = "masked-marginal
         plans.append(("masked-marginals", _masked_passes(length, chosen, width)))
     total = sum(len(passes) for _, passes in plans)
 
+    own = runner.vocab.read_columns(encoded)  # the output column of each residue's own amino acid
     log_probs = np.full((length, len(AMINO_ACIDS)), np.nan)
     wt_logp = np.full(length, np.nan)
     finished = 0
@@ -463,7 +492,7 @@ def saturation_scan(sequence: str, loaded, ctx, strategy: str = "masked-marginal
             index = np.array([r for p in batch for r in p.read], dtype=int)
             rows = np.concatenate(logps, axis=0).astype(np.float64)
             aa = rows[:, runner.aa_tokens]
-            wt = rows[np.arange(len(index)), encoded[index]]
+            wt = rows[np.arange(len(index)), own[index]]
             if plan_strategy == strategy:
                 log_probs[index] = aa
                 wt_logp[index] = wt
@@ -534,6 +563,10 @@ def result_provenance(loaded, runner=None, **extra) -> dict:
            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     if runner is not None and runner.max_residues is not None:
         out["window"] = f"at most {runner.max_residues} residues per pass (centred windows beyond)"
+    structure = getattr(runner.vocab if runner is not None else None, "structure", None)
+    if structure is not None:
+        describe = getattr(structure, "describe", None)
+        out["structure_tokens"] = (describe() + ": " if describe else "") + str(structure)
     out.update({k: v for k, v in extra.items() if v is not None})
     return out
 
@@ -584,7 +617,8 @@ def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "a
     width = runner.max_residues
     name = _model_name(loaded)
     index_lists = [[m.position - first_residue for m in mutant.mutations] for mutant in parsed]
-    mt_lists = [[loaded.alphabet.get_idx(m.mt) for m in mutant.mutations] for mutant in parsed]
+    own = runner.vocab.read_columns(encoded)
+    mt_lists = [[runner.vocab.column(m.mt) for m in mutant.mutations] for mutant in parsed]
     scores = np.zeros(len(parsed))
 
     if multi == "additive":
@@ -602,7 +636,7 @@ def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "a
         runner.run([encoded], passes, on_batch,
                    lambda done: ctx.progress(done, len(passes), f"scoring {len(parsed)} mutants with {name}"))
         for k, (idx, mts) in enumerate(zip(index_lists, mt_lists)):
-            scores[k] = sum(float(table[i][mt]) - float(table[i][encoded[i]]) for i, mt in zip(idx, mts))
+            scores[k] = sum(float(table[i][mt]) - float(table[i][own[i]]) for i, mt in zip(idx, mts))
     else:
         passes, owners = [], []
         for k, idx in enumerate(index_lists):
@@ -617,7 +651,7 @@ def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "a
                    lambda done: ctx.progress(done, len(passes), f"scoring {len(parsed)} mutants jointly with {name}"))
         for k, rows in zip(owners, results):
             idx, mts = index_lists[k], mt_lists[k]
-            scores[k] = sum(float(row[mt]) - float(row[encoded[i]]) for row, i, mt in zip(rows, idx, mts))
+            scores[k] = sum(float(row[mt]) - float(row[own[i]]) for row, i, mt in zip(rows, idx, mts))
 
     used = strategy if multi == "additive" else "masked-marginals"
     return MutantScores([str(m) for m in parsed], scores, name, multi, used,
@@ -643,6 +677,7 @@ def pseudo_log_likelihood(sequences: str | Sequence[str], loaded, ctx, *, batch_
         sequences = [sequences]
     runner = _Runner(loaded, ctx, batch_size, max_residues)
     encoded = [runner.encode(seq, source=f"sequence {k + 1}") for k, seq in enumerate(sequences)]
+    own = [runner.vocab.read_columns(e) for e in encoded]
     passes = [p for k, seq in enumerate(sequences)
               for p in _masked_passes(len(seq), range(len(seq)), runner.max_residues, seq=k)]
     terms = [np.full(len(seq), np.nan) for seq in sequences]
@@ -650,7 +685,7 @@ def pseudo_log_likelihood(sequences: str | Sequence[str], loaded, ctx, *, batch_
     def on_batch(batch, logps):
         for p, rows in zip(batch, logps):
             (position,) = p.read
-            terms[p.seq][position] = rows[0][encoded[p.seq][position]]
+            terms[p.seq][position] = rows[0][own[p.seq][position]]
 
     name = _model_name(loaded)
     ctx.progress(0, len(passes), f"pseudo-likelihood with {name}")

@@ -39,26 +39,52 @@ from protein_studio.gui.track_panel import TrackPanel, displacement_track, plddt
 from protein_studio.gui.worker import Job
 
 __all__ = ["DesignTools", "StructureEntry", "PredictDialog", "CompareDialog", "renumber_like", "fill_model_combo",
-           "model_choices", "RANDOM_COLOR"]
+           "model_choices", "RANDOM_COLOR", "NOT_ON_DISK"]
 
 #: Text colour of random-weight models in the pickers.
 RANDOM_COLOR = "#b00020"
 
 
-def model_choices(task: str) -> list[tuple[str, str, bool]]:
-    """``(name, label, is_random)`` of every model for ``task`` (random ones labelled RANDOM WEIGHTS)."""
-    from protein_studio.models.registry import all_models
+#: Text colour of models whose weights are not on disk.
+MISSING_COLOR = "#777777"
+#: How a chooser marks a model whose weights are not on disk.
+NOT_ON_DISK = "  (not on disk)"
 
-    return [(s.name, s.display_name, s.is_random) for s in all_models(task=task)]
+
+def model_choices(task: str) -> list[tuple[str, str, bool, bool]]:
+    """``(name, label, is_random, on_disk)`` of every model for ``task`` (random ones labelled RANDOM
+    WEIGHTS, the ones not on disk marked so)."""
+    from protein_studio.models.registry import all_models
+    from protein_studio.models.weights import is_on_disk
+
+    out = []
+    for spec in all_models(task=task):
+        on_disk = is_on_disk(spec)
+        out.append((spec.name, spec.display_name + ("" if on_disk else NOT_ON_DISK), spec.is_random, on_disk))
+    return out
 
 
 def fill_model_combo(combo: QComboBox, task: str) -> None:
-    """Put the models for ``task`` in ``combo`` (data: the name), random-weight ones in red."""
+    """Put the models for ``task`` in ``combo`` (data: the name): random-weight ones in red, those not on
+    disk in grey and marked. The choice is kept when it is still there; otherwise the first model on disk."""
+    previous = combo.currentData()
+    combo.blockSignals(True)
     combo.clear()
-    for name, label, is_random in model_choices(task):
+    first_on_disk = None
+    for name, label, is_random, on_disk in model_choices(task):
         combo.addItem(label, name)
+        row = combo.count() - 1
         if is_random:
-            combo.setItemData(combo.count() - 1, QColor(RANDOM_COLOR), Qt.ForegroundRole)
+            combo.setItemData(row, QColor(RANDOM_COLOR), Qt.ForegroundRole)
+        elif not on_disk:
+            combo.setItemData(row, QColor(MISSING_COLOR), Qt.ForegroundRole)
+            combo.setItemData(row, "Not on disk: download or import it in Models \u25b8 Manage Models", Qt.ToolTipRole)
+        if on_disk and first_on_disk is None:
+            first_on_disk = row
+    kept = combo.findData(previous) if previous is not None else -1
+    combo.setCurrentIndex(kept if kept >= 0 else (first_on_disk if first_on_disk is not None else 0))
+    combo.blockSignals(False)
+    combo.currentIndexChanged.emit(combo.currentIndex())
 
 
 def renumber_like(structure: Structure, numbering: Any, name: str | None = None) -> Structure:
@@ -164,6 +190,7 @@ class PredictDialog(QDialog):
             self.source.addItem(label, (name, sequence))
         self.model = QComboBox()
         fill_model_combo(self.model, "folding")
+        tools.window.modelsChanged.connect(lambda: fill_model_combo(self.model, "folding"))
         self.estimate = QLabel()
         self.estimate.setWordWrap(True)
         self.estimate.setMinimumWidth(460)
@@ -189,7 +216,7 @@ class PredictDialog(QDialog):
         model = self.model.currentData()
         if choice is None or model is None:
             text, ok = ("Open a protein first." if choice is None else
-                        "No folding model is available (see Models \u25b8 Models on Disk)."), False
+                        "No folding model is available (see Models \u25b8 Manage Models)."), False
         else:
             text, ok = self.tools.fold_estimate(len(choice[1]), model)
         self.estimate.setText(text)
@@ -569,6 +596,8 @@ class DesignTools(QObject):
                 raise UserError(f"{spec.name} is a {spec.task} model, not a folding model")
         except UserError as exc:
             self.window.show_error("Cannot predict the structure", str(exc))
+            return None
+        if not self.window.require_on_disk(spec.name, "predict structures"):
             return None
 
         def run(ctx, loaded):

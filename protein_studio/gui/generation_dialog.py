@@ -89,6 +89,7 @@ class GenerationDialog(QDialog):
         self.fold = QCheckBox("Fold each kept sequence (mean pLDDT)")
         self.fold_model = QComboBox()
         fill_model_combo(self.fold_model, "folding")
+        window.modelsChanged.connect(self._refill_models)
         self.fold_model.setEnabled(False)
         self.fold.toggled.connect(self.fold_model.setEnabled)
 
@@ -167,6 +168,11 @@ class GenerationDialog(QDialog):
         self._update_buttons()
 
     # settings and running --------------------------------------------------------------------
+    def _refill_models(self) -> None:
+        """The model manager changed what is on disk: mark the choosers anew (the choices are kept)."""
+        fill_model_combo(self.model, "generation")
+        fill_model_combo(self.fold_model, "folding")
+
     def settings(self):
         """The :class:`~protein_studio.engines.generation.GenerationSettings` of the controls, validated."""
         from protein_studio.engines.generation import GenerationSettings
@@ -191,7 +197,7 @@ class GenerationDialog(QDialog):
         fold_model = self.fold_model.currentData() if self.fold.isChecked() else None
         try:
             if model is None:
-                raise UserError("no generation model is available (see Models \u25b8 Models on Disk)")
+                raise UserError("no generation model is available (see Models \u25b8 Manage Models)")
             settings = self.settings()
             spec = get_spec(model)
             if self.fold.isChecked() and fold_model is None:
@@ -200,6 +206,11 @@ class GenerationDialog(QDialog):
             self._set_status(str(exc), error=True)
             self.window.show_error("Cannot generate", str(exc))
             return None
+        for name, what in ((model, "generate sequences"), (fold_model, "fold generated sequences")):
+            if name is not None and not self.window.require_on_disk(name, what):
+                self._set_status(f"{name} is not on disk: download or import it in Models \u25b8 Manage Models",
+                                 error=True)
+                return None
         reference = self.reference()
         device = self.window.device
 

@@ -21,8 +21,7 @@ import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
-                               QMessageBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QDialog,
-                               QDialogButtonBox, QHeaderView)
+                               QMessageBox, QVBoxLayout, QWidget)
 
 from protein_studio import __version__
 from protein_studio.core.errors import UserError
@@ -34,6 +33,7 @@ from protein_studio.core.project import PROJECT_SUFFIX
 from protein_studio.core.sequences import AMINO_ACIDS, format_fasta
 from protein_studio.core.session import Document, Session, load_document, load_sources, scheme_for
 from protein_studio.core.structures import ResidueId, viewer_text
+from protein_studio.engines.scoring import check_model_for_document, model_for_document
 from protein_studio.gui.activity_panel import ActivityPanel
 from protein_studio.gui.background import Cancelled, run_with_progress
 from protein_studio.gui.commands import (ReplaceDocumentCommand, ReplaceSequenceCommand, SetResidueCommand,
@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
     documentOpened = Signal()
     scanFinished = Signal(bool)
     jobFailed = Signal(str)
+    modelsChanged = Signal()
 
     def __init__(self, files=None, open_demo: bool = True, worker: Worker | None = None):
         super().__init__()
@@ -146,6 +147,7 @@ class MainWindow(QMainWindow):
         self.strategy = STRATEGIES[0]
         self.last_error: tuple[str, str] | None = None
         self.message_box: QMessageBox | None = None
+        self.model_manager = None  # Models > Manage Models, made when first opened
         self._scan_job: int | None = None
         self._score_job: int | None = None
         self._jobs: dict[int, Job] = {}
@@ -967,8 +969,11 @@ class MainWindow(QMainWindow):
         model = model or self.model_name
         try:
             spec = self._spec(model)
+            check_model_for_document(spec, doc)
         except UserError as exc:
             self.show_error("Cannot scan", str(exc))
+            return None
+        if not self.require_on_disk(model, "scan"):
             return None
         if self._scan_job is not None:
             self.worker.cancel(self._scan_job)
@@ -986,6 +991,7 @@ class MainWindow(QMainWindow):
         def run(ctx, loaded):
             from protein_studio.engines.scoring import saturation_scan
 
+            loaded = model_for_document(loaded, doc)  # SaProt reads the document's structure tokens
             # a masked-marginal scan first shows the one-pass wt-marginal matrix, then refines it
             return saturation_scan(sequence, loaded, ctx, strategy=strategy, positions=positions,
                                    wt_first=strategy == "masked-marginals")
@@ -1011,8 +1017,11 @@ class MainWindow(QMainWindow):
             return None
         try:
             spec = self._spec(self.model_name)
+            check_model_for_document(spec, doc)
         except UserError as exc:
             self.show_error("Cannot score", str(exc))
+            return None
+        if not self.require_on_disk(spec.name, "score variants"):
             return None
         if multi not in ("additive", "joint"):
             raise ValueError(f"multi must be 'additive' or 'joint', not {multi!r}")
@@ -1022,7 +1031,7 @@ class MainWindow(QMainWindow):
         def run(ctx, loaded):
             from protein_studio.engines.scoring import score_mutants
 
-            return score_mutants(wild_type, mutants, loaded, ctx, multi=multi)
+            return score_mutants(wild_type, mutants, model_for_document(loaded, doc), ctx, multi=multi)
 
         job = Job(f"Score {len(mutants)} variants ({multi}) with {spec.display_name}", run, model=spec.name,
                   device=self.device, kind="score")
@@ -1271,7 +1280,8 @@ class MainWindow(QMainWindow):
             device_group.addAction(action)
             devices.addAction(action)
         menu.addSeparator()
-        menu.addAction("Models on &Disk\u2026", self.show_models_dialog)
+        manage = menu.addAction("&Manage Models\u2026", self.open_model_manager)
+        manage.setStatusTip("Download, import or remove model weights; see sizes, licences and what each model does")
 
     @property
     def model_name(self) -> str:
@@ -1315,31 +1325,45 @@ class MainWindow(QMainWindow):
         except (UserError, OSError) as exc:
             self.activity.add_entry(f"Could not save settings: {exc}", error=True)
 
-    def show_models_dialog(self) -> QDialog:
-        from protein_studio.models.weights import is_on_disk, weights_dir
+    def open_model_manager(self, select: str | None = None):
+        """Models > Manage Models: the model manager window (one per window), ``select`` chosen."""
+        from protein_studio.gui.model_manager import ModelManager
 
-        specs = self._scoring_specs()
-        dialog = QDialog(self)
-        dialog.setWindowTitle("Scoring models")
-        table = QTableWidget(len(specs), 5, dialog)
-        table.setHorizontalHeaderLabels(["Model", "Parameters", "Download", "Licence", "On disk"])
-        for r, spec in enumerate(specs):
-            values = (spec.display_name, f"{spec.parameters / 1e6:,.0f} M" if spec.parameters >= 1e6
-                      else f"{spec.parameters:,}", f"{spec.download_bytes / 1e9:.2f} GB" if spec.download_bytes
-                      else "\u2014", spec.license, "yes" if is_on_disk(spec) else "no")
-            for c, value in enumerate(values):
-                table.setItem(r, c, QTableWidgetItem(value))
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(QLabel(f"Weights folder: {weights_dir()}\n"
-                                f"Download with: protein-studio models download NAME"))
-        layout.addWidget(table)
-        buttons = QDialogButtonBox(QDialogButtonBox.Close)
-        buttons.rejected.connect(dialog.reject)
-        layout.addWidget(buttons)
-        dialog.resize(820, 420)
-        dialog.open()
-        return dialog
+        if self.model_manager is None:
+            self.model_manager = ModelManager(self)
+            self.model_manager.modelsChanged.connect(self.modelsChanged)
+            self.modelsChanged.connect(self._choose_default_model)
+        self.model_manager.refresh()
+        if select:
+            self.model_manager.select(select)
+        self.model_manager.show()
+        self.model_manager.raise_()
+        return self.model_manager
+
+    def require_on_disk(self, name: str, what: str) -> bool:
+        """True when model ``name`` can be loaded; else say so and offer the model manager (nothing runs)."""
+        from protein_studio.models.registry import get_spec
+        from protein_studio.models.weights import is_on_disk
+
+        try:
+            spec = get_spec(name)
+        except UserError as exc:
+            self.show_error(f"Cannot {what}", str(exc))
+            return False
+        if is_on_disk(spec):
+            return True
+        box = QMessageBox(QMessageBox.Information, f"{spec.name} is not on disk",
+                          f"The weights of {spec.name} are not on this machine, so it cannot {what}. Download "
+                          f"or import them in the model manager.", QMessageBox.Cancel, self)
+        manage = box.addButton("Open Model Manager", QMessageBox.AcceptRole)
+        box.setDefaultButton(manage)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        manage.clicked.connect(lambda: self.open_model_manager(spec.name))
+        box.finished.connect(lambda _=0: setattr(self, "message_box", None))
+        self.message_box = box
+        self.last_error = (f"{spec.name} is not on disk", box.text())
+        box.open()
+        return False
 
     # export ----------------------------------------------------------------------------------
     def _ask_save(self, title: str, name: str, filters: str) -> str:

@@ -422,9 +422,10 @@ class MeasurementsPanel(QWidget):
         def run(ctx, loaded):
             embedder = None
             if loaded is not None:
-                from protein_studio.engines.scoring import embed_sequence
+                from protein_studio.engines.scoring import embed_sequence, model_for_document
 
-                embedder = lambda sequence: embed_sequence(sequence, loaded)  # noqa: E731
+                bound = model_for_document(loaded, doc)  # SaProt embeds with the structure tokens
+                embedder = lambda sequence: embed_sequence(sequence, bound)  # noqa: E731
             ctx.progress(0, 1, f"fitting {regressor} on {len(variants)} measured variants")
             features = FeatureSet(wild_type, names, embedder, zeroshot if "zeroshot" in names else None)
             return fit(wild_type, variants, values, features=features, regressor=regressor, cv_scheme=scheme,

@@ -45,6 +45,7 @@ __all__ = [
     "not_on_disk_message",
     "detect_hf_family",
     "import_hf_snapshot",
+    "verify_snapshot",
     "imported_hf_models",
     "download_hf_model",
     "resolve_hf_spec",
@@ -88,7 +89,9 @@ TOKENIZER_TRAINING_SEQUENCES: tuple[str, ...] = (
     "MKTPEDRVFRATDEYSDFVMACRYKGNEREFVIASHDKLNEAQVETLTSYLSGEWFKKTYITGIMNDSDGVLSQHEEYGDEVFCQPLDELRVDRYIMMV",
 )
 
-_FAMILY_TASK = {"esmfold": "folding", "protgpt2": "generation"}
+_FAMILY_TASK = {"esmfold": "folding", "protgpt2": "generation", "saprot": "scoring", "esmc": "scoring"}
+#: SaProt's vocabulary: 5 special tokens and 21 x 21 (residue or #, 3Di letter or #) pairs
+SAPROT_VOCABULARY_SIZE = 446
 _IMPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -190,10 +193,15 @@ def detect_hf_family(folder: str | os.PathLike) -> str:
         raise UserError(f"{config_path}: the model configuration is not a JSON object")
     if config.get("model_type") == "esm" and config.get("is_folding_model"):
         return "esmfold"
+    if config.get("model_type") == "esm" and config.get("vocab_size") == SAPROT_VOCABULARY_SIZE:
+        return "saprot"
+    if config.get("model_type") == "esmc":
+        return "esmc"
     if config.get("model_type") == "gpt2":
         return "protgpt2"
-    raise UserError(f"{config_path}: model_type {config.get('model_type')!r} is neither an ESMFold "
-                    f"(esm with is_folding_model) nor a GPT-2 protein language model")
+    raise UserError(f"{config_path}: model_type {config.get('model_type')!r} is none of the kinds Protein Studio "
+                    f"loads: ESMFold (esm with is_folding_model), SaProt (esm with {SAPROT_VOCABULARY_SIZE} "
+                    f"tokens), ESM C (esmc) or a GPT-2 protein language model")
 
 
 def import_hf_snapshot(folder: str | os.PathLike, name: str | None = None) -> ModelSpec:
@@ -233,8 +241,11 @@ def import_hf_snapshot(folder: str | os.PathLike, name: str | None = None) -> Mo
     if family == "protgpt2" and not any((folder / f).is_file() for f in ("tokenizer.json", "vocab.json")):
         raise UserError(f"{folder}: a GPT-2 model folder needs its tokenizer (tokenizer.json or vocab.json + "
                         f"merges.txt)")
+    if family == "saprot" and not (folder / "vocab.txt").is_file():
+        raise UserError(f"{folder}: a SaProt model folder needs its vocabulary (vocab.txt)")
     name = _import_name(folder, family) if name is None else name
     _check_import_name(name, family, folder)
+    verify_snapshot(folder, family, name)
     target = imported_dir(name)
     if target.exists() and target.resolve() == folder.resolve():
         return _imported_spec(name)
@@ -251,6 +262,88 @@ def import_hf_snapshot(folder: str | os.PathLike, name: str | None = None) -> Mo
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return _imported_spec(name)
+
+
+_FAMILY_CLASS = {"esmfold": "EsmForProteinFolding", "protgpt2": "GPT2LMHeadModel", "saprot": "EsmForMaskedLM",
+                 "esmc": "EsmcForMaskedLM"}
+
+
+def _weight_shapes(folder: Path) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor in the folder's weights files, read from the headers (safetensors) or
+    memory-mapped with the safe loader (``pytorch_model.bin``): no tensor data is read."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    files = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("pytorch_model*.bin"))
+    for path in files:
+        try:
+            if path.suffix == ".safetensors":
+                from safetensors import safe_open
+
+                with safe_open(str(path), framework="pt") as handle:
+                    for key in handle.keys():
+                        shapes[key] = tuple(handle.get_slice(key).get_shape())
+            else:
+                from protein_studio.models.esm_loading import safe_torch_load
+
+                shapes.update({k: tuple(v.shape) for k, v in safe_torch_load(path).items() if hasattr(v, "shape")})
+        except ModelUnavailableError as exc:
+            raise UserError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - a damaged file fails in many ways
+            first = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise UserError(f"{path}: not a readable weights file ({first})") from None
+    return shapes
+
+
+def verify_snapshot(folder: str | os.PathLike, family: str, name: str | None = None) -> None:
+    """Check a snapshot folder before it is imported: its configuration builds the family's model (the
+    registry model's architecture when ``name`` is one), and every tensor of its weights files has the shape
+    that model expects. Nothing is loaded: the model is built on the meta device and the shapes are read
+    from the files' headers.
+
+    Raises
+    ------
+    UserError
+        Unreadable configuration or weights, another architecture, or tensors of the wrong shape (the
+        message names the first).
+    """
+    import torch
+    import transformers
+
+    folder = Path(folder)
+    try:
+        config = transformers.AutoConfig.from_pretrained(str(folder))
+    except Exception as exc:  # noqa: BLE001
+        first = " ".join(str(exc).split())[:200]
+        raise UserError(f"{folder / 'config.json'}: cannot read the model configuration ({first})") from None
+    from protein_studio.models.registry import builtin_models
+
+    spec = next((s for s in builtin_models() if s.name == name), None)
+    if spec is not None and spec.architecture and family in ("saprot", "esmc"):
+        found = {"num_layers": config.num_hidden_layers, "embed_dim": config.hidden_size,
+                 "attention_heads": config.num_attention_heads}
+        wrong = [f"{k} {found[k]} (expected {v})" for k, v in spec.architecture.items() if k in found and found[k] != v]
+        if wrong:
+            raise UserError(f"{folder}: this is not {name}: {', '.join(wrong)}")
+    try:
+        with torch.device("meta"):
+            model = getattr(transformers, _FAMILY_CLASS[family])(config)
+    except Exception as exc:  # noqa: BLE001
+        first = " ".join(str(exc).split())[:200]
+        raise UserError(f"{folder / 'config.json'}: the configuration does not build a {family} model ({first})") from None
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    prefix = getattr(model, "base_model_prefix", "")
+    shapes = _weight_shapes(folder)
+    matched = 0
+    for key, shape in shapes.items():
+        want = expected.get(key) or expected.get(f"{prefix}.{key}")
+        if want is None:
+            continue
+        if want != shape:
+            raise UserError(f"{folder}: tensor {key} has shape {list(shape)}, the {family} model of this "
+                            f"configuration expects {list(want)}; the weights do not belong to this configuration")
+        matched += 1
+    if matched < len(expected) // 2:
+        raise UserError(f"{folder}: only {matched} of the {len(expected)} tensors a {family} model of this "
+                        f"configuration has are in its weights; not a {family} checkpoint")
 
 
 #: What an imported snapshot keeps: weights, configuration, tokenizer and vocabulary files.
@@ -282,6 +375,13 @@ def _import_name(folder: Path, family: str) -> str:
         return hub_id.split("/")[-1]
     if family == "esmfold":
         return "esmfold_v1"
+    if family in ("saprot", "esmc"):  # a registry model whose hub name the folder carries, else its own name
+        from protein_studio.models.registry import builtin_models
+
+        for spec in builtin_models():
+            if spec.family == family and spec.hub_id and spec.hub_id.split("/")[-1].lower() == resolved.name.lower():
+                return spec.name
+        return resolved.name
     return "protgpt2" if "protgpt2" in resolved.name.lower() else resolved.name
 
 

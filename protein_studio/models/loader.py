@@ -2,6 +2,7 @@
 
 The worker thread loads models by name only; which loader applies follows from the registry spec:
 ESM families (``esm2``, ``esm1b``, ``esm1v``) go to :func:`protein_studio.models.esm_loading.load_esm`,
+SaProt and ESM C to :func:`protein_studio.models.hf_scoring.load_hf_scoring`,
 folding (``esmfold``) and generation (``protgpt2``) models, imported Hugging Face snapshots included, to
 :func:`protein_studio.models.hf_loading.load_hf_model`. No torch at import time.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from protein_studio.core.errors import UserError
+from protein_studio.models.hf_scoring import SCORING_HF_FAMILIES
 from protein_studio.models.spec import LoadedModel
 
 __all__ = ["HF_FAMILIES", "load_model"]
@@ -49,9 +51,13 @@ def load_model(name: str, device: str | Any = "auto") -> LoadedModel:
         from protein_studio.models.esm_loading import load_esm
 
         return load_esm(spec.name, device)
+    if spec.family in SCORING_HF_FAMILIES:
+        from protein_studio.models.hf_scoring import load_hf_scoring
+
+        return load_hf_scoring(spec, device)
     if spec.family in HF_FAMILIES:
         from protein_studio.models.hf_loading import load_hf_model
 
         return load_hf_model(spec, device)
     raise UserError(f"model {spec.name!r} is of family {spec.family!r}, which no loader handles "
-                    f"(known: {', '.join(ESM_FAMILIES + HF_FAMILIES)})")
+                    f"(known: {', '.join(ESM_FAMILIES + SCORING_HF_FAMILIES + HF_FAMILIES)})")

@@ -17,11 +17,15 @@ import os
 
 from protein_studio.core.errors import UserError
 from protein_studio.models.hf_loading import TINY_ESMFOLD_ARCHITECTURE, TINY_PROTGPT2_ARCHITECTURE
+from protein_studio.models.hf_scoring import TINY_ESMC_ARCHITECTURE, TINY_SAPROT_ARCHITECTURE
 from protein_studio.models.spec import ModelSpec
 
 __all__ = [
     "RANDOM_MODELS_ENV",
     "ESM_FAMILIES",
+    "SCORING_FAMILIES",
+    "STRUCTURE_AWARE_FAMILIES",
+    "EXTRAS",
     "all_models",
     "builtin_models",
     "is_builtin_name",
@@ -34,6 +38,12 @@ RANDOM_MODELS_ENV = "PROTEIN_STUDIO_RANDOM_MODELS"
 
 #: families loaded by :func:`protein_studio.models.esm_loading.load_esm`
 ESM_FAMILIES = ("esm2", "esm1b", "esm1v")
+#: every family that scores mutations (the Hugging Face ones are loaded by ``models.hf_scoring``)
+SCORING_FAMILIES = ESM_FAMILIES + ("saprot", "esmc")
+#: families that read the 3D structure of the protein (its 3Di tokens) as well as its sequence
+STRUCTURE_AWARE_FAMILIES = ("saprot",)
+#: optional extra a family needs beyond the core install, and why
+EXTRAS = {"saprot": ("structure", "the 3Di structure tokens (mini3di)")}
 
 _MB = 1_000_000
 _GB = 1_000_000_000
@@ -103,6 +113,26 @@ def _real_models() -> list[ModelSpec]:
         specs.append(_fair_esm(
             f"esm1v_t33_650M_UR90S_{seed}", "esm1v", _ESM1B_PARAMETERS, _ESM1_DOWNLOAD, 33, 1280, 20,
             f"ESM-1v model {seed} of 5 (variant effects; average all five for the ensemble), UniRef90"))
+    for label, hub, params, layers, width in (("35M", "SaProt_35M_AF2", 33_700_047, 12, 480),
+                                              ("650M", "SaProt_650M_AF2", 651_572_307, 33, 1280)):
+        specs.append(ModelSpec(
+            name=f"saprot_{label}_AF2", family="saprot", task="scoring", parameters=params,
+            download_bytes=params * 4, license="MIT",
+            architecture={"num_layers": layers, "embed_dim": width, "attention_heads": 20},
+            max_tokens=1026, source="huggingface", hub_id=f"westlake-repl/{hub}",
+            memory_bytes=_float32_memory(params),
+            description=f"SaProt {label} (AF2): structure-aware, reads the open structure's 3Di tokens "
+                        f"({layers} layers, width {width}); needs the [structure] extra"))
+    for label, hub, params, layers, width, heads in (("300M", "ESMC-300M", 332_997_184, 30, 960, 15),
+                                                     ("600M", "ESMC-600M", 575_036_992, 36, 1152, 18)):
+        specs.append(ModelSpec(
+            name=f"esmc_{label.lower()}", family="esmc", task="scoring", parameters=params,
+            download_bytes=params * 4, license="MIT",
+            architecture={"num_layers": layers, "embed_dim": width, "attention_heads": heads},
+            max_tokens=2048, source="huggingface", hub_id=f"biohub/{hub}",
+            memory_bytes=_float32_memory(params),
+            description=f"ESM C {label} ({layers} layers, width {width}): sequence only, about ESM-2 650M's "
+                        f"accuracy at a fraction of its size"))
     specs.append(ModelSpec(
         name="esmfold_v1", family="esmfold", task="folding", parameters=3_500_000_000,
         download_bytes=int(2.8 * _GB), license="MIT", architecture={"language_model": "esm2_t36_3B_UR50D"},
@@ -147,6 +177,12 @@ def _random_models() -> list[ModelSpec]:
          "positions": "learned"},
         1024, "ESM-1b architecture (learned positions, at most 1024 tokens), 2 layers of width 64, "
               "random weights"))
+    specs.append(_random(
+        "random-saprot-tiny", "saprot", "scoring", 133_383, dict(TINY_SAPROT_ARCHITECTURE), 1026,
+        "SaProt architecture (ESM-2 over 446 residue+3Di tokens), 2 layers of width 64, random weights"))
+    specs.append(_random(
+        "random-esmc-tiny", "esmc", "scoring", 95_296, dict(TINY_ESMC_ARCHITECTURE), 2048,
+        "ESM C architecture, 2 layers of width 64, random weights"))
     # parameter counts of the modules hf_loading builds from these architectures (checked in the tests)
     specs.append(_random(
         "random-esmfold-tiny", "esmfold", "folding", 105_777, dict(TINY_ESMFOLD_ARCHITECTURE), None,

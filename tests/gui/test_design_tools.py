@@ -273,11 +273,21 @@ def test_bad_settings_are_refused_before_any_job(window, tools):
     dialog.prompt.setText("")
 
 
-def test_failing_jobs_show_their_error_and_the_window_carries_on(qtbot, window, tools):
+def test_failing_jobs_show_their_error_and_the_window_carries_on(qtbot, window, tools, monkeypatch):
     assert tools.predict("no-such-model") is None
     assert "unknown model 'no-such-model'" in window.last_error[1]
     window.message_box.done(0)
-    # a real model that is not on this machine fails on the worker
+    # a real model that is not on this machine is refused before any job, and the manager is offered
+    assert tools.predict("esmfold_v1") is None and not window.worker.busy
+    assert window.last_error[0] == "esmfold_v1 is not on disk"
+    manage = [b for b in window.message_box.buttons() if b.text() == "Open Model Manager"]
+    manage[0].click()
+    assert window.model_manager.isVisible() and window.model_manager.selected_name() == "esmfold_v1"
+    window.model_manager.close()
+    # one whose files vanish after the check fails on the worker
+    import protein_studio.models.weights as weights
+
+    monkeypatch.setattr(weights, "is_on_disk", lambda spec: True)
     with qtbot.waitSignal(window.jobFailed, timeout=TIMEOUT) as failed:
         assert tools.predict("esmfold_v1") is not None
     assert "esmfold_v1" in failed.args[0]

@@ -17,7 +17,6 @@ import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QTableWidget
 
 from protein_studio.core.sequences import AMINO_ACIDS
 from protein_studio.core.structures import ResidueId
@@ -298,10 +297,9 @@ def test_a_failing_job_shows_its_error_and_the_window_carries_on(demo, qtbot):
     assert "Traceback" in box.detailedText()
     assert any(entry.startswith("Failed: Exploding job") for entry in demo.activity.entries())
     box.done(0)
-    # a model that is not on disk fails with a clear message too
-    with qtbot.waitSignal(demo.jobFailed, timeout=TIMEOUT) as failed:
-        demo.start_scan("esm2_t6_8M_UR50D")
-    assert "esm2_t6_8M_UR50D" in failed.args[0]
+    # a model that is not on disk is refused before any job, with the model manager offered
+    assert demo.start_scan("esm2_t6_8M_UR50D") is None and not demo.worker.busy
+    assert demo.last_error[0] == "esm2_t6_8M_UR50D is not on disk" and "model manager" in demo.last_error[1]
     demo.message_box.done(0)
     # and the window still works
     assert demo.mutate(5, "W")
@@ -391,12 +389,18 @@ def test_drop_files_about_models_and_layout(demo, qtbot, tmp_path, dispose):
     labels = [a.text() for a in demo.models_menu.actions()]
     assert any("random-esm2-tiny" in t and "RANDOM WEIGHTS" in t for t in labels)
     assert any("esm2_t33_650M_UR50D" in t and "not on disk" in t for t in labels)
-    dialog = demo.show_models_dialog()
-    table = dialog.findChild(QTableWidget)
-    rows = {table.item(r, 0).text(): table.item(r, 4).text() for r in range(table.rowCount())}
-    assert rows["esm2_t33_650M_UR50D"] == "no"
-    assert any(name.startswith("random-esm2-tiny") and on_disk == "yes" for name, on_disk in rows.items())
-    dialog.done(0)
+    manage = [a for a in demo.models_menu.actions() if a.text().replace("&", "") == "Manage Models\u2026"]
+    manage[0].trigger()
+    manager = demo.model_manager
+    assert manager.isVisible()
+    row = manager.row_of("esm2_t6_8M_UR50D")
+    assert row["On disk"] == "not on disk" and row["Size"] == "download 31 MB" and row["Parameters"] == "7.5M"
+    assert manager.row_of("random-esm2-tiny")["On disk"] == "built on the fly"
+    assert manager.row_of("random-esm2-tiny")["Model"] == "random-esm2-tiny (RANDOM WEIGHTS)"
+    assert manager.row_of("saprot_650M_AF2")["Does"] == "structure-aware scoring"
+    assert manager.row_of("saprot_650M_AF2")["Licence"] == "MIT + [structure] extra"
+    assert manager.row_of("esmfold_v1")["Does"] == "folding" and manager.row_of("protgpt2")["Licence"] == "Apache-2.0"
+    manager.close()
     demo.set_device("cpu")  # the worker releases its model; the activity panel goes back to idle
     qtbot.waitUntil(lambda: demo.activity.label.text() == "Idle" and not demo.worker.busy, timeout=TIMEOUT)
     assert "on cpu" in demo.model_label.text()

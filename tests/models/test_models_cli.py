@@ -8,7 +8,7 @@ import pytest
 
 from fair_esm_format import save_fair_esm_checkpoint
 from protein_studio.cli import main
-from protein_studio.cli.models import format_bytes, format_parameters
+from protein_studio.core.units import format_bytes, format_parameters
 
 
 def _rows(out: str) -> dict[str, list[str]]:
