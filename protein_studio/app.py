@@ -33,6 +33,8 @@ def window_parser() -> argparse.ArgumentParser:
                              "table FILE (as the subcommands' --numbering; View > Numbering in the window)")
     parser.add_argument("--version", action="version", version=f"protein-studio {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads for the models (default: the cores available, less one)")
     return parser
 
 
@@ -48,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from protein_studio.cli import COMMANDS
 
-    if argv and argv[0] in COMMANDS:
+    words = [w for k, w in enumerate(argv) if not w.startswith("-") and (k == 0 or argv[k - 1] != "--threads")]
+    if words and words[0] in COMMANDS:  # global options (--debug, --threads N) may come first
         from protein_studio.cli import main as cli_main
 
         return cli_main(argv)
@@ -59,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         print("protein-studio: no display found (DISPLAY/WAYLAND_DISPLAY unset), so no window can open; "
               "take a picture of it instead: protein-studio --screenshot studio.png", file=sys.stderr)
         return 0
+    from protein_studio.engines.devices import apply_threads
+
+    apply_threads(args.threads)  # the worker runs torch on these; one core stays with the window
     from protein_studio.gui.application import run_application
 
     return run_application(args)

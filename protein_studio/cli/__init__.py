@@ -42,6 +42,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"protein-studio {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads for the models (default: the cores this process may use, less one; "
+                             "also $PROTEIN_STUDIO_THREADS); accepted anywhere on the line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
     for module_name in modules:
@@ -49,17 +52,42 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _global_option_first(argv: list[str], option: str) -> list[str]:
+    """``option VALUE`` (or ``option=VALUE``) moved to the front, wherever the user put it."""
+    out, front = [], []
+    k = 0
+    while k < len(argv):
+        word = argv[k]
+        if word == option and k + 1 < len(argv):
+            front += [word, argv[k + 1]]
+            k += 2
+            continue
+        if word.startswith(option + "="):
+            front.append(word)
+        else:
+            out.append(word)
+        k += 1
+    return front + out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted anywhere on the line, as the error messages suggest
     if debug:
         argv = ["--debug"] + [word for word in argv if word != "--debug"]
-    command = next((word for word in argv if not word.startswith("-")), None)
+    argv = _global_option_first(argv, "--threads")
+    command = next((word for k, word in enumerate(argv)
+                    if not word.startswith("-") and (k == 0 or argv[k - 1] != "--threads")), None)
     parser = build_parser(command)
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+    from protein_studio.engines.devices import apply_threads
+
+    apply_threads(args.threads)  # before torch loads: no command oversubscribes the machine
     try:
         return int(args.handler(args) or 0)
     except UserError as exc:

@@ -13,11 +13,15 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from protein_studio.core.dms import DmsTable, read_dms
 from protein_studio.core.errors import InputError
-from protein_studio.core.metrics import EvaluationReport, evaluate_predictions
+
+if TYPE_CHECKING:  # numpy and the readers load when the command runs, not for --help
+    import numpy as np
+
+    from protein_studio.core.dms import DmsTable
+    from protein_studio.core.metrics import EvaluationReport
 
 __all__ = ["register", "run", "predictions_from_scores", "write_scatter_plot"]
 
@@ -57,6 +61,10 @@ def predictions_from_scores(table: DmsTable, scores_path: Path) -> np.ndarray:
         The scores file lacks a ``mutant``/``score`` column, scores the same mutant twice with different
         values, or shares no mutant with the table (usually a numbering offset).
     """
+    import numpy as np
+
+    from protein_studio.core.dms import read_dms
+
     scores = read_dms(scores_path, mutant_column="mutant", score_columns=["score"])
     values: dict[str, tuple[float, int]] = {}
     for key, value, line in zip(scores.mutant_strings, scores.column("score"), scores.lines):
@@ -82,6 +90,8 @@ def write_scatter_plot(path: Path, measured: np.ndarray, predicted: np.ndarray, 
 
     Uses matplotlib's object interface with the Agg canvas, so it needs no display and no pyplot state.
     """
+    import numpy as np
+
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -105,6 +115,9 @@ def write_scatter_plot(path: Path, measured: np.ndarray, predicted: np.ndarray, 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``protein-studio evaluate``."""
+    from protein_studio.core.dms import read_dms
+    from protein_studio.core.metrics import evaluate_predictions
+
     if not 0 < args.top <= 100:
         raise InputError(f"--top must be a percentage in (0, 100], not {args.top:g}")
     needed = [args.dms_column] + ([args.score_column] if args.score_column else [])

@@ -16,14 +16,12 @@ import sys
 from pathlib import Path
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.structures import (STRUCTURE_SUFFIXES, ChainInfo, Structure, load_structure,
-                                            structure_format)
+from protein_studio.core.formats import FASTA_SUFFIXES, STRUCTURE_SUFFIXES
 
 __all__ = ["FASTA_SUFFIXES", "register", "run", "describe_file", "chain_record", "fasta_record",
            "format_records"]
 
 #: File name endings read as FASTA.
-FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".fsa", ".mpfa")
 
 _LINE_WIDTH = 60
 _BLOCK = 10
@@ -51,7 +49,7 @@ def _is_fasta(path: Path) -> bool:
     return path.suffix.lower() in FASTA_SUFFIXES
 
 
-def chain_record(structure: Structure, chain: ChainInfo) -> dict:
+def chain_record(structure, chain) -> dict:
     """One JSON-ready record describing a protein chain."""
     return {
         "file": str(structure.path) if structure.path else structure.name,
@@ -103,6 +101,8 @@ def describe_file(path: Path, chain: str | None = None, model: int = 1) -> list[
         from protein_studio.core.sequences import read_fasta
 
         return [fasta_record(path, record) for record in read_fasta(path)]
+    from protein_studio.core.structures import load_structure, structure_format
+
     if structure_format(path) is None:
         raise InputError(f"unknown file type '{''.join(path.suffixes) or path.name}' (FASTA: "
                          f"{', '.join(FASTA_SUFFIXES)}; structures: {', '.join(STRUCTURE_SUFFIXES)})",

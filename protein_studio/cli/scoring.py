@@ -27,7 +27,7 @@ from pathlib import Path
 from protein_studio.cli.folding import check_output
 from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.files import printable
-from protein_studio.engines.scoring import MULTI_METHODS, STRATEGIES
+from protein_studio.engines.methods import MULTI_METHODS, PRECISIONS, STRATEGIES
 
 __all__ = ["register", "run_scan", "run_score", "ProgressBar", "parse_positions", "read_mutants_file"]
 
@@ -263,7 +263,9 @@ def _run_models(args, job, document=None):
         spec = get_spec(name)
         if spec.is_random:
             print(f"protein-studio {args.command}: note: {spec.display_name}", file=sys.stderr)
-        loaded = load_model(name, args.device)
+        loaded = load_model(name, args.device, getattr(args, "precision", "auto"))
+        print(f"protein-studio {args.command}: {name} in {str(loaded.dtype).replace('torch.', '')} on "
+              f"{loaded.device}", file=sys.stderr)
         if document is not None:
             loaded = model_for_document(loaded, document)
         ctx = JobContext(on_progress=ProgressBar(f"{args.command} {name}"),
@@ -283,6 +285,13 @@ def _write_csv(out: str, text: str) -> None:
     from protein_studio.core.files import write_text_atomically
 
     write_text_atomically(out, text)
+
+
+def _run_facts(provenance: dict) -> str:
+    """How the numbers were computed, for a table's header: precision, device, engine, batch."""
+    facts = [f"{provenance['precision']} on {provenance['device']}"] if provenance.get("precision") else []
+    facts += [f"{key} {provenance[key]}" for key in ("engine", "batch") if provenance.get(key)]
+    return ", ".join(facts)
 
 
 def _fmt(value: float) -> str:
@@ -328,7 +337,7 @@ def run_scan(args) -> int:
                               doc.numbering, positions=result.positions_done):
         i, c = int(row[2]) - 1, AMINO_ACIDS.index(row[7])
         rows.append(row + [_fmt(result.per_model[n][i, c]) for n in names])
-    header = provenance_lines(doc, result.model, f"strategy {result.strategy}")
+    header = provenance_lines(doc, result.model, f"strategy {result.strategy}", _run_facts(result.provenance))
     _write_csv(args.out, scan_csv(rows, header, columns))
     if args.out != "-":
         print(printable(f"protein-studio scan: wrote {len(rows)} substitutions at {len(result.positions_done)} "
@@ -385,7 +394,8 @@ def run_score(args) -> int:
             + [_fmt(result.per_model[n][k]) for n in names] for k, (name, mutant) in enumerate(parsed)]
     from protein_studio.core.export import scan_csv
 
-    header = provenance_lines(doc, result.model, f"method {result.method}, strategy {args.strategy}")
+    header = provenance_lines(doc, result.model, f"method {result.method}, strategy {args.strategy}",
+                              _run_facts(result.provenance))
     _write_csv(args.out, scan_csv(rows, header, columns))
     if args.out != "-":
         print(f"protein-studio score: wrote {len(rows)} mutants ({result.method}) to {args.out}", file=sys.stderr)
@@ -426,6 +436,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", choices=STRATEGIES, default="masked-marginals",
                         help="masked-marginals (one pass per position, default) or wt-marginals (one pass)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="auto (fp16 on a CUDA GPU, fp32 elsewhere), fp32, bf16 or fp16; written into the "
+                             "output's header and the project")
     parser.add_argument("--batch-size", type=int, default=None, metavar="N",
                         help="masked copies per forward pass (default: automatic, 1 on the CPU)")
     parser.add_argument("--out", required=True, metavar="CSV", help="output CSV file ('-' for standard output)")

@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from protein_studio.core.errors import InputError
+from protein_studio.core.formats import FASTA_SUFFIXES
+from protein_studio.core.formats import STRUCTURE_SUFFIXES as _STRUCTURE_SUFFIXES
 from protein_studio.core.mutations import MultiMutant, Mutation, validate_mutant
 from protein_studio.core.numbering import NumberingMap, NumberingScheme
 from protein_studio.core.sequences import AMINO_ACIDS, clean_sequence, read_fasta
@@ -26,8 +28,7 @@ __all__ = [
     "scheme_for", "FASTA_SUFFIXES", "STRUCTURE_SUFFIXES",
 ]
 
-FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".fna", ".seq", ".txt")
-STRUCTURE_SUFFIXES = (".pdb", ".ent", ".cif", ".mmcif", ".bcif")
+STRUCTURE_SUFFIXES = tuple(_STRUCTURE_SUFFIXES)
 _AA_INDEX = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
 
 

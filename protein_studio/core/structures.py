@@ -32,6 +32,7 @@ import numpy as np
 
 from protein_studio.core.errors import InputError
 from protein_studio.core.files import gunzip_limited, looks_binary, read_input_bytes
+from protein_studio.core.formats import STRUCTURE_SUFFIXES as _STRUCTURE_SUFFIXES
 
 __all__ = [
     "STRUCTURE_SUFFIXES",
@@ -52,13 +53,7 @@ __all__ = [
 ]
 
 #: File name endings understood by :func:`load_structure` (each may also end in ``.gz``) and their format.
-STRUCTURE_SUFFIXES: dict[str, str] = {
-    ".pdb": "pdb",
-    ".ent": "pdb",
-    ".cif": "cif",
-    ".mmcif": "cif",
-    ".bcif": "bcif",
-}
+STRUCTURE_SUFFIXES = _STRUCTURE_SUFFIXES
 
 _FORMAT_NAMES = {"pdb": "PDB", "cif": "mmCIF", "bcif": "BinaryCIF"}
 _FORMAT_ALIASES = {"pdb": "pdb", "ent": "pdb", "cif": "cif", "mmcif": "cif", "bcif": "bcif",

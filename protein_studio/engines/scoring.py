@@ -24,6 +24,7 @@ which carry residue numbers (``first_residue`` is the number of the first residu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -31,6 +32,8 @@ import numpy as np
 
 from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.engines.fast_paths import is_fair_esm, logits_at_rows, sdpa_attention
+from protein_studio.engines.methods import MULTI_METHODS, STRATEGIES
 from protein_studio.engines.windows import assign_tiles, centred_window, span_window, tiles
 from protein_studio.models.vocabulary import ResidueVocabulary
 
@@ -40,8 +43,6 @@ __all__ = [
     "model_for_document", "check_model_for_document", "embed_sequence", "result_provenance",
 ]
 
-STRATEGIES = ("masked-marginals", "wt-marginals")
-MULTI_METHODS = ("additive", "joint")
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -229,7 +230,8 @@ class _Pass:
 class _Runner:
     """Runs passes through a loaded model in batches of equal width; owns batch size and OOM fall-back."""
 
-    def __init__(self, loaded, ctx, batch_size: int | None = None, max_residues: int | None = None):
+    def __init__(self, loaded, ctx, batch_size: int | None = None, max_residues: int | None = None,
+                 fast: bool = True):
         if loaded.alphabet is None:
             raise UserError(f"{loaded.spec.name} is not an ESM model and cannot score mutations")
         self.loaded = loaded
@@ -248,6 +250,9 @@ class _Runner:
         self.fixed_batch = batch_size
         self.batch_cap: int | None = None  # lowered after running out of memory
         self._auto: dict[int, int] = {}
+        self._probes: dict[int, _BatchProbe] = {}
+        # exact shortcuts for fair-esm models (SDPA attention, the last layer at the rows read only)
+        self.fast = fast and is_fair_esm(loaded.model)
         self.aa_tokens = self.vocab.columns
 
     # tokens -----------------------------------------------------------------------------------
@@ -267,17 +272,37 @@ class _Runner:
     def batch_size(self, width: int) -> int:
         if self.fixed_batch is not None:
             size = self.fixed_batch
-        else:
-            size = self._auto.get(width) or self._auto.setdefault(width, self._estimate(width))
+        elif width in self._auto:
+            size = self._auto[width]
+        else:  # a short probe on real batches of this width picks the fastest size (results are kept)
+            probe = self._probes.setdefault(width, _BatchProbe(self._estimate(width)))
+            size = probe.next_size()
+            if probe.chosen is not None:
+                size = self._auto[width] = probe.chosen
         return max(1, min(size, self.batch_cap)) if self.batch_cap is not None else size
+
+    def measured(self, width: int, size: int, seconds: float) -> None:
+        """Time of a batch of ``size`` passes of ``width`` residues (for the batch-size probe)."""
+        probe = self._probes.get(width)
+        if probe is not None and width not in self._auto:
+            probe.record(size, seconds)
+            if probe.chosen is not None:
+                self._auto[width] = probe.chosen
+
+    def chosen_batch(self) -> str:
+        """The batch size(s) used, for provenance."""
+        if self.fixed_batch is not None:
+            return str(self.fixed_batch)
+        sizes = sorted(set(self._auto.values()) | {p.best() for p in self._probes.values() if p.chosen is None})
+        return ", ".join(str(v) for v in sizes) or "1"
 
     def _estimate(self, width: int) -> int:
         import torch
 
         device = torch.device(self.loaded.device)
-        if device.type == "cpu":
-            return 1  # batching masked copies does not help on CPU (measured), and costs memory
         model = self.loaded.model
+        if device.type == "cpu":
+            return 32  # the probe's ceiling: on a CPU larger batches only cost memory (measured)
         args = getattr(model, "args", None)
         embed = getattr(model, "embed_dim", None) or getattr(args, "embed_dim", 1280)
         heads = getattr(model, "attention_heads", None) or getattr(args, "attention_heads", 20)
@@ -303,12 +328,14 @@ class _Runner:
         loaded = self.loaded
         with torch.inference_mode(), cancellable_layers(loaded.model, self.ctx):
             batch = torch.from_numpy(tokens).to(loaded.device)
-            logits = loaded.model(batch)["logits"]
-            out = []
-            for b, index in enumerate(rows):
-                picked = logits[b, torch.from_numpy(index).to(logits.device)].float()
-                out.append(torch.log_softmax(picked, dim=-1).cpu().numpy())
-            return out
+            if self.fast:
+                with sdpa_attention(loaded.model):
+                    picked_rows = logits_at_rows(loaded.model, batch, [torch.from_numpy(i).to(batch.device)
+                                                                       for i in rows])
+            else:  # the reference: fair-esm's own forward pass over every row
+                logits = loaded.model(batch)["logits"]
+                picked_rows = [logits[b, torch.from_numpy(index).to(logits.device)] for b, index in enumerate(rows)]
+            return [torch.log_softmax(picked.float(), dim=-1).cpu().numpy() for picked in picked_rows]
 
     def _out_of_memory(self, size: int, exc: BaseException) -> None:
         import torch
@@ -346,6 +373,7 @@ class _Runner:
             batch = list(passes[done:stop])
             tokens = np.stack([self.tokens(encoded[p.seq], p) for p in batch])
             rows = [np.asarray(p.read, dtype=np.int64) - p.start + self.bos for p in batch]
+            started = time.perf_counter()
             try:
                 logps = self._forward(tokens, rows)
             except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled, others re-raised
@@ -353,6 +381,7 @@ class _Runner:
                     raise
                 self._out_of_memory(len(batch), exc)
                 continue
+            self.measured(width, len(batch), time.perf_counter() - started)
             on_batch(batch, logps)
             done = stop
             progress(done)
@@ -388,6 +417,50 @@ def model_for_document(loaded, document):
     from protein_studio.core.structure_tokens import structure_tokens
 
     return replace(loaded, alphabet=loaded.alphabet.bind(structure_tokens(document)))
+
+
+class _BatchProbe:
+    """Finds the fastest batch size for passes of one width on the device at hand, on the scan's own batches.
+
+    The first batch (size 1) warms up and is not timed; then sizes 1, 2, 4, ... up to ``ceiling`` are timed
+    on two batches each (the faster counts: a busy machine slows one, rarely both) while the time per pass
+    falls by at least 5 %; the fastest is kept for the rest of the run.
+    """
+
+    TIMINGS = 2
+
+    def __init__(self, ceiling: int):
+        self.ceiling = max(1, int(ceiling))
+        self.samples: dict[int, list[float]] = {}
+        self.warm = False
+        self.chosen: int | None = None if self.ceiling > 1 else 1
+
+    @property
+    def times(self) -> dict[int, float]:
+        """Best seconds per pass of each size timed."""
+        return {size: min(values) for size, values in self.samples.items()}
+
+    def next_size(self) -> int:
+        if not self.warm or not self.samples:
+            return 1
+        largest = max(self.samples)
+        if len(self.samples[largest]) < self.TIMINGS:
+            return largest
+        return min(largest * 2, self.ceiling)
+
+    def record(self, size: int, seconds: float) -> None:
+        if not self.warm:
+            self.warm = True
+            return
+        self.samples.setdefault(size, []).append(seconds / size)
+        if len(self.samples[size]) < self.TIMINGS:
+            return
+        times = self.times
+        if size >= self.ceiling or (size > 1 and times[size] > 0.95 * min(t for s, t in times.items() if s < size)):
+            self.chosen = self.best()
+
+    def best(self) -> int:
+        return min(self.times, key=self.times.get) if self.times else 1
 
 
 def vocabulary_of(loaded) -> ResidueVocabulary:
@@ -427,7 +500,8 @@ def _model_name(loaded) -> str:
 # --------------------------------------------------------------------------------------------- scans
 def saturation_scan(sequence: str, loaded, ctx, strategy: str = "masked-marginals",
                     positions: Iterable[int] | None = None, *, wt_first: bool = False,
-                    batch_size: int | None = None, max_residues: int | None = None) -> ScanResult:
+                    batch_size: int | None = None, max_residues: int | None = None,
+                    fast: bool = True) -> ScanResult:
     """Score all 19 substitutions at every position (or at ``positions``) of ``sequence``.
 
     Parameters
@@ -449,6 +523,9 @@ def saturation_scan(sequence: str, loaded, ctx, strategy: str = "masked-marginal
         Masked copies per forward pass; automatic by default (1 on the CPU).
     max_residues : int, optional
         Narrower windows than the model allows (at most ``max_tokens - 2``).
+    fast : bool
+        Use the exact shortcuts of :mod:`protein_studio.engines.fast_paths` for fair-esm models (default);
+        False runs fair-esm's own forward pass over every row (the reference the shortcuts are tested on).
 
     Returns
     -------
@@ -460,7 +537,7 @@ def saturation_scan(sequence: str, loaded, ctx, strategy: str = "masked-marginal
         When ``ctx`` is cancelled; the chunks already sent stay valid.
     """
     _check_strategy(strategy)
-    runner = _Runner(loaded, ctx, batch_size, max_residues)
+    runner = _Runner(loaded, ctx, batch_size, max_residues, fast)
     encoded = runner.encode(sequence)
     length = len(sequence)
     if positions is None:
@@ -563,6 +640,9 @@ def result_provenance(loaded, runner=None, **extra) -> dict:
            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     if runner is not None and runner.max_residues is not None:
         out["window"] = f"at most {runner.max_residues} residues per pass (centred windows beyond)"
+    if runner is not None:
+        out["engine"] = ("SDPA attention, last layer at the rows read" if runner.fast else "plain forward pass")
+        out["batch"] = runner.chosen_batch()
     structure = getattr(runner.vocab if runner is not None else None, "structure", None)
     if structure is not None:
         describe = getattr(structure, "describe", None)
@@ -580,7 +660,8 @@ def _as_mutants(mutants, sequence: str, first_residue: int) -> list:
 
 def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "additive",
                   first_residue: int = 1, *, strategy: str = "masked-marginals",
-                  batch_size: int | None = None, max_residues: int | None = None) -> MutantScores:
+                  batch_size: int | None = None, max_residues: int | None = None,
+                  fast: bool = True) -> MutantScores:
     """Score single and multiple mutants of ``sequence``.
 
     Parameters
@@ -611,7 +692,7 @@ def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "a
     if multi == "joint" and strategy != "masked-marginals":
         raise UserError("joint scoring masks the mutated positions together; it cannot use wt-marginals")
     parsed = _as_mutants(mutants, sequence, first_residue)
-    runner = _Runner(loaded, ctx, batch_size, max_residues)
+    runner = _Runner(loaded, ctx, batch_size, max_residues, fast)
     encoded = runner.encode(sequence)
     length = len(sequence)
     width = runner.max_residues
@@ -659,7 +740,7 @@ def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "a
 
 
 def pseudo_log_likelihood(sequences: str | Sequence[str], loaded, ctx, *, batch_size: int | None = None,
-                          max_residues: int | None = None) -> PseudoLikelihood:
+                          max_residues: int | None = None, fast: bool = True) -> PseudoLikelihood:
     """Pseudo-log-likelihood of whole sequences: every residue masked in turn (in its centred window),
     ``sum_i log p(x_i | x without i)``.
 
@@ -675,7 +756,7 @@ def pseudo_log_likelihood(sequences: str | Sequence[str], loaded, ctx, *, batch_
     """
     if isinstance(sequences, str):
         sequences = [sequences]
-    runner = _Runner(loaded, ctx, batch_size, max_residues)
+    runner = _Runner(loaded, ctx, batch_size, max_residues, fast)
     encoded = [runner.encode(seq, source=f"sequence {k + 1}") for k, seq in enumerate(sequences)]
     own = [runner.vocab.read_columns(e) for e in encoded]
     passes = [p for k, seq in enumerate(sequences)

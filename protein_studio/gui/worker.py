@@ -10,7 +10,6 @@ time left, partial results, warnings, the result, cancellation, or the error wit
 from __future__ import annotations
 
 import itertools
-import os
 import queue
 import sys
 import threading
@@ -28,18 +27,16 @@ __all__ = ["Job", "Worker", "WorkerContext", "format_eta"]
 
 
 def _leave_a_core_for_the_window() -> None:
-    """Run torch's CPU work on one thread fewer than there are cores.
-
-    torch's OpenMP threads wait for each other at every operation; when they outnumber the cores that are
-    free (the GUI thread and the 3D viewer's software renderer need one), each forward pass takes several
-    times longer (measured: 1.7 s -> 5-7 s for a 76-residue scan on 2 cores with one core busy) and the
-    window stutters. Only ever lowers the count, so a user's explicit ``OMP_NUM_THREADS`` is respected.
-    """
+    """Run torch's CPU work on the threads :func:`protein_studio.engines.devices.default_threads` gives:
+    one core fewer than there are (the GUI thread and the 3D viewer's software renderer need one; when
+    torch's threads outnumber the free cores each forward pass takes several times longer, measured: 1.7 s
+    -> 5-7 s for a 76-residue scan on 2 cores with one core busy), or what ``--threads`` chose."""
     torch = sys.modules.get("torch")
     if torch is None:
         return
-    cores = os.cpu_count() or 1
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))
+    from protein_studio.engines.devices import default_threads
+
+    torch.set_num_threads(default_threads())
 
 
 def _load_model_by_name(name: str, device: str) -> Any:

@@ -21,7 +21,12 @@ __all__ = ["HF_FAMILIES", "load_model"]
 HF_FAMILIES = ("esmfold", "protgpt2")
 
 
-def load_model(name: str, device: str | Any = "auto") -> LoadedModel:
+#: ``--precision`` spellings and the dtype names the loaders take
+PRECISION_NAMES = {"auto": "auto", "fp32": "float32", "bf16": "bfloat16", "fp16": "float16",
+                   "float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
+
+
+def load_model(name: str, device: str | Any = "auto", precision: str = "auto") -> LoadedModel:
     """Load the model called ``name`` on ``device``.
 
     Parameters
@@ -31,6 +36,9 @@ def load_model(name: str, device: str | Any = "auto") -> LoadedModel:
         of an imported Hugging Face snapshot.
     device : str or torch.device
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"`` or ``"mps"``.
+    precision : {"auto", "fp32", "bf16", "fp16"}
+        Scoring models: ``auto`` is float16 on a CUDA GPU and float32 elsewhere. Folding and generation
+        models keep their own rule (ESMFold's trunk needs float32) and take ``auto`` only.
 
     Returns
     -------
@@ -47,14 +55,20 @@ def load_model(name: str, device: str | Any = "auto") -> LoadedModel:
     from protein_studio.models.registry import ESM_FAMILIES, get_spec
 
     spec = get_spec(name)
+    if precision not in PRECISION_NAMES:
+        raise UserError(f"unknown precision {precision!r}; choose auto, fp32, bf16 or fp16")
+    dtype = PRECISION_NAMES[precision]
     if spec.family in ESM_FAMILIES:
         from protein_studio.models.esm_loading import load_esm
 
-        return load_esm(spec.name, device)
+        return load_esm(spec.name, device, dtype)
     if spec.family in SCORING_HF_FAMILIES:
         from protein_studio.models.hf_scoring import load_hf_scoring
 
-        return load_hf_scoring(spec, device)
+        return load_hf_scoring(spec, device, dtype)
+    if dtype != "auto":
+        raise UserError(f"{spec.name} is a {spec.task} model, which runs in its own precision; --precision "
+                        f"applies to scoring models")
     if spec.family in HF_FAMILIES:
         from protein_studio.models.hf_loading import load_hf_model
 

@@ -1,0 +1,11 @@
+"""The names of the scoring methods (no imports: the command line's parsers use them before any engine
+is loaded)."""
+
+__all__ = ["STRATEGIES", "MULTI_METHODS", "PRECISIONS"]
+
+#: single-site strategies: one pass per masked position, or one pass on the wild type
+STRATEGIES = ("masked-marginals", "wt-marginals")
+#: how a multi-mutant is scored: the sum of its single-site scores, or all its positions masked at once
+MULTI_METHODS = ("additive", "joint")
+#: ``--precision`` choices: auto (float16 on a CUDA GPU, float32 elsewhere) or a fixed one
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
