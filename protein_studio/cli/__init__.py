@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "project": "project",
     "fit": "learning",
     "propose": "learning",
+    "batch": "batch",
 }
 
 

@@ -5,8 +5,8 @@ asks each layer for its attention weights. Two exact shortcuts:
 
 * :func:`sdpa_attention`: while in the block, each layer's self-attention is computed with PyTorch's
   ``scaled_dot_product_attention`` from the layer's own projections and rotary tables (the same function;
-  the fused kernel never materialises the T x T weights). A call that asks for attention weights (contact
-  prediction) goes to fair-esm's own code.
+  the fused kernel never materialises the T x T weights), and GELU with torch's fused exact ``gelu``. A
+  call that asks for attention weights (contact prediction) goes to fair-esm's own code.
 * :func:`logits_at_rows`: a masked marginal reads one row of the output, a wild-type marginal a window's
   rows. The model runs its own embedding and every layer but the last; the last layer is evaluated only
   for the rows that are read (their queries against every key), then the final layer norm and the LM head.
@@ -77,10 +77,11 @@ def _attend(attn, query, key_value, key_padding_mask, query_positions=None):
         q = _rotary(attn, q, query_positions)
     mask = None
     if key_padding_mask is not None:  # (B, T), True where padding
-        keep = ~key_padding_mask.to(torch.bool)
-        mask = keep[:, None, None, :].expand(bsz, heads, 1, t).reshape(bsz * heads, 1, t)
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=0.0, scale=1.0)
-    out = out.transpose(0, 1).contiguous().view(tq, bsz, embed)
+        mask = (~key_padding_mask.to(torch.bool))[:, None, None, :]
+    # 4-D (B, H, T, Dh): the layout the fused CPU and GPU kernels take (3-D falls back to the plain math)
+    out = F.scaled_dot_product_attention(q.view(bsz, heads, tq, dh), k.view(bsz, heads, t, dh),
+                                         v.view(bsz, heads, t, dh), attn_mask=mask, dropout_p=0.0, scale=1.0)
+    out = out.view(bsz * heads, tq, dh).transpose(0, 1).contiguous().view(tq, bsz, embed)
     return attn.out_proj(out)
 
 
@@ -98,10 +99,17 @@ def _sdpa_forward(attn, original, query, key=None, value=None, key_padding_mask=
 
 @contextlib.contextmanager
 def sdpa_attention(model) -> Iterator[bool]:
-    """Within the block, ``model``'s self-attention runs through SDPA (yields whether it applies)."""
+    """Within the block, ``model``'s self-attention runs through SDPA and its GELU through torch's fused
+    ``gelu`` (fair-esm's is the same erf formula written out in five tensor operations); yields whether
+    this applies to ``model``."""
     if not is_fair_esm(model):
         yield False
         return
+    import esm.modules
+    import torch.nn.functional as F
+
+    written_out = esm.modules.gelu
+    esm.modules.gelu = F.gelu  # the exact (erf) GELU; fair-esm's layers and LM head look it up here
     patched = []
     for layer in model.layers:
         attn = layer.self_attn
@@ -115,6 +123,7 @@ def sdpa_attention(model) -> Iterator[bool]:
     try:
         yield True
     finally:
+        esm.modules.gelu = written_out
         for attn in patched:
             del attn.forward  # the class's method again
 
@@ -136,7 +145,7 @@ def logits_at_rows(model, tokens, rows: Sequence) -> list:
     the rows read.
     """
     import torch
-    from esm.modules import gelu
+    import torch.nn.functional as F
 
     last = model.layers[-1]
 
@@ -165,7 +174,7 @@ def logits_at_rows(model, tokens, rows: Sequence) -> list:
                                       None if padding_mask is None else padding_mask[b:b + 1], index[b])
                               for b in range(x.shape[1])], dim=1)
     h = gathered + attended
-    h = h + last.fc2(gelu(last.fc1(last.final_layer_norm(h))))
+    h = h + last.fc2(F.gelu(last.fc1(last.final_layer_norm(h))))
     logits = model.lm_head(model.emb_layer_norm_after(h).transpose(0, 1))  # (B, R, V)
     for b, r in enumerate(rows):
         outputs.append(logits[b, : len(r)])

@@ -422,10 +422,13 @@ def model_for_document(loaded, document):
 class _BatchProbe:
     """Finds the fastest batch size for passes of one width on the device at hand, on the scan's own batches.
 
-    The first batch (size 1) warms up and is not timed; then sizes 1, 2, 4, ... up to ``ceiling`` are timed
+    The first batch (size 1) warms up and is not timed; then sizes 1, 4, 16, ... up to ``ceiling`` are timed
     on two batches each (the faster counts: a busy machine slows one, rarely both) while the time per pass
-    falls by at least 5 %; the fastest is kept for the rest of the run.
+    falls by at least 5 %; the fastest is kept for the rest of the run. Steps of four keep the probe short
+    and its differences larger than the noise of a shared machine.
     """
+
+    STEP = 4
 
     TIMINGS = 2
 
@@ -446,7 +449,7 @@ class _BatchProbe:
         largest = max(self.samples)
         if len(self.samples[largest]) < self.TIMINGS:
             return largest
-        return min(largest * 2, self.ceiling)
+        return min(largest * self.STEP, self.ceiling)
 
     def record(self, size: int, seconds: float) -> None:
         if not self.warm:

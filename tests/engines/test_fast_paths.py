@@ -50,7 +50,8 @@ def test_mutant_scores_and_pseudo_likelihood_equal_the_reference(model, multi):
     assert np.abs(fast.scores - reference.scores).max() <= TOLERANCE
     pll = pseudo_log_likelihood([sequence[:40], sequence[40:100]], model, JobContext(), batch_size=4)
     pll_reference = pseudo_log_likelihood([sequence[:40], sequence[40:100]], model, JobContext(), fast=False)
-    assert np.abs(pll.pll - pll_reference.pll).max() <= TOLERANCE
+    for ours, reference_terms in zip(pll.per_residue, pll_reference.per_residue):  # each term within 1e-4
+        assert np.abs(ours - reference_terms).max() <= TOLERANCE
 
 
 def test_the_fast_paths_compute_the_model_function_row_by_row(model):
@@ -81,9 +82,9 @@ def test_padding_and_attention_weights_go_through_fair_esm():
     with torch.inference_mode():
         reference = loaded.model(tokens, return_contacts=True)
         with sdpa_attention(loaded.model):
-            fast = loaded.model(tokens, return_contacts=True)  # contacts need the weights: fair-esm's code
+            fast = loaded.model(tokens, return_contacts=True)  # contacts need the weights: fair-esm attention
             picked = logits_at_rows(loaded.model, tokens, [torch.tensor([5]), torch.tensor([5, 18])])
-    assert torch.equal(fast["contacts"], reference["contacts"])
+    assert (fast["contacts"] - reference["contacts"]).abs().max() <= 1e-5
     assert (picked[1] - reference["logits"][1, [5, 18]]).abs().max() <= 1e-5
 
 
@@ -91,11 +92,11 @@ def test_the_batch_probe_keeps_the_fastest_size():
     probe = _BatchProbe(ceiling=32)
     assert probe.next_size() == 1
     probe.record(1, 5.0)  # the warm-up batch is not timed
-    timings = {1: [1.0, 3.0], 2: [1.4, 1.6], 4: [9.0, 2.4], 8: [5.6, 5.6]}  # best per pass: 1.0, 0.7, 0.6, 0.7
+    timings = {1: [1.0, 3.0], 4: [9.0, 2.4], 16: [11.2, 11.2]}  # best per pass: 1.0, 0.6, 0.7
     sizes = []
     while probe.chosen is None:
         size = probe.next_size()
         sizes.append(size)
         probe.record(size, timings[size][sizes.count(size) - 1])
-    assert sizes == [1, 1, 2, 2, 4, 4, 8, 8] and probe.chosen == 4
+    assert sizes == [1, 1, 4, 4, 16, 16] and probe.chosen == 4
     assert _BatchProbe(ceiling=1).chosen == 1

@@ -1,0 +1,183 @@
+"""protein-studio batch: Parquet outputs with records and a manifest, resume, failures, shards, and the
+Ray engine on a real local cluster bound to 127.0.0.1 (issue 13)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from protein_studio.cli import main  # noqa: E402
+from protein_studio.jobs.batch import (BatchSettings, LocalEngine, read_tasks, run_batch,  # noqa: E402
+                                       shard)
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SEQUENCES = {
+    "ubiquitin": "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG",
+    "gb1": "MQYKLILNGKTLKGETTTEAVDAATAEKVFKQYANDNGVDGEWTYDDATKTFTVTE",
+    "tem1_start": "HPETLVKVKDAEDQLGARVGYIELDLNSGKILESFRPEERFPMMSTFKVLLCGAVLSRIDAGQEQLGRRIHYSQNDL",
+    "short_a": "MKTAYIAKQRQISFVKSHFSRQ",
+    "short_b": "MSDNEQLRLALEQLRAENERLRQ",
+    "short_c": "MGSSHHHHHHSSGLVPRGSHM",
+}
+
+
+def _fasta(tmp_path, extra: str = "") -> Path:
+    path = tmp_path / "proteins.fasta"
+    path.write_text("".join(f">{name}\n{seq}\n" for name, seq in SEQUENCES.items()) + extra)
+    return path
+
+
+def _tables(folder: Path, operation: str = "scan") -> dict[str, list[dict]]:
+    return {p.name: pq.read_table(p).to_pylist() for p in sorted(folder.glob(f"*.{operation}.parquet"))}
+
+
+def _settings(**kwargs) -> BatchSettings:
+    return BatchSettings(kwargs.pop("operation", "scan"), ("random-esm2-tiny",), batch_size=1, **kwargs)
+
+
+def test_batch_scan_writes_parquet_records_and_a_manifest_and_a_rerun_computes_nothing(tmp_path, capsys):
+    fasta = _fasta(tmp_path)
+    out = tmp_path / "out"
+    assert main(["batch", "scan", str(fasta), str(DATA / "1ubq.pdb"), "--model", "random-esm2-tiny",
+                 "--out", str(out)]) == 0
+    tables = _tables(out)
+    assert sorted(tables) == sorted(f"{n}.scan.parquet" for n in [*SEQUENCES, "1ubq"])
+    rows = tables["ubiquitin.scan.parquet"]
+    assert len(rows) == 76 * 19 and rows[0]["mutant"] == "M1A" and isinstance(rows[0]["score"], float)
+    metadata = json.loads(pq.read_schema(out / "1ubq.scan.parquet").metadata[b"protein_studio"])
+    assert metadata["model"] == "random-esm2-tiny" and "RANDOM" in metadata["weights"]
+    assert metadata["numbering"].startswith("structure 1ubq chain A")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"] == {"tasks": 7, "computed": 7, "done": 7, "failed": 0, "missing": 0}
+    err = capsys.readouterr().err
+    assert "batch scan: 7/7" in err and "left)" in err
+
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert main(["batch", "scan", str(fasta), str(DATA / "1ubq.pdb"), "--model", "random-esm2-tiny",
+                 "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["computed"] == 0 and manifest["counts"]["done"] == 7
+    assert all(p.stat().st_mtime_ns == before[p.name] for p in out.iterdir() if p.name != "manifest.json")
+
+    # a damaged output is not "complete": the rerun computes that protein again, and only that one
+    (out / "gb1.scan.parquet").write_bytes(b"not parquet")
+    main(["batch", "scan", str(fasta), str(DATA / "1ubq.pdb"), "--model", "random-esm2-tiny", "--out", str(out)])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["computed"] == 1 and _tables(out)["gb1.scan.parquet"] == tables["gb1.scan.parquet"]
+
+
+def test_a_failing_protein_is_recorded_and_the_batch_goes_on(tmp_path, capsys):
+    table = tmp_path / "designs.csv"
+    table.write_text("name,sequence,mutants\nok,MKTAYIAKQR,\"K2A,T3S:A4G\"\nbad,MKTAYIAKQR,W2A\n"
+                     "also_ok,MSDNEQLRLA,S2T\n")
+    out = tmp_path / "out"
+    assert main(["batch", "score", str(table), "--model", "random-esm2-tiny", "--out", str(out)]) == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    status = {t["id"]: (t["status"], t["error"]) for t in manifest["tasks"]}
+    assert status["ok"] == ("done", "") and status["also_ok"] == ("done", "")
+    assert status["bad"][0] == "failed" and "W2A" in status["bad"][1] and "K" in status["bad"][1]
+    assert [r["mutant"] for r in _tables(out, "score")["ok.score.parquet"]] == ["K2A", "T3S:A4G"]
+    assert "1 failed" in capsys.readouterr().err
+
+
+def test_the_union_of_shards_is_the_unsharded_batch(tmp_path):
+    tasks = read_tasks([_fasta(tmp_path)])
+    parts = [shard(tasks, (i, 3)) for i in (1, 2, 3)]
+    assert sorted(t.id for part in parts for t in part) == sorted(t.id for t in tasks)
+    whole, sharded = tmp_path / "whole", tmp_path / "sharded"
+    for i in (1, 2, 3):
+        assert main(["batch", "scan", str(tmp_path / "proteins.fasta"), "--model", "random-esm2-tiny",
+                     "--out", str(sharded), "--shard", f"{i}/3"]) == 0
+        manifest = json.loads((sharded / f"manifest.shard-{i}-of-3.json").read_text())
+        assert [t["id"] for t in manifest["tasks"]] == [t.id for t in parts[i - 1]]
+    assert main(["batch", "scan", str(tmp_path / "proteins.fasta"), "--model", "random-esm2-tiny",
+                 "--out", str(whole)]) == 0
+    assert _tables(sharded) == _tables(whole)
+    assert main(["batch", "scan", str(tmp_path / "proteins.fasta"), "--model", "random-esm2-tiny",
+                 "--out", str(whole), "--shard", "4/3"]) == 1
+
+
+def test_fold_and_generate_batches(tmp_path):
+    fasta = tmp_path / "two.fasta"
+    fasta.write_text(">a\nMKTAYIAKQRQISF\n>b\nMSDNEQLRLALEQL\n")
+    out = tmp_path / "out"
+    assert main(["batch", "fold", str(fasta), "--model", "random-esmfold-tiny", "--out", str(out)]) == 0
+    assert (out / "a.fold.pdb").read_text().startswith(("ATOM", "HEADER", "MODEL", "PARENT", "REMARK"))
+    plddt = _tables(out, "fold")["a.fold.parquet"]
+    assert len(plddt) == 14 and all(0 <= r["plddt"] <= 100 for r in plddt)
+    prompts = tmp_path / "prompts.fasta"
+    prompts.write_text(">m\nM\n")
+    assert main(["batch", "generate", str(prompts), "--model", "random-protgpt2-tiny", "--n", "4",
+                 "--max-length", "30", "--out", str(out)]) == 0
+    generated = _tables(out, "generate")["m.generate.parquet"]
+    assert all(r["sequence"].startswith("M") for r in generated)
+
+
+# ------------------------------------------------------------------------------------------------ Ray
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    """A real Ray head node on 127.0.0.1 with two CPUs (two workers), stopped afterwards."""
+    pytest.importorskip("ray")
+    ray_cli = Path(sys.executable).parent / "ray"
+    port = _free_port()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_IMPORT_WARNING": "1"}
+    temp = tmp_path_factory.mktemp("ray")
+    started = subprocess.run([str(ray_cli), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
+                              "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false",
+                              "--disable-usage-stats", f"--temp-dir={temp}"],
+                             env=env, capture_output=True, text=True, timeout=180)
+    assert started.returncode == 0, started.stderr[-2000:]
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([str(ray_cli), "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+def test_the_ray_engine_gives_the_local_engine_outputs_exactly(tmp_path, ray_cluster):
+    fasta = _fasta(tmp_path)
+    local, ray_out = tmp_path / "local", tmp_path / "ray"
+    assert main(["batch", "scan", str(fasta), "--model", "random-esm2-tiny", "--out", str(local),
+                 "--threads", "1"]) == 0
+    assert main(["batch", "scan", str(fasta), "--model", "random-esm2-tiny", "--out", str(ray_out),
+                 "--engine", "ray", "--ray-address", ray_cluster, "--workers", "2"]) == 0
+    assert len(_tables(ray_out)) == 6 and _tables(ray_out) == _tables(local)
+    manifest = json.loads((ray_out / "manifest.json").read_text())
+    assert manifest["engine"] == "ray" and manifest["counts"]["done"] == 6
+
+
+def test_a_worker_killed_during_the_batch_loses_no_protein(tmp_path, ray_cluster):
+    from protein_studio.jobs.batch import RayEngine
+
+    tasks = read_tasks([_fasta(tmp_path)])
+    settings = _settings()
+    engine = RayEngine(settings, ray_cluster, workers=2)
+    seen: list[str] = []
+
+    def on_record(record):
+        seen.append(record.id)
+        if len(seen) == 1:  # a worker dies while the others' tasks are in flight
+            engine.ray.kill(engine.actors[0], no_restart=False)
+
+    try:
+        manifest = run_batch(tasks, settings, tmp_path / "out", engine, on_record=on_record)
+    finally:
+        engine.close()
+    assert sorted(seen) == sorted(t.id for t in tasks)  # every protein once
+    assert manifest["counts"] == {"tasks": 6, "computed": 6, "done": 6, "failed": 0, "missing": 0}
+    rerun = run_batch(tasks, settings, tmp_path / "out", LocalEngine(settings), on_record=lambda r: None)
+    assert rerun["counts"]["computed"] == 0 and rerun["counts"]["done"] == 6
