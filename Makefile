@@ -31,7 +31,7 @@ $(CONSTRAINTS): $(TORCH_STAMP)
 	$(PY) -c "import torch; print('torch==' + torch.__version__)" > $@
 
 $(DEPS_STAMP): pyproject.toml $(CONSTRAINTS)
-	$(PIP) install --quiet --constraint $(CONSTRAINTS) -e ".[test,structure]"
+	$(PIP) install --quiet --constraint $(CONSTRAINTS) -e ".[test,structure,cluster]"
 	touch $@
 
 $(VIEWER_JS): scripts/fetch_3dmol.py | $(PY)

@@ -166,7 +166,7 @@ def _input_arguments(parser) -> None:
 
 def register(subparsers) -> None:
     """Add ``fit`` and ``propose``."""
-    from protein_studio.engines.learning import CV_SCHEMES, REGRESSORS
+    from protein_studio.engines.methods import CV_SCHEMES, REGRESSORS
 
     fit_parser = subparsers.add_parser(
         "fit", help="learn from measured variants (ridge or Gaussian process, cross-validated)",

@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 
-from biotite.sequence.io.fasta import FastaFile
-
 from protein_studio.core.errors import InputError
 from protein_studio.core.files import read_input_text
 
@@ -283,6 +281,8 @@ def parse_fasta_text(text: str, source: str = "pasted text", *,
         raise InputError("no FASTA record found (no line starting with '>')", source=source)
 
     records = []
+    from biotite.sequence.io.fasta import FastaFile  # loaded when a FASTA is read (the engines need none)
+
     entries = list(FastaFile.read_iter(io.StringIO("\n".join(lines))))
     for (header_line, seq_lines), (header, residues) in zip(layout, entries):
         name, description = _split_header(header)
@@ -404,4 +404,6 @@ def write_fasta(path, records, line_width: int = 60) -> None:
              for r in records)
     if isinstance(path, (str, PathLike)):
         path = str(path)
+    from biotite.sequence.io.fasta import FastaFile
+
     FastaFile.write_iter(path, items, chars_per_line=line_width)

@@ -63,6 +63,10 @@ _FORMAT_ALIASES = {"pdb": "pdb", "ent": "pdb", "cif": "cif", "mmcif": "cif", "bc
 _CANONICAL = frozenset(
     "ALA ARG ASN ASP CYS GLN GLU GLY HIS ILE LEU LYS MET PHE PRO SER THR TRP TYR VAL".split()
 )
+#: one-letter codes of the 20 amino acids, as the Chemical Component Dictionary gives them
+_STANDARD_LETTERS = {"ALA": "A", "ARG": "R", "ASN": "N", "ASP": "D", "CYS": "C", "GLN": "Q", "GLU": "E",
+                     "GLY": "G", "HIS": "H", "ILE": "I", "LEU": "L", "LYS": "K", "MET": "M", "PHE": "F",
+                     "PRO": "P", "SER": "S", "THR": "T", "TRP": "W", "TYR": "Y", "VAL": "V"}
 
 # Residue names that simulation force fields (Amber, CHARMM, GROMACS) give to protonation states and
 # disulfide cysteines in ATOM records; several mean something else in the Chemical Component
@@ -876,6 +880,8 @@ def _residue_code(res_name: str, hetero: bool, atom_names: np.ndarray) -> str | 
     """
     if not hetero and res_name in _FORCE_FIELD_NAMES:
         return _FORCE_FIELD_NAMES[res_name]
+    if res_name in _STANDARD_LETTERS:  # the 20 amino acids: no need to read the dictionary (0.15 s)
+        return None if hetero else _STANDARD_LETTERS[res_name]
     if res_name in _amino_acid_names():
         if hetero and res_name in _CANONICAL:
             return None

@@ -81,7 +81,8 @@ def _attend(attn, query, key_value, key_padding_mask, query_positions=None):
     # 4-D (B, H, T, Dh): the layout the fused CPU and GPU kernels take (3-D falls back to the plain math)
     out = F.scaled_dot_product_attention(q.view(bsz, heads, tq, dh), k.view(bsz, heads, t, dh),
                                          v.view(bsz, heads, t, dh), attn_mask=mask, dropout_p=0.0, scale=1.0)
-    out = out.view(bsz * heads, tq, dh).transpose(0, 1).contiguous().view(tq, bsz, embed)
+    # (B, H, Tq, Dh) -> fair-esm's (Tq, B, H * Dh); the fused kernels' output need not be contiguous
+    out = out.permute(2, 0, 1, 3).reshape(tq, bsz, embed)
     return attn.out_proj(out)
 
 

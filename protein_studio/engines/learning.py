@@ -35,6 +35,7 @@ import numpy as np
 from protein_studio.core.errors import InputError
 from protein_studio.core.mutations import MultiMutant, Mutation, parse_mutant
 from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.engines.methods import CV_SCHEMES, FEATURES, REGRESSORS
 
 __all__ = [
     "FEATURES", "REGRESSORS", "CV_SCHEMES", "FeatureSet", "FittedModel", "CrossValidation", "Proposal",
@@ -42,9 +43,6 @@ __all__ = [
     "model_from_dict",
 ]
 
-FEATURES = ("onehot", "embeddings", "zeroshot")
-REGRESSORS = ("ridge", "gp")
-CV_SCHEMES = ("random", "contiguous", "modulo")
 _AA = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
 #: Weight of the standardised zero-shot feature: large, so ridge barely shrinks its coefficient.
 ZEROSHOT_WEIGHT = 10.0

@@ -1,7 +1,7 @@
 """The names of the scoring methods (no imports: the command line's parsers use them before any engine
 is loaded)."""
 
-__all__ = ["STRATEGIES", "MULTI_METHODS", "PRECISIONS"]
+__all__ = ["STRATEGIES", "MULTI_METHODS", "PRECISIONS", "FEATURES", "REGRESSORS", "CV_SCHEMES"]
 
 #: single-site strategies: one pass per masked position, or one pass on the wild type
 STRATEGIES = ("masked-marginals", "wt-marginals")
@@ -9,3 +9,7 @@ STRATEGIES = ("masked-marginals", "wt-marginals")
 MULTI_METHODS = ("additive", "joint")
 #: ``--precision`` choices: auto (float16 on a CUDA GPU, float32 elsewhere) or a fixed one
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: supervised models: features of a variant, regressors, ProteinGym's cross-validation schemes
+FEATURES = ("onehot", "embeddings", "zeroshot")
+REGRESSORS = ("ridge", "gp")
+CV_SCHEMES = ("random", "contiguous", "modulo")

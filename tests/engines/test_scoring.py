@@ -24,7 +24,7 @@ from protein_studio.engines.scoring import (  # noqa: E402
 from protein_studio.jobs.context import JobContext  # noqa: E402
 from protein_studio.models.spec import LoadedModel, ModelSpec  # noqa: E402
 
-ATOL = 1e-5
+ATOL = 1e-4  # the fast paths (SDPA, last layer at the rows read, probed batches) round differently
 
 
 def _spec(name, family):

@@ -241,13 +241,13 @@ def test_a_cancelled_scan_resumes_with_the_positions_left_and_ends_equal_to_an_u
     assert set(computed) == set(range(56)) - done_before  # only the positions left were computed
     assert "Resuming the scan of 2qmt chain A" in "\n".join(window.activity.entries())
     np.testing.assert_array_equal(window.session.scan.scores[sorted(done_before)], kept[sorted(done_before)])
-    # an uninterrupted scan of the same document gives the same matrix
+    # an uninterrupted scan of the same document gives the same matrix (to the rounding of another batch size)
     from protein_studio.engines.scoring import saturation_scan
     from protein_studio.jobs.context import JobContext
     from protein_studio.models.esm_loading import load_esm
 
     reference = saturation_scan(scan.sequence, load_esm(MODEL, "cpu"), JobContext(), strategy="masked-marginals")
-    np.testing.assert_allclose(window.session.scan.scores, reference.scores, atol=1e-5)
+    np.testing.assert_allclose(window.session.scan.scores, reference.scores, atol=1e-4)
 
 
 def test_opening_files_adds_documents_and_each_keeps_its_edits_and_undo(windows, qtbot):

@@ -226,7 +226,11 @@ def test_gpu_loading_uses_half_precision_close_to_float32():
     assert gpu.dtype == torch.float16 and gpu.device.type == "cuda"
     a = torch.log_softmax(_logits(cpu), -1)
     b = torch.log_softmax(_logits(gpu), -1).cpu()
-    assert torch.allclose(a, b, atol=5e-2)
+    # random weights give logits near 100, where float16 numbers are 0.06 apart: every log-probability
+    # (a difference from the largest logit) carries that rounding, so the bound scales with the largest logit
+    largest = _logits(cpu).abs().max()
+    difference = (a - b).abs().max()
+    assert difference <= 2e-3 * largest, (float(difference), float(largest))
 
 
 class _CancelsAtCheck(JobContext):
