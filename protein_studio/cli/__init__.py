@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "fit": "learning",
     "propose": "learning",
     "batch": "batch",
+    "primers": "primers",
 }
 
 

@@ -413,7 +413,8 @@ def run_score(args) -> int:
 
 
 # ------------------------------------------------------------------------------------------- parsers
-def _common(parser: argparse.ArgumentParser) -> None:
+def input_arguments(parser: argparse.ArgumentParser) -> None:
+    """INPUT and the options :func:`load_input_document` reads (shared by every command on one protein)."""
     parser.add_argument("input", nargs="?", metavar="INPUT", help="FASTA, PDB, mmCIF or BinaryCIF file")
     parser.add_argument("--sequence", metavar="SEQ", help="the protein sequence itself instead of INPUT")
     parser.add_argument("--chain", metavar="ID", help="chain of a structure file (needed when it has several)")
@@ -428,6 +429,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "index,label)")
     parser.add_argument("--offset", type=int, default=0, metavar="N",
                         help="short for --numbering offset N")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    input_arguments(parser)
     parser.add_argument("--model", action="append", required=True, metavar="NAME",
                         help="scoring model: ESM-2/1v/1b, ESM C, SaProt (reads the structure) (see `protein-studio "
                              "models list`); repeat for an ensemble")

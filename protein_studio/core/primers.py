@@ -1,0 +1,335 @@
+"""Site-directed mutagenesis primers for chosen variants, the order sheet, the variant genes and a plate map.
+
+Protocols:
+
+* ``q5`` (back-to-back, non-overlapping, as NEB's Q5 kit): the forward primer starts with the changed
+  codon(s) and anneals downstream of them; the reverse primer anneals upstream, ending where the forward
+  primer begins. Each primer's Tm is that of its part that matches the template (the forward primer's
+  bases after the last change; the whole reverse primer), the temperature the first cycles anneal at.
+* ``quikchange`` (overlapping complementary, as Agilent's kit): one primer centred on the change(s) with
+  equal flanks, and its reverse complement. The Tm is the whole primer's with its exact complement (the
+  mutated strand made in the first cycle).
+
+Tm is the nearest-neighbour Tm of Biopython's ``Bio.SeqUtils.MeltingTemp.Tm_NN`` (Allawi & SantaLucia
+1997) under :class:`Conditions` (stated in every output). Primers grow one base at a time from their
+shortest length until their Tm reaches the window; among lengths in both windows the shortest ending in G
+or C (a GC clamp) is kept. Mutations of one variant whose changed bases lie within ``max_span`` bases go in
+one primer; others are made in rounds, one pair per site, and the row says so. Each pair is checked: every
+primer matches the template except at the intended bases, and the product translates to the variant.
+A primer that cannot meet the windows is still written, with its row marked. No Qt, no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from protein_studio.core.dna import CodingSequence, choose_codon, translate
+from protein_studio.core.errors import UserError
+
+__all__ = ["PROTOCOLS", "Conditions", "Windows", "Primer", "PrimerDesign", "design_primers", "order_rows",
+           "ORDER_COLUMNS", "variant_genes_fasta", "plate_map", "plate_map_png", "mutated_gene"]
+
+PROTOCOLS = ("q5", "quikchange")
+ORDER_COLUMNS = ("name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note")
+_COMPLEMENT = str.maketrans("ACGT", "TGCA")
+
+
+def reverse_complement(dna: str) -> str:
+    return dna.translate(_COMPLEMENT)[::-1]
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """The conditions the Tm is computed for (Biopython's Tm_NN: nM and mM)."""
+
+    primer_nm: float = 500.0
+    na_mm: float = 50.0
+    mg_mm: float = 2.0
+    dntps_mm: float = 0.2
+
+    def describe(self) -> str:
+        return (f"Tm nearest-neighbour (Allawi & SantaLucia 1997, Biopython Tm_NN), primer {self.primer_nm:g} nM, "
+                f"Na+ {self.na_mm:g} mM, Mg2+ {self.mg_mm:g} mM, dNTPs {self.dntps_mm:g} mM (Owczarzy 2008 "
+                f"salt correction)")
+
+    def tm(self, dna: str) -> float:
+        from Bio.SeqUtils import MeltingTemp
+
+        return float(MeltingTemp.Tm_NN(dna, dnac1=self.primer_nm, dnac2=0, Na=self.na_mm, Mg=self.mg_mm,
+                                       dNTPs=self.dntps_mm, saltcorr=7))
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Allowed primer lengths and Tms (per protocol defaults)."""
+
+    min_length: int = 18
+    max_length: int = 45
+    min_tm: float = 55.0
+    max_tm: float = 72.0
+
+    @classmethod
+    def for_protocol(cls, protocol: str) -> "Windows":
+        return cls(25, 45, 75.0, 90.0) if protocol == "quikchange" else cls()
+
+
+@dataclass(frozen=True)
+class Primer:
+    name: str
+    sequence: str
+    start: int  # 0-based start on the gene's top strand of the region it covers
+    reverse: bool
+    tm: float
+    gc_percent: float
+    in_window: bool
+
+
+@dataclass
+class PrimerDesign:
+    """The primers of one variant (several pairs when its sites are made in rounds)."""
+
+    variant: str
+    protein: str
+    gene: str
+    primers: list[Primer] = field(default_factory=list)
+    codons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and all(p.in_window for p in self.primers)
+
+
+def _gc(dna: str) -> float:
+    return 100.0 * sum(b in "GC" for b in dna) / max(1, len(dna))
+
+
+def mutated_gene(gene: CodingSequence, mutations, usage=None, min_frequency: float = 0.0):
+    """The gene with each mutation's codon (:func:`choose_codon`); returns (dna, [(base index, choice)])."""
+    dna = list(gene.dna)
+    changes = []
+    for m in mutations:
+        index = m.position - 1
+        if not 0 <= index < len(gene.dna) // 3:
+            raise UserError(f"{m}: position {m.position} is outside the gene's {len(gene.dna) // 3} codons")
+        wild_type = gene.codon(index)
+        if translate(wild_type) != m.wt:
+            raise UserError(f"{m}: codon {index + 1} of the gene is {wild_type} ({translate(wild_type)}), not {m.wt}")
+        choice = choose_codon(wild_type, m.mt, usage, min_frequency)
+        dna[3 * index:3 * index + 3] = choice.codon
+        changes.append((3 * index, choice))
+    return "".join(dna), changes
+
+
+def _grow(candidates, conditions: Conditions, windows: Windows):
+    """The first candidate (shortest first) whose Tm is in the window, preferring a 3' G/C; else the
+    closest one. ``candidates`` yields (primer, the part whose Tm counts)."""
+    fitting, best = [], None
+    for primer, part in candidates:
+        if not windows.min_length <= len(primer) <= windows.max_length:
+            continue
+        tm = conditions.tm(part)
+        miss = 0.0 if windows.min_tm <= tm <= windows.max_tm else min(abs(tm - windows.min_tm), abs(tm - windows.max_tm))
+        if best is None or miss < best[2]:
+            best = (primer, tm, miss)
+        if miss == 0.0:
+            fitting.append((primer, tm))
+            if primer[-1] in "GC":
+                return primer, tm, True
+    if fitting:
+        return fitting[0][0], fitting[0][1], True
+    if best is None:
+        raise UserError(f"no primer of {windows.min_length}-{windows.max_length} nt fits here: the site is too close "
+                        f"to an end of the gene (the plasmid around it is not known)")
+    return best[0], best[1], False
+
+
+def _q5_pair(name: str, template: str, product: str, first: int, last: int, conditions, windows):
+    """Forward from the first changed base downstream; reverse upstream of it, back to back."""
+    forward_candidates = ((product[first:end], product[last + 1:end]) for end in range(last + 2, len(product) + 1))
+    reverse_candidates = ((reverse_complement(template[start:first]),) * 2 for start in range(first - 1, -1, -1))
+    forward, tm_f, ok_f = _grow(forward_candidates, conditions, windows)
+    reverse, tm_r, ok_r = _grow(reverse_candidates, conditions, windows)
+    return [Primer(f"{name}_F", forward, first, False, tm_f, _gc(forward), ok_f),
+            Primer(f"{name}_R", reverse, first - len(reverse), True, tm_r, _gc(reverse), ok_r)]
+
+
+def _quikchange_pair(name: str, product: str, first: int, last: int, conditions, windows):
+    """One primer centred on the changes, equal flanks; the reverse primer is its reverse complement."""
+    starts: dict[str, int] = {}
+
+    def candidates():
+        for flank in range(1, len(product)):
+            start, end = max(0, first - flank), min(len(product), last + 1 + flank)
+            primer = product[start:end]
+            starts.setdefault(primer, start)
+            yield primer, primer
+
+    forward, tm, ok = _grow(candidates(), conditions, windows)
+    start = starts[forward]
+    return [Primer(f"{name}_F", forward, start, False, tm, _gc(forward), ok),
+            Primer(f"{name}_R", reverse_complement(forward), start, True, tm, _gc(forward), ok)]
+
+
+def _check(primer: Primer, template: str, intended: set[int]) -> None:
+    """Every base of the primer matches the template except at intended positions (top-strand indices)."""
+    top = reverse_complement(primer.sequence) if primer.reverse else primer.sequence
+    region = template[primer.start:primer.start + len(top)]
+    wrong = [primer.start + i for i, (a, b) in enumerate(zip(top, region)) if a != b and primer.start + i not in intended]
+    if wrong or len(region) != len(top):
+        raise UserError(f"{primer.name} does not match the template at base {wrong[0] + 1 if wrong else '?'}")
+
+
+def design_primers(gene: CodingSequence, variants, protocol: str = "q5", *, usage=None, min_frequency: float = 0.0,
+                   conditions: Conditions | None = None, windows: Windows | None = None,
+                   max_span: int = 12, names=None) -> list[PrimerDesign]:
+    """Primers for each variant (a :class:`~protein_studio.core.mutations.MultiMutant` numbered from 1 on the
+    gene's protein); ``names`` are the variants as the user writes them (their numbering), which name the
+    primers too. A variant that cannot be made (a position outside the gene, another residue there) gets its
+    ``error`` and the others are still designed."""
+    if protocol not in PROTOCOLS:
+        raise UserError(f"unknown protocol {protocol!r}; choose q5 or quikchange")
+    conditions = conditions or Conditions()
+    windows = windows or Windows.for_protocol(protocol)
+    protein = translate(gene.dna)
+    designs = []
+    for k, variant in enumerate(variants):
+        label = names[k] if names is not None else str(variant)
+        name = _primer_name(label)
+        design = PrimerDesign(label, "", "")
+        designs.append(design)
+        try:
+            product, changes = mutated_gene(gene, variant.mutations, usage, min_frequency)
+        except UserError as exc:
+            design.error = str(exc)
+            continue
+        design.gene, design.protein = product, translate(product)
+        design.codons = [f"{m.wt}{m.position}{m.mt}: {choice.describe()}" for m, (_, choice) in
+                         zip(variant.mutations, changes)]
+        changed = sorted(base + i for base, choice in changes for i in choice.changed)
+        expected = list(protein)
+        for m in variant.mutations:
+            expected[m.position - 1] = m.mt
+        if design.protein != "".join(expected):
+            design.error = "the mutated gene does not translate to the variant"
+            continue
+        if not changed:
+            design.notes.append("no base changes")
+            continue
+        sites = _sites(changed, max_span)
+        if len(sites) > 1:
+            design.notes.append(f"{len(sites)} sites too far apart for one primer: made in {len(sites)} rounds")
+        try:
+            template = gene.dna
+            for round_number, site in enumerate(sites, start=1):
+                label = name if len(sites) == 1 else f"{name}_r{round_number}"
+                # each round's template carries the earlier rounds' changes
+                product_round = _apply(template, product, site)
+                pair = (_q5_pair(label, template, product_round, site[0], site[-1], conditions, windows)
+                        if protocol == "q5" else
+                        _quikchange_pair(label, product_round, site[0], site[-1], conditions, windows))
+                for primer in pair:
+                    _check(primer, template, set(site))
+                design.primers.extend(pair)
+                template = product_round
+            if template != product:
+                raise UserError("the rounds do not make the variant's gene")
+        except UserError as exc:
+            design.error = str(exc)
+            continue
+        for primer in design.primers:
+            if not primer.in_window:
+                design.notes.append(f"{primer.name}: no length in {windows.min_length}-{windows.max_length} nt "
+                                    f"reaches Tm {windows.min_tm:g}-{windows.max_tm:g} C (closest: {primer.tm:.1f} C)")
+    return designs
+
+
+def _apply(template: str, product: str, bases) -> str:
+    out = list(template)
+    for i in bases:
+        out[i] = product[i]
+    return "".join(out)
+
+
+def _sites(changed: list[int], max_span: int) -> list[list[int]]:
+    sites = [[changed[0]]]
+    for base in changed[1:]:
+        if base - sites[-1][0] < max_span:
+            sites[-1].append(base)
+        else:
+            sites.append([base])
+    return sites
+
+
+def _primer_name(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-" else "_" for c in label.replace(":", "_")) or "wt"
+
+
+def order_rows(designs, scale: str = "25 nmol", purification: str = "desalt"):
+    """Rows of the ordering sheet (:data:`ORDER_COLUMNS`); a variant that could not be designed is a row
+    with its error, and a primer outside the windows is marked."""
+    rows = []
+    for design in designs:
+        if design.error:
+            rows.append(["", "", "", "", "", "", "", design.variant, f"NOT DESIGNED: {design.error}"])
+            continue
+        for primer in design.primers:
+            note = "; ".join(n for n in design.notes if n.startswith(primer.name) or "rounds" in n)
+            if not primer.in_window:
+                note = "OUTSIDE THE TM WINDOW: " + note
+            rows.append([primer.name, primer.sequence, str(len(primer.sequence)), f"{primer.tm:.1f}",
+                         f"{primer.gc_percent:.1f}", scale, purification, design.variant, note])
+    return rows
+
+
+def variant_genes_fasta(designs, width: int = 60) -> str:
+    """The mutated full-length genes, one record per variant, named by the variant (for gene synthesis)."""
+    out = []
+    for design in designs:
+        if design.error or not design.gene:
+            continue
+        out.append(f">{design.variant}\n")
+        out.extend(design.gene[i:i + width] + "\n" for i in range(0, len(design.gene), width))
+    return "".join(out)
+
+
+def plate_map(variants: list[str], controls: tuple[str, ...] = ("wild type", "empty")) -> list[tuple[str, str]]:
+    """(well, content) for a 96-well plate filled by rows (A1, A2, ... H12): the variants, then the
+    controls. More than 96 entries is refused."""
+    contents = list(variants) + list(controls)
+    if len(contents) > 96:
+        raise UserError(f"{len(contents)} variants and controls do not fit one 96-well plate")
+    wells = [f"{row}{column}" for row in "ABCDEFGH" for column in range(1, 13)]
+    return list(zip(wells, contents))
+
+
+def plate_map_png(layout: list[tuple[str, str]], title: str = "") -> bytes:
+    """A picture of the plate (PNG bytes): each well labelled with its content."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle
+
+    figure = Figure(figsize=(12, 7))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot(1, 1, 1)
+    filled = dict(layout)
+    for r, row in enumerate("ABCDEFGH"):
+        for c in range(12):
+            well = f"{row}{c + 1}"
+            content = filled.get(well, "")
+            colour = ("#d9d9d9" if not content else "#9ecae1" if content == "wild type"
+                      else "#fdd0a2" if content == "empty" else "#c7e9c0")
+            axes.add_patch(Circle((c, -r), 0.45, facecolor=colour, edgecolor="#444444"))
+            axes.text(c, -r, content.replace(":", ":\n"), ha="center", va="center", fontsize=5.5)
+    axes.set_xlim(-0.6, 11.6)
+    axes.set_ylim(-7.6, 0.6)
+    axes.set_xticks(range(12), [str(c) for c in range(1, 13)])
+    axes.set_yticks([-r for r in range(8)], list("ABCDEFGH"))
+    axes.set_aspect("equal")
+    axes.set_title(title or "96-well plate")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
