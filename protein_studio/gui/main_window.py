@@ -312,6 +312,9 @@ class MainWindow(QMainWindow):
         self.score_joint_action = self._action(
             run, "Score Variants (&joint masking)", lambda _checked=False: self.score_variants("joint"), None,
             "Score the variant list masking all mutated positions of a variant at once (ESM-1v)")
+        self.design_dna_action = self._action(
+            run, "Design &DNA\u2026", lambda _checked=False: self.open_dna_dialog(), "Ctrl+Shift+D",
+            "Build a library from the selected positions' substitutions, then primers, variant genes and a plate map")
         self.cancel_action = self._action(run, "&Cancel", self.cancel_jobs, "Ctrl+.")
         strategy_menu = run.addMenu("Scan S&trategy")
         group = QActionGroup(self)
@@ -1339,6 +1342,16 @@ class MainWindow(QMainWindow):
         self.model_manager.show()
         self.model_manager.raise_()
         return self.model_manager
+
+    def open_dna_dialog(self):
+        """Run > Design DNA: the library builder and primer designer (one per window)."""
+        from protein_studio.gui.dna_dialog import DesignDnaDialog
+
+        if getattr(self, "dna_dialog", None) is None:
+            self.dna_dialog = DesignDnaDialog(self)
+        self.dna_dialog.show()
+        self.dna_dialog.raise_()
+        return self.dna_dialog
 
     def require_on_disk(self, name: str, what: str) -> bool:
         """True when model ``name`` can be loaded; else say so and offer the model manager (nothing runs)."""

@@ -5,7 +5,6 @@ command (issue 12). The TEM-1 gene here is the demo protein back-translated with
 from __future__ import annotations
 
 import csv
-import io
 import math
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from protein_studio.core.errors import InputError, UserError  # noqa: E402
 from protein_studio.core.library import (Candidate, LibraryFilters, build_library, candidates_at,  # noqa: E402
                                          with_joint_scores)
 from protein_studio.core.mutations import parse_mutant  # noqa: E402
-from protein_studio.core.primers import (Conditions, Windows, design_primers, order_rows,  # noqa: E402
+from protein_studio.core.primers import (Windows, design_primers, order_rows,  # noqa: E402
                                          plate_map, reverse_complement)
 from protein_studio.core.sequences import read_fasta  # noqa: E402
 
@@ -127,7 +126,6 @@ def variants():
 
 @pytest.mark.parametrize("protocol", ["q5", "quikchange"])
 def test_primers_make_the_variant_match_the_template_and_have_biopythons_tm(gene, variants, protocol):
-    conditions = Conditions()
     windows = Windows(16, 60, 50.0, 95.0)
     designs = design_primers(gene, variants, protocol, usage=ECOLI, windows=windows)
     for design, variant in zip(designs, variants):

@@ -1,0 +1,78 @@
+"""Run > Design DNA through its buttons: a library from heatmap cells, joint scores, primers, and the order
+written to a folder and kept in the project (issue 12)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QFileDialog
+
+pytest.importorskip("torch")
+pytest.importorskip("Bio")
+
+from protein_studio.core.sequences import AMINO_ACIDS  # noqa: E402
+from protein_studio.gui.main_window import DEMO_FILES  # noqa: E402
+
+MODEL = "random-esm2-tiny"
+TIMEOUT = 60000
+
+
+def test_design_dna_from_heatmap_cells_to_an_order(studio, qtbot, tmp_path, monkeypatch):
+    window = studio
+    assert window.open_files(list(DEMO_FILES), remember=False)
+    window.set_model(MODEL)
+    with qtbot.waitSignal(window.scanFinished, timeout=TIMEOUT):
+        window.scan_action.trigger()
+    doc = window.session.document
+    first, second = 100, 104  # two positions clicked in the heatmap, the second with Ctrl
+    window.heatmap.ensure_visible(first)
+    QTest.mouseClick(window.heatmap.viewport(), Qt.LeftButton, Qt.NoModifier, window.heatmap.cell_center(first, 0))
+    window.heatmap.ensure_visible(second)
+    QTest.mouseClick(window.heatmap.viewport(), Qt.LeftButton, Qt.ControlModifier, window.heatmap.cell_center(second, 0))
+    assert sorted(window.mediator.selection) == [first, second]
+
+    window.design_dna_action.trigger()
+    dialog = window.dna_dialog
+    assert dialog.isVisible() and doc.residue_text(first) in dialog.positions.text()
+    dialog.mode.setCurrentIndex(dialog.mode.findData("combinations"))
+    dialog.order.setValue(2)
+    dialog.exclude.setText("CP")
+    dialog.min_score.setValue(0.0)
+    dialog.buttons["build"].click()
+    scores = window.session.scan.scores
+    accepted = {i: [a for c, a in enumerate(AMINO_ACIDS) if a != doc.wild_type[i] and a not in "CP" and scores[i][c] >= 0]
+                for i in (first, second)}
+    expected = len(accepted[first]) + len(accepted[second]) + len(accepted[first]) * len(accepted[second])
+    assert len(dialog.library) == dialog.library_table.rowCount() == expected > 0
+    double = next(e for e in dialog.library if len(e.variant.mutations) == 2)
+    singles = [scores[m.position - 1][AMINO_ACIDS.index(m.mt)] for m in double.variant.mutations]
+    assert math.isclose(double.additive, sum(singles), rel_tol=1e-9)
+
+    with qtbot.waitSignal(window.worker.jobFinished, timeout=TIMEOUT):
+        dialog.buttons["joint"].click()
+    qtbot.waitUntil(lambda: dialog.joint_job is None, timeout=TIMEOUT)
+    assert all(entry.joint is not None for entry in dialog.library)
+    assert dialog.library_table.item(0, 3).text() != ""
+
+    dialog.protocol.setCurrentIndex(dialog.protocol.findData("quikchange"))
+    assert dialog.min_tm.value() == 75.0
+    dialog.min_tm.setValue(60.0)
+    dialog.buttons["design"].click()
+    assert len(dialog.designs) == len(dialog.library) and dialog.primer_table.rowCount() >= 2 * len(dialog.library)
+    assert all(not d.error for d in dialog.designs)
+
+    out = tmp_path / "order"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    results_before = len(window.session.state.results)
+    dialog.buttons["write"].click()
+    assert {p.name for p in out.iterdir()} == {"order.csv", "variants_cds.fasta", "plate_map.csv", "plate_map.png"}
+    assert doc.name_mutant(double.variant) in (out / "variants_cds.fasta").read_text()
+    assert len(window.session.state.results) == results_before + 1
+    assert window.session.state.results[-1]["kind"] == "primers"
+    dialog.buttons["add"].click()
+    assert len(window.session.variants) == len(dialog.library)
+    dialog.close()
