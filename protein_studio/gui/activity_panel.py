@@ -61,6 +61,8 @@ class ActivityPanel(QWidget):
         self.add_entry(f"Started: {title}")
 
     def job_progress(self, job_id: int, done: float, total: float, text: str, eta: float) -> None:
+        if job_id not in self._running:  # a cancelled job's last report, arriving after it was ended
+            return
         title = self._running.get(job_id, "")
         if total > 0:
             self.bar.setRange(0, 1000)

@@ -29,7 +29,7 @@ import biotite.structure as struc
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QColor
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFormLayout,
                                QHBoxLayout, QLabel, QPushButton, QVBoxLayout)
 
 from protein_studio.core.errors import InputError, UserError
@@ -37,6 +37,7 @@ from protein_studio.core.project import prediction_record, provenance_now
 from protein_studio.core.structures import ResidueId, Structure, structure_from_text, to_pdb_text
 from protein_studio.gui.track_panel import TrackPanel, displacement_track, plddt_track
 from protein_studio.gui.worker import Job
+from protein_studio.gui.file_dialogs import open_file, save_file
 
 __all__ = ["DesignTools", "StructureEntry", "PredictDialog", "CompareDialog", "renumber_like", "fill_model_combo",
            "model_choices", "RANDOM_COLOR", "NOT_ON_DISK"]
@@ -279,8 +280,8 @@ class CompareDialog(QDialog):
         self.buttons.button(QDialogButtonBox.Ok).setEnabled(len(labels) >= 2)
 
     def _add_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Structure to compare", str(Path.home()),
-                                              "Structures (*.pdb *.ent *.cif *.mmcif *.bcif);;All files (*)")
+        path = open_file(self, "protein", "Structure to compare",
+                         "Structures (*.pdb *.ent *.cif *.mmcif *.bcif);;All files (*)")
         if path and self.tools.add_structure_file(path) is not None:
             self.refresh()
             self.mobile.setCurrentIndex(self.mobile.count() - 1)
@@ -522,8 +523,7 @@ class DesignTools(QObject):
         if not ok:
             return False
         stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:60]
-        path, chosen = QFileDialog.getSaveFileName(self.window, "Save structure", str(Path.home() / f"{stem}.pdb"),
-                                                   "PDB (*.pdb);;mmCIF (*.cif)")
+        path, chosen = save_file(self.window, "structure", "Save structure", f"{stem}.pdb", "PDB (*.pdb);;mmCIF (*.cif)")
         if not path:
             return False
         if Path(path).suffix.lower() not in (".pdb", ".cif", ".bcif"):

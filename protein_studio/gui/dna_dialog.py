@@ -14,11 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDoubleSpinBox, QFormLayout,
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from protein_studio.core.errors import UserError
+from protein_studio.gui.file_dialogs import choose_folder, open_file
 
 __all__ = ["DesignDnaDialog"]
 
@@ -213,8 +214,7 @@ class DesignDnaDialog(QDialog):
         from protein_studio.core.dna import read_coding_sequence
 
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Import the gene", str(Path.home()),
-                                                  "DNA (*.fasta *.fa *.fna *.gb *.gbk *.genbank);;All files (*)")
+            path = open_file(self, "gene", "Import the gene", "DNA (*.fasta *.fa *.fna *.gb *.gbk *.genbank);;All files (*)")
             if not path:
                 return False
         doc = self.window.session.document
@@ -273,7 +273,7 @@ class DesignDnaDialog(QDialog):
             self.status.setText("design the primers first")
             return []
         if folder is None:
-            folder = QFileDialog.getExistingDirectory(self, "Folder for the order", str(Path.home()))
+            folder = choose_folder(self, "order", "Folder for the order")
             if not folder:
                 return []
         doc = self.window.session.document

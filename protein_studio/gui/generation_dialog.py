@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, 
                                QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
@@ -21,6 +21,7 @@ from protein_studio.core.errors import UserError
 from protein_studio.core.files import write_text_atomically
 from protein_studio.gui.design_tools import RANDOM_COLOR, fill_model_combo
 from protein_studio.gui.worker import Job
+from protein_studio.gui.file_dialogs import save_file
 
 __all__ = ["GenerationDialog", "COLUMNS"]
 
@@ -379,8 +380,7 @@ class GenerationDialog(QDialog):
         if self.result is None:
             return False
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export generated sequences",
-                                                  str(Path.home() / "generated.fasta"), "FASTA (*.fasta *.fa)")
+            path, _ = save_file(self, "export", "Export generated sequences", "generated.fasta", "FASTA (*.fasta *.fa)")
             if not path:
                 return False
         try:

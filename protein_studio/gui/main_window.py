@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QInputDialog, QLabel, QMainWindow,
                                QMessageBox, QVBoxLayout, QWidget)
 
 from protein_studio import __version__
@@ -47,6 +47,7 @@ from protein_studio.gui.sequence_editor import SequenceEditor
 from protein_studio.gui.structure_viewer import StructureViewer
 from protein_studio.gui.variant_list import VariantList
 from protein_studio.gui.worker import Job, Worker
+from protein_studio.gui.file_dialogs import open_file, open_files, save_file
 
 __all__ = ["MainWindow", "DEMO_FILES", "STRATEGIES", "LIBRARY_LICENCES"]
 
@@ -259,7 +260,8 @@ class MainWindow(QMainWindow):
                      "document of the project, or a .psproj project")
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action(file_menu, "Open &Demo (TEM-1 beta-lactamase)", lambda: self.open_files(list(DEMO_FILES),
-                                                                                              remember=False))
+                                                                                              remember=False),
+                     None, "TEM-1 beta-lactamase (UniProt P62593) with its crystal structure 1BTL")
         self.record_action = self._action(file_menu, "Choose &Record\u2026", self.choose_record_dialog, None,
                                           "Show another record of the FASTA file the sequence came from (undoable)")
         self.close_document_action = self._action(file_menu, "Close &Document",
@@ -282,25 +284,29 @@ class MainWindow(QMainWindow):
             file_menu, "Export &Variants\u2026", self.export_variants_dialog, None,
             "Write the variant list (scores and mutated sequences) as CSV or FASTA")
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
+        self._action(file_menu, "&Quit", self.close, QKeySequence.Quit, "Close Protein Studio (asks first about unsaved work)")
 
         edit = bar.addMenu("&Edit")
         undo = self.undo_group.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.Undo)
+        undo.setStatusTip("Undo the last edit of the shown document (mutations, pastes, chain or record changes)")
         redo = self.undo_group.createRedoAction(self, "&Redo")
         redo.setShortcut(QKeySequence.Redo)
+        redo.setStatusTip("Redo the edit undone last")
         edit.addAction(undo)
         edit.addAction(redo)
         edit.addSeparator()
         self._action(edit, "&Paste Sequence or FASTA", self._paste_clipboard, "Ctrl+Shift+V",
                      "Replace the sequence (same length: as mutations) with the clipboard's sequence or FASTA")
         edit.addSeparator()
-        self._action(edit, "Select &All", self.select_all, QKeySequence.SelectAll)
-        self._action(edit, "Select &None", lambda: self.mediator.clear(source=None), "Ctrl+Shift+A")
-        self._action(edit, "Revert to &Wild Type", self.revert_all)
+        self._action(edit, "Select &All", self.select_all, QKeySequence.SelectAll, "Select every position")
+        self._action(edit, "Select &None", lambda: self.mediator.clear(source=None), "Ctrl+Shift+A",
+                     "Clear the selection in every view")
+        self._action(edit, "Revert to &Wild Type", self.revert_all, None,
+                     "Undo every mutation of the shown document (undoable)")
         edit.addSeparator()
-        self._action(edit, "Zoom Heatmap &In", self.heatmap.zoom_in, QKeySequence.ZoomIn)
-        self._action(edit, "Zoom Heatmap &Out", self.heatmap.zoom_out, QKeySequence.ZoomOut)
+        self._action(edit, "Zoom Heatmap &In", self.heatmap.zoom_in, QKeySequence.ZoomIn, "Wider heatmap cells")
+        self._action(edit, "Zoom Heatmap &Out", self.heatmap.zoom_out, QKeySequence.ZoomOut, "Narrower heatmap cells")
 
         run = bar.addMenu("&Run")
         self.scan_action = self._action(run, "&Scan All Point Mutations", self.start_scan, "Ctrl+R",
@@ -315,11 +321,14 @@ class MainWindow(QMainWindow):
         self.design_dna_action = self._action(
             run, "Design &DNA\u2026", lambda _checked=False: self.open_dna_dialog(), "Ctrl+Shift+D",
             "Build a library from the selected positions' substitutions, then primers, variant genes and a plate map")
-        self.cancel_action = self._action(run, "&Cancel", self.cancel_jobs, "Ctrl+.")
+        self.cancel_action = self._action(run, "&Cancel", self.cancel_jobs, "Ctrl+.",
+                                          "Stop the running and queued jobs (a scan keeps the positions done)")
         strategy_menu = run.addMenu("Scan S&trategy")
         group = QActionGroup(self)
         for strategy in STRATEGIES:
             action = QAction(strategy, self, checkable=True, checked=strategy == self.strategy)
+            action.setStatusTip({"masked-marginals": "One pass per position with it masked (most accurate)",
+                                 "wt-marginals": "One pass over the wild type for every position (fast)"}[strategy])
             action.triggered.connect(lambda _=False, s=strategy: setattr(self, "strategy", s))
             group.addAction(action)
             strategy_menu.addAction(action)
@@ -353,20 +362,33 @@ class MainWindow(QMainWindow):
         for mode, text in (("chain", "Chain"), ("confidence", "Confidence (pLDDT) or B-factor"),
                            ("score", "Scan Score (mean substitution)")):
             action = QAction(text, self, checkable=True, checked=mode == "chain")
+            action.setStatusTip({"chain": "One colour per chain",
+                                 "confidence": "A prediction's pLDDT, or an experimental structure's B-factors",
+                                 "score": "The scan's mean substitution score at each residue"}[mode])
             action.triggered.connect(lambda _=False, m=mode: self.set_color_mode(m))
             self.colour_group.addAction(action)
             colour.addAction(action)
             self.colour_actions[mode] = action
+        self.reset_view_action = self._action(view, "&Reset 3D View", lambda _checked=False: self.viewer.reset_view(),
+                                              "Ctrl+0", "Fit the whole molecule in the 3D view again")
         surface = QAction("Show &Surface", self, checkable=True)
+        surface.setStatusTip("Show the molecular surface over the cartoon")
         surface.toggled.connect(self.viewer.set_surface)
         view.addAction(surface)
         view.addSeparator()
         for dock in (self.editor_dock, self.viewer_dock, self.variants_dock, self.ranked_dock, self.activity_dock,
                      self.documents_dock, self.measurements_dock):
-            view.addAction(dock.toggleViewAction())
+            toggle = dock.toggleViewAction()
+            toggle.setStatusTip(f"Show or hide the {dock.windowTitle()} panel")
+            view.addAction(toggle)
 
         help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&About Protein Studio", self.show_about, QKeySequence.HelpContents)
+        self.manual_action = self._action(help_menu, "&User Manual", lambda _checked=False: self.show_manual(), "F1",
+                                          "The manual: opening proteins, numbering, what a score means, models ...")
+        self._action(help_menu, "&Keyboard Shortcuts", lambda _checked=False: self.show_shortcuts(), None,
+                     "Every keyboard shortcut of the menus")
+        self._action(help_menu, "&About Protein Studio", self.show_about, None,
+                     "Versions, licences and the folder the model weights are in")
 
     def _connect(self) -> None:
         s = self.session
@@ -421,7 +443,7 @@ class MainWindow(QMainWindow):
 
     # documents -------------------------------------------------------------------------------
     def open_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open protein", str(Path.home()), OPEN_FILTER)
+        paths = open_files(self, "protein", "Open protein", OPEN_FILTER)
         if paths:
             self.open_files([Path(p) for p in paths])
 
@@ -710,7 +732,7 @@ class MainWindow(QMainWindow):
         elif kind in ("reference", "table"):
             title = "Reference sequence (FASTA)" if kind == "reference" else "Numbering table (CSV: index,label)"
             filters = FASTA_FILTER if kind == "reference" else "CSV or TSV (*.csv *.tsv *.txt);;All files (*)"
-            value, _ = QFileDialog.getOpenFileName(self, title, str(Path.home()), filters)
+            value = open_file(self, "numbering", title, filters)
             if not value:
                 self._show_numbering()
                 return False
@@ -778,6 +800,9 @@ class MainWindow(QMainWindow):
             self.doc_label.setText("No protein open")
             return
         self.show_title()
+        if self.session.state is not getattr(self, "_heatmap_state", None):  # another protein: from its start
+            self._heatmap_state = self.session.state
+            self.heatmap.horizontalScrollBar().setValue(0)
         self.editor.set_sequence(doc.sequence, doc.wild_type, doc.labels(), describe=doc.residue_text,
                                  breaks=doc.breaks, excluded=doc.excluded)
         self._show_numbering()
@@ -1186,7 +1211,8 @@ class MainWindow(QMainWindow):
             return
         residues = [str(doc.numbering.residue_at(i) or "") for i in range(len(doc))]
         self.ranked.set_data(None if scan is None else scan.scores, scan.sequence if scan else doc.sequence,
-                             doc.scheme, residues, ranks=None if scan is None else scan.ranks)
+                             doc.scheme, residues, ranks=None if scan is None else scan.ranks,
+                             final=None if scan is None else scan.final)
         self._refresh_variants()
 
     def set_color_mode(self, mode: str) -> None:
@@ -1279,6 +1305,8 @@ class MainWindow(QMainWindow):
         device_group = QActionGroup(devices)
         for device in ("auto", "cpu", "cuda", "mps"):
             action = QAction(device, devices, checkable=True, checked=device == self.device)
+            action.setStatusTip({"auto": "A CUDA GPU, else Apple's MPS, else the CPU", "cpu": "The processor",
+                                 "cuda": "An NVIDIA GPU", "mps": "An Apple GPU"}[device])
             action.triggered.connect(lambda _=False, d=device: self.set_device(d))
             device_group.addAction(action)
             devices.addAction(action)
@@ -1380,7 +1408,7 @@ class MainWindow(QMainWindow):
 
     # export ----------------------------------------------------------------------------------
     def _ask_save(self, title: str, name: str, filters: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / name), filters)
+        path, _ = save_file(self, "export", title, name, filters)
         return path
 
     def export_scan_dialog(self) -> bool:
@@ -1388,8 +1416,7 @@ class MainWindow(QMainWindow):
         if self.session.scan is None:
             self.show_error("Nothing to export", "Run a scan first (Run \u25b8 Scan).")
             return False
-        path, chosen = QFileDialog.getSaveFileName(self, "Export scan (all substitutions)",
-                                                   str(Path.home() / "scan.csv"), SCAN_FILTER)
+        path, chosen = save_file(self, "export", "Export scan (all substitutions)", "scan.csv", SCAN_FILTER)
         if not path:
             return False
         return self.export_scan(path if Path(path).suffix else path + ".csv",
@@ -1505,8 +1532,7 @@ class MainWindow(QMainWindow):
         if not self.session.variants:
             self.show_error("No variants to export", "Add variants to the list first (e.g. E104K:G238S).")
             return False
-        path, chosen = QFileDialog.getSaveFileName(self, "Export variants",
-                                                   str(Path.home() / self._variants_name()), VARIANTS_FILTER)
+        path, chosen = save_file(self, "export", "Export variants", self._variants_name(), VARIANTS_FILTER)
         if not path:
             return False
         if Path(path).suffix.lower() not in (".csv", ".fasta", ".fa", ".faa"):
@@ -1582,6 +1608,27 @@ class MainWindow(QMainWindow):
             self.activity.add_entry(f"{title}: {message}", details=details, error=True)
         return box
 
+    def show_manual(self, search: str = ""):
+        """Help > User Manual (F1), searched for ``search`` when given."""
+        from protein_studio.gui.help_window import HelpWindow
+
+        if getattr(self, "help_window", None) is None:
+            self.help_window = HelpWindow(self)
+        if search:
+            self.help_window.search.setText(search)
+        self.help_window.show()
+        self.help_window.raise_()
+        return self.help_window
+
+    def show_shortcuts(self):
+        """Help > Keyboard Shortcuts."""
+        from protein_studio.gui.help_window import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
     def show_about(self) -> QMessageBox:
         rows = "".join(f"<tr><td>{name}</td><td>{_version(dist)}</td><td>{licence}</td></tr>"
                        for name, dist, licence in LIBRARY_LICENCES)
@@ -1594,7 +1641,8 @@ class MainWindow(QMainWindow):
                 f"<p>Python {platform.python_version()} on {platform.system()} {platform.machine()}</p>"
                 f"<p><b>Libraries</b></p><table>{rows}</table>"
                 f"<p><b>Models</b> (weights are downloaded separately under these licences)</p>"
-                f"<table>{models}</table>")
+                f"<table>{models}</table>"
+                f"<p>Model weights: {html.escape(str(_weights_folder()))}</p>")
         box = QMessageBox(QMessageBox.Information, "About Protein Studio", text, QMessageBox.Ok, self)
         box.setTextFormat(Qt.RichText)
         box.setAttribute(Qt.WA_DeleteOnClose)
@@ -1677,3 +1725,9 @@ class MainWindow(QMainWindow):
             import torch  # noqa: F401
 
         return self.submit_job(Job("Load the model runtime (torch, fair-esm)", run, kind="warmup"))
+
+
+def _weights_folder():
+    from protein_studio.models.weights import weights_dir
+
+    return weights_dir()

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, 
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
@@ -22,6 +22,7 @@ from protein_studio.core.measurements import assay_predictions, assays_in, measu
 from protein_studio.core.metrics import evaluate_predictions
 from protein_studio.core.session import additive_scores
 from protein_studio.gui.worker import Job
+from protein_studio.gui.file_dialogs import open_file
 
 __all__ = ["ScatterPlot", "MeasurementsPanel", "HEATMAP_LAYERS"]
 
@@ -288,7 +289,7 @@ class MeasurementsPanel(QWidget):
         if doc is None:
             self.window.show_error("Nothing to compare with", "Open a protein first.")
             return False
-        path, _ = QFileDialog.getOpenFileName(self, "Import measurements", "", "Tables (*.csv *.tsv *.txt);;All files (*)")
+        path = open_file(self, "measurements", "Import measurements", "Tables (*.csv *.tsv *.txt);;All files (*)")
         if not path:
             return False
         from protein_studio.core.dms import read_dms

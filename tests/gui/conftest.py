@@ -38,10 +38,13 @@ def settle():
 
 
 @pytest.fixture
-def studio(qapp, dispose, settle, qtbot):
-    """A fresh main window with no document, shown; afterwards its jobs are settled, its project closed and
-    it is disposed."""
+def studio(qapp, dispose, settle, qtbot, tmp_path, monkeypatch):
+    """A fresh main window with no document, shown, with a configuration folder of its own (no layout,
+    recent files or dialog folders of earlier tests); afterwards its jobs are settled, its project closed
+    and it is disposed."""
     from protein_studio.gui.main_window import MainWindow
+
+    monkeypatch.setenv("PROTEIN_STUDIO_CONFIG_DIR", str(tmp_path / "studio-config"))
 
     window = MainWindow(open_demo=False)
     window.auto_warm_up = False

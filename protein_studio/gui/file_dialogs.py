@@ -1,0 +1,69 @@
+"""File dialogs that start where the user last was, for each kind of file.
+
+A kind is what is being opened or saved (``protein``, ``project``, ``export``, ``gene``, ``model``, ...):
+opening a structure from a lab share and exporting a table to the desktop do not send each other's dialogs
+to the wrong place. The folders are kept with the window layout (``window.ini`` in the configuration
+folder); a folder that no longer exists falls back to the home folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFileDialog
+
+__all__ = ["last_folder", "remember_folder", "open_file", "open_files", "save_file", "choose_folder"]
+
+
+def _settings() -> QSettings:
+    from protein_studio.core.settings import config_dir
+
+    folder = config_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(folder / "window.ini"), QSettings.IniFormat)
+
+
+def last_folder(kind: str) -> Path:
+    """The folder the last dialog of ``kind`` ended in (the home folder at first)."""
+    value = _settings().value(f"folders/{kind}", "")
+    folder = Path(str(value)) if value else None
+    return folder if folder is not None and folder.is_dir() else Path.home()
+
+
+def remember_folder(kind: str, path: str | Path) -> None:
+    """Keep the folder of ``path`` (or ``path`` itself when it is a folder) for the next dialog of ``kind``."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    settings = _settings()
+    settings.setValue(f"folders/{kind}", str(folder))
+    settings.sync()
+
+
+def open_file(parent, kind: str, title: str, filters: str = "") -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, title, str(last_folder(kind)), filters)
+    if path:
+        remember_folder(kind, path)
+    return path
+
+
+def open_files(parent, kind: str, title: str, filters: str = "") -> list[str]:
+    paths, _ = QFileDialog.getOpenFileNames(parent, title, str(last_folder(kind)), filters)
+    if paths:
+        remember_folder(kind, paths[0])
+    return list(paths)
+
+
+def save_file(parent, kind: str, title: str, name: str, filters: str = "") -> tuple[str, str]:
+    """(path, chosen filter) of a save dialog that proposes ``name`` in the last folder of ``kind``."""
+    path, chosen = QFileDialog.getSaveFileName(parent, title, str(last_folder(kind) / name), filters)
+    if path:
+        remember_folder(kind, path)
+    return path, chosen
+
+
+def choose_folder(parent, kind: str, title: str) -> str:
+    folder = QFileDialog.getExistingDirectory(parent, title, str(last_folder(kind)))
+    if folder:
+        remember_folder(kind, folder)
+    return folder
