@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
-from PySide6.QtWidgets import (QApplication, QDockWidget, QInputDialog, QLabel, QMainWindow,
-                               QMessageBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QHBoxLayout, QInputDialog, QLabel,
+                               QMainWindow, QMessageBox, QVBoxLayout, QWidget)
 
 from protein_studio import __version__
 from protein_studio.core.errors import UserError
@@ -227,7 +227,24 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        self.editor_dock = self._dock("Sequence", "sequence", self.editor, Qt.TopDockWidgetArea)
+        # the chain shown is chosen right beside the sequence (View > Sequence Chain holds the same choice)
+        self.chain_combo = QComboBox()
+        self.chain_combo.setToolTip("Which chain of the structure the sequence, heatmap and tables show; the "
+                                    "others are grey in the 3D view")
+        self.chain_combo.activated.connect(lambda row: self.choose_chain(self.chain_combo.itemData(row)))
+        self.chain_row = QWidget()
+        chain_layout = QHBoxLayout(self.chain_row)
+        chain_layout.setContentsMargins(4, 0, 4, 0)
+        chain_layout.addWidget(QLabel("Chain"))
+        chain_layout.addWidget(self.chain_combo)
+        chain_layout.addStretch(1)
+        sequence_panel = QWidget()
+        sequence_layout = QVBoxLayout(sequence_panel)
+        sequence_layout.setContentsMargins(0, 0, 0, 0)
+        sequence_layout.setSpacing(0)
+        sequence_layout.addWidget(self.chain_row)
+        sequence_layout.addWidget(self.editor, 1)
+        self.editor_dock = self._dock("Sequence", "sequence", sequence_panel, Qt.TopDockWidgetArea)
         self.viewer_dock = self._dock("Structure", "structure", self.viewer, Qt.RightDockWidgetArea)
         self.variants_dock = self._dock("Variants", "variants", self.variants, Qt.LeftDockWidgetArea)
         self.ranked_dock = self._dock("Ranked substitutions", "ranked", self.ranked, Qt.LeftDockWidgetArea)
@@ -275,8 +292,10 @@ class MainWindow(QMainWindow):
         self.import_measurements_action = self._action(
             file_menu, "Import &Measurements\u2026", lambda _checked=False: self.measurements_dialog(), None,
             "Import a DMS or assay table onto this document: scatter, metrics, measured heatmap, learning")
-        self._action(file_menu, "Export &Heatmap Image (PNG/SVG)\u2026", self.export_heatmap_dialog)
-        self._action(file_menu, "Export &Structure Image\u2026", self.export_structure_dialog)
+        self._action(file_menu, "Export &Heatmap Image (PNG/SVG)\u2026", self.export_heatmap_dialog, None,
+                     "Save the heatmap with its ruler and colour scale as PNG or SVG")
+        self._action(file_menu, "Export &Structure Image\u2026", self.export_structure_dialog, None,
+                     "Save the 3D view as a PNG image, with its colour legend")
         self.save_fasta_action = self._action(
             file_menu, "Save Sequence as &FASTA\u2026", self.save_fasta_dialog, QKeySequence.Save,
             "Write the current (edited) sequence as FASTA, its mutations in the header")
@@ -665,6 +684,13 @@ class MainWindow(QMainWindow):
             group.addAction(action)
             self.chain_menu.addAction(action)
         self.chain_menu.setEnabled(len(chains) > 1)
+        self.chain_combo.clear()
+        for info in chains:
+            self.chain_combo.addItem(f"{info.chain_id} ({len(info)} residues)", info.chain_id)
+        if doc is not None and doc.chain is not None:
+            self.chain_combo.setCurrentIndex(max(0, self.chain_combo.findData(doc.chain)))
+        self.chain_row.setVisible(len(chains) > 1)
+        self.viewer.set_active_chain(doc.chain if len(chains) > 1 else None)
 
     def choose_chain(self, chain: str) -> bool:
         """Show another chain of the open structure in the editor and heatmap (undoable)."""

@@ -328,6 +328,8 @@ class StructureViewer(QWidget):
         self._selected: list[tuple[str, int, str]] = []
         self._mutated: list[tuple[str, int, str]] = []
         self._surface = False
+        #: (rectangle, colour) of the legend swatches drawn into the last exported image
+        self.legend_swatches: list = []
         self._overlay: tuple[str, str, str, str | None] | None = None  # pdb text, name, colour, base colour
         self._renderer_restarts = 0
         self._is_ready = False
@@ -477,9 +479,10 @@ class StructureViewer(QWidget):
         self._color_mode = mode
         self._color_values = dict(values) if values is not None else None
         self._color_limit = limit
-        if self._overlay is not None:  # the page colours the first structure by the mode again
-            self._overlay = self._overlay[:3] + (None,)
         colors, legend = self._colors_and_legend()
+        if self._overlay is not None:  # the page colours the first structure by the mode again; the legend
+            self._overlay = self._overlay[:3] + (None,)  # names the superposed structure's colour too
+            legend = self._overlay_legend()
         self.bridge.call("setColors", colors, legend)
 
     def set_overlay(self, pdb_text: str, name: str, color: str = OVERLAY_COLOR,
@@ -533,6 +536,10 @@ class StructureViewer(QWidget):
         self._surface = bool(on)
         self.bridge.call("setSurface", self._surface)
 
+    def set_active_chain(self, chain: str | None) -> None:
+        """Draw the chains other than ``chain`` in light grey (``None``: every chain in its colour)."""
+        self.bridge.call("setActiveChain", chain or "")
+
     def reset_view(self) -> None:
         """Fit the whole molecule in view again (after zooming or centring on a selection)."""
         self.bridge.call("resetView")
@@ -550,8 +557,9 @@ class StructureViewer(QWidget):
     def grab_image(self, path: str | Path) -> Path:
         """Save what the viewer shows as an image (PNG, or another format by extension).
 
-        Takes the 3D canvas from 3Dmol (``pngURI``) at its full resolution; when the page is not up
-        (3Dmol.js missing, page still loading) it saves a grab of the widget instead.
+        Takes the 3D canvas from 3Dmol (``pngURI``) at its full resolution, with the colour legend the page
+        shows drawn in its lower left corner; when the page is not up (3Dmol.js missing, page still
+        loading) it saves a grab of the widget instead.
 
         Parameters
         ----------
@@ -567,12 +575,15 @@ class StructureViewer(QWidget):
         UserError
             The image could not be written (an earlier file of that name stays whole).
         """
-        from protein_studio.gui.images import save_image
+        from protein_studio.gui.images import paint_legend, save_image
 
         path = Path(path)
         image = self.canvas_image()
         if image is None:
             image = self.grab().toImage()
+        elif self.legend:  # the page draws its legend over the canvas: the image gets the same one
+            image = image.convertToFormat(QImage.Format.Format_ARGB32)
+            self.legend_swatches = paint_legend(image, self.legend)
         save_image(image, path)
         return path
 
@@ -580,8 +591,11 @@ class StructureViewer(QWidget):
 
     def _overlay_legend(self) -> dict | None:
         _pdb, name, color, reference_color = self._overlay
-        if reference_color is None:
-            return self._colors_and_legend()[1]
+        if reference_color is None:  # the first structure keeps its colouring: its legend, and the overlay's colour
+            base = self._colors_and_legend()[1]
+            if base is None:
+                return {"title": "Superposed", "items": [[color, name]]}
+            return {**base, "items": list(base.get("items") or []) + [[color, name]]}
         return {"title": "Superposed", "items": [[reference_color, self._name], [color, name]]}
 
     @property
@@ -594,7 +608,7 @@ class StructureViewer(QWidget):
     @property
     def legend(self) -> dict | None:
         """The legend the page shows now (None: none), for tests and image exports."""
-        if self._overlay is not None and self._overlay[3] is not None:
+        if self._overlay is not None:
             return self._overlay_legend()
         return self._colors_and_legend()[1]
 

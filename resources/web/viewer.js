@@ -12,12 +12,16 @@
   const FRAME_SETTLE_MS = 60;
   const FRAME_TIMEOUT_MS = 300;
   const SELECTED_STYLE = {colorscheme: "greenCarbon", radius: STICK_RADIUS};
+  // A selected stretch is drawn in a colour no scheme uses, and thicker, so a range stands out.
+  const SELECTED_CARTOON = {color: "#FF8C00", thickness: 0.9};
+  const INACTIVE_CHAIN_COLOR = "#D3D3D3";  // chains other than the one the sequence shows
   const MUTATED_STYLE = {colorscheme: "magentaCarbon", radius: STICK_RADIUS};
   const MISSING_COLOR = "#C8C8C8";
   const CONTEXT_RADIUS = 18.0;  // Angstrom of surroundings kept in view around centred residues
   const WATER = new Set(["HOH", "WAT", "DOD", "H2O"]);
 
   const state = {
+    activeChain: "",
     bridge: null,
     viewer: null,
     model: null,
@@ -82,6 +86,10 @@
     const color = baseColorSpec();
     model.setStyle({}, {});
     model.setStyle({hetflag: false}, {cartoon: Object.assign({}, color)});
+    if (state.activeChain && state.overlay === null) {
+      const others = {hetflag: false, predicate: (atom) => atom.chain !== state.activeChain};
+      model.setStyle(others, {cartoon: {color: INACTIVE_CHAIN_COLOR}});
+    }
     // Ligands and other hetero groups (not water) as thin sticks, so bound molecules stay visible.
     model.setStyle(
       {hetflag: true, predicate: (atom) => !isWater(atom) && atom.elem !== "H"},
@@ -91,7 +99,8 @@
       model.setStyle(residueSelection(state.mutated), {stick: MUTATED_STYLE}, true);
     }
     if (state.selected.length) {
-      model.setStyle(residueSelection(state.selected), {stick: SELECTED_STYLE}, true);
+      const selection = residueSelection(state.selected);
+      model.setStyle(selection, {cartoon: Object.assign({}, SELECTED_CARTOON), stick: SELECTED_STYLE});
     }
   }
 
@@ -288,6 +297,16 @@
       return render(false);
     },
 
+    // The chain the sequence editor shows; the others are drawn in light grey (none: all in colour).
+    setActiveChain(chain) {
+      state.activeChain = chain || "";
+      if (!state.model) {
+        return Promise.resolve();
+      }
+      applyStyles();
+      return render(true);
+    },
+
     setMutated(residues) {
       state.mutated = residues;
       if (!state.model) {
@@ -382,6 +401,7 @@
         selected: state.selected,
         mutated: state.mutated,
         surface: state.surface,
+        activeChain: state.activeChain,
         view: state.viewer ? Array.from(state.viewer.getView()) : [],
         coloring: state.baseColor !== null ? "overlay" : (state.colors === null ? "chain" : "values"),
         overlay: state.overlayName,

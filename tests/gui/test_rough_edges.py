@@ -102,3 +102,65 @@ def test_reset_3d_view_and_drops_never_reach_the_web_page(studio, qtbot):
     assert not any(child.acceptDrops() for child in view.findChildren(QWidget))
     assert studio.acceptDrops()
     assert json.dumps(_status(qtbot, viewer)["name"])  # the page still shows the structure
+
+
+def _two_chains(tmp_path) -> Path:
+    """1UBQ as chain A and, 40 angstroms away, again as chain B."""
+    lines = [line for line in (DATA / "1ubq.pdb").read_text().splitlines() if line.startswith("ATOM")]
+    moved = [line[:21] + "B" + line[22:30] + f"{float(line[30:38]) + 40:8.3f}" + line[38:] for line in lines]
+    path = tmp_path / "two_chains.pdb"
+    path.write_text("\n".join(lines + ["TER"] + moved + ["END"]) + "\n")
+    return path
+
+
+def _orange_pixels(viewer, tmp_path, name) -> int:
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(viewer.grab_image(tmp_path / name))).convertToFormat(QImage.Format.Format_RGB888)
+    width, height, stride = image.width(), image.height(), image.bytesPerLine()
+    raw = np.frombuffer(image.constBits(), np.uint8)[: stride * height].reshape(height, stride)[:, : width * 3]
+    rgb = raw.reshape(height, width, 3).astype(int)
+    return int(np.count_nonzero((rgb[..., 0] > 200) & (abs(rgb[..., 1] - 140) < 50) & (rgb[..., 2] < 80)))
+
+
+def test_the_chain_is_chosen_beside_the_sequence_and_a_selected_range_stands_out(studio, qtbot, tmp_path):
+    from test_design_tools import _status
+
+    assert studio.open_files([_two_chains(tmp_path)], remember=False)
+    viewer = studio.viewer
+    qtbot.waitUntil(lambda: _status(qtbot, viewer).get("atoms", 0) > 0, timeout=TIMEOUT)
+    combo = studio.chain_combo
+    assert studio.chain_row.isVisibleTo(studio) and combo.count() == 2 and combo.currentData() == "A"
+    qtbot.waitUntil(lambda: _status(qtbot, viewer).get("activeChain") == "A", timeout=TIMEOUT)
+    combo.setCurrentIndex(1)
+    combo.activated.emit(1)  # the user picks chain B in the box beside the sequence
+    assert studio.session.document.chain == "B" and combo.currentData() == "B"
+    qtbot.waitUntil(lambda: _status(qtbot, viewer).get("activeChain") == "B", timeout=TIMEOUT)
+
+    before = _orange_pixels(viewer, tmp_path, "before.png")
+    studio.mediator.select(range(10, 25))  # a range selected in the sequence or heatmap
+    qtbot.waitUntil(lambda: len(_status(qtbot, viewer).get("selected", [])) == 15, timeout=TIMEOUT)
+    assert before == 0  # drawn in a colour of its own, not only as thin sticks, once the page has drawn it
+    qtbot.waitUntil(lambda: _orange_pixels(viewer, tmp_path, "after.png") > 200, timeout=TIMEOUT)
+
+
+def test_the_exported_3d_image_carries_the_legend_the_view_shows(studio, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtGui import QColor, QImage
+
+    from test_design_tools import _status
+
+    assert studio.open_files([DATA / "PABP_YEAST_126-200_predicted.pdb"], remember=False)
+    viewer = studio.viewer
+    qtbot.waitUntil(lambda: _status(qtbot, viewer).get("atoms", 0) > 0, timeout=TIMEOUT)
+    studio.colour_actions["confidence"].trigger()  # pLDDT: a legend of coloured bins
+    qtbot.waitUntil(lambda: _status(qtbot, viewer).get("coloring") == "values", timeout=TIMEOUT)
+    legend = viewer.legend
+    assert legend["title"] == "Confidence (pLDDT)" and len(legend["items"]) >= 4
+    path = tmp_path / "structure.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), "PNG image (*.png)"))
+    studio.export_structure_dialog()
+    image = QImage(str(path))
+    assert not image.isNull() and len(viewer.legend_swatches) == len(legend["items"])
+    for (rect, colour), (item_colour, _label) in zip(viewer.legend_swatches, legend["items"]):
+        assert colour == item_colour
+        assert QColor(image.pixel(rect.center())).name().lower() == QColor(colour).name().lower()

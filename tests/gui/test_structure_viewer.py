@@ -587,6 +587,14 @@ def test_overlay_superposes_a_second_structure_in_its_own_colour(qtbot, viewer, 
     status = _status(qtbot, viewer)
     assert status["coloring"] == "chain" and status["overlayAtoms"] > 0
     assert _orange(_pixels(viewer, tmp_path, "overlay2.png")).mean() > 0.01
+    # coloured by confidence, the legend names both what the first structure's colours mean and the overlay's
+    # colour (it showed the B-factor scale alone while the copy was drawn in orange)
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("confidence"))
+    legend = viewer.legend
+    assert legend["title"] == "B-factor (\u00c5\u00b2)" and legend["items"][-1][1] == "moved copy"
+    shown = _run_js(qtbot, viewer.page, "document.getElementById('legend').textContent")
+    assert "B-factor" in shown and "moved copy" in shown
+    _after(qtbot, viewer, lambda: viewer.set_color_mode("chain"))
 
     _after(qtbot, viewer, viewer.clear_overlay)
     assert _status(qtbot, viewer)["overlayAtoms"] == 0 and viewer.overlay_name == ""
