@@ -12,7 +12,7 @@ PIP           := $(PY) -m pip
 TORCH_STAMP   := $(VENV)/.torch-installed
 DEPS_STAMP    := $(VENV)/.deps-installed
 CONSTRAINTS   := $(VENV)/constraints.txt
-VIEWER_JS     := resources/web/vendor/3Dmol-min.js
+VIEWER_JS     := protein_studio/resources/web/vendor/3Dmol-min.js
 
 .PHONY: install run test bench clean-venv
 

@@ -38,7 +38,7 @@ ARCHITECTURES = {
 }
 
 #: a real protein (TEM-1 beta-lactamase, UniProt P62593), the demo sequence, repeated to any length
-TEM1_FASTA = Path(__file__).resolve().parents[1] / "resources" / "demo" / "tem1_P62593.fasta"
+TEM1_FASTA = Path(__file__).resolve().parents[1] / "protein_studio" / "resources" / "demo" / "tem1_P62593.fasta"
 
 
 def _rss_bytes() -> int:

@@ -14,7 +14,7 @@ import math
 import platform
 import sys
 from dataclasses import replace
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,8 @@ from protein_studio.gui.file_dialogs import open_file, open_files, save_file
 
 __all__ = ["MainWindow", "DEMO_FILES", "STRATEGIES", "LIBRARY_LICENCES"]
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+#: the demo and the viewer page: package data (a source checkout, an installed wheel and the bundle alike)
+RESOURCES = Path(str(resources.files("protein_studio") / "resources"))
 DEMO_FILES = (RESOURCES / "demo" / "tem1_P62593.fasta", RESOURCES / "demo" / "tem1_1btl.pdb")
 STRATEGIES = ("masked-marginals", "wt-marginals")
 OPEN_FILTER = ("Proteins and projects (*.fasta *.fa *.faa *.fas *.pdb *.ent *.cif *.mmcif *.bcif *.psproj);;"

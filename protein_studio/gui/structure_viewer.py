@@ -1,6 +1,6 @@
 """3D structure viewer: a QWebEngineView on a local 3Dmol.js page.
 
-The page (``resources/web/viewer.html``) loads ``vendor/3Dmol-min.js`` from disk (fetched by ``make``,
+The page (``protein_studio/resources/web/viewer.html``) loads ``vendor/3Dmol-min.js`` from disk (fetched by ``make``,
 never from a CDN) and ``qwebchannel.js`` from Qt's resources; a :class:`LocalOnlyInterceptor` blocks any
 other request. Structures, colours and residue lists travel to the page as JSON through the
 :class:`~protein_studio.gui.web_bridge.ViewerBridge`, never as script text, so a file whose names or
@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Iterable, Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ __all__ = [
 ]
 
 #: Folder of the viewer page; ``vendor/3Dmol-min.js`` inside it is fetched by ``make``.
-WEB_DIR = Path(__file__).resolve().parents[2] / "resources" / "web"
+WEB_DIR = Path(str(resources.files("protein_studio") / "resources" / "web"))
 #: Colour modes accepted by :meth:`StructureViewer.set_color_mode`.
 COLOR_MODES = ("chain", "confidence", "score")
 #: AlphaFold's pLDDT colours: (lower bound, colour, legend label), highest first.

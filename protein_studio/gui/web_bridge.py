@@ -1,6 +1,6 @@
 """Python side of the structure viewer page: the QWebChannel bridge and the local-only request filter.
 
-The viewer page (``resources/web/viewer.html``) and Python exchange data only through a
+The viewer page (``protein_studio/resources/web/viewer.html``) and Python exchange data only through a
 :class:`ViewerBridge` registered on a :class:`~PySide6.QtWebChannel.QWebChannel` as ``bridge``:
 
 * Python -> page: the :attr:`ViewerBridge.command` signal carries a command name and its arguments as

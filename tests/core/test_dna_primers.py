@@ -28,7 +28,7 @@ from protein_studio.core.primers import (Windows, design_primers, order_rows,  #
 from protein_studio.core.sequences import read_fasta  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "resources" / "demo"
+DEMO = REPO / "protein_studio" / "resources" / "demo"
 TEM1 = read_fasta(DEMO / "tem1_P62593.fasta")[0].sequence
 ECOLI = codon_usage("ecoli")
 

@@ -13,7 +13,7 @@ from protein_studio.core.session import ScanState, Session, load_document
 from protein_studio.core.structures import ResidueId
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO = [REPO / "resources" / "demo" / "tem1_P62593.fasta", REPO / "resources" / "demo" / "tem1_1btl.pdb"]
+DEMO = [REPO / "protein_studio" / "resources" / "demo" / "tem1_P62593.fasta", REPO / "protein_studio" / "resources" / "demo" / "tem1_1btl.pdb"]
 STRUCTURES = sorted((REPO / "tests" / "data").glob("*.pdb"))
 
 

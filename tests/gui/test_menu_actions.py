@@ -17,7 +17,7 @@ from protein_studio.gui.measurements_panel import ImportDialog  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
-AMBLER = REPO / "resources" / "demo" / "tem1_ambler_numbering.csv"
+AMBLER = REPO / "protein_studio" / "resources" / "demo" / "tem1_ambler_numbering.csv"
 TIMEOUT = 60000
 
 

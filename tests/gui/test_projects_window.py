@@ -30,7 +30,7 @@ DATA = REPO / "tests" / "data"
 TIMEOUT = 60000
 MODEL = "random-esm2-tiny"
 FOLD = "random-esmfold-tiny"
-AMBLER = REPO / "resources" / "demo" / "tem1_ambler_numbering.csv"
+AMBLER = REPO / "protein_studio" / "resources" / "demo" / "tem1_ambler_numbering.csv"
 sys.path.insert(0, str(REPO / "tests"))
 from core.test_project import _same  # noqa: E402
 
