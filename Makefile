@@ -6,6 +6,7 @@ VENV          ?= .venv
 TORCH_VERSION ?= 2.13.0
 # Override for another build, e.g. TORCH_SPEC="torch==2.13.0" PIP_EXTRA="--index-url ..."
 TORCH_SPEC    ?= torch==$(TORCH_VERSION)
+PIP_EXTRA     ?=
 
 PY            := $(VENV)/bin/python
 PIP           := $(PY) -m pip
@@ -14,7 +15,7 @@ DEPS_STAMP    := $(VENV)/.deps-installed
 CONSTRAINTS   := $(VENV)/constraints.txt
 VIEWER_JS     := protein_studio/resources/web/vendor/3Dmol-min.js
 
-.PHONY: install run test bench clean-venv
+.PHONY: install run test bench clean-venv installer installer-test
 
 install: $(DEPS_STAMP) $(VIEWER_JS)
 
@@ -24,7 +25,7 @@ $(PY):
 
 # torch first, pinned, so no other package can pull a second (multi-GB) build.
 $(TORCH_STAMP): | $(PY)
-	$(PIP) install --quiet "$(TORCH_SPEC)"
+	$(PIP) install --quiet $(PIP_EXTRA) "$(TORCH_SPEC)"
 	$(PY) -c "import torch; print('torch', torch.__version__)" > $@
 
 $(CONSTRAINTS): $(TORCH_STAMP)
@@ -42,6 +43,21 @@ run: install
 
 test: install
 	$(PY) -m pytest -q
+
+# A self-contained Linux bundle (PyInstaller, one folder) and its tar.gz: see installer/README.md.
+BUNDLE        := dist/protein-studio-linux-x86_64.tar.gz
+
+installer: $(BUNDLE)
+
+$(BUNDLE): $(DEPS_STAMP) $(VIEWER_JS) installer/protein_studio.spec installer/entry.py
+	$(PIP) install --quiet --constraint $(CONSTRAINTS) "pyinstaller>=6.0"
+	cd installer && ../$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath ../dist \
+		--workpath ../build/pyinstaller protein_studio.spec
+	cp installer/protein-studio.desktop installer/protein-studio.svg dist/protein-studio/
+	tar -C dist -czf $@ protein-studio
+
+installer-test: installer
+	PROTEIN_STUDIO_BUNDLE=$(BUNDLE) $(PY) -m pytest -q -p no:cacheprovider tests/installer
 
 bench: install
 	$(PY) bench/scan_bench.py --arch 35M --length 300
