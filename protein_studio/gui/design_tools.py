@@ -383,6 +383,17 @@ class DesignTools(QObject):
             action.triggered.connect(lambda _=False, s=slot: s())
             menu.insertAction(before, action)
             self.actions[key] = action
+        # a prediction does not take the document's own structure away: this switches between the two
+        self.show_prediction_action = QAction("Show &Prediction in 3D View", self.window, checkable=True)
+        tip = "Switch the 3D view between the latest prediction and the document's own structure"
+        self.show_prediction_action.setToolTip(tip)
+        self.show_prediction_action.setStatusTip(tip)
+        self.show_prediction_action.setShortcut("Ctrl+Shift+T")
+        self.show_prediction_action.setEnabled(False)
+        self.show_prediction_action.toggled.connect(self.show_prediction)
+        menu.insertAction(before, self.show_prediction_action)
+        self.actions["show_prediction"] = self.show_prediction_action
+        self._prediction: tuple | None = None  # (DocumentState, StructureEntry) of the latest prediction
         file_menu = next((a.menu() for a in self.window.menuBar().actions()
                           if a.menu() is not None and a.text().replace("&", "") == "File"), None)
         if file_menu is not None:
@@ -402,6 +413,15 @@ class DesignTools(QObject):
         self.tracks.clear()
         self._documents_changed()
 
+    def _forget_prediction_of_other_documents(self) -> None:
+        if self._prediction is not None and self._prediction[0] is not self.window.session.state:
+            self._prediction = None
+        if self._prediction is None:
+            self.show_prediction_action.blockSignals(True)
+            self.show_prediction_action.setChecked(False)
+            self.show_prediction_action.blockSignals(False)
+            self.show_prediction_action.setEnabled(False)
+
     def _documents_changed(self) -> None:
         """Predictions are the shown document's (kept in its state, hence in the project); files added for
         comparison stay whatever is shown."""
@@ -411,6 +431,8 @@ class DesignTools(QObject):
             self._entries[:0] = [entry for entry in (self._entry_from_result(r) for r in state.results
                                                      if r["kind"] == "prediction") if entry is not None]
         self._document_changed()
+        if hasattr(self, "show_prediction_action"):
+            self._forget_prediction_of_other_documents()
 
     def _entry_from_result(self, result: dict) -> StructureEntry | None:
         doc = self.window.session.document
@@ -615,15 +637,18 @@ class DesignTools(QObject):
         doc = self.window.session.document
         label = self._unique(f"Predicted: {data['name']} ({result.model})")
         structure = structure_from_text(result.pdb_text, "pdb", name=label, confidence="plddt")
-        numbered = (doc is not None and data["wild_type"] == doc.wild_type and len(result.chain_ids) == 1
-                    and result.length == len(doc))
+        # the same residues as the document, position by position: its pLDDT is a track of the document
+        same_positions = (doc is not None and data["wild_type"] == doc.wild_type and len(result.chain_ids) == 1
+                          and result.length == len(doc))
+        numbered = same_positions
         if numbered:
             try:
                 structure = renumber_like(structure, doc.numbering, label)
             except InputError as exc:
                 numbered = False
                 self.window.activity.add_entry(f"Prediction kept its own numbering: {exc}")
-        self._entries.append(StructureEntry(label, structure, numbered, "predicted", result))
+        entry = StructureEntry(label, structure, numbered, "predicted", result)
+        self._entries.append(entry)
         self.last_prediction = result
         state = self.window.session.state
         if state is not None:  # kept with the document, so the project keeps it
@@ -631,14 +656,18 @@ class DesignTools(QObject):
                                                    wild_type=data["wild_type"], numbered=numbered))
             self.window.session.modified.emit()
         viewer = self.window.viewer
-        viewer.load_structure(structure, label)
-        self.window._update_colour_actions()
-        self.window.set_color_mode("confidence")
+        self._prediction = (state, entry)
+        self.show_prediction_action.setEnabled(True)
+        self.show_prediction_action.blockSignals(True)
+        self.show_prediction_action.setChecked(True)
+        self.show_prediction_action.blockSignals(False)
+        self._load_prediction()
         source = f"{result.model}, mean {result.mean_plddt:.1f}, pTM {result.ptm:.2f}"
         if numbered:
             mutated = [doc.numbering.residue_at(i) for i, (a, b) in enumerate(zip(doc.wild_type, data["sequence"]))
                        if a != b]
             viewer.set_mutated([r for r in mutated if r is not None])
+        if same_positions:  # the track does not need the structure's numbers, only the same positions
             self.tracks.set_track(plddt_track(result.plddt, source=f"prediction of {data['name']}, {source}"))
             self.tracks.remove_track("displacement")
             self.tracks.set_summary(f"Predicted {data['name']} with {result.model}: mean pLDDT "
@@ -650,6 +679,32 @@ class DesignTools(QObject):
         self.window.activity.add_entry(text)
         self.window.statusBar().showMessage(text, 8000)
         self.predictionShown.emit(result)
+
+    def _load_prediction(self) -> None:
+        _state, entry = self._prediction
+        self.window.viewer.load_structure(entry.structure, entry.label)
+        self.window._shown_structure = entry.structure
+        self.window._update_colour_actions()
+        self.window.set_color_mode("confidence")
+
+    def show_prediction(self, on: bool) -> bool:
+        """View the latest prediction (``on``) or the document's own structure in the 3D view."""
+        if self._prediction is None or self._prediction[0] is not self.window.session.state:
+            return False
+        if on:
+            self._load_prediction()
+            return True
+        doc = self.window.session.document
+        viewer = self.window.viewer
+        self.window._shown_structure = doc.structure
+        if doc.structure is None:
+            viewer.clear()
+        else:
+            viewer.load_structure(doc.structure, doc.structure.name)
+            self.window._update_colour_actions()
+            self.window.set_color_mode("confidence" if viewer.confidence_kind else "chain")
+        self.window._fill_chain_menu()
+        return True
 
     # comparison ------------------------------------------------------------------------------
     def compare(self, reference: str, mobile: str) -> int | None:

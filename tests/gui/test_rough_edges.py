@@ -164,3 +164,31 @@ def test_the_exported_3d_image_carries_the_legend_the_view_shows(studio, qtbot, 
     for (rect, colour), (item_colour, _label) in zip(viewer.legend_swatches, legend["items"]):
         assert colour == item_colour
         assert QColor(image.pixel(rect.center())).name().lower() == QColor(colour).name().lower()
+
+
+def test_a_prediction_sits_beside_the_crystal_structure_and_brings_its_plddt_track(studio, qtbot, tmp_path):
+    """Predicting the 1EMA stand-in (a chromophore, so the prediction cannot take the structure's numbers)
+    gave no pLDDT track, and the prediction replaced the crystal structure with no way back."""
+    from gfp_model import write_gfp_model
+    from test_design_tools import _status
+
+    from protein_studio.gui.design_tools import DesignTools
+
+    tools = DesignTools.install(studio)
+    assert studio.open_files([write_gfp_model(tmp_path / "1ema_model.pdb")], remember=False)
+    viewer = studio.viewer
+    qtbot.waitUntil(lambda: _status(qtbot, viewer).get("atoms", 0) > 0, timeout=TIMEOUT)
+    crystal = _status(qtbot, viewer)["name"]
+    toggle = tools.actions["show_prediction"]
+    assert not toggle.isEnabled()
+    with qtbot.waitSignal(tools.predictionShown, timeout=TIMEOUT):
+        tools.predict("random-esmfold-tiny")
+    assert tools.tracks.track("plddt") is not None  # the document's positions, whatever the numbering
+    qtbot.waitUntil(lambda: _status(qtbot, viewer)["name"].startswith("Predicted"), timeout=TIMEOUT)
+    assert toggle.isEnabled() and toggle.isChecked()
+    toggle.trigger()  # back to the crystal structure
+    qtbot.waitUntil(lambda: _status(qtbot, viewer)["name"] == crystal, timeout=TIMEOUT)
+    toggle.trigger()  # and to the prediction again
+    qtbot.waitUntil(lambda: _status(qtbot, viewer)["name"].startswith("Predicted"), timeout=TIMEOUT)
+    assert studio.open_files(list(DEMO_FILES), remember=False)  # another document: nothing to switch to
+    assert not toggle.isEnabled() and not toggle.isChecked()
