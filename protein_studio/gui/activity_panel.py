@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QSizePolicy,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from protein_studio.gui.worker import format_eta
 
@@ -29,6 +29,8 @@ class ActivityPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.label = QLabel("Idle")
+        # a long job title is cut, not given room: the window must never grow wider to show it
+        self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
@@ -56,6 +58,7 @@ class ActivityPanel(QWidget):
     def job_started(self, job_id: int, title: str) -> None:
         self._running[job_id] = title
         self.label.setText(title)
+        self.label.setToolTip(title)
         self.bar.setRange(0, 0)  # busy until the first progress report
         self.cancel_button.setEnabled(True)
         self.add_entry(f"Started: {title}")

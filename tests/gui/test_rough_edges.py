@@ -181,8 +181,12 @@ def test_a_prediction_sits_beside_the_crystal_structure_and_brings_its_plddt_tra
     crystal = _status(qtbot, viewer)["name"]
     toggle = tools.actions["show_prediction"]
     assert not toggle.isEnabled()
+    studio.resize(1280, 800)
+    qtbot.waitUntil(lambda: studio.width() == 1280, timeout=TIMEOUT)
     with qtbot.waitSignal(tools.predictionShown, timeout=TIMEOUT):
         tools.predict("random-esmfold-tiny")
+    # the long job title ("Predict structure of ... (RANDOM WEIGHTS - ...)") once widened the window past the screen
+    assert studio.width() == 1280
     assert tools.tracks.track("plddt") is not None  # the document's positions, whatever the numbering
     qtbot.waitUntil(lambda: _status(qtbot, viewer)["name"].startswith("Predicted"), timeout=TIMEOUT)
     assert toggle.isEnabled() and toggle.isChecked()
