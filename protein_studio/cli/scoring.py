@@ -196,6 +196,33 @@ def _mutant_like(line: str) -> bool:
     return bool(mutants)
 
 
+def read_mutants(args, doc) -> list:
+    """(name in the document's numbering, MultiMutant in sequence positions) of ``--mutants`` or
+    ``--mutants-file``; rows a table skips are listed and counted on stderr. InputError names the file and
+    line of a mutant that does not fit the document, or says that none is left."""
+    skipped: list[tuple[int | None, str, str]] = []
+    if args.mutants is not None:
+        from protein_studio.core.mutations import split_mutants
+
+        texts = [(t, None) for t in split_mutants(args.mutants)]
+        source = "--mutants"
+    else:
+        texts, skipped = read_mutants_file(args.mutants_file)
+        source = Path(args.mutants_file).name
+    for line, text, reason in skipped:
+        where = f"line {line}: " if line else ""
+        print(printable(f"protein-studio {args.command}: skipped {where}{text}: {reason}"), file=sys.stderr)
+    if skipped:
+        reasons: dict[str, int] = {}
+        for _line, _text, reason in skipped:
+            reasons[reason] = reasons.get(reason, 0) + 1
+        print(f"protein-studio {args.command}: skipped " + ", ".join(f"{n} ({reason})" for reason, n in reasons.items()),
+              file=sys.stderr)
+    if not texts:
+        raise InputError("no mutants given" + (" (every row was skipped)" if skipped else ""), source=source)
+    return [_engine_mutant(text, doc, source, line) for text, line in texts]
+
+
 def _engine_mutant(text: str, doc, source: str, line: int | None):
     """Read a mutant in the document's numbering into 1-based sequence positions for the engine."""
     try:
@@ -360,29 +387,9 @@ def run_score(args) -> int:
 
     check_output(args.out)
     doc = load_input_document(args)
-    skipped: list[tuple[int | None, str, str]] = []
-    if args.mutants is not None:
-        from protein_studio.core.mutations import split_mutants
-
-        texts = [(t, None) for t in split_mutants(args.mutants)]
-        source = "--mutants"
-    else:
-        texts, skipped = read_mutants_file(args.mutants_file)
-        source = Path(args.mutants_file).name
-    for line, text, reason in skipped:
-        where = f"line {line}: " if line else ""
-        print(printable(f"protein-studio score: skipped {where}{text}: {reason}"), file=sys.stderr)
-    if skipped:
-        reasons: dict[str, int] = {}
-        for _line, _text, reason in skipped:
-            reasons[reason] = reasons.get(reason, 0) + 1
-        print("protein-studio score: skipped " + ", ".join(f"{n} ({reason})" for reason, n in reasons.items()),
-              file=sys.stderr)
-    if not texts:
-        raise InputError("no mutants to score" + (" (every row was skipped)" if skipped else ""), source=source)
     if args.multi == "joint" and args.strategy == "wt-marginals":
         raise UserError("--multi joint masks the mutated positions together; it cannot use --strategy wt-marginals")
-    parsed = [_engine_mutant(text, doc, source, line) for text, line in texts]
+    parsed = read_mutants(args, doc)
     engine_mutants = [mutant for _, mutant in parsed]
     results = _run_models(args, lambda loaded, ctx: score_mutants(
         doc.wild_type, engine_mutants, loaded, ctx, multi=args.multi, strategy=args.strategy,

@@ -164,9 +164,9 @@ def codon_usage(host: str, table_file: str | Path | None = None) -> dict[str, di
 
 
 def back_translate(protein: str, usage: dict[str, dict[str, float]], min_frequency: float = 0.1,
-                   name: str = "back-translated") -> CodingSequence:
+                   name: str = "back-translated", host: str = "") -> CodingSequence:
     """A gene for ``protein``: each residue's most used codon in ``usage`` (none rarer than
-    ``min_frequency``), ending in the host's most used stop codon."""
+    ``min_frequency``), ending in the host's most used stop codon; ``host`` names it in the gene's source."""
     best = {}
     for amino_acid in set(protein):
         codons = usage.get(amino_acid)
@@ -177,7 +177,8 @@ def back_translate(protein: str, usage: dict[str, dict[str, float]], min_frequen
             raise UserError(f"every codon of {amino_acid} is rarer than {min_frequency:g} in this host")
         best[amino_acid] = codon.upper().replace("U", "T")
     stop = max(usage["*"].items(), key=lambda item: (item[1], item[0]))[0].upper().replace("U", "T")
-    return CodingSequence(name, "".join(best[a] for a in protein), stop, "back-translation")
+    source = f"back-translated with the most used {host} codons" if host else "back-translation"
+    return CodingSequence(name, "".join(best[a] for a in protein), stop, source)
 
 
 @dataclass(frozen=True)

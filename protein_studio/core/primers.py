@@ -27,7 +27,7 @@ from protein_studio.core.dna import CodingSequence, choose_codon, translate
 from protein_studio.core.errors import UserError
 
 __all__ = ["PROTOCOLS", "Conditions", "Windows", "Primer", "PrimerDesign", "design_primers", "order_rows",
-           "ORDER_COLUMNS", "variant_genes_fasta", "plate_map", "plate_map_png", "mutated_gene"]
+           "ORDER_COLUMNS", "variant_genes_fasta", "plate_map", "plate_map_png", "mutated_gene", "write_order"]
 
 PROTOCOLS = ("q5", "quikchange")
 ORDER_COLUMNS = ("name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note")
@@ -333,3 +333,28 @@ def plate_map_png(layout: list[tuple[str, str]], title: str = "") -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
+
+
+def write_order(out, designs, doc, gene: CodingSequence, protocol: str, conditions: Conditions, windows: Windows,
+                scale: str = "25 nmol", purification: str = "desalt") -> list:
+    """``order.csv``, ``variants_cds.fasta``, ``plate_map.csv`` and ``plate_map.png`` into the folder ``out``
+    (each written atomically); the order sheet's header states the protocol, conditions, windows, gene and
+    the numbering the variants are named in. Returns the paths."""
+    from pathlib import Path
+
+    from protein_studio.core.export import table_csv
+    from protein_studio.core.files import write_bytes_atomically, write_text_atomically
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    header = [f"protocol {protocol}; {conditions.describe()}",
+              f"windows: length {windows.min_length}-{windows.max_length} nt, Tm {windows.min_tm:g}-{windows.max_tm:g} C",
+              f"gene: {gene.name} ({gene.source})",
+              f"numbering: {doc.scheme.description}"]
+    layout = plate_map([d.variant for d in designs if not d.error])
+    return [Path(p) for p in (
+        write_text_atomically(out / "order.csv", table_csv(order_rows(designs, scale, purification), ORDER_COLUMNS,
+                                                           header)),
+        write_text_atomically(out / "variants_cds.fasta", variant_genes_fasta(designs)),
+        write_text_atomically(out / "plate_map.csv", table_csv(layout, ("well", "content"))),
+        write_bytes_atomically(out / "plate_map.png", plate_map_png(layout, f"{doc.name}: {protocol} variants")))]

@@ -47,7 +47,7 @@ from protein_studio.core.numbering import NumberingScheme
 
 __all__ = [
     "SCHEMA_VERSION", "APPLICATION_ID", "PROJECT_SUFFIX", "MIGRATIONS", "ProjectError", "ProjectSnapshot",
-    "snapshot", "save_project", "load_project", "project_summary", "array_bytes", "array_from_bytes",
+    "snapshot", "save_project", "load_project", "primer_record", "project_summary", "array_bytes", "array_from_bytes",
     "provenance_now", "prediction_record", "generated_record",
 ]
 
@@ -489,6 +489,17 @@ def prediction_record(result, *, name: str, source: str, wild_type: str | None, 
                      "seconds": float(result.seconds)},
             "arrays": {"plddt": np.asarray(result.plddt, dtype=float), "pae": np.asarray(result.pae, dtype=float)},
             "provenance": provenance_now(model=result.model, chunk_size=result.chunk_size)}
+
+
+def primer_record(designs, protocol: str, conditions, windows, gene) -> dict:
+    """The project record of a primer design (PrimerDesigns of core.primers): every variant's codons, notes,
+    error and primers, with the protocol, Tm conditions, windows and gene they were made with."""
+    return {"kind": "primers", "name": f"{protocol} primers for {len(designs)} variants",
+            "data": {"protocol": protocol, "conditions": conditions.describe(),
+                     "windows": vars(windows), "gene": {"name": gene.name, "source": gene.source, "dna": gene.dna},
+                     "variants": [{"variant": d.variant, "codons": d.codons, "notes": d.notes, "error": d.error,
+                                   "primers": [vars(p) for p in d.primers]} for d in designs]},
+            "arrays": {}, "provenance": provenance_now()}
 
 
 def generated_record(result, settings, fasta_text: str, model: str) -> dict:

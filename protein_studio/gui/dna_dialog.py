@@ -31,6 +31,8 @@ class DesignDnaDialog(QDialog):
         self.setWindowTitle("Design DNA")
         self.library = []
         self.designs = []
+        self.designed_gene = None  # the gene and windows the designs were made with (the order states them)
+        self.windows = None
         self.gene = None
         self.gene_path: Path | None = None
         self.joint_job: int | None = None
@@ -228,16 +230,14 @@ class DesignDnaDialog(QDialog):
         return True
 
     def _gene_and_usage(self):
-        from dataclasses import replace
-
         from protein_studio.core.dna import back_translate, codon_usage
 
-        usage = codon_usage(self.host.currentData())
+        host = self.host.currentData()
+        usage = codon_usage(host)
         if self.gene is not None:
             return self.gene, usage
         doc = self.window.session.document
-        gene = back_translate(doc.wild_type, usage, 0.1, name=doc.name)
-        return replace(gene, source=f"back-translated with the most used {self.host.currentData()} codons"), usage
+        return back_translate(doc.wild_type, usage, 0.1, name=doc.name, host=host), usage
 
     def design(self) -> int:
         from protein_studio.core.primers import Windows, design_primers, order_rows
@@ -266,8 +266,8 @@ class DesignDnaDialog(QDialog):
         return len(self.designs)
 
     def write_order(self, folder: str | Path | None = None) -> list[Path]:
-        from protein_studio.cli.primers import primer_record, write_order
-        from protein_studio.core.primers import Conditions
+        from protein_studio.core.primers import Conditions, write_order
+        from protein_studio.core.project import primer_record
 
         if not self.designs:
             self.status.setText("design the primers first")
@@ -280,8 +280,7 @@ class DesignDnaDialog(QDialog):
         protocol = self.protocol.currentData()
         try:
             written = write_order(Path(folder), self.designs, doc, self.designed_gene, protocol, Conditions(),
-                                  self.windows, "25 nmol", "desalt",
-                                  None if self.gene is not None else self.host.currentData())
+                                  self.windows)
         except UserError as exc:
             self.window.show_error("Cannot write the order", str(exc))
             return []
