@@ -13,10 +13,12 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog
 
-__all__ = ["last_folder", "remember_folder", "open_file", "open_files", "save_file", "choose_folder"]
+__all__ = ["window_settings", "last_folder", "remember_folder", "open_file", "open_files", "save_file",
+           "choose_folder"]
 
 
-def _settings() -> QSettings:
+def window_settings() -> QSettings:
+    """Window layout, recent files and dialog folders: an INI file in the configuration folder."""
     from protein_studio.core.settings import config_dir
 
     folder = config_dir()
@@ -26,7 +28,7 @@ def _settings() -> QSettings:
 
 def last_folder(kind: str) -> Path:
     """The folder the last dialog of ``kind`` ended in (the home folder at first)."""
-    value = _settings().value(f"folders/{kind}", "")
+    value = window_settings().value(f"folders/{kind}", "")
     folder = Path(str(value)) if value else None
     return folder if folder is not None and folder.is_dir() else Path.home()
 
@@ -35,7 +37,7 @@ def remember_folder(kind: str, path: str | Path) -> None:
     """Keep the folder of ``path`` (or ``path`` itself when it is a folder) for the next dialog of ``kind``."""
     path = Path(path)
     folder = path if path.is_dir() else path.parent
-    settings = _settings()
+    settings = window_settings()
     settings.setValue(f"folders/{kind}", str(folder))
     settings.sync()
 

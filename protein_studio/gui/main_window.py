@@ -18,7 +18,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QHBoxLayout, QInputDialog, QLabel,
                                QMainWindow, QMessageBox, QVBoxLayout, QWidget)
@@ -47,7 +47,7 @@ from protein_studio.gui.sequence_editor import SequenceEditor
 from protein_studio.gui.structure_viewer import StructureViewer
 from protein_studio.gui.variant_list import VariantList
 from protein_studio.gui.worker import Job, Worker
-from protein_studio.gui.file_dialogs import open_file, open_files, save_file
+from protein_studio.gui.file_dialogs import open_file, open_files, save_file, window_settings
 
 __all__ = ["MainWindow", "DEMO_FILES", "STRATEGIES", "LIBRARY_LICENCES"]
 
@@ -96,13 +96,6 @@ def _version(distribution: str | None) -> str:
         return "not installed"
 
 
-def _settings() -> QSettings:
-    """Window layout and recent files: an INI file in the configuration folder."""
-    from protein_studio.core.settings import config_dir
-
-    folder = config_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    return QSettings(str(folder / "window.ini"), QSettings.IniFormat)
 
 
 class MainWindow(QMainWindow):
@@ -141,7 +134,7 @@ class MainWindow(QMainWindow):
         self._stacks: dict[int, QUndoStack] = {}
         self.worker = worker or Worker()
         self.worker.setParent(self)
-        self.settings = _settings()
+        self.settings = window_settings()
         from protein_studio.core.settings import load_settings_or_set_aside
 
         # a settings file that cannot be used is moved aside with a message: the window always starts

@@ -317,10 +317,10 @@ def verify_snapshot(folder: str | os.PathLike, family: str, name: str | None = N
     from protein_studio.models.registry import builtin_models
 
     spec = next((s for s in builtin_models() if s.name == name), None)
-    if spec is not None and spec.architecture and family in ("saprot", "esmc"):
-        found = {"num_layers": config.num_hidden_layers, "embed_dim": config.hidden_size,
-                 "attention_heads": config.num_attention_heads}
-        wrong = [f"{k} {found[k]} (expected {v})" for k, v in spec.architecture.items() if k in found and found[k] != v]
+    if spec is not None and family in ("saprot", "esmc"):
+        from protein_studio.models.hf_scoring import architecture_mismatches
+
+        wrong = architecture_mismatches(spec, config)
         if wrong:
             raise UserError(f"{folder}: this is not {name}: {', '.join(wrong)}")
     try:

@@ -31,7 +31,7 @@ from protein_studio.models.vocabulary import THREE_DI_LETTERS, ResidueVocabulary
 
 __all__ = ["SCORING_HF_FAMILIES", "STRUCTURE_AWARE_FAMILIES", "TINY_SAPROT_ARCHITECTURE",
            "TINY_ESMC_ARCHITECTURE", "saprot_vocabulary_list", "build_random_saprot", "build_random_esmc",
-           "load_hf_scoring", "wrap_masked_lm"]
+           "load_hf_scoring", "wrap_masked_lm", "architecture_mismatches"]
 
 #: Hugging Face families that score mutations (loaded by :func:`load_hf_scoring`).
 SCORING_HF_FAMILIES = ("saprot", "esmc")
@@ -154,16 +154,15 @@ def _adapter_class():
 # ------------------------------------------------------------------------------------------------
 # loading
 # ------------------------------------------------------------------------------------------------
-def _check_architecture(spec: ModelSpec, config, folder: Path) -> None:
-    """What import checks, loading checks: the folder's configuration is the registry model's."""
+def architecture_mismatches(spec: ModelSpec, config) -> list[str]:
+    """How a transformers configuration differs from the registry model's architecture ("num_layers 2
+    (expected 33)", ...); empty when it is that model (or the spec names no architecture). Import and loading
+    both check it."""
     expected = spec.architecture or {}
     found = {"num_layers": config.num_hidden_layers, "embed_dim": config.hidden_size,
              "attention_heads": config.num_attention_heads}
-    wrong = [f"{key} {found[key]} (expected {expected[key]})" for key in found
-             if key in expected and expected[key] != found[key]]
-    if wrong:
-        raise ModelUnavailableError(f"{folder}: this is not {spec.name}: {', '.join(wrong)}; remove it and "
-                                    f"download or import the right model")
+    return [f"{key} {found[key]} (expected {expected[key]})" for key in found
+            if key in expected and expected[key] != found[key]]
 
 
 def _load_pretrained(spec: ModelSpec):
@@ -184,8 +183,10 @@ def _load_pretrained(spec: ModelSpec):
     except Exception as exc:  # noqa: BLE001 - a broken folder is the user's to fix
         first = " ".join(str(exc).split())[:300]
         raise ModelUnavailableError(f"{spec.name}: cannot load it from {folder} ({first})") from None
-    if spec.architecture:  # an imported folder under a name of its own has none to compare
-        _check_architecture(spec, model.config, folder)
+    wrong = architecture_mismatches(spec, model.config)  # an imported folder under a name of its own: none
+    if wrong:
+        raise ModelUnavailableError(f"{folder}: this is not {spec.name}: {', '.join(wrong)}; remove it and "
+                                    f"download or import the right model")
     return model, tokenizer, folder
 
 
