@@ -53,3 +53,23 @@ def studio(qapp, dispose, settle, qtbot, tmp_path, monkeypatch):
     settle(window, qtbot, 60000)
     window.projects.close()
     dispose(window)
+
+
+def menu_action(window, menu_title: str, text: str):
+    """The action ``menu_title > text`` of ``window``'s menu bar (``&`` and a trailing ellipsis ignored)."""
+    def plain(label: str) -> str:
+        return label.replace("&", "").rstrip("\u2026")
+
+    for top in window.menuBar().actions():
+        if top.menu() is not None and plain(top.text()) == menu_title:
+            top.menu().aboutToShow.emit()  # menus filled when shown
+            for action in top.menu().actions():
+                if plain(action.text()) == text:
+                    return action
+    raise AssertionError(f"no {menu_title} > {text}")
+
+
+@pytest.fixture(scope="session")
+def menu():
+    """:func:`menu_action`: ``menu(window, "File", "Open").trigger()`` is what a click on it does."""
+    return menu_action

@@ -24,15 +24,6 @@ def fasta(tmp_path) -> Path:
     return path
 
 
-def _menu_action(window, menu_title: str, text: str):
-    for menu_action in window.menuBar().actions():
-        if menu_action.text().replace("&", "") == menu_title:
-            for action in menu_action.menu().actions():
-                if action.text().replace("&", "").rstrip("\u2026") == text:
-                    return action
-    raise AssertionError(f"no {menu_title} > {text}")
-
-
 class SlowLoad:
     """Wraps a loader so that it waits until the test releases it, counting the window's timer ticks
     meanwhile (they only run when the GUI thread is free)."""
@@ -64,11 +55,11 @@ class SlowLoad:
     def on_dialog(self, dialog):
         self.release.set()
 
-    def trigger(self, monkeypatch, module, name: str, menu: tuple[str, str]) -> None:
-        """Put this wrapper in place of ``module.name`` and trigger the menu action, timing the events."""
+    def trigger(self, monkeypatch, module, name: str, action) -> None:
+        """Put this wrapper in place of ``module.name`` and trigger the menu ``action``, timing the events."""
         monkeypatch.setattr(module, name, self)
         self.timer.start()
-        _menu_action(self.window, *menu).trigger()
+        action.trigger()
         self.timer.stop()
 
 
@@ -83,21 +74,21 @@ def _answer_open(monkeypatch, paths) -> None:
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(paths[0]), ""))
 
 
-def test_file_open_parses_off_the_gui_thread_with_a_progress_dialog(studio, monkeypatch, fasta):
+def test_file_open_parses_off_the_gui_thread_with_a_progress_dialog(studio, monkeypatch, fasta, menu):
     slow = SlowLoad(studio, main_window_module.load_document)
     _answer_open(monkeypatch, [fasta])
-    slow.trigger(monkeypatch, main_window_module, "load_document", ("File", "Open"))
+    slow.trigger(monkeypatch, main_window_module, "load_document", menu(studio, "File", "Open"))
     assert slow.dialog_seen is not None and "Opening ubiquitin.fasta" in slow.dialog_seen
     assert slow.ticks_when_seen >= 5  # the window ran its events while the file was being read
     assert studio.session.document is not None and len(studio.session.document) == 76
 
 
-def test_cancel_while_opening_keeps_the_open_documents(studio, monkeypatch, qtbot, fasta):
+def test_cancel_while_opening_keeps_the_open_documents(studio, monkeypatch, qtbot, fasta, menu):
     assert studio.open_files(list(DEMO_FILES), remember=False)
     before = studio.session.document
     slow = CancelOnDialog(studio, main_window_module.load_document)
     _answer_open(monkeypatch, [fasta])
-    slow.trigger(monkeypatch, main_window_module, "load_document", ("File", "Open"))
+    slow.trigger(monkeypatch, main_window_module, "load_document", menu(studio, "File", "Open"))
     assert slow.dialog_seen is not None
     assert len(studio.session.states) == 1 and studio.session.document is before
     assert "cancelled" in studio.activity.entries()[-1]
@@ -105,7 +96,7 @@ def test_cancel_while_opening_keeps_the_open_documents(studio, monkeypatch, qtbo
     assert len(studio.session.states) == 1 and studio.last_error is None
 
 
-def test_open_project_runs_off_the_gui_thread_and_can_be_cancelled(studio, monkeypatch, tmp_path, fasta):
+def test_open_project_runs_off_the_gui_thread_and_can_be_cancelled(studio, monkeypatch, tmp_path, fasta, menu):
     import protein_studio.gui.project_controller as controller_module
 
     assert studio.open_files([fasta], remember=False)
@@ -115,11 +106,11 @@ def test_open_project_runs_off_the_gui_thread_and_can_be_cancelled(studio, monke
     _answer_open(monkeypatch, [path])
 
     slow = CancelOnDialog(studio, controller_module.load_project)
-    slow.trigger(monkeypatch, controller_module, "load_project", ("File", "Open Project"))
+    slow.trigger(monkeypatch, controller_module, "load_project", menu(studio, "File", "Open Project"))
     assert slow.dialog_seen is not None and len(studio.session.states) == 0
 
     slow = SlowLoad(studio, slow.loader)
-    slow.trigger(monkeypatch, controller_module, "load_project", ("File", "Open Project"))
+    slow.trigger(monkeypatch, controller_module, "load_project", menu(studio, "File", "Open Project"))
     assert len(studio.session.states) == 1 and studio.projects.path == path
 
 

@@ -57,6 +57,16 @@ def test_design_dna_from_heatmap_cells_to_an_order(studio, qtbot, tmp_path, monk
     assert all(entry.joint is not None for entry in dialog.library)
     assert dialog.library_table.item(0, 3).text() != ""
 
+    # the gene, imported through the button (here the protein back-translated for yeast, saved as FASTA)
+    from protein_studio.core.dna import back_translate, codon_usage
+
+    gene = back_translate(doc.wild_type, codon_usage("yeast"))
+    gene_file = tmp_path / "bla_yeast.fasta"
+    gene_file.write_text(f">bla_yeast\n{gene.dna}{gene.stop}\n")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(gene_file), ""))
+    dialog.buttons["gene"].click()
+    assert dialog.gene.dna == gene.dna and "bla_yeast.fasta" in dialog.gene_label.text()
+
     dialog.protocol.setCurrentIndex(dialog.protocol.findData("quikchange"))
     assert dialog.min_tm.value() == 75.0
     dialog.min_tm.setValue(60.0)
@@ -71,6 +81,7 @@ def test_design_dna_from_heatmap_cells_to_an_order(studio, qtbot, tmp_path, monk
     dialog.buttons["write"].click()
     assert {p.name for p in out.iterdir()} == {"order.csv", "variants_cds.fasta", "plate_map.csv", "plate_map.png"}
     assert doc.name_mutant(double.variant) in (out / "variants_cds.fasta").read_text()
+    assert "gene: bla_yeast (bla_yeast.fasta)" in (out / "order.csv").read_text()
     assert len(window.session.state.results) == results_before + 1
     assert window.session.state.results[-1]["kind"] == "primers"
     dialog.buttons["add"].click()

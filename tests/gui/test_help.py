@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox
 
-from protein_studio.gui.help_window import manual_pages, menu_shortcuts
+from protein_studio.gui.help_window import ShortcutsDialog, manual_pages, menu_shortcuts
 
 
 def _all_actions(window):
@@ -57,7 +58,7 @@ def test_f1_opens_the_manual_and_its_pages_load_and_search(studio, qtbot):
     manual.close()
 
 
-def test_every_menu_action_says_what_it_does_and_every_shortcut_is_listed(studio):
+def test_every_menu_action_says_what_it_does_and_every_shortcut_is_listed(studio, menu):
     from protein_studio.gui.design_tools import DesignTools
 
     DesignTools.install(studio)  # Run > Predict, Compare, Generate, as the application has them
@@ -65,13 +66,15 @@ def test_every_menu_action_says_what_it_does_and_every_shortcut_is_listed(studio
     assert len(actions) > 40
     silent = [path for path, action in actions if not (action.statusTip() or _own_tooltip(action))]
     assert silent == []
-    dialog = studio.show_shortcuts()
+    menu(studio, "Help", "Keyboard Shortcuts").trigger()
+    dialog = studio.findChild(ShortcutsDialog)
     listed = {(row[1], row[2]) for row in dialog.rows}
     with_shortcut = [(a.text().replace("&", ""), a.shortcut().toString()) for _, a in actions
                      if not a.shortcut().isEmpty()]
     assert with_shortcut and set(with_shortcut) <= listed
     assert ("User Manual", "F1") in listed and dialog.table.rowCount() == len(menu_shortcuts(studio))
     dialog.done(0)
-    about = studio.show_about()
+    menu(studio, "Help", "About Protein Studio").trigger()
+    about = next(box for box in studio.findChildren(QMessageBox) if box.windowTitle() == "About Protein Studio")
     assert "Model weights:" in about.text()
     about.done(0)

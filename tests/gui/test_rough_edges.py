@@ -34,7 +34,8 @@ def test_after_cancel_the_progress_bar_says_nothing_of_the_cancelled_job(studio,
     assert studio.activity.bar.format() == "" and studio.activity.label.text() == "Idle"
 
 
-def test_while_refining_the_table_says_how_much_is_final(studio):
+def test_while_refining_the_table_says_how_much_is_final(studio, qtbot):
+    """The chunks a running masked scan hands the window (its one-pass preview, then final rows)."""
     assert studio.open_files([DATA / "1ubq.pdb"], remember=False)
     session = studio.session
     session.begin_scan("random-esm2-tiny", "masked-marginals", True)
@@ -42,12 +43,11 @@ def test_while_refining_the_table_says_how_much_is_final(studio):
     rows = np.random.default_rng(0).normal(size=(length, 20))
     session.add_scan_chunk(list(range(length)), rows, final=False)  # the one-pass preview, everywhere
     session.add_scan_chunk([0, 1, 2], rows[:3], final=True)  # the first masked passes
-    studio._refresh_table()
-    assert studio.ranked.status.text().endswith(f"refining: 3 of {length} positions final, the others from the "
-                                                f"one-pass preview")
+    qtbot.waitUntil(lambda: studio.ranked.status.text().endswith(
+        f"refining: 3 of {length} positions final, the others from the one-pass preview"), timeout=TIMEOUT)
     session.add_scan_chunk(list(range(length)), rows, final=True)
-    studio._refresh_table()
-    assert studio.ranked.status.text().endswith(f"{length} of {length} positions have scores")
+    qtbot.waitUntil(lambda: studio.ranked.status.text().endswith(f"{length} of {length} positions have scores"),
+                    timeout=TIMEOUT)
 
 
 def test_the_heatmap_starts_at_the_first_residue_of_each_protein(studio, qtbot):
@@ -64,7 +64,7 @@ def test_the_heatmap_starts_at_the_first_residue_of_each_protein(studio, qtbot):
     assert heatmap.visible_columns()[0] == 0
 
 
-def test_file_dialogs_open_where_the_last_of_their_kind_ended(studio, monkeypatch, tmp_path):
+def test_file_dialogs_open_where_the_last_of_their_kind_ended(studio, monkeypatch, tmp_path, menu):
     folder = tmp_path / "lab share"
     folder.mkdir()
     target = folder / "ubq.pdb"
@@ -77,10 +77,10 @@ def test_file_dialogs_open_where_the_last_of_their_kind_ended(studio, monkeypatc
 
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", answer)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda p, t, d, f="": (asked.append(d), ("", ""))[1])
-    studio.open_dialog()
-    studio.open_dialog()
+    menu(studio, "File", "Open").trigger()
+    menu(studio, "File", "Open").trigger()
     assert asked[0] == str(Path.home()) and asked[1] == str(folder)
-    studio.projects.open_project_dialog()  # another kind of file: its own folder (the home folder so far)
+    menu(studio, "File", "Open Project").trigger()  # another kind of file: its own folder (home so far)
     assert asked[2] == str(Path.home())
 
 
@@ -144,7 +144,7 @@ def test_the_chain_is_chosen_beside_the_sequence_and_a_selected_range_stands_out
     qtbot.waitUntil(lambda: _orange_pixels(viewer, tmp_path, "after.png") > 200, timeout=TIMEOUT)
 
 
-def test_the_exported_3d_image_carries_the_legend_the_view_shows(studio, qtbot, tmp_path, monkeypatch):
+def test_the_exported_3d_image_carries_the_legend_the_view_shows(studio, qtbot, tmp_path, monkeypatch, menu):
     from PySide6.QtGui import QColor, QImage
 
     from test_design_tools import _status
@@ -158,7 +158,7 @@ def test_the_exported_3d_image_carries_the_legend_the_view_shows(studio, qtbot, 
     assert legend["title"] == "Confidence (pLDDT)" and len(legend["items"]) >= 4
     path = tmp_path / "structure.png"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), "PNG image (*.png)"))
-    studio.export_structure_dialog()
+    menu(studio, "File", "Export Structure Image").trigger()
     image = QImage(str(path))
     assert not image.isNull() and len(viewer.legend_swatches) == len(legend["items"])
     for (rect, colour), (item_colour, _label) in zip(viewer.legend_swatches, legend["items"]):
