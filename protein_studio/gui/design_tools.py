@@ -682,10 +682,7 @@ class DesignTools(QObject):
 
     def _load_prediction(self) -> None:
         _state, entry = self._prediction
-        self.window.viewer.load_structure(entry.structure, entry.label)
-        self.window._shown_structure = entry.structure
-        self.window._update_colour_actions()
-        self.window.set_color_mode("confidence")
+        self.window.show_structure(entry.structure, entry.label, color_mode="confidence")
 
     def show_prediction(self, on: bool) -> bool:
         """View the latest prediction (``on``) or the document's own structure in the 3D view."""
@@ -694,15 +691,7 @@ class DesignTools(QObject):
         if on:
             self._load_prediction()
             return True
-        doc = self.window.session.document
-        viewer = self.window.viewer
-        self.window._shown_structure = doc.structure
-        if doc.structure is None:
-            viewer.clear()
-        else:
-            viewer.load_structure(doc.structure, doc.structure.name)
-            self.window._update_colour_actions()
-            self.window.set_color_mode("confidence" if viewer.confidence_kind else "chain")
+        self.window.show_structure(self.window.session.document.structure)
         self.window._fill_chain_menu()
         return True
 

@@ -613,15 +613,7 @@ class MainWindow(QMainWindow):
             self.undo_stack  # noqa: B018 - makes the document's own history the active one
         structure = doc.structure if doc is not None else None
         if structure is not self._shown_structure:
-            self._shown_structure = structure
-            if structure is not None:
-                self.viewer.load_structure(structure, structure.name)
-                if self._color_mode == "score" or (self._color_mode == "confidence"
-                                                   and self.viewer.confidence_kind is None):
-                    self.set_color_mode("chain")
-                self._update_colour_actions()
-            else:
-                self.viewer.clear()
+            self.show_structure(structure)
         self._fill_chain_menu()
         self.record_action.setEnabled(doc is not None and len(doc.records) > 1)
         self.close_document_action.setEnabled(doc is not None)
@@ -629,6 +621,20 @@ class MainWindow(QMainWindow):
         if self.session.state is not self._shown_state:
             self._shown_state = self.session.state
             self._apply_view()
+
+    def show_structure(self, structure, name: str | None = None, color_mode: str | None = None) -> None:
+        """Show ``structure`` in the 3D view (None: nothing), named ``name`` (default its own), coloured by
+        ``color_mode`` (default: the mode chosen, unless the structure cannot be coloured by it)."""
+        self._shown_structure = structure
+        if structure is None:
+            self.viewer.clear()
+            return
+        self.viewer.load_structure(structure, name or structure.name)
+        self._update_colour_actions()
+        if color_mode is not None:
+            self.set_color_mode(color_mode)
+        elif self._color_mode == "score" or (self._color_mode == "confidence" and self.viewer.confidence_kind is None):
+            self.set_color_mode("chain")
 
     def _store_view(self, *_args) -> None:
         """Keep the shown document's view settings in its state (hence in the project)."""
