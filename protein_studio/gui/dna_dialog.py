@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDoubleSpi
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from protein_studio.core.errors import UserError
+from protein_studio.core.library import LIBRARY_COLUMNS
 from protein_studio.gui.file_dialogs import choose_folder, open_file
 
 __all__ = ["DesignDnaDialog"]
@@ -59,7 +60,7 @@ class DesignDnaDialog(QDialog):
         add = QPushButton("Add to Variants")
         add.setToolTip("Put the library's variants in the variant list")
         add.clicked.connect(lambda: self.add_to_variants())
-        self.library_table = _table(("variant", "mutations", "additive", "joint", "joint - additive", "epistasis"))
+        self.library_table = _table([column.replace("_", " ") for column in LIBRARY_COLUMNS])
         form = QFormLayout()
         for label, widget in (("Positions", self.positions), ("Variants", self.mode), ("k", self.order),
                               ("Lowest score", self.min_score), ("Never introduce", self.exclude),

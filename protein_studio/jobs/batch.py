@@ -27,7 +27,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -302,8 +302,10 @@ def _fold(task, document, settings, models, ctx) -> dict:
 
     result = fold_sequence(document.sequence, models.get(settings.models[0]), ctx, name=task.name)
     provenance = {"model": result.model, "mean_plddt": result.mean_plddt, "ptm": result.ptm,
-                  "chunk_size": result.chunk_size, "protein": task.name}
-    columns = {"sequence_index": np.arange(1, len(result.plddt) + 1, dtype=np.int32),
+                  "chunk_size": result.chunk_size, "protein": task.name, "numbering": document.scheme.description}
+    # the residues are the document's (a monomer): labelled in its numbering, as the scan's rows are
+    columns = {"position": [document.scheme.display(i) for i in range(len(result.plddt))],
+               "sequence_index": np.arange(1, len(result.plddt) + 1, dtype=np.int32),
                "residue": list(result.sequence.replace(":", "")), "plddt": np.asarray(result.plddt, dtype=np.float64)}
     return {"files": {"parquet": _parquet(columns, provenance), "pdb": result.pdb_text.encode()},
             "provenance": provenance, "summary": {"mean_plddt": round(float(result.mean_plddt), 2)}}
@@ -548,8 +550,3 @@ def run_batch(tasks: Sequence[Task], settings: BatchSettings, out: str | Path, e
         name = "manifest.json" if which is None else f"manifest.shard-{which[0]}-of-{which[1]}.json"
         write_text_atomically(out / name, json.dumps(manifest, indent=1, default=str))
     return manifest
-
-
-def outputs(out: str | Path, operation: str) -> Iterable[Path]:
-    """The Parquet outputs of ``operation`` in ``out``."""
-    return sorted(Path(out).glob(f"*.{operation}.parquet"))

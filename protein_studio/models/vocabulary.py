@@ -94,7 +94,8 @@ class StructureAwareVocabulary(ResidueVocabulary):
     The model's output is reduced to one log-probability per amino acid (summed over the structure
     letters, see :func:`protein_studio.models.hf_scoring.group_tokens`), so the output columns are
     0-19 in :data:`AMINO_ACIDS` order. ``structure`` is the document's 3Di string; without one it cannot
-    encode (:meth:`bind` makes the vocabulary of one document).
+    encode (:meth:`bind` makes the vocabulary of one document). There is no single mask token: a masked
+    residue keeps its structure letter (:meth:`masked`).
     """
 
     def __init__(self, vocabulary: Mapping[str, int], cls: int | None, eos: int | None,
@@ -103,12 +104,10 @@ class StructureAwareVocabulary(ResidueVocabulary):
         self.structure = structure
         self.cls = cls
         self.eos = eos
-        self.mask = -1  # never used: a masked residue keeps its structure letter
         missing = [a + s for a in AMINO_ACIDS + "#" for s in THREE_DI_LETTERS if a + s not in self.vocabulary]
         if missing:
             raise UserError(f"not a SaProt vocabulary: no token {missing[0]!r}")
         self.columns = np.arange(len(AMINO_ACIDS), dtype=np.int64)
-        self.token_ids = {}
 
     def bind(self, structure: str) -> "StructureAwareVocabulary":
         """This vocabulary for a sequence whose residues have the 3Di letters ``structure``."""
