@@ -22,8 +22,9 @@ from protein_studio.core.errors import UserError
 from protein_studio.core.units import format_bytes, format_parameters
 from protein_studio.gui.background import Cancelled, run_with_progress
 from protein_studio.gui.design_tools import RANDOM_COLOR
-from protein_studio.gui.worker import Job
 from protein_studio.gui.file_dialogs import choose_folder, open_file
+from protein_studio.gui.worker import Job
+from protein_studio.models import weights
 
 __all__ = ["ModelManager", "model_state", "COLUMNS"]
 
@@ -38,30 +39,6 @@ def _does(spec) -> str:
     if spec.family in STRUCTURE_AWARE_FAMILIES:
         return "structure-aware scoring"
     return _DOES.get(spec.task, spec.task)
-
-
-def model_folder(spec) -> Path:
-    """Where ``spec``'s weights are (or would be) on this machine."""
-    from protein_studio.models import weights
-
-    if spec.source == "huggingface":
-        from protein_studio.models.hf_loading import find_local_snapshot, imported_dir
-
-        return find_local_snapshot(spec) or imported_dir(spec.name)
-    return weights.weights_dir()
-
-
-def size_on_disk(spec) -> int:
-    """Bytes the weights take on this machine (0 when not there)."""
-    from protein_studio.models import weights
-
-    if spec.is_random or not weights.is_on_disk(spec):
-        return 0
-    if spec.source == "huggingface":
-        folder = model_folder(spec)
-        return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    files = [weights.checkpoint_path(spec), weights.regression_path(spec)]
-    return sum(p.stat().st_size for p in files if p.is_file())
 
 
 def model_state(spec) -> str:
@@ -162,15 +139,13 @@ class ModelManager(QDialog):
         """Rebuild the rows (the selection is kept by model name)."""
         from protein_studio.models.hf_loading import hf_cache_dir, imported_root
         from protein_studio.models.registry import EXTRAS
-        from protein_studio.models.weights import weights_dir
-
         selected = self.selected_name()
         specs = self.specs()
         self.table.setRowCount(len(specs))
         for r, spec in enumerate(specs):
-            on_disk = size_on_disk(spec)
-            size = (format_bytes(on_disk) if on_disk else
-                    "-" if spec.is_random or not spec.download_bytes else f"download {format_bytes(spec.download_bytes)}")
+            on_disk = weights.bytes_on_disk(spec)
+            size = (format_bytes(on_disk) if on_disk else "-" if spec.is_random or not spec.download_bytes
+                    else f"download {format_bytes(spec.download_bytes)}")
             licence = spec.license
             tip = spec.description
             if spec.family in EXTRAS:
@@ -190,8 +165,8 @@ class ModelManager(QDialog):
                 self.table.setItem(r, c, item)
             if spec.name == selected:
                 self.table.selectRow(r)
-        self.folders.setText(f"fair-esm weights: {weights_dir()}\nImported Hugging Face models: {imported_root()}\n"
-                             f"Hugging Face cache: {hf_cache_dir()}")
+        self.folders.setText(f"fair-esm weights: {weights.weights_dir()}\n"
+                             f"Imported Hugging Face models: {imported_root()}\nHugging Face cache: {hf_cache_dir()}")
         self._update_buttons()
 
     def selected_name(self) -> str | None:
@@ -222,16 +197,14 @@ class ModelManager(QDialog):
         return None if name is None else get_spec(name)
 
     def _update_buttons(self) -> None:
-        from protein_studio.models.weights import is_on_disk
-
         spec = self._selected_spec()
         downloading = self.download_job is not None
         real = spec is not None and not spec.is_random
-        self.buttons["download"].setEnabled(real and not downloading and not is_on_disk(spec)
+        self.buttons["download"].setEnabled(real and not downloading and not weights.is_on_disk(spec)
                                             and (spec.source == "fair-esm" or bool(spec.hub_id)))
         self.buttons["cancel"].setEnabled(downloading)
         self.buttons["reveal"].setEnabled(real)
-        self.buttons["remove"].setEnabled(real and is_on_disk(spec))
+        self.buttons["remove"].setEnabled(real and weights.is_on_disk(spec))
         self.buttons["copy"].setEnabled(real)
 
     # actions ---------------------------------------------------------------------------------
@@ -242,9 +215,7 @@ class ModelManager(QDialog):
             return None
 
         def run(ctx, _loaded):
-            from protein_studio.models.weights import download
-
-            return [str(p) for p in download(spec, ctx)]
+            return [str(p) for p in weights.download(spec, ctx)]
 
         job = Job(f"Download {spec.name}", run, kind="download")
         self.download_name = spec.name
@@ -293,10 +264,8 @@ class ModelManager(QDialog):
         return self._import(Path(path))
 
     def _import(self, path: Path) -> bool:
-        from protein_studio.models.weights import import_weights
-
         try:
-            written = run_with_progress(self, f"Importing {path.name}", lambda: import_weights(path))
+            written = run_with_progress(self, f"Importing {path.name}", lambda: weights.import_weights(path))
         except Cancelled:
             self.status.setText(f"Import of {path.name} cancelled")
             return False
@@ -314,24 +283,22 @@ class ModelManager(QDialog):
         spec = self._selected_spec()
         if spec is None:
             return False
-        folder = model_folder(spec)
+        folder = weights.model_folder(spec)
         while not folder.exists() and folder != folder.parent:
             folder = folder.parent
         return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def remove(self, ask: bool = True) -> bool:
         """Delete the selected model's weights (asks first)."""
-        from protein_studio.models.weights import remove
-
         spec = self._selected_spec()
         if spec is None:
             return False
-        if ask and QMessageBox.question(self, "Remove model weights",
-                                        f"Delete the weights of {spec.name} ({format_bytes(size_on_disk(spec))}) "
+        size = format_bytes(weights.bytes_on_disk(spec))
+        if ask and QMessageBox.question(self, "Remove model weights", f"Delete the weights of {spec.name} ({size}) "
                                         f"from this machine?") != QMessageBox.Yes:
             return False
         try:
-            removed = remove(spec.name)
+            removed = weights.remove(spec.name)
         except UserError as exc:
             self.window.show_error(f"Cannot remove {spec.name}", str(exc))
             return False

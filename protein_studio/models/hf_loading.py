@@ -424,8 +424,10 @@ def imported_hf_models() -> list[ModelSpec]:
 
 def _spec_for_folder(folder: Path, name: str) -> ModelSpec:
     family = detect_hf_family(folder)
-    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    return ModelSpec(name=name, family=family, task=_FAMILY_TASK[family], parameters=0, download_bytes=size,
+    from protein_studio.models.weights import folder_bytes
+
+    return ModelSpec(name=name, family=family, task=_FAMILY_TASK[family], parameters=0,
+                     download_bytes=folder_bytes(folder),
                      license="see the model folder", max_tokens=None, source="huggingface",
                      description=f"imported from {folder}")
 

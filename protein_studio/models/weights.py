@@ -27,6 +27,9 @@ from protein_studio.models.registry import get_spec, has_contact_regression
 from protein_studio.models.spec import ModelSpec
 
 __all__ = [
+    "folder_bytes",
+    "model_folder",
+    "bytes_on_disk",
     "WEIGHTS_DIR_ENV",
     "MIRROR_ENV",
     "FAIR_ESM_BASE_URL",
@@ -153,6 +156,30 @@ def is_on_disk(spec: ModelSpec | str) -> bool:
 
         return find_local_snapshot(spec) is not None
     return checkpoint_path(spec).is_file()
+
+
+def folder_bytes(folder: str | os.PathLike) -> int:
+    """Bytes of every file under ``folder``."""
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+
+
+def model_folder(spec: ModelSpec) -> Path:
+    """Where ``spec``'s weights are (or would be) on this machine: the fair-esm weights folder, or a Hugging
+    Face model's imported folder or hub snapshot."""
+    if spec.source == "huggingface":
+        from protein_studio.models.hf_loading import find_local_snapshot, imported_dir
+
+        return find_local_snapshot(spec) or imported_dir(spec.name)
+    return weights_dir()
+
+
+def bytes_on_disk(spec: ModelSpec) -> int:
+    """Bytes ``spec``'s weights take on this machine (0 when they are not here, or for random weights)."""
+    if spec.is_random or not is_on_disk(spec):
+        return 0
+    if spec.source == "huggingface":
+        return folder_bytes(model_folder(spec))
+    return sum(p.stat().st_size for p in (checkpoint_path(spec), regression_path(spec)) if p.is_file())
 
 
 def download_urls(spec: ModelSpec, base_url: str | None = None) -> list[tuple[str, Path]]:
@@ -297,7 +324,7 @@ def download(spec: ModelSpec | str, ctx, *, base_url: str | None = None) -> list
 
         found = find_local_snapshot(spec)
         if found is not None:
-            size = sum(f.stat().st_size for f in found.rglob("*") if f.is_file())
+            size = folder_bytes(found)
             ctx.progress(size, size, f"{spec.name} is already on disk")
             return [found]
         if spec.hub_id is None:  # imported under a name of its own, and since deleted
