@@ -34,7 +34,7 @@ def _latency(loaded, sequence: str, delay: float) -> tuple[float, float]:
     """Seconds from Cancel to the scan's end, and the length of one pass before it."""
     from protein_studio.core.errors import JobCancelled
     from protein_studio.engines.scoring import saturation_scan
-    from protein_studio.jobs.context import JobContext
+    from protein_studio.core.job_context import JobContext
 
     started = threading.Event()
     first_pass: list[float] = []
@@ -69,10 +69,10 @@ def _loading(args) -> dict:
     import numpy as np
 
     from protein_studio.core.errors import JobCancelled
-    from protein_studio.jobs.context import JobContext, cancellable
-    from protein_studio.models import weights
+    from protein_studio.core.job_context import JobContext, cancellable
+    from protein_studio.models import locations, weights
     from protein_studio.models.esm_loading import load_esm
-    from protein_studio.models.registry import get_spec
+    from protein_studio.models.catalog import get_spec
 
     sys.path.insert(0, str(REPO / "tests"))
     from fair_esm_format import save_fair_esm_checkpoint
@@ -81,7 +81,7 @@ def _loading(args) -> dict:
             "8M": "esm2_t6_8M_UR50D"}[args.arch]
     with tempfile.TemporaryDirectory() as folder:
         os.environ["PROTEIN_STUDIO_WEIGHTS_DIR"] = folder
-        path = weights.checkpoint_path(get_spec(name))
+        path = locations.checkpoint_path(get_spec(name))
         save_fair_esm_checkpoint(load_esm(f"random-esm2-{args.arch}", device="cpu").model, "esm2", path)
         whole, stopped = [], []
         for _ in range(args.repeats):
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
     import torch
 
     import protein_studio.engines.scoring as scoring
-    from protein_studio.core.sequences import AMINO_ACIDS
+    from protein_studio.core.molecules.sequences import AMINO_ACIDS
     from protein_studio.models.esm_loading import load_esm
 
     torch.set_num_threads(args.threads)

@@ -56,9 +56,9 @@ def run_one(arch: str, device: str, length: int, chunk: int | None, threads: int
 
     if threads:
         torch.set_num_threads(threads)
-    from protein_studio.core.sequences import read_fasta
+    from protein_studio.core.molecules.sequences import read_fasta
     from protein_studio.engines.folding import estimate_fold_resources, fold_sequence
-    from protein_studio.jobs.context import NullContext
+    from protein_studio.core.job_context import NullContext
     from protein_studio.models.hf_loading import load_esmfold
     from protein_studio.models.spec import ModelSpec
 

@@ -27,10 +27,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from protein_studio.core.measurements import read_assay  # noqa: E402
-from protein_studio.core.numbering import NumberingScheme  # noqa: E402
-from protein_studio.core.sequences import read_fasta  # noqa: E402
-from protein_studio.core.structures import load_structure  # noqa: E402
+from protein_studio.core.assays.measurements import read_assay  # noqa: E402
+from protein_studio.core.molecules.numbering import NumberingScheme  # noqa: E402
+from protein_studio.core.molecules.sequences import read_fasta  # noqa: E402
+from protein_studio.core.molecules.structures import load_structure  # noqa: E402
 from protein_studio.engines.learning import FeatureSet, fit  # noqa: E402
 
 SIZES = (24, 48, 96, 192, 384)

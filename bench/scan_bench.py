@@ -47,7 +47,7 @@ def reference_scan(loaded, sequence: str, positions):
     import numpy as np
     import torch
 
-    from protein_studio.core.sequences import AMINO_ACIDS
+    from protein_studio.core.molecules.sequences import AMINO_ACIDS
 
     alphabet, model = loaded.alphabet, loaded.model
     width = loaded.spec.max_tokens - 2
@@ -88,9 +88,9 @@ def measure(arch: str, length: int, positions: int | None, device: str = "cpu", 
     import numpy as np
     import torch
 
-    from protein_studio.core.sequences import AMINO_ACIDS
+    from protein_studio.core.molecules.sequences import AMINO_ACIDS
     from protein_studio.engines.scoring import saturation_scan
-    from protein_studio.jobs.context import JobContext
+    from protein_studio.core.job_context import JobContext
     from protein_studio.models.esm_loading import load_esm
 
     loaded = load_esm(f"random-esm2-{arch}", device, precision)

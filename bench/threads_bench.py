@@ -6,7 +6,7 @@ For each thread count from 1 to the number of cores, a masked-marginal scan of `
 runs in a fresh process (``protein-studio``'s own thread setting), once on an idle machine and once while
 another process keeps one core busy. Prints one JSON line per run with the seconds and the ratio to one
 thread on the idle machine (the reference), and which count the default policy
-(:func:`protein_studio.engines.devices.default_threads`) picks here.
+(:func:`protein_studio.models.devices.default_threads`) picks here.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 SCAN = """
 import os, sys, time, numpy as np
 sys.path.insert(0, {repo!r})
-from protein_studio.engines.devices import apply_threads
+from protein_studio.models.devices import apply_threads
 apply_threads({threads})
-from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.engines.scoring import saturation_scan
-from protein_studio.jobs.context import JobContext
+from protein_studio.core.job_context import JobContext
 from protein_studio.models.esm_loading import load_esm
 loaded = load_esm("random-esm2-{arch}", "cpu")
 sequence = "".join(np.random.default_rng(0).choice(list(AMINO_ACIDS), size={length}))
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     parser.add_argument("--positions", type=int, default=30)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
-    from protein_studio.engines.devices import available_cores, default_threads
+    from protein_studio.models.devices import available_cores, default_threads
 
     cores = available_cores()
     os.environ.pop("OMP_NUM_THREADS", None)

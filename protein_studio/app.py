@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print("protein-studio: no display found (DISPLAY/WAYLAND_DISPLAY unset), so no window can open; "
               "take a picture of it instead: protein-studio --screenshot studio.png", file=sys.stderr)
         return 0
-    from protein_studio.engines.devices import apply_threads
+    from protein_studio.models.devices import apply_threads
 
     apply_threads(args.threads)  # the worker runs torch on these; one core stays with the window
     from protein_studio.gui.application import run_application

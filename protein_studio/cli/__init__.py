@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
-    from protein_studio.engines.devices import apply_threads
+    from protein_studio.models.devices import apply_threads
 
     apply_threads(args.threads)  # before torch loads: no command oversubscribes the machine
     try:

@@ -64,8 +64,8 @@ def _settings(args):
         raise UserError(f"batch {args.operation} needs --model NAME")
     if args.operation in ("fold", "generate") and len(models) > 1:
         raise UserError(f"batch {args.operation} takes one --model")
-    from protein_studio.core.mutations import split_mutants
-    from protein_studio.models.registry import get_spec
+    from protein_studio.core.molecules.mutations import split_mutants
+    from protein_studio.models.catalog import get_spec
 
     task = {"scan": "scoring", "score": "scoring", "fold": "folding", "generate": "generation"}[args.operation]
     for name in models:

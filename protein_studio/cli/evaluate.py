@@ -20,8 +20,8 @@ from protein_studio.core.errors import InputError
 if TYPE_CHECKING:  # numpy and the readers load when the command runs, not for --help
     import numpy as np
 
-    from protein_studio.core.dms import DmsTable
-    from protein_studio.core.metrics import EvaluationReport
+    from protein_studio.core.assays.dms import DmsTable
+    from protein_studio.core.assays.metrics import EvaluationReport
 
 __all__ = ["register", "run", "predictions_from_scores", "write_scatter_plot"]
 
@@ -63,7 +63,7 @@ def predictions_from_scores(table: DmsTable, scores_path: Path) -> np.ndarray:
     """
     import numpy as np
 
-    from protein_studio.core.dms import read_dms
+    from protein_studio.core.assays.dms import read_dms
 
     scores = read_dms(scores_path, mutant_column="mutant", score_columns=["score"])
     values: dict[str, tuple[float, int]] = {}
@@ -115,8 +115,8 @@ def write_scatter_plot(path: Path, measured: np.ndarray, predicted: np.ndarray, 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``protein-studio evaluate``."""
-    from protein_studio.core.dms import read_dms
-    from protein_studio.core.metrics import evaluate_predictions
+    from protein_studio.core.assays.dms import read_dms
+    from protein_studio.core.assays.metrics import evaluate_predictions
 
     if not 0 < args.top <= 100:
         raise InputError(f"--top must be a percentage in (0, 100], not {args.top:g}")

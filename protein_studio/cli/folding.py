@@ -99,7 +99,7 @@ def _records(args) -> list[tuple[str, str]]:
         return [(args.name or "prediction", args.sequence)]
     if args.input is None:
         raise InputError("nothing to fold: give a FASTA file or --sequence SEQ")
-    from protein_studio.core.sequences import read_fasta
+    from protein_studio.core.molecules.sequences import read_fasta
 
     records = read_fasta(args.input, allow_chain_breaks=True)  # SEQ1:SEQ2 records are multimers
     if not records:
@@ -117,7 +117,7 @@ def run(args) -> int:
     """Handler of ``protein-studio fold``."""
     from protein_studio.core.files import write_text_atomically
     from protein_studio.engines.folding import FoldResult, fold_many, split_chains
-    from protein_studio.jobs.context import JobContext
+    from protein_studio.core.job_context import JobContext
 
     records = _records(args)
     for name, sequence in records:  # bad input fails before a model is loaded
@@ -150,8 +150,9 @@ def run(args) -> int:
 
 def prediction_state(result, file_name: str):
     """A project document of a prediction: the predicted structure, with its pLDDT, pTM and PAE kept."""
-    from protein_studio.core.project import prediction_record
-    from protein_studio.core.session import DocumentState, load_sources
+    from protein_studio.core.storage.project import prediction_record
+    from protein_studio.core.documents.document import load_sources
+    from protein_studio.core.documents.session import DocumentState
 
     document = load_sources([(file_name, result.pdb_text.encode("utf-8"))])
     state = DocumentState(document)

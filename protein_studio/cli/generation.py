@@ -22,7 +22,7 @@ def _reference(text: str | None) -> str | None:
         return None
     path = Path(text)
     if path.is_file():
-        from protein_studio.core.sequences import read_fasta
+        from protein_studio.core.molecules.sequences import read_fasta
 
         records = read_fasta(path)
         if not records:
@@ -60,7 +60,7 @@ def run(args) -> int:
     from protein_studio.cli.folding import StatusLine, check_output, load_for_task
     from protein_studio.core.files import write_text_atomically
     from protein_studio.engines.generation import GenerationSettings, generate_sequences
-    from protein_studio.jobs.context import JobContext
+    from protein_studio.core.job_context import JobContext
 
     settings = GenerationSettings(
         n=args.n, prompt=args.prompt or "", max_length=args.max_length, min_length=args.min_length,
@@ -104,8 +104,9 @@ def run(args) -> int:
 def generated_state(result, settings, fasta_text: str, model: str):
     """A project document of a generated set: its sequences as the records of one FASTA (the best first,
     File > Choose Record shows the others), with the settings and seed that made them."""
-    from protein_studio.core.project import generated_record
-    from protein_studio.core.session import DocumentState, load_sources
+    from protein_studio.core.storage.project import generated_record
+    from protein_studio.core.documents.document import load_sources
+    from protein_studio.core.documents.session import DocumentState
 
     document = load_sources([(f"generated_seed{settings.seed}.fasta", fasta_text.encode("utf-8"))])
     state = DocumentState(document)

@@ -98,10 +98,10 @@ def describe_file(path: Path, chain: str | None = None, model: int = 1) -> list[
     if _is_fasta(path):
         if chain is not None:
             raise InputError("--chain applies to structure files, not FASTA", source=str(path))
-        from protein_studio.core.sequences import read_fasta
+        from protein_studio.core.molecules.sequences import read_fasta
 
         return [fasta_record(path, record) for record in read_fasta(path)]
-    from protein_studio.core.structures import load_structure, structure_format
+    from protein_studio.core.molecules.structures import load_structure, structure_format
 
     if structure_format(path) is None:
         raise InputError(f"unknown file type '{''.join(path.suffixes) or path.name}' (FASTA: "

@@ -24,21 +24,21 @@ def _zeroshot_provider(args, doc):
     """Zero-shot scores of variants: an ESM model's scan (additive over mutations) or a table column."""
     import numpy as np
 
-    from protein_studio.core.session import additive_scores
+    from protein_studio.core.documents.scans import additive_scores
 
     if getattr(args, "zeroshot_model", None):
-        from protein_studio.cli.scoring import _run_models
+        from protein_studio.cli.scoring import run_models
         from protein_studio.engines.scoring import saturation_scan
 
         scan_args = argparse.Namespace(model=[args.zeroshot_model], device=args.device, command=args.command)
-        result = _run_models(scan_args, lambda loaded, ctx: saturation_scan(
+        result = run_models(scan_args, lambda loaded, ctx: saturation_scan(
             doc.wild_type, loaded, ctx, strategy=args.zeroshot_strategy, positions=doc.scannable()), doc)[0]
         return (lambda variants: additive_scores(result.scores, variants)), {"kind": "model", "name": args.zeroshot_model, "strategy": args.zeroshot_strategy,
                            "weights": result.provenance.get("weights", "")}
     table = getattr(args, "zeroshot_table", None) or getattr(args, "measured", None)
     column = getattr(args, "zeroshot_column", None)
     if column:
-        from protein_studio.core.measurements import read_assay
+        from protein_studio.core.assays.measurements import read_assay
 
         assay = read_assay(table, doc.wild_type, doc.scheme, column=column)
         known = dict(zip(assay.variants, assay.values))
@@ -52,7 +52,7 @@ def _embedder(args, doc):
         return None
     from protein_studio.engines.scoring import check_model_for_document, embed_sequence, model_for_document
     from protein_studio.models.loader import load_model
-    from protein_studio.models.registry import get_spec
+    from protein_studio.models.catalog import get_spec
 
     check_model_for_document(get_spec(args.model), doc)
     loaded = model_for_document(load_model(args.model, args.device), doc)
@@ -63,7 +63,7 @@ def run_fit(args) -> int:
     """Handler of ``protein-studio fit``."""
     from protein_studio.cli.folding import check_output
     from protein_studio.cli.scoring import load_input_document
-    from protein_studio.core.measurements import read_assay
+    from protein_studio.core.assays.measurements import read_assay
     from protein_studio.engines.learning import FeatureSet, fit
 
     check_output(args.out)
@@ -103,8 +103,9 @@ def run_propose(args) -> int:
     import numpy as np
 
     from protein_studio.cli.folding import check_output
-    from protein_studio.cli.scoring import _fmt, _write_csv, load_input_document, provenance_lines
-    from protein_studio.core.export import table_csv
+    from protein_studio.cli.scoring import format_score, write_csv, load_input_document
+    from protein_studio.core.provenance import provenance_lines
+    from protein_studio.core.tables import table_csv
     import json
 
     from protein_studio.core.files import read_input_text
@@ -135,14 +136,14 @@ def run_propose(args) -> int:
                          f"{doc.name} ({len(doc)} residues)", source=source_name)
     chosen = propose(model, args.n, per_position=args.per_position, min_distance=args.min_distance,
                      explore=args.explore, skip=frozenset(doc.excluded))
-    rows = [[rank, doc.name_mutant(p.variant), str(p.variant), _fmt(p.predicted),
-             "" if not np.isfinite(p.std) or model.regressor != "gp" else _fmt(p.std), _fmt(p.acquisition)]
+    rows = [[rank, doc.name_mutant(p.variant), str(p.variant), format_score(p.predicted),
+             "" if not np.isfinite(p.std) or model.regressor != "gp" else format_score(p.std), format_score(p.acquisition)]
             for rank, p in enumerate(chosen, start=1)]
     header = provenance_lines(doc, f"{model.regressor} on {'+'.join(names)}",
                               f"fitted on {len(model.variants)} measured variants ({Path(args.model_file).name})",
                               f"diversity: at most {args.per_position} per position, min distance "
                               f"{args.min_distance}, explore {args.explore}")
-    _write_csv(args.out, table_csv(rows, ["rank", "mutant", "sequence_mutant", "predicted", "std", "acquisition"],
+    write_csv(args.out, table_csv(rows, ["rank", "mutant", "sequence_mutant", "predicted", "std", "acquisition"],
                                    header))
     if args.out != "-":
         print(f"protein-studio propose: wrote {len(rows)} proposals to {args.out}", file=sys.stderr)

@@ -60,9 +60,10 @@ def _usage(parser) -> int:
 
 
 def _list(args) -> int:
-    from protein_studio.models.hf_loading import hf_cache_dir, imported_dir, imported_root
-    from protein_studio.models.registry import all_models
-    from protein_studio.models.weights import is_on_disk, weights_dir
+    from protein_studio.models.locations import hf_cache_dir, imported_dir, imported_root
+    from protein_studio.models.catalog import all_models
+    from protein_studio.models.locations import weights_dir
+    from protein_studio.models.weights import is_on_disk
 
     header = ("NAME", "TASK", "PARAMS", "DOWNLOAD", "LICENCE", "MAX LENGTH", "ON DISK", "NOTE")
     rows = [header]
@@ -128,8 +129,8 @@ class _ByteProgress:
 
 
 def _download(args) -> int:
-    from protein_studio.jobs.context import JobContext
-    from protein_studio.models.registry import get_spec
+    from protein_studio.core.job_context import JobContext
+    from protein_studio.models.catalog import get_spec
     from protein_studio.models.weights import download
 
     spec = get_spec(args.name)

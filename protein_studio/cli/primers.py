@@ -3,7 +3,7 @@
 Writes ``order.csv`` (name, sequence 5'->3', length, Tm, GC %, scale, purification), ``variants_cds.fasta``
 (the mutated full-length genes, one record per variant named by the variant) and ``plate_map.csv`` /
 ``plate_map.png`` (variants, wild type and an empty well on a 96-well plate) into DIR. Variants are named in
-the numbering used (``--numbering``); see :mod:`protein_studio.core.primers` for the design rules.
+the numbering used (``--numbering``); see :mod:`protein_studio.core.cloning.primers` for the design rules.
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from protein_studio.cli.project import add_to_project
     from protein_studio.cli.scoring import load_input_document, read_mutants
-    from protein_studio.core.dna import back_translate, codon_usage, read_coding_sequence
-    from protein_studio.core.primers import Conditions, Windows, design_primers, write_order
-    from protein_studio.core.project import primer_record
-    from protein_studio.core.session import DocumentState
+    from protein_studio.core.cloning.dna import back_translate, codon_usage, read_coding_sequence
+    from protein_studio.core.cloning.primers import Conditions, Windows, design_primers, write_order
+    from protein_studio.core.storage.project import primer_record
+    from protein_studio.core.documents.session import DocumentState
 
     doc = load_input_document(args)
     names, variants = zip(*read_mutants(args, doc))

@@ -23,7 +23,7 @@ def add_to_project(args, states, what: str) -> None:
     """Add document states to ``args.project`` (when given) and say so on stderr."""
     if not getattr(args, "project", None):
         return
-    from protein_studio.core.project import merge_into
+    from protein_studio.core.storage.project import merge_into
 
     path = merge_into(args.project, states)
     print(f"protein-studio {args.command}: added {what} to the project {path}", file=sys.stderr)
@@ -32,7 +32,7 @@ def add_to_project(args, states, what: str) -> None:
 def run_info(args) -> int:
     """Handler of ``protein-studio project info``."""
     from protein_studio.core.files import printable
-    from protein_studio.core.project import project_summary
+    from protein_studio.core.storage.project import project_summary
 
     summary = project_summary(args.file)
     if args.json:

@@ -1,7 +1,7 @@
 """``protein-studio scan`` and ``protein-studio score``: ESM variant-effect scores from the command line.
 
 ``scan INPUT --model NAME --out scan.csv`` scores every substitution at every (or every chosen) position
-and writes one row per substitution (:data:`~protein_studio.core.export.SCAN_COLUMNS`: the mutant and its
+and writes one row per substitution (:data:`~protein_studio.core.storage.export.SCAN_COLUMNS`: the mutant and its
 position in the numbering used, the 1-based sequence index, the structure's chain, residue number and
 insertion code, the residues, score, model and strategy), the same table as the window's Export Scan.
 ``score INPUT --mutants "A42G,K45R:L46F" --model NAME --out scores.csv`` scores a list of single and
@@ -11,7 +11,7 @@ multiple mutants: one row per mutant, ``mutant,sequence_mutant,score,model,metho
 INPUT is a FASTA file (the first record, or ``--record NAME|N``; ``--structure FILE`` aligns it to a
 structure), a PDB/mmCIF/BinaryCIF file (``--chain``) or ``--sequence SEQ``. Positions are read and written
 in one numbering (``--numbering``: the structure's author numbering by default when there is a structure,
-else the sequence index), through the same :class:`~protein_studio.core.numbering.NumberingScheme` as the
+else the sequence index), through the same :class:`~protein_studio.core.molecules.numbering.NumberingScheme` as the
 window. ``--model`` may be given several times for an ensemble: the score is the mean
 (``--standardise``: of per-model standardised scores) and each model's own column ``score_<model>`` is
 kept. Progress goes to stderr.
@@ -27,6 +27,7 @@ from pathlib import Path
 from protein_studio.cli.folding import check_output
 from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.files import printable
+from protein_studio.core.provenance import provenance_lines
 from protein_studio.engines.methods import MULTI_METHODS, PRECISIONS, STRATEGIES
 
 __all__ = ["register", "run_scan", "run_score", "ProgressBar", "parse_positions", "read_mutants_file"]
@@ -36,14 +37,14 @@ __all__ = ["register", "run_scan", "run_score", "ProgressBar", "parse_positions"
 def load_input_document(args):
     """The document INPUT (and ``--structure``) describe, in the numbering ``--numbering`` asks for.
 
-    The same :func:`~protein_studio.core.session.load_document` the window uses: a structure's chain
+    The same :func:`~protein_studio.core.documents.document.load_document` the window uses: a structure's chain
     (chromophores expanded into their parent residues and left out of scans), a FASTA record aligned to
     a structure, and the structure's author numbering by default. Prints which numbering it uses.
     """
-    from protein_studio.core.numbering import NumberingMap
-    from protein_studio.core.sequences import clean_sequence
-    from protein_studio.core.session import Document, load_document, scheme_for
-    from protein_studio.core.structures import is_structure_path
+    from protein_studio.core.molecules.numbering import NumberingMap
+    from protein_studio.core.molecules.sequences import clean_sequence
+    from protein_studio.core.documents.document import Document, load_document, scheme_for
+    from protein_studio.core.molecules.structures import is_structure_path
 
     if args.sequence is not None and args.input is not None:
         raise UserError("give an INPUT file or --sequence, not both")
@@ -64,7 +65,7 @@ def load_input_document(args):
         if args.record and is_structure_path(path):
             raise UserError("--record applies to FASTA files; choose a structure's chain with --chain")
         if is_structure_path(path) and args.chain is None:
-            from protein_studio.core.structures import load_structure
+            from protein_studio.core.molecules.structures import load_structure
 
             structure = load_structure(path)
             if len(structure.chains) != 1:
@@ -107,7 +108,7 @@ def _with_numbering(doc, args, scheme_for):
 
 
 def _check_scorable(doc) -> None:
-    from protein_studio.core.sequences import AMINO_ACIDS, SCORABLE_SPECIAL
+    from protein_studio.core.molecules.sequences import AMINO_ACIDS, SCORABLE_SPECIAL
 
     for i, residue in enumerate(doc.sequence):
         if i not in doc.excluded and residue not in AMINO_ACIDS and residue not in SCORABLE_SPECIAL:
@@ -134,7 +135,7 @@ def read_mutants_file(path: str | Path):
 
     A plain list (one mutant per line, ``#`` comments) or a table (CSV/TSV) with a ``mutant`` or
     ``mutations`` column, or split wild-type/position/mutant columns, read by the same reader as
-    ``evaluate`` (:func:`~protein_studio.core.dms.read_dms`).
+    ``evaluate`` (:func:`~protein_studio.core.assays.dms.read_dms`).
 
     Returns
     -------
@@ -144,9 +145,9 @@ def read_mutants_file(path: str | Path):
         ``(line, text, reason)`` of rows left out: stop codons, synonymous rows, empty or unreadable
         mutants in a table.
     """
-    from protein_studio.core.dms import read_dms
+    from protein_studio.core.assays.dms import read_dms
     from protein_studio.core.files import read_input_text
-    from protein_studio.core.mutations import split_mutant_text
+    from protein_studio.core.molecules.mutations import split_mutant_text
 
     text = read_input_text(path, "a mutants file")
     lines = text.splitlines()
@@ -158,7 +159,7 @@ def read_mutants_file(path: str | Path):
                    for p in table.problems]
         listed = found
     else:
-        from protein_studio.core.mutations import split_mutants
+        from protein_studio.core.molecules.mutations import split_mutants
 
         listed = [(mutant, number) for number, line in enumerate(lines, start=1)
                   for mutant in split_mutants(line.split("#", 1)[0])]
@@ -185,7 +186,7 @@ _STOP_REASON = "stop codon (nonsense mutations cannot be scored)"
 
 def _mutant_like(line: str) -> bool:
     """True when a first line is mutants (a list), not a table's header."""
-    from protein_studio.core.mutations import split_mutant_text, split_mutants
+    from protein_studio.core.molecules.mutations import split_mutant_text, split_mutants
 
     mutants = split_mutants(line)
     try:
@@ -202,7 +203,7 @@ def read_mutants(args, doc) -> list:
     line of a mutant that does not fit the document, or says that none is left."""
     skipped: list[tuple[int | None, str, str]] = []
     if args.mutants is not None:
-        from protein_studio.core.mutations import split_mutants
+        from protein_studio.core.molecules.mutations import split_mutants
 
         texts = [(t, None) for t in split_mutants(args.mutants)]
         source = "--mutants"
@@ -235,7 +236,7 @@ def _engine_mutant(text: str, doc, source: str, line: int | None):
 # ------------------------------------------------------------------------------------------- progress
 class ProgressBar:
     """A text progress bar on a stream: redrawn in place with ``\\r`` on a terminal, otherwise only a
-    final line. Use as the ``on_progress`` callback of a :class:`~protein_studio.jobs.context.JobContext`.
+    final line. Use as the ``on_progress`` callback of a :class:`~protein_studio.core.job_context.JobContext`.
     """
 
     def __init__(self, label: str, stream=None, width: int = 30):
@@ -269,14 +270,14 @@ class ProgressBar:
 
 
 # ------------------------------------------------------------------------------------------- running
-def _run_models(args, job, document=None):
+def run_models(args, job, document=None):
     """Load each ``--model`` in turn, run ``job(loaded, ctx)`` and return the results. With ``document``,
     structure-aware models get its 3Di tokens (and refuse a document without a structure before any
     model is loaded)."""
     from protein_studio.engines.scoring import check_model_for_document, model_for_document
-    from protein_studio.jobs.context import JobContext
+    from protein_studio.core.job_context import JobContext
     from protein_studio.models.loader import load_model
-    from protein_studio.models.registry import get_spec
+    from protein_studio.models.catalog import get_spec
 
     names = list(dict.fromkeys(args.model))
     for name in names:  # unknown names, and models that cannot score this document, fail before any loading
@@ -303,7 +304,7 @@ def _run_models(args, job, document=None):
     return results
 
 
-def _write_csv(out: str, text: str) -> None:
+def write_csv(out: str, text: str) -> None:
     """Write CSV text to standard output ('-') or, atomically, to a file."""
     if out == "-":
         sys.stdout.write(text)
@@ -321,29 +322,14 @@ def _run_facts(provenance: dict) -> str:
     return ", ".join(facts)
 
 
-def _fmt(value: float) -> str:
+def format_score(value: float) -> str:
     return f"{value:.6f}"
-
-
-def provenance_lines(doc, model: str, method: str, extra: str = "") -> list[str]:
-    """Comment lines that say where a table's numbers came from."""
-    import datetime
-
-    from protein_studio import __version__
-
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    source = ", ".join(Path(p).name for p in doc.paths) or "--sequence"
-    lines = [f"protein-studio {__version__}, {when}", f"input: {doc.name} ({source})",
-             f"model: {model}; {method}" + (f"; {extra}" if extra else "")]
-    from protein_studio.core.export import numbering_header
-
-    return lines + [numbering_header(doc.scheme)]
 
 
 def run_scan(args) -> int:
     """Handler of ``protein-studio scan``."""
-    from protein_studio.core.export import SCAN_COLUMNS, scan_csv, scan_long_rows
-    from protein_studio.core.sequences import AMINO_ACIDS
+    from protein_studio.core.storage.export import SCAN_COLUMNS, scan_csv, scan_long_rows
+    from protein_studio.core.molecules.sequences import AMINO_ACIDS
     from protein_studio.engines.scoring import ensemble_scans, saturation_scan
 
     check_output(args.out)
@@ -353,7 +339,7 @@ def run_scan(args) -> int:
     positions = [i for i in positions if i not in doc.excluded]
     if not positions:
         raise InputError("no positions to scan: " + "; ".join(doc.residue_text(i) for i in left_out))
-    results = _run_models(args, lambda loaded, ctx: saturation_scan(
+    results = run_models(args, lambda loaded, ctx: saturation_scan(
         doc.sequence, loaded, ctx, strategy=args.strategy, positions=positions, batch_size=args.batch_size),
         doc)
     result = results[0] if len(results) == 1 else ensemble_scans(results, standardise=args.standardise)
@@ -363,14 +349,15 @@ def run_scan(args) -> int:
     for row in scan_long_rows(result.scores, doc.sequence, doc.scheme, result.model, result.strategy,
                               doc.numbering, positions=result.positions_done):
         i, c = int(row[2]) - 1, AMINO_ACIDS.index(row[7])
-        rows.append(row + [_fmt(result.per_model[n][i, c]) for n in names])
+        rows.append(row + [format_score(result.per_model[n][i, c]) for n in names])
     header = provenance_lines(doc, result.model, f"strategy {result.strategy}", _run_facts(result.provenance))
-    _write_csv(args.out, scan_csv(rows, header, columns))
+    write_csv(args.out, scan_csv(rows, header, columns))
     if args.out != "-":
         print(printable(f"protein-studio scan: wrote {len(rows)} substitutions at {len(result.positions_done)} "
                         f"positions of {doc.name} to {args.out}"), file=sys.stderr)
     from protein_studio.cli.project import add_to_project
-    from protein_studio.core.session import DocumentState, ScanState
+    from protein_studio.core.documents.scans import ScanState
+    from protein_studio.core.documents.session import DocumentState
 
     scan = ScanState.empty(result.model, result.strategy, doc.sequence, random_weights="RANDOM" in str(
         result.provenance.get("weights", "")), excluded=doc.excluded)
@@ -391,23 +378,23 @@ def run_score(args) -> int:
         raise UserError("--multi joint masks the mutated positions together; it cannot use --strategy wt-marginals")
     parsed = read_mutants(args, doc)
     engine_mutants = [mutant for _, mutant in parsed]
-    results = _run_models(args, lambda loaded, ctx: score_mutants(
+    results = run_models(args, lambda loaded, ctx: score_mutants(
         doc.wild_type, engine_mutants, loaded, ctx, multi=args.multi, strategy=args.strategy,
         batch_size=args.batch_size), doc)
     result = results[0] if len(results) == 1 else ensemble_mutant_scores(results, standardise=args.standardise)
     names = list(result.per_model)
     columns = ["mutant", "sequence_mutant", "score", "model", "method"] + [f"score_{n}" for n in names]
-    rows = [[name, str(mutant), _fmt(result.scores[k]), result.model, result.method]
-            + [_fmt(result.per_model[n][k]) for n in names] for k, (name, mutant) in enumerate(parsed)]
-    from protein_studio.core.export import scan_csv
+    rows = [[name, str(mutant), format_score(result.scores[k]), result.model, result.method]
+            + [format_score(result.per_model[n][k]) for n in names] for k, (name, mutant) in enumerate(parsed)]
+    from protein_studio.core.storage.export import scan_csv
 
     header = provenance_lines(doc, result.model, f"method {result.method}, strategy {args.strategy}",
                               _run_facts(result.provenance))
-    _write_csv(args.out, scan_csv(rows, header, columns))
+    write_csv(args.out, scan_csv(rows, header, columns))
     if args.out != "-":
         print(f"protein-studio score: wrote {len(rows)} mutants ({result.method}) to {args.out}", file=sys.stderr)
     from protein_studio.cli.project import add_to_project
-    from protein_studio.core.session import DocumentState
+    from protein_studio.core.documents.session import DocumentState
 
     state = DocumentState(doc)
     for (_name, mutant), score in zip(parsed, result.scores):

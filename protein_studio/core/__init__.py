@@ -1,4 +1,16 @@
-"""Qt-free, torch-free domain layer: sequences, mutations, structures, numbering, DMS tables, state.
+"""Qt-free, torch-free domain layer, by domain:
+
+* :mod:`.molecules`: sequences, structures, mutations, numbering, structure tokens;
+* :mod:`.documents`: a protein as the application holds it, its scans, the session, the selection;
+* :mod:`.assays`: measured tables, measurements on a document, metrics;
+* :mod:`.cloning`: genes, codons, variant libraries, primers, order sheets;
+* :mod:`.storage`: projects, autosave and recovery, settings, exports.
+
+They stand on the ground modules here, which import nothing else of the package: :mod:`.errors` (messages
+for the user), :mod:`.files` (reading user files safely, writing atomically), :mod:`.formats` (file
+endings), :mod:`.units`, :mod:`.tables` (CSV), :mod:`.provenance` and :mod:`.job_context` (the protocol
+long work reports progress, partial results and cancellation through). The order molecules < documents <
+assays, cloning < storage is an import contract (``pyproject.toml``, checked by ``make test``).
 
 Importing biotite imports its plotting helpers, which import matplotlib (0.15 s of every command's start)
 only to define one arrow class for its plasmid maps, which Protein Studio never draws. While biotite's

@@ -10,7 +10,7 @@ The TM-score (biotite ``tm_score``, normalised by the reference's residue count)
 superposition and a few refinements that superimpose only on the pairs closer than the TM-score's
 distance scale ``d0`` (the iteration the TM-score program uses), so it is not held down by a flexible tail.
 
-Works on :class:`~protein_studio.core.structures.Structure` objects or on biotite ``AtomArray`` s; no torch.
+Works on :class:`~protein_studio.core.molecules.structures.Structure` objects or on biotite ``AtomArray`` s; no torch.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import biotite.structure as struc
 import numpy as np
 
 from protein_studio.core.errors import InputError, UserError
-from protein_studio.core.structures import ResidueId, Structure
+from protein_studio.core.molecules.structures import ResidueId, Structure
 
 __all__ = ["StructureComparison", "CaChain", "ca_residues", "match_residues", "compare_structures"]
 

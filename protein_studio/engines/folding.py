@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from protein_studio.core.errors import InputError, UserError
-from protein_studio.core.sequences import AMINO_ACIDS, clean_sequence
+from protein_studio.core.molecules.sequences import AMINO_ACIDS, clean_sequence
 
 __all__ = [
     "CHAIN_LINKER",
@@ -407,7 +407,7 @@ def fold_sequence(sequence: str, loaded, ctx, *, chunk_size: int | None | str = 
     """
     import torch
 
-    from protein_studio.engines.devices import free_device_memory, is_out_of_memory
+    from protein_studio.models.devices import free_device_memory, is_out_of_memory
 
     chains = split_chains(sequence, source=name)
     model, device = loaded.model, torch.device(loaded.device)

@@ -34,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from protein_studio.core.errors import InputError, UserError
-from protein_studio.core.sequences import AMINO_ACIDS, clean_sequence
+from protein_studio.core.molecules.sequences import AMINO_ACIDS, clean_sequence
 
 __all__ = [
     "MIN_ENTROPY_BITS",
@@ -385,7 +385,7 @@ def generate_sequences(loaded, settings: GenerationSettings, ctx, *, reference: 
             candidate.identity = sequence_identity(candidate.sequence, reference)
         if fold_model is not None:
             from protein_studio.engines.folding import fold_sequence
-            from protein_studio.jobs.context import JobContext
+            from protein_studio.core.job_context import JobContext
 
             # its own progress would jump around in ours; cancel and warnings pass through
             quiet = JobContext(on_warning=ctx.warn, cancel_event=ctx.cancel_event)

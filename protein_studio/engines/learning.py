@@ -33,8 +33,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.mutations import MultiMutant, Mutation, parse_mutant
-from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.core.molecules.mutations import MultiMutant, Mutation, parse_mutant
+from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.engines.methods import CV_SCHEMES, FEATURES, REGRESSORS
 
 __all__ = [

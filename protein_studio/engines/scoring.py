@@ -2,7 +2,7 @@
 
 Every public function is a plain function of ``(inputs, loaded, ctx)``: ``loaded`` is a
 :class:`~protein_studio.models.spec.LoadedModel` holding a fair-esm ESM-1b / ESM-1v / ESM-2 model in eval
-mode, and ``ctx`` a :class:`~protein_studio.jobs.context.JobContext` that receives progress, partial results
+mode, and ``ctx`` a :class:`~protein_studio.core.job_context.JobContext` that receives progress, partial results
 and warnings, and is checked for cancellation between forward passes.
 
 Scores are log-probability differences, ``score(X_i -> Y) = log p(Y at i) - log p(X at i)``, where the
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from protein_studio.core.errors import InputError, UserError
-from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.engines.fast_paths import is_fair_esm, logits_at_rows, sdpa_attention
 from protein_studio.engines.methods import MULTI_METHODS, STRATEGIES
 from protein_studio.engines.windows import assign_tiles, centred_window, span_window, tiles
@@ -340,7 +340,7 @@ class _Runner:
     def _out_of_memory(self, size: int, exc: BaseException) -> None:
         import torch
 
-        from protein_studio.engines.devices import free_device_memory, move_loaded_model
+        from protein_studio.models.devices import free_device_memory, move_loaded_model
 
         device = torch.device(self.loaded.device)
         free_device_memory(device)
@@ -360,7 +360,7 @@ class _Runner:
             progress: Callable[[int], None]) -> None:
         """Run ``passes`` in order, batching neighbours of equal width; ``on_batch(passes, logps)`` gets
         for each pass a ``(len(read), vocabulary)`` array of log-probabilities."""
-        from protein_studio.engines.devices import is_out_of_memory
+        from protein_studio.models.devices import is_out_of_memory
 
         done = 0
         while done < len(passes):
@@ -393,20 +393,20 @@ def check_model_for_document(spec, document) -> None:
     from protein_studio.models.registry import STRUCTURE_AWARE_FAMILIES
 
     if spec.family in STRUCTURE_AWARE_FAMILIES:
-        from protein_studio.core.structure_tokens import structure_extra_problem
+        from protein_studio.core.molecules.structure_tokens import structure_extra_problem
 
         problem = structure_extra_problem()
         if problem:
             raise UserError(f"{spec.name}: {problem}")
         if document.structure is None:
-            from protein_studio.core.structure_tokens import structure_tokens
+            from protein_studio.core.molecules.structure_tokens import structure_tokens
 
             structure_tokens(document)  # raises with what to open
 
 
 def model_for_document(loaded, document):
     """``loaded`` ready to score ``document``: a structure-aware model (SaProt) gets the document's 3Di
-    tokens (:func:`protein_studio.core.structure_tokens.structure_tokens`); other models are returned as
+    tokens (:func:`protein_studio.core.molecules.structure_tokens.structure_tokens`); other models are returned as
     they are. The model itself is shared, not copied."""
     from dataclasses import replace
 
@@ -414,7 +414,7 @@ def model_for_document(loaded, document):
 
     if loaded.spec.family not in STRUCTURE_AWARE_FAMILIES:
         return loaded
-    from protein_studio.core.structure_tokens import structure_tokens
+    from protein_studio.core.molecules.structure_tokens import structure_tokens
 
     return replace(loaded, alphabet=loaded.alphabet.bind(structure_tokens(document)))
 
@@ -615,7 +615,7 @@ def embed_sequence(sequence: str, loaded) -> np.ndarray:
     """
     import torch
 
-    from protein_studio.jobs.context import JobContext
+    from protein_studio.core.job_context import JobContext
 
     runner = _Runner(loaded, JobContext())
     encoded = runner.encode(sequence)
@@ -656,7 +656,7 @@ def result_provenance(loaded, runner=None, **extra) -> dict:
 
 # --------------------------------------------------------------------------------------------- mutants
 def _as_mutants(mutants, sequence: str, first_residue: int) -> list:
-    from protein_studio.core.mutations import validate_mutant
+    from protein_studio.core.molecules.mutations import validate_mutant
 
     return [validate_mutant(item, sequence, first_residue) for item in mutants]
 
@@ -673,7 +673,7 @@ def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "a
         Wild-type sequence.
     mutants : sequence of MultiMutant or str
         Mutants numbered from ``first_residue`` (strings are parsed with
-        :func:`protein_studio.core.mutations.parse_mutant`); each is checked against the sequence.
+        :func:`protein_studio.core.molecules.mutations.parse_mutant`); each is checked against the sequence.
     loaded : LoadedModel
     ctx : JobContext
     multi : {"additive", "joint"}

@@ -4,7 +4,7 @@
 page keeps answering. When it takes longer than a moment, a window-modal progress dialog shows what is
 being read (MB of how many) and offers Cancel. Cancel stops the reading at the next chunk; a parser that is
 already running cannot be interrupted, so its result is dropped when it ends (its memory is bounded by the
-input caps of :mod:`protein_studio.core.files` and :mod:`protein_studio.core.structures`).
+input caps of :mod:`protein_studio.core.files` and :mod:`protein_studio.core.molecules.structures`).
 """
 
 from __future__ import annotations

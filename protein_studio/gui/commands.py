@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
-from protein_studio.core.session import Session
+from protein_studio.core.documents.session import Session
 
 __all__ = ["SetResidueCommand", "EditsCommand", "ReplaceSequenceCommand", "ReplaceDocumentCommand", "history_steps",
            "rebuild_history"]

@@ -33,8 +33,9 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDockWidget
                                QHBoxLayout, QLabel, QPushButton, QVBoxLayout)
 
 from protein_studio.core.errors import InputError, UserError
-from protein_studio.core.project import prediction_record, provenance_now
-from protein_studio.core.structures import ResidueId, Structure, structure_from_text, to_pdb_text
+from protein_studio.core.provenance import provenance_now
+from protein_studio.core.storage.project import prediction_record
+from protein_studio.core.molecules.structures import ResidueId, Structure, structure_from_text, to_pdb_text
 from protein_studio.gui.track_panel import TrackPanel, displacement_track, plddt_track
 from protein_studio.gui.worker import Job
 from protein_studio.gui.file_dialogs import open_file, save_file
@@ -55,7 +56,7 @@ NOT_ON_DISK = "  (not on disk)"
 def model_choices(task: str) -> list[tuple[str, str, bool, bool]]:
     """``(name, label, is_random, on_disk)`` of every model for ``task`` (random ones labelled RANDOM
     WEIGHTS, the ones not on disk marked so)."""
-    from protein_studio.models.registry import all_models
+    from protein_studio.models.catalog import all_models
     from protein_studio.models.weights import is_on_disk
 
     out = []
@@ -490,7 +491,7 @@ class DesignTools(QObject):
 
     def add_structure_file(self, path) -> StructureEntry | None:
         """Read a structure file for comparisons; on failure say why (None)."""
-        from protein_studio.core.structures import load_structure
+        from protein_studio.core.molecules.structures import load_structure
 
         path = Path(path)
         try:
@@ -520,7 +521,7 @@ class DesignTools(QObject):
     def save_structure(self, label: str, path: str | Path) -> bool:
         """Write the structure labelled ``label`` (see :meth:`savable_structures`) to ``path``, PDB or mmCIF
         by its extension, atomically; a failure is a message."""
-        from protein_studio.core.structures import save_structure
+        from protein_studio.core.molecules.structures import save_structure
 
         chosen = dict(self.savable_structures()).get(label)
         if chosen is None:
@@ -555,7 +556,7 @@ class DesignTools(QObject):
     # prediction ------------------------------------------------------------------------------
     def sequence_choices(self) -> list[tuple[str, str, str]]:
         """``(label, name, sequence)`` of what can be folded: current sequence, wild type, variants."""
-        from protein_studio.core.mutations import apply_mutant
+        from protein_studio.core.molecules.mutations import apply_mutant
 
         doc = self.window.session.document
         if doc is None:
@@ -581,9 +582,9 @@ class DesignTools(QObject):
         the reason it cannot fit. Random-weight models are tiny: they always run, and the estimate of
         the real architecture is shown for reference.
         """
-        from protein_studio.engines.devices import select_device
+        from protein_studio.models.devices import select_device
         from protein_studio.engines.folding import choose_chunk_size, estimate_fold_resources
-        from protein_studio.models.registry import get_spec
+        from protein_studio.models.catalog import get_spec
 
         try:
             spec = get_spec(model)
@@ -603,7 +604,7 @@ class DesignTools(QObject):
 
     def predict(self, model: str, sequence: str | None = None, name: str | None = None) -> int | None:
         """Fold ``sequence`` (default: the current one) with ``model`` on the worker; the job id or None."""
-        from protein_studio.models.registry import get_spec
+        from protein_studio.models.catalog import get_spec
 
         doc = self.window.session.document
         if sequence is None:

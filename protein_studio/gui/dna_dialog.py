@@ -3,7 +3,7 @@
 Step 1, the library: the substitutions at the positions selected in the heatmap (or ranked table, sequence,
 3D view), filtered (lowest score, residues never introduced, positions to keep), as every single, every
 combination up to k, or the variant list; each with its additive score, and with Score Jointly the chosen
-model's joint score and the difference (flagged above :data:`~protein_studio.core.library.EPISTASIS_THRESHOLD`).
+model's joint score and the difference (flagged above :data:`~protein_studio.core.cloning.library.EPISTASIS_THRESHOLD`).
 Step 2, the DNA: the gene imported from a file (checked against the protein) or back-translated for a host;
 the protocol and the windows. Design Primers fills the primer table; Write Order writes ``order.csv``,
 ``variants_cds.fasta`` and ``plate_map.csv``/``.png`` into a folder and keeps the design in the project.
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDoubleSpi
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from protein_studio.core.errors import UserError
-from protein_studio.core.library import LIBRARY_COLUMNS
+from protein_studio.core.cloning.library import LIBRARY_COLUMNS
 from protein_studio.gui.file_dialogs import choose_folder, open_file
 
 __all__ = ["DesignDnaDialog"]
@@ -129,13 +129,13 @@ class DesignDnaDialog(QDialog):
             self.positions.setText(", ".join(doc.residue_text(i) for i in chosen[:12]) + (" \u2026" if len(chosen) > 12 else ""))
 
     def build_library(self) -> int:
-        from protein_studio.core.library import LibraryFilters, build_library, candidates_at
+        from protein_studio.core.cloning.library import LibraryFilters, build_library, candidates_at
 
         doc, scan = self.window.session.document, self.window.session.scan
         try:
             mode = self.mode.currentData()
             if mode == "chosen":
-                from protein_studio.core.library import LibraryVariant
+                from protein_studio.core.cloning.library import LibraryVariant
 
                 self.library = [LibraryVariant(v, self.window.session.scan.additive_score(v)
                                                if scan is not None else float("nan"))
@@ -159,7 +159,7 @@ class DesignDnaDialog(QDialog):
         return len(self.library)
 
     def _fill_library(self) -> None:
-        from protein_studio.core.library import library_rows
+        from protein_studio.core.cloning.library import library_rows
 
         name = self.window.session.document.name_mutant
         _fill(self.library_table, library_rows(self.library, name))
@@ -189,7 +189,7 @@ class DesignDnaDialog(QDialog):
     def _on_joint(self, job_id: int, result) -> None:
         if job_id != self.joint_job:
             return
-        from protein_studio.core.library import with_joint_scores
+        from protein_studio.core.cloning.library import with_joint_scores
 
         self.joint_job = None
         with_joint_scores(self.library, dict(zip(result.mutants, (float(s) for s in result.scores))))
@@ -205,7 +205,7 @@ class DesignDnaDialog(QDialog):
 
     # DNA -------------------------------------------------------------------------------------
     def _protocol_defaults(self) -> None:
-        from protein_studio.core.primers import Windows
+        from protein_studio.core.cloning.primers import Windows
 
         windows = Windows.for_protocol(self.protocol.currentData())
         self.min_length.setValue(windows.min_length)
@@ -214,7 +214,7 @@ class DesignDnaDialog(QDialog):
         self.max_tm.setValue(windows.max_tm)
 
     def import_gene(self, path: str | Path | None = None) -> bool:
-        from protein_studio.core.dna import read_coding_sequence
+        from protein_studio.core.cloning.dna import read_coding_sequence
 
         if path is None:
             path = open_file(self, "gene", "Import the gene", "DNA (*.fasta *.fa *.fna *.gb *.gbk *.genbank);;All files (*)")
@@ -231,7 +231,7 @@ class DesignDnaDialog(QDialog):
         return True
 
     def _gene_and_usage(self):
-        from protein_studio.core.dna import back_translate, codon_usage
+        from protein_studio.core.cloning.dna import back_translate, codon_usage
 
         host = self.host.currentData()
         usage = codon_usage(host)
@@ -241,7 +241,7 @@ class DesignDnaDialog(QDialog):
         return back_translate(doc.wild_type, usage, 0.1, name=doc.name, host=host), usage
 
     def design(self) -> int:
-        from protein_studio.core.primers import Windows, design_primers, order_rows
+        from protein_studio.core.cloning.primers import Windows, design_primers, order_rows
 
         doc = self.window.session.document
         if doc is None or not self.library:
@@ -267,8 +267,8 @@ class DesignDnaDialog(QDialog):
         return len(self.designs)
 
     def write_order(self, folder: str | Path | None = None) -> list[Path]:
-        from protein_studio.core.primers import Conditions, write_order
-        from protein_studio.core.project import primer_record
+        from protein_studio.core.cloning.primers import Conditions, write_order
+        from protein_studio.core.storage.project import primer_record
 
         if not self.designs:
             self.status.setText("design the primers first")

@@ -19,7 +19,7 @@ __all__ = ["window_settings", "last_folder", "remember_folder", "open_file", "op
 
 def window_settings() -> QSettings:
     """Window layout, recent files and dialog folders: an INI file in the configuration folder."""
-    from protein_studio.core.settings import config_dir
+    from protein_studio.core.storage.settings import config_dir
 
     folder = config_dir()
     folder.mkdir(parents=True, exist_ok=True)

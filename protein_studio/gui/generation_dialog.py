@@ -41,7 +41,7 @@ def _number_item(value, digits: int) -> QTableWidgetItem:
 
 
 def _is_random(model: str) -> bool:
-    from protein_studio.models.registry import get_spec
+    from protein_studio.models.catalog import get_spec
 
     try:
         return get_spec(model).is_random
@@ -190,7 +190,7 @@ class GenerationDialog(QDialog):
 
     def generate(self) -> int | None:
         """Start sampling on the worker with the dialog's settings; the job id, or None when refused."""
-        from protein_studio.models.registry import get_spec
+        from protein_studio.models.catalog import get_spec
 
         if self.job_id is not None:
             return None
@@ -279,7 +279,7 @@ class GenerationDialog(QDialog):
         self.show_result(result)
         state = self.window.session.state
         if state is not None and self._settings is not None:  # the set, its settings and seed go in the project
-            from protein_studio.core.project import generated_record
+            from protein_studio.core.storage.project import generated_record
 
             state.results.append(generated_record(result, self._settings, result.to_fasta(include_dropped=True),
                                                   self._model))
@@ -363,8 +363,8 @@ class GenerationDialog(QDialog):
 
     def open_as_document(self, row: int | None = None) -> bool:
         """Open the row's sequence as a new document (no structure)."""
-        from protein_studio.core.numbering import NumberingMap
-        from protein_studio.core.session import Document
+        from protein_studio.core.molecules.numbering import NumberingMap
+        from protein_studio.core.documents.document import Document
 
         candidate = self.selected_candidate() if row is None else self.candidate_at(row)
         if candidate is None:

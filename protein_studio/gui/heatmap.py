@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QToolTip
 
 from protein_studio.core.errors import UserError
 from protein_studio.core.files import write_bytes_atomically
-from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.gui.images import save_image
 from protein_studio.gui.sequence_editor import BREAK_COLORS
 

@@ -1,9 +1,9 @@
 """The Protein Studio main window: sequence editor, scan heatmap, 3D view, variants, ranked table, jobs.
 
 Data flows one way: a menu action builds a :class:`~protein_studio.gui.worker.Job`, the worker runs the
-engine, its signals arrive on the GUI thread and update the :class:`~protein_studio.core.session.Session`,
+engine, its signals arrive on the GUI thread and update the :class:`~protein_studio.core.documents.session.Session`,
 whose events make the views redraw. Selections go through the one
-:class:`~protein_studio.core.selection.SelectionMediator`; structure residues cross into sequence
+:class:`~protein_studio.core.documents.selection.SelectionMediator`; structure residues cross into sequence
 positions only through the document's numbering map.
 """
 
@@ -25,14 +25,15 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QHBoxLayout
 
 from protein_studio import __version__
 from protein_studio.core.errors import UserError
-from protein_studio.core.export import document_record, variant_rows, variants_csv, variants_fasta
+from protein_studio.core.storage.export import document_record, variant_rows, variants_csv, variants_fasta
 from protein_studio.core.files import printable, write_text_atomically
-from protein_studio.core.selection import SelectionMediator
-from protein_studio.core.mutations import MultiMutant, Mutation
-from protein_studio.core.project import PROJECT_SUFFIX
-from protein_studio.core.sequences import AMINO_ACIDS, format_fasta
-from protein_studio.core.session import Document, Session, load_document, load_sources, scheme_for
-from protein_studio.core.structures import ResidueId, viewer_text
+from protein_studio.core.documents.selection import SelectionMediator
+from protein_studio.core.molecules.mutations import MultiMutant, Mutation
+from protein_studio.core.storage.project import PROJECT_SUFFIX
+from protein_studio.core.molecules.sequences import AMINO_ACIDS, format_fasta
+from protein_studio.core.documents.document import Document, load_document, load_sources, scheme_for
+from protein_studio.core.documents.session import Session
+from protein_studio.core.molecules.structures import ResidueId, viewer_text
 from protein_studio.engines.scoring import check_model_for_document, model_for_document
 from protein_studio.gui.activity_panel import ActivityPanel
 from protein_studio.gui.background import Cancelled, run_with_progress
@@ -135,7 +136,7 @@ class MainWindow(QMainWindow):
         self.worker = worker or Worker()
         self.worker.setParent(self)
         self.settings = window_settings()
-        from protein_studio.core.settings import load_settings_or_set_aside
+        from protein_studio.core.storage.settings import load_settings_or_set_aside
 
         # a settings file that cannot be used is moved aside with a message: the window always starts
         self.user_settings, self.settings_notice = load_settings_or_set_aside()
@@ -765,7 +766,7 @@ class MainWindow(QMainWindow):
         return self.set_numbering(kind, value)
 
     def set_numbering(self, kind: str, value=None) -> bool:
-        """Show the document in numbering ``kind`` (see :func:`protein_studio.core.session.scheme_for`)."""
+        """Show the document in numbering ``kind`` (see :func:`protein_studio.core.documents.document.scheme_for`)."""
         doc = self.session.document
         if doc is None:
             return False
@@ -945,7 +946,7 @@ class MainWindow(QMainWindow):
     def add_variant(self, text) -> bool:
         """Add variants: text typed in the numbering shown (``E104K:G238S``; a comma separates several
         variants, as everywhere), or a MultiMutant in sequence positions. True when any was added."""
-        from protein_studio.core.mutations import split_mutants
+        from protein_studio.core.molecules.mutations import split_mutants
 
         items = split_mutants(text) if isinstance(text, str) else [text]
         if not items:
@@ -1010,7 +1011,7 @@ class MainWindow(QMainWindow):
 
     # scans -----------------------------------------------------------------------------------
     def _spec(self, name: str):
-        from protein_studio.models.registry import get_spec
+        from protein_studio.models.catalog import get_spec
 
         return get_spec(name)
 
@@ -1280,7 +1281,7 @@ class MainWindow(QMainWindow):
 
     # models ----------------------------------------------------------------------------------
     def _scoring_specs(self):
-        from protein_studio.models.registry import all_models
+        from protein_studio.models.catalog import all_models
 
         return all_models(task="scoring")
 
@@ -1375,7 +1376,7 @@ class MainWindow(QMainWindow):
         self.worker.release_model()
 
     def _save_model_choice(self) -> None:
-        from protein_studio.core.settings import save_settings
+        from protein_studio.core.storage.settings import save_settings
 
         try:
             save_settings(self.user_settings)
@@ -1409,7 +1410,7 @@ class MainWindow(QMainWindow):
 
     def require_on_disk(self, name: str, what: str) -> bool:
         """True when model ``name`` can be loaded; else say so and offer the model manager (nothing runs)."""
-        from protein_studio.models.registry import get_spec
+        from protein_studio.models.catalog import get_spec
         from protein_studio.models.weights import is_on_disk
 
         try:
@@ -1450,7 +1451,7 @@ class MainWindow(QMainWindow):
 
     def _scan_header(self) -> list[str]:
         doc, scan = self.session.document, self.session.scan
-        from protein_studio.cli.scoring import provenance_lines
+        from protein_studio.core.provenance import provenance_lines
 
         method = f"strategy {scan.strategy}" + (", RANDOM WEIGHTS" if scan.random_weights else "")
         state = "complete" if scan.complete else f"{scan.positions_done} of {scan.positions_to_scan} positions done"
@@ -1463,7 +1464,7 @@ class MainWindow(QMainWindow):
         ``"wide"`` (one row per position, 20 score columns). Positions are labelled in the numbering shown
         and by sequence index; ``#`` lines at the top give version, date, input, model and numbering.
         """
-        from protein_studio.core.export import scan_csv, scan_long_rows, scan_wide_csv
+        from protein_studio.core.storage.export import scan_csv, scan_long_rows, scan_wide_csv
 
         doc, scan = self.session.document, self.session.scan
         if scan is None or doc is None:
@@ -1583,7 +1584,7 @@ class MainWindow(QMainWindow):
         try:
             rows = self.variant_rows()
             fasta = Path(path).suffix.lower() in (".fasta", ".fa", ".faa")
-            from protein_studio.core.export import numbering_header
+            from protein_studio.core.provenance import numbering_header
 
             write_text_atomically(path, variants_fasta(rows, doc.name) if fasta
                                   else variants_csv(rows, [numbering_header(doc.scheme)]))
@@ -1754,6 +1755,6 @@ class MainWindow(QMainWindow):
 
 
 def _weights_folder():
-    from protein_studio.models.weights import weights_dir
+    from protein_studio.models.locations import weights_dir
 
     return weights_dir()

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QVBoxLayout, QWidget)
 
 from protein_studio.core.errors import UserError
-from protein_studio.core.measurements import assay_predictions, assays_in, measurement_record, read_assay
-from protein_studio.core.metrics import evaluate_predictions
-from protein_studio.core.session import additive_scores
+from protein_studio.core.assays.measurements import assay_predictions, assays_in, measurement_record, read_assay
+from protein_studio.core.assays.metrics import evaluate_predictions
+from protein_studio.core.documents.scans import additive_scores
 from protein_studio.gui.worker import Job
 from protein_studio.gui.file_dialogs import open_file
 
@@ -292,7 +292,7 @@ class MeasurementsPanel(QWidget):
         path = open_file(self, "measurements", "Import measurements", "Tables (*.csv *.tsv *.txt);;All files (*)")
         if not path:
             return False
-        from protein_studio.core.dms import read_dms
+        from protein_studio.core.assays.dms import read_dms
 
         try:
             table = read_dms(path)

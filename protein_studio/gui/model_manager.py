@@ -24,7 +24,7 @@ from protein_studio.gui.background import Cancelled, run_with_progress
 from protein_studio.gui.design_tools import RANDOM_COLOR
 from protein_studio.gui.file_dialogs import choose_folder, open_file
 from protein_studio.gui.worker import Job
-from protein_studio.models import weights
+from protein_studio.models import locations, weights
 
 __all__ = ["ModelManager", "model_state", "COLUMNS"]
 
@@ -43,12 +43,12 @@ def _does(spec) -> str:
 
 def model_state(spec) -> str:
     """``on disk``, ``not on disk``, ``built on the fly`` (random weights), or what optional extra is missing."""
-    from protein_studio.models import weights
+    from protein_studio.models import locations, weights
     from protein_studio.models.registry import EXTRAS
 
     extra = ""
     if spec.family in EXTRAS:
-        from protein_studio.core.structure_tokens import structure_extra_problem
+        from protein_studio.core.molecules.structure_tokens import structure_extra_problem
 
         if structure_extra_problem():
             extra = f"; needs pip install \"protein-studio[{EXTRAS[spec.family][0]}]\""
@@ -131,13 +131,13 @@ class ModelManager(QDialog):
 
     # contents --------------------------------------------------------------------------------
     def specs(self):
-        from protein_studio.models.registry import all_models
+        from protein_studio.models.catalog import all_models
 
         return all_models()
 
     def refresh(self) -> None:
         """Rebuild the rows (the selection is kept by model name)."""
-        from protein_studio.models.hf_loading import hf_cache_dir, imported_root
+        from protein_studio.models.locations import hf_cache_dir, imported_root
         from protein_studio.models.registry import EXTRAS
         selected = self.selected_name()
         specs = self.specs()
@@ -165,7 +165,7 @@ class ModelManager(QDialog):
                 self.table.setItem(r, c, item)
             if spec.name == selected:
                 self.table.selectRow(r)
-        self.folders.setText(f"fair-esm weights: {weights.weights_dir()}\n"
+        self.folders.setText(f"fair-esm weights: {locations.weights_dir()}\n"
                              f"Imported Hugging Face models: {imported_root()}\nHugging Face cache: {hf_cache_dir()}")
         self._update_buttons()
 
@@ -191,7 +191,7 @@ class ModelManager(QDialog):
         raise KeyError(name)
 
     def _selected_spec(self):
-        from protein_studio.models.registry import get_spec
+        from protein_studio.models.catalog import get_spec
 
         name = self.selected_name()
         return None if name is None else get_spec(name)

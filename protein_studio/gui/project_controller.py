@@ -1,9 +1,9 @@
 """The window's project: File > New/Open/Save Project, autosave a few seconds after each change, recovery
 after a crash, and the question before closing.
 
-The project lives in :mod:`protein_studio.core.project` (an SQLite file); this module only decides when
+The project lives in :mod:`protein_studio.core.storage.project` (an SQLite file); this module only decides when
 to write it and asks the user. Autosave takes a snapshot of the session on the GUI thread (arrays are
-copied, nothing is serialised there) and hands it to :class:`~protein_studio.core.autosave.Autosaver`,
+copied, nothing is serialised there) and hands it to :class:`~protein_studio.core.storage.autosave.Autosaver`,
 whose thread writes it: into the project's file when it has one, else into this process's recovery file.
 """
 
@@ -15,9 +15,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
-from protein_studio.core.autosave import Autosaver, find_recovery_files, recovery_path
+from protein_studio.core.storage.autosave import Autosaver, find_recovery_files, recovery_path
 from protein_studio.core.files import printable
-from protein_studio.core.project import PROJECT_SUFFIX, ProjectError, load_project, save_project, snapshot
+from protein_studio.core.storage.project import PROJECT_SUFFIX, ProjectError, load_project, save_project, snapshot
 from protein_studio.gui.background import Cancelled, run_with_progress
 from protein_studio.gui.file_dialogs import open_file
 

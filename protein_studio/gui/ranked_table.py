@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QHB
                                QLineEdit, QPushButton, QSpinBox, QTableView, QVBoxLayout, QWidget)
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.export import table_csv
-from protein_studio.core.numbering import NumberingScheme
-from protein_studio.core.sequences import AMINO_ACIDS
-from protein_studio.core.session import substitution_ranks
+from protein_studio.core.tables import table_csv
+from protein_studio.core.molecules.numbering import NumberingScheme
+from protein_studio.core.molecules.sequences import AMINO_ACIDS
+from protein_studio.core.documents.scans import substitution_ranks
 
 __all__ = ["RankedRow", "RANKED_COLUMNS", "rank_substitutions", "ranked_rows_csv", "RankedTable"]
 
@@ -69,7 +69,7 @@ def rank_substitutions(scores: np.ndarray, sequence: str, *, scheme: NumberingSc
     min_score : float, optional
         Keep scores >= this.
     ranks : ndarray (L, 20), optional
-        :func:`~protein_studio.core.session.substitution_ranks` of ``scores`` when already known (the
+        :func:`~protein_studio.core.documents.scans.substitution_ranks` of ``scores`` when already known (the
         scan caches them); computed here otherwise.
 
     Returns
@@ -236,7 +236,7 @@ class RankedTable(QWidget):
 
         ``scheme`` names the positions (and reads the region filters); ``residues`` gives each position's
         structure residue. ``ranks``: a callable returning the current substitution ranks of ``scores``
-        (e.g. the scan's cached :meth:`~protein_studio.core.session.ScanState.ranks`), so the table does
+        (e.g. the scan's cached :meth:`~protein_studio.core.documents.scans.ScanState.ranks`), so the table does
         not sort again what the heatmap already ranked; without it the table ranks ``scores`` itself.
         """
         self._scores = scores

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetrics, QGuiApplication, QKeySequence, QPainter
 from PySide6.QtWidgets import QAbstractScrollArea, QToolTip
 
-from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.core.molecules.sequences import AMINO_ACIDS
 
 __all__ = ["SequenceEditor"]
 

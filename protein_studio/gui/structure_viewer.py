@@ -7,7 +7,7 @@ other request. Structures, colours and residue lists travel to the page as JSON 
 remarks contain ``</script>``, quotes or template syntax runs nothing. Calls made before the page is
 ready are queued and replayed.
 
-A structure is given as a loaded :class:`~protein_studio.core.structures.Structure` (its confidence is
+A structure is given as a loaded :class:`~protein_studio.core.molecules.structures.Structure` (its confidence is
 taken from its chains, nothing is parsed again) or as PDB text. Residues are given as objects with
 ``chain``, ``number`` and ``insertion`` attributes (the core ``ResidueId``) or as
 ``(chain, number, insertion)`` tuples.
@@ -41,7 +41,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.structures import Structure, structure_from_text, viewer_text
+from protein_studio.core.molecules.structures import Structure, structure_from_text, viewer_text
 from protein_studio.gui.heatmap import diverging_colors
 from protein_studio.gui.web_bridge import LocalOnlyInterceptor, ViewerBridge
 
@@ -187,7 +187,7 @@ def confidence_from_pdb(pdb_text: str) -> tuple[dict[Any, float], str | None]:
         pLDDT on a 0-100 scale (0-1 files scaled up) or B-factors in square angstroms; empty when the
         file has none (all B-factors 0) or cannot be read.
     kind : {"plddt", "bfactor"} or None
-        :attr:`~protein_studio.core.structures.Structure.confidence_kind`.
+        :attr:`~protein_studio.core.molecules.structures.Structure.confidence_kind`.
     """
     try:
         structure = structure_from_text(pdb_text, "pdb", name="viewer structure")

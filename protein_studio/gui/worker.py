@@ -21,20 +21,20 @@ from typing import Any, Callable
 from PySide6.QtCore import QThread, Signal
 
 from protein_studio.core.errors import JobCancelled, UserError
-from protein_studio.jobs.context import JobContext, cancellable
+from protein_studio.core.job_context import JobContext, cancellable
 
 __all__ = ["Job", "Worker", "WorkerContext", "format_eta"]
 
 
 def _leave_a_core_for_the_window() -> None:
-    """Run torch's CPU work on the threads :func:`protein_studio.engines.devices.default_threads` gives:
+    """Run torch's CPU work on the threads :func:`protein_studio.models.devices.default_threads` gives:
     one core fewer than there are (the GUI thread and the 3D viewer's software renderer need one; when
     torch's threads outnumber the free cores each forward pass takes several times longer, measured: 1.7 s
     -> 5-7 s for a 76-residue scan on 2 cores with one core busy), or what ``--threads`` chose."""
     torch = sys.modules.get("torch")
     if torch is None:
         return
-    from protein_studio.engines.devices import default_threads
+    from protein_studio.models.devices import default_threads
 
     torch.set_num_threads(default_threads())
 

@@ -1,5 +1,5 @@
-"""Qt-free job plumbing: the context a long computation reports through."""
+"""Jobs that run engines over many inputs: batch work (:mod:`.batch`) on this machine or a Ray cluster.
 
-from protein_studio.jobs.context import JobContext, NullContext
-
-__all__ = ["JobContext", "NullContext"]
+No Qt. The context every job reports through (progress, partial results, cancel) is
+:mod:`protein_studio.core.job_context`, below the models and engines that report through it.
+"""

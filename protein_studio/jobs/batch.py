@@ -123,7 +123,7 @@ def read_tasks(inputs: Sequence[str | Path], chain: str | None = None) -> list[T
         elif path.suffix.lower() == ".csv":
             tasks.extend(_csv_tasks(path, read_input_text(path, "a CSV table"), taken))
         elif path.suffix.lower() in FASTA_SUFFIXES:
-            from protein_studio.core.sequences import read_fasta
+            from protein_studio.core.molecules.sequences import read_fasta
 
             for k, entry in enumerate(read_fasta(path)):
                 text = f">{entry.name}\n{entry.sequence}\n".encode()
@@ -152,7 +152,7 @@ def _is_structure(path: Path, suffixes) -> bool:
 
 
 def _csv_tasks(path: Path, text: str, taken: set[str]) -> list[Task]:
-    from protein_studio.core.mutations import split_mutants
+    from protein_studio.core.molecules.mutations import split_mutants
 
     reader = csv.DictReader(line for line in io.StringIO(text) if not line.startswith("#"))
     columns = {c.strip().lower(): c for c in reader.fieldnames or []}
@@ -209,8 +209,8 @@ class ModelCache:
 def run_task(task: Task, settings: BatchSettings, models: ModelCache) -> dict:
     """Compute one task; returns ``{"files": {suffix: bytes}, "summary": {...}, "provenance": {...}}`` or
     ``{"error": message}`` for a failure the user can act on (the batch goes on)."""
-    from protein_studio.core.session import load_sources
-    from protein_studio.jobs.context import JobContext
+    from protein_studio.core.documents.document import load_sources
+    from protein_studio.core.job_context import JobContext
 
     started = time.perf_counter()
     try:
@@ -235,7 +235,7 @@ def _parquet(columns: dict, metadata: dict) -> bytes:
 
 def _scores_of(task, document, settings, models, ctx, compute):
     from protein_studio.engines.scoring import check_model_for_document, model_for_document
-    from protein_studio.models.registry import get_spec
+    from protein_studio.models.catalog import get_spec
 
     results = []
     for name in settings.models:
@@ -247,7 +247,7 @@ def _scores_of(task, document, settings, models, ctx, compute):
 def _scan(task, document, settings, models, ctx) -> dict:
     import numpy as np
 
-    from protein_studio.core.export import scan_long_rows
+    from protein_studio.core.storage.export import scan_long_rows
     from protein_studio.engines.scoring import ensemble_scans, saturation_scan
 
     positions = document.scannable()
@@ -269,7 +269,7 @@ def _scan(task, document, settings, models, ctx) -> dict:
 
 
 def _column(amino_acid: str) -> int:
-    from protein_studio.core.sequences import AMINO_ACIDS
+    from protein_studio.core.molecules.sequences import AMINO_ACIDS
 
     return AMINO_ACIDS.index(amino_acid)
 
@@ -398,7 +398,7 @@ class _RayWorker:
     """One Ray actor: its share of CPU threads, its models loaded once."""
 
     def __init__(self, settings: BatchSettings, threads: int):
-        from protein_studio.engines.devices import apply_threads
+        from protein_studio.models.devices import apply_threads
 
         apply_threads(threads)
         self.settings = settings

@@ -12,87 +12,27 @@ torch and esm are imported inside the functions.
 
 from __future__ import annotations
 
-import hashlib
-import pickle
-import re
 import warnings
-import zipfile
 from pathlib import Path
 
 from protein_studio.core.errors import ModelUnavailableError, UserError
-from protein_studio.jobs.context import cancel_point
-from protein_studio.models.registry import ESM_FAMILIES, get_spec, has_contact_regression
+from protein_studio.core.job_context import cancel_point
+from protein_studio.models.catalog import get_spec
+from protein_studio.models.devices import choose_dtype, select_device
+from protein_studio.models.locations import checkpoint_path, file_identity, not_on_disk_message, regression_path
+from protein_studio.models.registry import ESM_FAMILIES, has_contact_regression, random_seed
+from protein_studio.models.safe_load import safe_torch_load
 from protein_studio.models.spec import LoadedModel, ModelSpec
 
 __all__ = [
-    "PRECISIONS",
-    "safe_torch_load",
+    "check_architecture",
     "validate_checkpoint",
     "build_esm_from_checkpoint",
     "build_random_esm",
-    "random_seed",
     "load_esm",
 ]
 
-#: ``precision`` values accepted by :func:`load_esm`
-PRECISIONS = ("auto", "float32", "float16", "bfloat16")
-
 _REGRESSION_WARNING = "Regression weights not found"
-
-
-def _safe_globals() -> list:
-    """The allow-list: the only non-tensor class real fair-esm checkpoints contain."""
-    import argparse
-
-    return [argparse.Namespace]
-
-
-def safe_torch_load(path: str | Path) -> dict:
-    """Load a checkpoint without unpickling arbitrary objects.
-
-    Parameters
-    ----------
-    path : path-like
-
-    Returns
-    -------
-    dict
-        The checkpoint's contents on the CPU (memory-mapped when the file is in torch's zip format).
-
-    Raises
-    ------
-    ModelUnavailableError
-        The file holds an object outside the allow-list (it is refused before anything of it runs), or it
-        is not a readable PyTorch checkpoint (truncated, another format).
-    """
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise ModelUnavailableError(f"{path}: no such checkpoint file")
-    try:
-        with torch.serialization.safe_globals(_safe_globals()), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            return torch.load(path, map_location="cpu", weights_only=True,
-                              mmap=zipfile.is_zipfile(path))
-    except pickle.UnpicklingError as exc:
-        message = str(exc)
-        found = re.search(r"GLOBAL ([\w.]+)", message)
-        if found:
-            raise ModelUnavailableError(
-                f"{path}: refused to load: the file contains a Python object ({found.group(1)}) outside "
-                f"the safe list (tensors, numbers, strings, argparse.Namespace); loading it could run "
-                f"code, so it was not loaded") from None
-        if "weights only load failed" in message.lower():
-            raise ModelUnavailableError(
-                f"{path}: refused to load: the file uses pickle instructions outside the safe subset "
-                f"torch.load(weights_only=True) accepts; loading it could run code, so it was not "
-                f"loaded") from None
-        raise ModelUnavailableError(f"{path}: not a readable PyTorch checkpoint "
-                                    f"({message.splitlines()[0] if message else 'unpickling failed'})") from None
-    except Exception as exc:  # noqa: BLE001 - a damaged file fails in many ways inside the unpickler
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelUnavailableError(f"{path}: not a readable PyTorch checkpoint ({first})") from None
 
 
 def _checkpoint_architecture(spec: ModelSpec, model_data, source) -> dict:
@@ -181,11 +121,6 @@ def build_esm_from_checkpoint(spec: ModelSpec, model_data: dict, regression_data
         return esm.pretrained.load_model_and_alphabet_core(spec.name, model_data, regression_data)
 
 
-def random_seed(name: str) -> int:
-    """The seed of a random-weight model: a hash of its name (same name, same weights)."""
-    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "little") & (2 ** 63 - 1)
-
-
 def build_random_esm(spec: ModelSpec):
     """A fair-esm model of ``spec``'s architecture with weights drawn from a seed given by its name.
 
@@ -224,21 +159,6 @@ def build_random_esm(spec: ModelSpec):
     return model, alphabet
 
 
-def _choose_dtype(device, precision: str):
-    import torch
-
-    if precision not in PRECISIONS:
-        raise UserError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        # float16 halves memory and is several times faster on CUDA GPUs; ESM inference is stable in it
-        # (fair-esm's ESMFold runs its ESM-2 trunk in float16). CPU and MPS stay in float32.
-        return torch.float16 if device.type == "cuda" else torch.float32
-    dtype = getattr(torch, precision)
-    if device.type == "cpu" and dtype == torch.float16:
-        raise UserError("float16 is not supported on the CPU; use float32 or bfloat16")
-    return dtype
-
-
 def load_esm(name: str, device="auto", precision: str = "auto") -> LoadedModel:
     """Load an ESM scoring model, ready for inference.
 
@@ -266,21 +186,18 @@ def load_esm(name: str, device="auto", precision: str = "auto") -> LoadedModel:
         Weights not on disk (the message names the file expected and how to download or import it),
         or the file is unsafe or unreadable.
     """
-    from protein_studio.engines.devices import select_device
-    from protein_studio.models import weights
-
     spec = get_spec(name)
     if spec.family not in ESM_FAMILIES:
         raise UserError(f"{spec.name} is a {spec.task} model, not an ESM scoring model")
     torch_device = select_device(device)
-    dtype = _choose_dtype(torch_device, precision)
+    dtype = choose_dtype(torch_device, precision)
     if spec.is_random:
         model, alphabet = build_random_esm(spec)
         identity = f"RANDOM WEIGHTS (seeded by the name {spec.name!r})"
     else:
-        path = weights.checkpoint_path(spec)
+        path = checkpoint_path(spec)
         if not path.is_file():
-            raise ModelUnavailableError(weights.not_on_disk_message(spec))
+            raise ModelUnavailableError(not_on_disk_message(spec))
         model_data = safe_torch_load(path)
         cancel_point()
         try:  # what import checks, loading checks too: a file under a known name may be another model
@@ -288,7 +205,7 @@ def load_esm(name: str, device="auto", precision: str = "auto") -> LoadedModel:
                                hint=f"it is not {spec.name}: remove it and download or import the right file")
         except UserError as exc:
             raise ModelUnavailableError(str(exc)) from None
-        regression = weights.regression_path(spec)
+        regression = regression_path(spec)
         regression_data = (safe_torch_load(regression)
                            if has_contact_regression(spec.name) and regression.is_file() else None)
         try:
@@ -299,7 +216,7 @@ def load_esm(name: str, device="auto", precision: str = "auto") -> LoadedModel:
                                         f"re-import it with `protein-studio models import PATH`") from None
         del model_data, regression_data
         cancel_point()
-        identity = weights.file_identity(path)
+        identity = file_identity(path)
         cancel_point()
     model.eval()
     model.requires_grad_(False)

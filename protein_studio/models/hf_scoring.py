@@ -3,7 +3,7 @@
 * SaProt (Su et al. 2024, MIT) is the ESM-2 architecture (transformers' ``EsmForMaskedLM``) trained on
   tokens that pair each residue with its foldseek 3Di letter: 5 special tokens, then every (amino acid or
   ``#``, 3Di letter or ``#``) pair, 446 in all. It reads the structure the user has open
-  (:mod:`protein_studio.core.structure_tokens`).
+  (:mod:`protein_studio.core.molecules.structure_tokens`).
 * ESM C (EvolutionaryScale, 300M and 600M open under MIT) is transformers' ``EsmcForMaskedLM`` with the
   ESM sequence vocabulary of 64 tokens.
 
@@ -25,22 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from protein_studio.core.errors import ModelUnavailableError, UserError
-from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.core.molecules.sequences import AMINO_ACIDS
+from protein_studio.models.devices import choose_dtype, select_device
+from protein_studio.models.locations import file_identity, snapshot_folder
+from protein_studio.models.registry import (TINY_ESMC_ARCHITECTURE, TINY_SAPROT_ARCHITECTURE, architecture_mismatches,
+                                            random_seed, require_random_enabled)
 from protein_studio.models.spec import LoadedModel, ModelSpec
 from protein_studio.models.vocabulary import THREE_DI_LETTERS, ResidueVocabulary, StructureAwareVocabulary
 
-__all__ = ["SCORING_HF_FAMILIES", "STRUCTURE_AWARE_FAMILIES", "TINY_SAPROT_ARCHITECTURE",
-           "TINY_ESMC_ARCHITECTURE", "saprot_vocabulary_list", "build_random_saprot", "build_random_esmc",
+__all__ = ["saprot_vocabulary_list", "build_random_saprot", "build_random_esmc",
            "load_hf_scoring", "wrap_masked_lm", "architecture_mismatches"]
-
-#: Hugging Face families that score mutations (loaded by :func:`load_hf_scoring`).
-SCORING_HF_FAMILIES = ("saprot", "esmc")
-#: Families that read the 3D structure.
-STRUCTURE_AWARE_FAMILIES = ("saprot",)
-
-TINY_SAPROT_ARCHITECTURE: dict[str, Any] = {"num_layers": 2, "embed_dim": 64, "attention_heads": 4}
-TINY_ESMC_ARCHITECTURE: dict[str, Any] = {"num_layers": 2, "embed_dim": 64, "attention_heads": 4,
-                                          "intermediate": 128}
 
 _SPECIAL = ("<cls>", "<pad>", "<eos>", "<unk>", "<mask>")
 
@@ -53,8 +47,6 @@ def saprot_vocabulary_list() -> list[str]:
 
 def _seeded(name: str, build):
     import torch
-
-    from protein_studio.models.esm_loading import random_seed
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(random_seed(name))
@@ -151,24 +143,8 @@ def _adapter_class():
     return MaskedLMAdapter
 
 
-# ------------------------------------------------------------------------------------------------
-# loading
-# ------------------------------------------------------------------------------------------------
-def architecture_mismatches(spec: ModelSpec, config) -> list[str]:
-    """How a transformers configuration differs from the registry model's architecture ("num_layers 2
-    (expected 33)", ...); empty when it is that model (or the spec names no architecture). Import and loading
-    both check it."""
-    expected = spec.architecture or {}
-    found = {"num_layers": config.num_hidden_layers, "embed_dim": config.hidden_size,
-             "attention_heads": config.num_attention_heads}
-    return [f"{key} {found[key]} (expected {expected[key]})" for key in found
-            if key in expected and expected[key] != found[key]]
-
-
 def _load_pretrained(spec: ModelSpec):
-    from protein_studio.models.hf_loading import _snapshot_for
-
-    folder = _snapshot_for(spec)
+    folder = snapshot_folder(spec)
     try:
         if spec.family == "saprot":
             from transformers import EsmForMaskedLM, EsmTokenizer
@@ -201,13 +177,10 @@ def load_hf_scoring(spec: ModelSpec, device: str | Any = "auto", precision: str 
         Weights not on disk (the message says how to get them), another architecture under this name, or a
         random model while random models are disabled.
     """
-    from protein_studio.models.esm_loading import _choose_dtype
-    from protein_studio.models.hf_loading import _check_random, _device
-
-    dev = _device(device)
-    dtype = _choose_dtype(dev, precision)
+    dev = select_device(device)
+    dtype = choose_dtype(dev, precision)
     if spec.is_random:
-        _check_random(spec)
+        require_random_enabled(spec)
         build = build_random_saprot if spec.family == "saprot" else build_random_esmc
         model, tokenizer = build(spec.name, spec.architecture)
         identity = f"RANDOM WEIGHTS (seeded by the name {spec.name!r})"
@@ -234,8 +207,6 @@ def load_hf_scoring(spec: ModelSpec, device: str | Any = "auto", precision: str 
 
 def _folder_identity(folder: Path) -> str:
     """The SHA-256 of the folder's weights file(s), as a result's provenance records them."""
-    from protein_studio.models.weights import file_identity
-
     files = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
     if not files:
         raise UserError(f"{folder}: no weights file")

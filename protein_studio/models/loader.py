@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from protein_studio.core.errors import UserError
-from protein_studio.models.hf_scoring import SCORING_HF_FAMILIES
+from protein_studio.models.catalog import get_spec
+from protein_studio.models.registry import ESM_FAMILIES, SCORING_HF_FAMILIES
 from protein_studio.models.spec import LoadedModel
 
 __all__ = ["HF_FAMILIES", "load_model"]
@@ -52,8 +53,6 @@ def load_model(name: str, device: str | Any = "auto", precision: str = "auto") -
         The weights are not on disk (the message says how to get them), or a random model while random
         models are disabled.
     """
-    from protein_studio.models.registry import ESM_FAMILIES, get_spec
-
     spec = get_spec(name)
     if precision not in PRECISION_NAMES:
         raise UserError(f"unknown precision {precision!r}; choose auto, fp32, bf16 or fp16")

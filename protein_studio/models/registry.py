@@ -7,17 +7,17 @@ stored in float32, ESM-2 3B and 15B in float16, ESM-1b and ESM-1v files also car
 state). Random-weight models of the same architectures are listed only when the environment variable
 ``PROTEIN_STUDIO_RANDOM_MODELS=1`` is set; they are meant for tests and demos and say so in their
 display name. Hugging Face snapshots imported under a name of their own (any compatible GPT-2 checkpoint
-folder, see :func:`protein_studio.models.hf_loading.import_hf_snapshot`) are listed after the built-in
+folder, see :func:`protein_studio.models.snapshots.import_hf_snapshot`) are listed after the built-in
 models; their description starts with ``imported from``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+from typing import Any
 
-from protein_studio.core.errors import UserError
-from protein_studio.models.hf_loading import TINY_ESMFOLD_ARCHITECTURE, TINY_PROTGPT2_ARCHITECTURE
-from protein_studio.models.hf_scoring import TINY_ESMC_ARCHITECTURE, TINY_SAPROT_ARCHITECTURE
+from protein_studio.core.errors import ModelUnavailableError, UserError
 from protein_studio.models.spec import ModelSpec
 
 __all__ = [
@@ -42,8 +42,32 @@ ESM_FAMILIES = ("esm2", "esm1b", "esm1v")
 SCORING_FAMILIES = ESM_FAMILIES + ("saprot", "esmc")
 #: families that read the 3D structure of the protein (its 3Di tokens) as well as its sequence
 STRUCTURE_AWARE_FAMILIES = ("saprot",)
+#: Hugging Face families that score mutations (loaded by ``models.hf_scoring``)
+SCORING_HF_FAMILIES = ("saprot", "esmc")
 #: optional extra a family needs beyond the core install, and why
 EXTRAS = {"saprot": ("structure", "the 3Di structure tokens (mini3di)")}
+
+#: Architecture of ``random-esmfold-tiny`` (a registry entry's ``architecture`` overrides any key).
+#: ``esm_*`` keys shape the ESM-2 stem, the rest the folding trunk and structure module.
+TINY_ESMFOLD_ARCHITECTURE: dict[str, Any] = {
+    "esm_layers": 2, "esm_embed_dim": 32, "esm_heads": 2,
+    "trunk_blocks": 1, "sequence_state_dim": 32, "pairwise_state_dim": 16, "head_width": 8,
+    "structure_blocks": 2, "ipa_dim": 8, "ipa_heads": 2, "resnet_dim": 16, "lddt_hidden": 16,
+    "max_recycles": 1,
+}
+
+
+#: Architecture of ``random-protgpt2-tiny``.
+TINY_PROTGPT2_ARCHITECTURE: dict[str, Any] = {
+    "n_layer": 2, "n_head": 2, "n_embd": 32, "n_positions": 512, "tokenizer_vocab": 120,
+}
+
+TINY_SAPROT_ARCHITECTURE: dict[str, Any] = {"num_layers": 2, "embed_dim": 64, "attention_heads": 4}
+
+
+TINY_ESMC_ARCHITECTURE: dict[str, Any] = {"num_layers": 2, "embed_dim": 64, "attention_heads": 4,
+                                          "intermediate": 128}
+
 
 _MB = 1_000_000
 _GB = 1_000_000_000
@@ -215,43 +239,26 @@ def is_builtin_name(name: str) -> bool:
     return any(s.name == name for s in _real_models() + _random_models())
 
 
-def all_models(task: str | None = None) -> list[ModelSpec]:
-    """Every model a user can pick, optionally only those for ``task``.
-
-    Parameters
-    ----------
-    task : {"scoring", "folding", "generation"}, optional
-
-    Returns
-    -------
-    list of ModelSpec
-        Real models first, then random-weight ones (only when random models are enabled), then Hugging
-        Face snapshots imported under names of their own (their folders are read from the weights folder).
-    """
-    from protein_studio.models.hf_loading import imported_hf_models
-
-    specs = builtin_models(task)
-    return specs + [s for s in imported_hf_models() if task is None or s.task == task]
+def random_seed(name: str) -> int:
+    """The seed of a random-weight model: a hash of its name (same name, same weights)."""
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "little") & (2 ** 63 - 1)
 
 
-def get_spec(name: str) -> ModelSpec:
-    """The model called ``name``: a registry model, else an imported Hugging Face snapshot.
+def require_random_enabled(spec: ModelSpec) -> None:
+    if not random_models_enabled():
+        raise ModelUnavailableError(f"{spec.name} has random weights and is only available with "
+                                    f"PROTEIN_STUDIO_RANDOM_MODELS=1")
 
-    Raises
-    ------
-    UserError
-        Unknown name (the message lists the known names); for a random-weight name while random models
-        are disabled, the message says how to enable them.
-    """
-    for spec in builtin_models():
-        if spec.name == name:
-            return spec
-    if is_builtin_name(name):  # a random model while they are disabled
-        raise UserError(f"model {name!r} has random weights and exists only when "
-                        f"{RANDOM_MODELS_ENV}=1 is set")
-    specs = all_models()
-    for spec in specs:
-        if spec.name == name:
-            return spec
-    known = ", ".join(s.name for s in specs)
-    raise UserError(f"unknown model {name!r}; known models: {known}")
+
+# ------------------------------------------------------------------------------------------------
+# loading
+# ------------------------------------------------------------------------------------------------
+def architecture_mismatches(spec: ModelSpec, config) -> list[str]:
+    """How a transformers configuration differs from the registry model's architecture ("num_layers 2
+    (expected 33)", ...); empty when it is that model (or the spec names no architecture). Import and loading
+    both check it."""
+    expected = spec.architecture or {}
+    found = {"num_layers": config.num_hidden_layers, "embed_dim": config.hidden_size,
+             "attention_heads": config.num_attention_heads}
+    return [f"{key} {found[key]} (expected {expected[key]})" for key in found
+            if key in expected and expected[key] != found[key]]

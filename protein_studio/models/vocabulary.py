@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from protein_studio.core.errors import InputError, UserError
-from protein_studio.core.sequences import AMINO_ACIDS, SCORABLE_SPECIAL
+from protein_studio.core.molecules.sequences import AMINO_ACIDS, SCORABLE_SPECIAL
 
 __all__ = ["ResidueVocabulary", "StructureAwareVocabulary", "THREE_DI_LETTERS"]
 

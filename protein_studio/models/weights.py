@@ -1,11 +1,6 @@
-"""Weights on disk: where they live, download with progress and cancel, import of local files, removal.
-
-fair-esm checkpoints live in one folder: ``$PROTEIN_STUDIO_WEIGHTS_DIR``, else the ``weights_dir`` of the
-user settings, else the torch hub cache fair-esm itself uses (``torch.hub.get_dir()/checkpoints``), so
-weights fair-esm already downloaded are found. Files keep fair-esm's names (``<name>.pt`` and
-``<name>-contact-regression.pt``). Hugging Face models (ESMFold, ProtGPT2) live in the Hugging Face hub
-cache, or, when imported from a snapshot folder, in ``<weights folder>/huggingface/<name>/`` (see
-:mod:`protein_studio.models.hf_loading`); both count as on disk, and removal deletes both.
+"""Weights on disk: whether a model's are here, download with progress and cancel, import of local files,
+removal. Where they live is :mod:`protein_studio.models.locations`; a Hugging Face model counts as on disk
+when a complete snapshot is imported or in the hub cache, and removal deletes both.
 
 A download goes to ``<file>.partial`` and is renamed to its final name only when complete and of the
 size the server announced, so an interrupted or cancelled download never leaves a file that is later
@@ -22,24 +17,19 @@ import urllib.request
 from pathlib import Path
 
 from protein_studio.core.errors import ModelUnavailableError, UserError
-from protein_studio.jobs.context import cancel_point
-from protein_studio.models.registry import get_spec, has_contact_regression
+from protein_studio.models.catalog import get_spec
+from protein_studio.models.locations import (checkpoint_path, find_local_snapshot, folder_bytes, hub_cache_folder,
+                                             imported_dir, not_on_disk_message, regression_path, weights_dir)
+from protein_studio.models.registry import has_contact_regression
 from protein_studio.models.spec import ModelSpec
 
 __all__ = [
-    "folder_bytes",
     "model_folder",
     "bytes_on_disk",
-    "WEIGHTS_DIR_ENV",
     "MIRROR_ENV",
     "FAIR_ESM_BASE_URL",
-    "weights_dir",
-    "default_weights_dir",
-    "checkpoint_path",
-    "regression_path",
     "is_on_disk",
     "download_urls",
-    "not_on_disk_message",
     "download_file",
     "download",
     "import_checkpoint",
@@ -47,42 +37,12 @@ __all__ = [
     "remove",
 ]
 
-WEIGHTS_DIR_ENV = "PROTEIN_STUDIO_WEIGHTS_DIR"
 #: set to a mirror of fair-esm's download folder (same ``models/`` and ``regression/`` layout)
 MIRROR_ENV = "PROTEIN_STUDIO_FAIR_ESM_URL"
 #: where fair-esm publishes its checkpoints (``models/<name>.pt``, ``regression/<name>-contact-regression.pt``)
 FAIR_ESM_BASE_URL = "https://dl.fbaipublicfiles.com/fair-esm/"
 _PARTIAL = ".partial"
 _CHUNK = 1 << 20
-
-
-def default_weights_dir() -> Path:
-    """The torch hub checkpoints folder fair-esm downloads into, computed without importing torch.
-
-    Same rule as ``torch.hub.get_dir()``: ``$TORCH_HOME/hub``, else ``$XDG_CACHE_HOME/torch/hub``, else
-    ``~/.cache/torch/hub``; fair-esm's files are in its ``checkpoints`` subfolder.
-    """
-    torch_home = os.environ.get("TORCH_HOME")
-    if not torch_home:
-        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        torch_home = os.path.join(cache, "torch")
-    return Path(torch_home).expanduser() / "hub" / "checkpoints"
-
-
-def weights_dir() -> Path:
-    """The folder holding fair-esm checkpoints (not created here).
-
-    ``$PROTEIN_STUDIO_WEIGHTS_DIR``, else the ``weights_dir`` setting, else :func:`default_weights_dir`.
-    """
-    env = os.environ.get(WEIGHTS_DIR_ENV)
-    if env:
-        return Path(env).expanduser()
-    from protein_studio.core.settings import load_settings
-
-    configured = load_settings().weights_dir
-    if configured:
-        return Path(configured).expanduser()
-    return default_weights_dir()
 
 
 def _refuse_random(spec: ModelSpec, action: str) -> None:
@@ -98,50 +58,6 @@ def _require_fair_esm(spec: ModelSpec, action: str) -> None:
                         f"{action} works on fair-esm checkpoints only{hint}")
 
 
-def file_identity(path: str | os.PathLike) -> str:
-    """``"sha256:<hex> (<name>, <bytes> bytes)"``: what a result records as the weights it came from.
-
-    The hash of a multi-GB checkpoint takes seconds, so it is kept beside the file in ``<name>.sha256``
-    (with the size and modification time it belongs to) and computed again only when the file changed.
-    A folder that cannot be written just means computing it each time.
-    """
-    import hashlib
-
-    path = Path(path)
-    stat = path.stat()
-    stamp = f"{stat.st_size} {stat.st_mtime_ns}"
-    cache = path.with_name(path.name + ".sha256")
-    try:
-        cached_stamp, digest = cache.read_text().split("\n")[:2]
-        if cached_stamp == stamp and len(digest) == 64:
-            return f"sha256:{digest} ({path.name}, {stat.st_size} bytes)"
-    except (OSError, ValueError):
-        pass
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(block)
-            cancel_point()  # hashing a multi-GB file takes seconds: a cancelled job stops here
-    digest = hasher.hexdigest()
-    try:
-        cache.write_text(f"{stamp}\n{digest}\n")
-    except OSError:
-        pass
-    return f"sha256:{digest} ({path.name}, {stat.st_size} bytes)"
-
-
-def checkpoint_path(spec: ModelSpec | str) -> Path:
-    """Full path of a fair-esm model's checkpoint file (whether or not it exists)."""
-    spec = get_spec(spec) if isinstance(spec, str) else spec
-    return weights_dir() / f"{spec.name}.pt"
-
-
-def regression_path(spec: ModelSpec | str) -> Path:
-    """Full path of a fair-esm model's contact-regression file (whether or not it exists)."""
-    spec = get_spec(spec) if isinstance(spec, str) else spec
-    return weights_dir() / f"{spec.name}-contact-regression.pt"
-
-
 def is_on_disk(spec: ModelSpec | str) -> bool:
     """Whether the model can be loaded without a download (random models: always).
 
@@ -152,23 +68,14 @@ def is_on_disk(spec: ModelSpec | str) -> bool:
     if spec.is_random:
         return True
     if spec.source == "huggingface":
-        from protein_studio.models.hf_loading import find_local_snapshot
-
         return find_local_snapshot(spec) is not None
     return checkpoint_path(spec).is_file()
-
-
-def folder_bytes(folder: str | os.PathLike) -> int:
-    """Bytes of every file under ``folder``."""
-    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
 
 
 def model_folder(spec: ModelSpec) -> Path:
     """Where ``spec``'s weights are (or would be) on this machine: the fair-esm weights folder, or a Hugging
     Face model's imported folder or hub snapshot."""
     if spec.source == "huggingface":
-        from protein_studio.models.hf_loading import find_local_snapshot, imported_dir
-
         return find_local_snapshot(spec) or imported_dir(spec.name)
     return weights_dir()
 
@@ -194,22 +101,6 @@ def download_urls(spec: ModelSpec, base_url: str | None = None) -> list[tuple[st
     if has_contact_regression(spec.name):
         urls.append((f"{base}regression/{spec.name}-contact-regression.pt", regression_path(spec)))
     return urls
-
-
-def not_on_disk_message(spec: ModelSpec, reason: str | None = None) -> str:
-    """One line saying which model is missing, the file expected and how to get it."""
-    if spec.source == "huggingface":
-        from protein_studio.models import hf_loading
-
-        return hf_loading.not_on_disk_message(spec, reason)
-    expected = checkpoint_path(spec)
-    if reason:
-        return (f"model {spec.name} could not be downloaded ({reason}); copy {expected.name} from a "
-                f"machine with internet access and import it with "
-                f"`protein-studio models import PATH --name {spec.name}` (it goes to {expected})")
-    return (f"model {spec.name} is not on disk (expected {expected}); download it with "
-            f"`protein-studio models download {spec.name}` or, if you have the checkpoint file, "
-            f"`protein-studio models import PATH --name {spec.name}`")
 
 
 def download_file(url: str, dest: Path, ctx, *, text: str = "", timeout: float = 30.0,
@@ -320,7 +211,7 @@ def download(spec: ModelSpec | str, ctx, *, base_url: str | None = None) -> list
     spec = get_spec(spec) if isinstance(spec, str) else spec
     _refuse_random(spec, "download")
     if spec.source == "huggingface":
-        from protein_studio.models.hf_loading import download_hf_model, find_local_snapshot
+        from protein_studio.models.hf_loading import download_hf_model
 
         found = find_local_snapshot(spec)
         if found is not None:
@@ -383,7 +274,8 @@ def import_checkpoint(path: str | os.PathLike, name: str | None = None) -> list[
     ModelUnavailableError
         The file holds objects outside the safe allow-list, or is not a readable checkpoint.
     """
-    from protein_studio.models.esm_loading import safe_torch_load, validate_checkpoint
+    from protein_studio.models.esm_loading import validate_checkpoint
+    from protein_studio.models.safe_load import safe_torch_load
 
     source = Path(path).expanduser()
     if not source.is_file():
@@ -420,7 +312,7 @@ def import_weights(path: str | os.PathLike, name: str | None = None) -> list[Pat
 
     A folder is a Hugging Face snapshot (``config.json`` and weights: ESMFold, or a ProtGPT2-compatible
     GPT-2 checkpoint with its tokenizer) and is copied by
-    :func:`protein_studio.models.hf_loading.import_hf_snapshot`; a file is a fair-esm checkpoint, checked
+    :func:`protein_studio.models.snapshots.import_hf_snapshot`; a file is a fair-esm checkpoint, checked
     and copied by :func:`import_checkpoint`.
 
     Parameters
@@ -443,7 +335,7 @@ def import_weights(path: str | os.PathLike, name: str | None = None) -> list[Pat
     """
     source = Path(path).expanduser()
     if source.is_dir():
-        from protein_studio.models.hf_loading import import_hf_snapshot, imported_dir
+        from protein_studio.models.snapshots import import_hf_snapshot
 
         return [imported_dir(import_hf_snapshot(source, name).name)]
     return import_checkpoint(source, name)
@@ -480,8 +372,6 @@ def remove(name: str) -> list[Path]:
 
 def _remove_hf(spec: ModelSpec) -> list[Path]:
     """Delete an imported snapshot folder and the model's hub cache folder (partial downloads too)."""
-    from protein_studio.models.hf_loading import hub_cache_folder, imported_dir
-
     folders = [imported_dir(spec.name), imported_dir(spec.name).with_name(f".{spec.name}.partial")]
     if spec.hub_id:
         folders.append(hub_cache_folder(spec.hub_id))

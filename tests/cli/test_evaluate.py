@@ -11,7 +11,7 @@ from scipy import stats
 
 from protein_studio.cli import build_parser, main
 from protein_studio.cli.evaluate import run
-from protein_studio.core.metrics import ndcg, top_recall
+from protein_studio.core.assays.metrics import ndcg, top_recall
 
 TEM1 = "BLAT_ECOLX_Ranganathan2015_2500.csv"
 

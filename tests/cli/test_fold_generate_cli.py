@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from protein_studio.cli import main
-from protein_studio.core.sequences import read_fasta
-from protein_studio.core.structures import load_structure
+from protein_studio.core.molecules.sequences import read_fasta
+from protein_studio.core.molecules.structures import load_structure
 
 # 120 residues: ubiquitin (1UBQ) followed by the first 44 of protein G B1 (2QMT)
 SEQ_120 = ("MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"

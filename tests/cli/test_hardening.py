@@ -15,7 +15,7 @@ import pytest
 
 from protein_studio.cli import main
 from protein_studio.core.errors import InputError
-from protein_studio.core.structures import load_structure
+from protein_studio.core.molecules.structures import load_structure
 
 REPO = Path(__file__).resolve().parents[2]
 

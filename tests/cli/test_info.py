@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from protein_studio.cli import main
-from protein_studio.core.structures import load_structure, save_structure
+from protein_studio.core.molecules.structures import load_structure, save_structure
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 REPO = DATA.parent.parent

@@ -12,7 +12,7 @@ pytest.importorskip("torch")
 pytest.importorskip("esm")
 
 from protein_studio.cli import main  # noqa: E402
-from protein_studio.core.project import load_project  # noqa: E402
+from protein_studio.core.storage.project import load_project  # noqa: E402
 
 UBQ = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
 

@@ -15,9 +15,9 @@ pytest.importorskip("esm")
 from protein_studio.cli import main  # noqa: E402
 from protein_studio.cli.scoring import ProgressBar, parse_positions, read_mutants_file  # noqa: E402
 from protein_studio.core.errors import InputError  # noqa: E402
-from protein_studio.core.export import SCAN_COLUMNS  # noqa: E402
-from protein_studio.core.numbering import NumberingScheme  # noqa: E402
-from protein_studio.core.sequences import AMINO_ACIDS  # noqa: E402
+from protein_studio.core.storage.export import SCAN_COLUMNS  # noqa: E402
+from protein_studio.core.molecules.numbering import NumberingScheme  # noqa: E402
+from protein_studio.core.molecules.sequences import AMINO_ACIDS  # noqa: E402
 
 SEQ300 = "".join(np.random.default_rng(42).choice(list(AMINO_ACIDS), size=300))
 
@@ -200,7 +200,7 @@ def test_read_mutants_file_lines_and_comments(tmp_path):
 def test_read_mutants_file_reads_the_dms_tables(name, n_mutants, n_synonymous, first):
     """Every DMS table of tests/data gives its mutants (never its header), synonymous rows skipped and
     counted, every row accounted for."""
-    from protein_studio.core.dms import read_dms
+    from protein_studio.core.assays.dms import read_dms
 
     mutants, skipped = read_mutants_file(f"tests/data/{name}")
     assert len(mutants) == n_mutants and mutants[0] == first

@@ -68,4 +68,4 @@ def test_core_and_jobs_import_without_qt_and_torch():
     imported = set(report["imported"])
     expected = {path.stem for path in (REPO / "protein_studio" / "core").glob("*.py")} - {"__init__"}
     assert {f"protein_studio.core.{name}" for name in expected} <= imported
-    assert "protein_studio.jobs.context" in imported
+    assert "protein_studio.core.job_context" in imported

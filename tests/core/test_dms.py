@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from protein_studio.core.dms import DmsTable, read_dms
+from protein_studio.core.assays.dms import DmsTable, read_dms
 from protein_studio.core.errors import InputError
 
 # file -> (rows, mutant columns, numeric columns, first mutant, last mutant)

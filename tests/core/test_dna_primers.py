@@ -17,15 +17,15 @@ pytest.importorskip("python_codon_tables")
 from Bio.SeqUtils import MeltingTemp  # noqa: E402
 
 from protein_studio.cli import main  # noqa: E402
-from protein_studio.core.dna import (back_translate, check_coding_sequence, choose_codon, codon_usage,  # noqa: E402
+from protein_studio.core.cloning.dna import (back_translate, check_coding_sequence, choose_codon, codon_usage,  # noqa: E402
                                      genetic_code, read_coding_sequence, translate)
 from protein_studio.core.errors import InputError, UserError  # noqa: E402
-from protein_studio.core.library import (Candidate, LibraryFilters, build_library, candidates_at,  # noqa: E402
+from protein_studio.core.cloning.library import (Candidate, LibraryFilters, build_library, candidates_at,  # noqa: E402
                                          with_joint_scores)
-from protein_studio.core.mutations import parse_mutant  # noqa: E402
-from protein_studio.core.primers import (Windows, design_primers, order_rows,  # noqa: E402
+from protein_studio.core.molecules.mutations import parse_mutant  # noqa: E402
+from protein_studio.core.cloning.primers import (Windows, design_primers, order_rows,  # noqa: E402
                                          plate_map, reverse_complement)
-from protein_studio.core.sequences import read_fasta  # noqa: E402
+from protein_studio.core.molecules.sequences import read_fasta  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "protein_studio" / "resources" / "demo"
@@ -228,7 +228,7 @@ def test_the_primers_command_writes_the_order_the_genes_and_the_plate(tmp_path, 
     plate = (out / "plate_map.csv").read_text()
     assert "A4,wild type" in plate and "A5,empty" in plate
     assert (out / "plate_map.png").read_bytes()[:4] == b"\x89PNG"
-    from protein_studio.core.project import load_project
+    from protein_studio.core.storage.project import load_project
 
     results = load_project(project).states[0].results
     assert results[-1]["kind"] == "primers" and len(results[-1]["data"]["variants"]) == 3

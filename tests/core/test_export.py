@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from protein_studio.core.errors import UserError
-from protein_studio.core.export import (VARIANT_COLUMNS, document_record, variant_rows, variants_csv,
+from protein_studio.core.storage.export import (VARIANT_COLUMNS, document_record, variant_rows, variants_csv,
                                         variants_fasta)
 from protein_studio.core.files import write_text_atomically
-from protein_studio.core.mutations import parse_mutant
-from protein_studio.core.numbering import NumberingScheme
-from protein_studio.core.sequences import AMINO_ACIDS, format_fasta, parse_fasta_text
-from protein_studio.core.session import ScanState
+from protein_studio.core.molecules.mutations import parse_mutant
+from protein_studio.core.molecules.numbering import NumberingScheme
+from protein_studio.core.molecules.sequences import AMINO_ACIDS, format_fasta, parse_fasta_text
+from protein_studio.core.documents.scans import ScanState
 
 WT = "MKTAYIAKQR"  # numbered from 10: M10 K11 T12 A13 Y14 I15 A16 K17 Q18 R19
 FROM_10 = NumberingScheme.with_offset(len(WT), 9)

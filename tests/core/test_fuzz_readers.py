@@ -13,13 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protein_studio.core.dms import read_dms
+from protein_studio.core.assays.dms import read_dms
 from protein_studio.core.errors import InputError, UserError
-from protein_studio.core.mutations import parse_mutant, split_mutants
-from protein_studio.core.numbering import read_numbering_table
-from protein_studio.core.project import load_project
-from protein_studio.core.sequences import read_fasta
-from protein_studio.core.structures import load_structure, save_structure
+from protein_studio.core.molecules.mutations import parse_mutant, split_mutants
+from protein_studio.core.molecules.numbering import read_numbering_table
+from protein_studio.core.storage.project import load_project
+from protein_studio.core.molecules.sequences import read_fasta
+from protein_studio.core.molecules.structures import load_structure, save_structure
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FIXTURES = {

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from protein_studio.core.metrics import (MISSING_MEASUREMENT, MISSING_PREDICTION, NON_FINITE, EvaluationReport,
+from protein_studio.core.assays.metrics import (MISSING_MEASUREMENT, MISSING_PREDICTION, NON_FINITE, EvaluationReport,
                                          evaluate_predictions, ndcg, spearman, top_recall)
 
 

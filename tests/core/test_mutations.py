@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.mutations import (
+from protein_studio.core.molecules.mutations import (
     MultiMutant,
     Mutation,
     apply_mutant,
@@ -20,7 +20,7 @@ from protein_studio.core.mutations import (
     parse_mutation,
     validate_mutant,
 )
-from protein_studio.core.sequences import AMINO_ACIDS, ProteinSequence, read_fasta
+from protein_studio.core.molecules.sequences import AMINO_ACIDS, ProteinSequence, read_fasta
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -221,7 +221,7 @@ def test_apply_changes_exactly_the_mutated_positions(sequence, data):
 
 def test_a_comma_separates_mutants_everywhere():
     """One rule for lists: the variant box, --mutants and a mutants file all read A3G,,K5R as two mutants."""
-    from protein_studio.core.mutations import split_mutants
+    from protein_studio.core.molecules.mutations import split_mutants
 
     assert split_mutants("A3G,,K5R") == ["A3G", "K5R"]
     assert split_mutants("A42G:K45R, L46F\nM1A") == ["A42G:K45R", "L46F", "M1A"]

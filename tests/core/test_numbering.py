@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.numbering import Mismatch, NumberingMap
-from protein_studio.core.sequences import read_fasta
-from protein_studio.core.structures import ChainInfo, ResidueId, load_structure, structure_from_text
+from protein_studio.core.molecules.numbering import Mismatch, NumberingMap
+from protein_studio.core.molecules.sequences import read_fasta
+from protein_studio.core.molecules.structures import ChainInfo, ResidueId, load_structure, structure_from_text
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DATA = ROOT / "tests" / "data"

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.mutations import MultiMutant, Mutation, parse_mutation, split_mutant_text
-from protein_studio.core.numbering import NumberingScheme, read_numbering_table
-from protein_studio.core.sequences import read_fasta
-from protein_studio.core.session import ScanState, Session, load_document, scheme_for
-from protein_studio.core.structures import load_structure, structure_from_text
+from protein_studio.core.molecules.mutations import MultiMutant, Mutation, parse_mutation, split_mutant_text
+from protein_studio.core.molecules.numbering import NumberingScheme, read_numbering_table
+from protein_studio.core.molecules.sequences import read_fasta
+from protein_studio.core.documents.document import load_document, scheme_for
+from protein_studio.core.documents.scans import ScanState
+from protein_studio.core.documents.session import Session
+from protein_studio.core.molecules.structures import load_structure, structure_from_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gfp_model import ema_sequence, write_gfp_model  # noqa: E402

@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.mutations import parse_mutant
-from protein_studio.core.project import (APPLICATION_ID, SCHEMA_VERSION, ProjectError, array_bytes, array_from_bytes,
+from protein_studio.core.molecules.mutations import parse_mutant
+from protein_studio.core.storage.project import (APPLICATION_ID, SCHEMA_VERSION, ProjectError, array_bytes, array_from_bytes,
                                          load_project, merge_into, project_summary, save_project, snapshot)
-from protein_studio.core.session import Session, load_document, scheme_for
+from protein_studio.core.documents.document import load_document, scheme_for
+from protein_studio.core.documents.session import Session
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -226,7 +227,7 @@ def test_a_read_only_folder_is_a_message(tmp_path, unwritable_folder):
 def test_a_failed_write_keeps_the_previous_project(tmp_path, monkeypatch):
     path = save_project(tmp_path / "p.psproj", snapshot(_design_session(tmp_path)))
     before = load_project(path)
-    import protein_studio.core.project as project
+    import protein_studio.core.storage.project as project
 
     def full_disk(*args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
@@ -244,8 +245,9 @@ def test_a_failed_write_keeps_the_previous_project(tmp_path, monkeypatch):
 _WRITER = textwrap.dedent("""
     import sys
     import numpy as np
-    from protein_studio.core.project import save_project, snapshot
-    from protein_studio.core.session import Session, load_document
+    from protein_studio.core.storage.project import save_project, snapshot
+    from protein_studio.core.documents.document import load_document
+    from protein_studio.core.documents.session import Session
 
     session = Session()
     session.open(load_document([sys.argv[2]]))

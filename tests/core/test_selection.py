@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from protein_studio.core.numbering import NumberingMap
-from protein_studio.core.selection import SelectionMediator
-from protein_studio.core.structures import ResidueId
+from protein_studio.core.molecules.numbering import NumberingMap
+from protein_studio.core.documents.selection import SelectionMediator
+from protein_studio.core.molecules.structures import ResidueId
 
 
 class View:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.sequences import (
+from protein_studio.core.molecules.sequences import (
     AMINO_ACIDS,
     ProteinSequence,
     clean_sequence,

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.sequences import AMINO_ACIDS
-from protein_studio.core.session import ScanState, Session, load_document
-from protein_studio.core.structures import ResidueId
+from protein_studio.core.molecules.sequences import AMINO_ACIDS
+from protein_studio.core.documents.document import load_document
+from protein_studio.core.documents.scans import ScanState
+from protein_studio.core.documents.session import Session
+from protein_studio.core.molecules.structures import ResidueId
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = [REPO / "protein_studio" / "resources" / "demo" / "tem1_P62593.fasta", REPO / "protein_studio" / "resources" / "demo" / "tem1_1btl.pdb"]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.structures import (ChainInfo, Gap, ResidueId, Structure, is_structure_path,
+from protein_studio.core.molecules.structures import (ChainInfo, Gap, ResidueId, Structure, is_structure_path,
                                             load_structure, save_structure, structure_format,
                                             structure_from_text, to_pdb_text)
 

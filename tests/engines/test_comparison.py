@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.structures import ResidueId, load_structure
+from protein_studio.core.molecules.structures import ResidueId, load_structure
 from protein_studio.engines.comparison import compare_structures
 
 

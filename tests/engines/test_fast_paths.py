@@ -9,11 +9,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("esm")
 
-from protein_studio.core.sequences import AMINO_ACIDS  # noqa: E402
+from protein_studio.core.molecules.sequences import AMINO_ACIDS  # noqa: E402
 from protein_studio.engines.fast_paths import logits_at_rows, sdpa_attention  # noqa: E402
 from protein_studio.engines.scoring import (_BatchProbe, pseudo_log_likelihood, saturation_scan,  # noqa: E402
                                             score_mutants)
-from protein_studio.jobs.context import JobContext  # noqa: E402
+from protein_studio.core.job_context import JobContext  # noqa: E402
 from protein_studio.models.esm_loading import load_esm  # noqa: E402
 
 TOLERANCE = 1e-4

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 
 from protein_studio.core.errors import InputError, JobCancelled, ModelUnavailableError, UserError
-from protein_studio.core.sequences import read_fasta
-from protein_studio.core.structures import structure_from_text
+from protein_studio.core.molecules.sequences import read_fasta
+from protein_studio.core.molecules.structures import structure_from_text
 from protein_studio.engines import folding
 from protein_studio.engines.folding import (CHAIN_LINKER, MAX_UNCHUNKED_LENGTH, RESIDUE_INDEX_OFFSET,
                                             choose_chunk_size, estimate_fold_resources, fold_many,
                                             fold_sequence, split_chains)
-from protein_studio.jobs.context import JobContext, NullContext
-from protein_studio.models import hf_loading
-from protein_studio.models.registry import get_spec
+from protein_studio.core.job_context import JobContext, NullContext
+from protein_studio.models import hf_loading, locations, snapshots
+from protein_studio.models.catalog import get_spec
 
 
 @pytest.fixture(scope="module")
@@ -191,18 +191,18 @@ def test_random_esmfold_is_identical_each_time():
 def test_imported_snapshot_folder_loads_and_folds_the_same(esmfold, tmp_path):
     folder = tmp_path / "esmfold-download"
     esmfold.model.save_pretrained(folder)
-    spec = hf_loading.import_hf_snapshot(folder)
+    spec = snapshots.import_hf_snapshot(folder)
     assert spec.name == "esmfold_v1" and spec.family == "esmfold"
-    assert hf_loading.find_local_snapshot(spec) == hf_loading.imported_dir("esmfold_v1")
+    assert locations.find_local_snapshot(spec) == locations.imported_dir("esmfold_v1")
     try:
         loaded = hf_loading.load_hf_model("esmfold_v1", "cpu")
         a = fold_sequence("MKTAYIAKQRQISFV", esmfold, NullContext())
         b = fold_sequence("MKTAYIAKQRQISFV", loaded, NullContext())
         np.testing.assert_allclose(a.plddt, b.plddt, atol=1e-4)
     finally:
-        shutil.rmtree(hf_loading.imported_dir("esmfold_v1"))
+        shutil.rmtree(locations.imported_dir("esmfold_v1"))
 
 
 def test_import_rejects_a_folder_that_is_not_a_model(tmp_path):
     with pytest.raises(UserError, match="no config.json"):
-        hf_loading.import_hf_snapshot(tmp_path)
+        snapshots.import_hf_snapshot(tmp_path)

@@ -14,8 +14,8 @@ from protein_studio.core.errors import InputError, JobCancelled, ModelUnavailabl
 from protein_studio.engines.generation import (MAX_HOMOPOLYMER, GenerationSettings, generate_sequences,
                                                longest_homopolymer, perplexity, quality_problem,
                                                repeat_fraction, sequence_identity, shannon_entropy)
-from protein_studio.jobs.context import JobContext, NullContext
-from protein_studio.models import hf_loading
+from protein_studio.core.job_context import JobContext, NullContext
+from protein_studio.models import hf_loading, locations, snapshots
 
 UBIQUITIN = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
 
@@ -159,10 +159,10 @@ def test_imported_gpt2_folder_generates_the_same(gpt, tmp_path):
     folder = tmp_path / "my-protein-gpt"
     gpt.model.save_pretrained(folder)
     gpt.tokenizer.save_pretrained(folder)
-    spec = hf_loading.import_hf_snapshot(folder)
+    spec = snapshots.import_hf_snapshot(folder)
     try:
         assert spec.name == "my-protein-gpt" and spec.task == "generation"
-        assert [s.name for s in hf_loading.imported_hf_models()] == ["my-protein-gpt"]
+        assert [s.name for s in snapshots.imported_hf_models()] == ["my-protein-gpt"]
         loaded = hf_loading.load_hf_model("my-protein-gpt", "cpu")
         assert hf_loading.load_hf_model(str(folder), "cpu").spec.task == "generation"  # a folder works too
         settings = GenerationSettings(n=3, max_length=40, seed=5)
@@ -171,7 +171,7 @@ def test_imported_gpt2_folder_generates_the_same(gpt, tmp_path):
         assert [c.sequence for c in a.candidates] == [c.sequence for c in b.candidates]
         np.testing.assert_allclose([c.perplexity for c in a.kept], [c.perplexity for c in b.kept], rtol=1e-5)
     finally:
-        shutil.rmtree(hf_loading.imported_dir("my-protein-gpt"))
+        shutil.rmtree(locations.imported_dir("my-protein-gpt"))
 
 
 def test_real_protgpt2_offline_is_unavailable(monkeypatch):

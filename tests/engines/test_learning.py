@@ -13,11 +13,11 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.measurements import assay_predictions, read_assay
-from protein_studio.core.mutations import parse_mutant
-from protein_studio.core.numbering import NumberingScheme
-from protein_studio.core.sequences import AMINO_ACIDS, read_fasta
-from protein_studio.core.structures import load_structure
+from protein_studio.core.assays.measurements import assay_predictions, read_assay
+from protein_studio.core.molecules.mutations import parse_mutant
+from protein_studio.core.molecules.numbering import NumberingScheme
+from protein_studio.core.molecules.sequences import AMINO_ACIDS, read_fasta
+from protein_studio.core.molecules.structures import load_structure
 from protein_studio.engines.learning import (FeatureSet, cross_validate, fit, is_constant, load_model_file,
                                              propose)
 

@@ -16,12 +16,12 @@ torch = pytest.importorskip("torch")
 esm = pytest.importorskip("esm")
 
 from protein_studio.core.errors import InputError, JobCancelled, UserError  # noqa: E402
-from protein_studio.core.sequences import AMINO_ACIDS  # noqa: E402
+from protein_studio.core.molecules.sequences import AMINO_ACIDS  # noqa: E402
 from protein_studio.engines.scoring import (  # noqa: E402
     ScanChunk, ensemble_mutant_scores, ensemble_scans, pseudo_log_likelihood, saturation_scan,
     score_mutants,
 )
-from protein_studio.jobs.context import JobContext  # noqa: E402
+from protein_studio.core.job_context import JobContext  # noqa: E402
 from protein_studio.models.spec import LoadedModel, ModelSpec  # noqa: E402
 
 ATOL = 1e-4  # the fast paths (SDPA, last layer at the rows read, probed batches) round differently
@@ -372,7 +372,7 @@ def test_a_cancel_during_a_forward_pass_stops_before_the_next_layer_and_leaves_n
     """A cancel that arrives while a pass runs stops it at the next layer, not at the end of the pass."""
     from protein_studio.core.errors import JobCancelled
     from protein_studio.engines.scoring import saturation_scan
-    from protein_studio.jobs.context import JobContext
+    from protein_studio.core.job_context import JobContext
     from protein_studio.models.esm_loading import load_esm
 
     loaded = load_esm("random-esm2-8M", device="cpu")

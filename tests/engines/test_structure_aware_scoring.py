@@ -13,14 +13,14 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("mini3di")
 
 from protein_studio.core.errors import UserError  # noqa: E402
-from protein_studio.core.sequences import AMINO_ACIDS  # noqa: E402
-from protein_studio.core.session import load_document  # noqa: E402
-from protein_studio.core.structure_tokens import structure_tokens  # noqa: E402
+from protein_studio.core.molecules.sequences import AMINO_ACIDS  # noqa: E402
+from protein_studio.core.documents.document import load_document  # noqa: E402
+from protein_studio.core.molecules.structure_tokens import structure_tokens  # noqa: E402
 from protein_studio.engines.scoring import (check_model_for_document, model_for_document,  # noqa: E402
                                             pseudo_log_likelihood, saturation_scan, score_mutants)
-from protein_studio.jobs.context import JobContext  # noqa: E402
+from protein_studio.core.job_context import JobContext  # noqa: E402
 from protein_studio.models.loader import load_model  # noqa: E402
-from protein_studio.models.registry import get_spec  # noqa: E402
+from protein_studio.models.catalog import get_spec  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 THREE_DI = "pynwrqhgdlvtmfsaeikc#"

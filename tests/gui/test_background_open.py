@@ -11,7 +11,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QProgressDialog, QPushButton
 
 import protein_studio.gui.main_window as main_window_module
-from protein_studio.core.project import save_project, snapshot
+from protein_studio.core.storage.project import save_project, snapshot
 from protein_studio.gui.main_window import DEMO_FILES
 
 UBIQUITIN = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"

@@ -14,14 +14,14 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from protein_studio.core.structures import ResidueId, load_structure
+from protein_studio.core.molecules.structures import ResidueId, load_structure
 from protein_studio.engines.comparison import compare_structures
 from protein_studio.engines.generation import GenerationSettings, generate_sequences
 from protein_studio.gui.design_tools import DesignTools, renumber_like
 from protein_studio.gui.main_window import MainWindow
 from protein_studio.gui.structure_viewer import WEB_DIR
 from protein_studio.gui.track_panel import TrackPanel, plddt_track
-from protein_studio.jobs.context import JobContext
+from protein_studio.core.job_context import JobContext
 from protein_studio.models.loader import load_model
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -319,7 +319,7 @@ def test_cancel_generation(qtbot, window, tools):
 
 
 def test_renumber_like_keeps_unmapped_positions_next_to_their_neighbours():
-    from protein_studio.core.numbering import NumberingMap
+    from protein_studio.core.molecules.numbering import NumberingMap
 
     structure = load_structure(UBQ)
     residues = [ResidueId("A", 10 + i) for i in range(76)]
@@ -348,7 +348,7 @@ def test_track_panel_drops_tracks_of_another_length(qtbot):
 def test_predicted_and_superposed_structures_are_saved_as_pdb_and_mmcif(qtbot, window, tools, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-    from protein_studio.core.structures import load_structure
+    from protein_studio.core.molecules.structures import load_structure
 
     if not any(e.kind == "predicted" for e in tools.structure_entries()):
         with qtbot.waitSignal(tools.predictionShown, timeout=TIMEOUT):

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog
 pytest.importorskip("torch")
 pytest.importorskip("Bio")
 
-from protein_studio.core.sequences import AMINO_ACIDS  # noqa: E402
+from protein_studio.core.molecules.sequences import AMINO_ACIDS  # noqa: E402
 from protein_studio.gui.main_window import DEMO_FILES  # noqa: E402
 
 MODEL = "random-esm2-tiny"
@@ -58,7 +58,7 @@ def test_design_dna_from_heatmap_cells_to_an_order(studio, qtbot, tmp_path, monk
     assert dialog.library_table.item(0, 3).text() != ""
 
     # the gene, imported through the button (here the protein back-translated for yeast, saved as FASTA)
-    from protein_studio.core.dna import back_translate, codon_usage
+    from protein_studio.core.cloning.dna import back_translate, codon_usage
 
     gene = back_translate(doc.wild_type, codon_usage("yeast"))
     gene_file = tmp_path / "bla_yeast.fasta"

@@ -18,8 +18,8 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtTest import QTest
 
-from protein_studio.core.sequences import AMINO_ACIDS
-from protein_studio.core.structures import ResidueId
+from protein_studio.core.molecules.sequences import AMINO_ACIDS
+from protein_studio.core.molecules.structures import ResidueId
 from protein_studio.gui.application import grab_window
 from protein_studio.gui.main_window import DEMO_FILES, MainWindow
 from protein_studio.gui.structure_viewer import WEB_DIR
@@ -97,7 +97,7 @@ def test_every_structure_in_tests_data_opens_and_is_drawn(window, qtbot, path):
 
 @needs_3dmol
 def test_multi_chain_mmcif_opens_and_switches_chain(window, qtbot, tmp_path):
-    from protein_studio.core.structures import load_structure, save_structure
+    from protein_studio.core.molecules.structures import load_structure, save_structure
 
     atoms = load_structure(DATA / "2qmt.pdb").atoms
     other = atoms.copy()

@@ -13,9 +13,9 @@ from PySide6.QtTest import QTest
 pytest.importorskip("torch")
 pytest.importorskip("esm")
 
-from protein_studio.core.measurements import assay_predictions, assays_in  # noqa: E402
-from protein_studio.core.metrics import evaluate_predictions  # noqa: E402
-from protein_studio.core.project import load_project  # noqa: E402
+from protein_studio.core.assays.measurements import assay_predictions, assays_in  # noqa: E402
+from protein_studio.core.assays.metrics import evaluate_predictions  # noqa: E402
+from protein_studio.core.storage.project import load_project  # noqa: E402
 from protein_studio.gui.main_window import DEMO_FILES  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox
 pytest.importorskip("torch")
 pytest.importorskip("esm")
 
-from protein_studio.core.project import load_project  # noqa: E402
+from protein_studio.core.storage.project import load_project  # noqa: E402
 from protein_studio.gui.main_window import DEMO_FILES, SCAN_FILTER  # noqa: E402
 from protein_studio.gui.measurements_panel import ImportDialog  # noqa: E402
 

@@ -173,7 +173,7 @@ def test_a_snapshot_of_another_shape_is_refused(tmp_path):
     import json
 
     from protein_studio.core.errors import UserError
-    from protein_studio.models.hf_loading import import_hf_snapshot
+    from protein_studio.models.snapshots import import_hf_snapshot
 
     folder = _snapshot(tmp_path / "protgpt2", "protgpt2")
     config = json.loads((folder / "config.json").read_text())

@@ -18,7 +18,7 @@ pytest.importorskip("torch")
 pytest.importorskip("esm")
 
 from protein_studio.cli import main as cli  # noqa: E402
-from protein_studio.core.sequences import read_fasta  # noqa: E402
+from protein_studio.core.molecules.sequences import read_fasta  # noqa: E402
 from protein_studio.gui.main_window import DEMO_FILES, MainWindow  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,9 +19,10 @@ from PySide6.QtWidgets import QMessageBox
 pytest.importorskip("torch")
 pytest.importorskip("esm")
 
-from protein_studio.core.autosave import recovery_dir, recovery_path  # noqa: E402
-from protein_studio.core.project import SCHEMA_VERSION, load_project, save_project, snapshot  # noqa: E402
-from protein_studio.core.session import Session, load_document  # noqa: E402
+from protein_studio.core.storage.autosave import recovery_dir, recovery_path  # noqa: E402
+from protein_studio.core.storage.project import SCHEMA_VERSION, load_project, save_project, snapshot  # noqa: E402
+from protein_studio.core.documents.document import load_document  # noqa: E402
+from protein_studio.core.documents.session import Session
 from protein_studio.gui.design_tools import DesignTools  # noqa: E402
 from protein_studio.gui.main_window import DEMO_FILES, MainWindow  # noqa: E402
 
@@ -243,7 +244,7 @@ def test_a_cancelled_scan_resumes_with_the_positions_left_and_ends_equal_to_an_u
     np.testing.assert_array_equal(window.session.scan.scores[sorted(done_before)], kept[sorted(done_before)])
     # an uninterrupted scan of the same document gives the same matrix (to the rounding of another batch size)
     from protein_studio.engines.scoring import saturation_scan
-    from protein_studio.jobs.context import JobContext
+    from protein_studio.core.job_context import JobContext
     from protein_studio.models.esm_loading import load_esm
 
     reference = saturation_scan(scan.sequence, load_esm(MODEL, "cpu"), JobContext(), strategy="masked-marginals")

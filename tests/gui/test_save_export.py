@@ -12,7 +12,7 @@ import os
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from protein_studio.core.sequences import AMINO_ACIDS, format_fasta, parse_fasta_text
+from protein_studio.core.molecules.sequences import AMINO_ACIDS, format_fasta, parse_fasta_text
 from protein_studio.gui.main_window import DEMO_FILES, MainWindow
 
 TIMEOUT = 30000
@@ -172,8 +172,8 @@ def test_an_unwritable_path_shows_an_error_and_loses_nothing(short, qtbot, tmp_p
 
 def test_closing_with_unsaved_work_asks_to_save_the_project_only_when_interactive(qapp, qtbot, tmp_path, monkeypatch,
                                                                                   dispose):
-    from protein_studio.core.autosave import recovery_path
-    from protein_studio.core.project import load_project
+    from protein_studio.core.storage.autosave import recovery_path
+    from protein_studio.core.storage.project import load_project
 
     path = tmp_path / "ubq.fasta"
     path.write_text(f">ubq\n{UBIQUITIN[:20]}\n")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from protein_studio.core.settings import settings_path
+from protein_studio.core.storage.settings import settings_path
 from protein_studio.gui.main_window import MainWindow
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWebEngineCore import QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
-from protein_studio.core.structures import ResidueId, load_structure
+from protein_studio.core.molecules.structures import ResidueId, load_structure
 from protein_studio.gui import structure_viewer
 from protein_studio.gui.structure_viewer import (
     CONFIDENCE_BINS,
@@ -648,7 +648,7 @@ def test_structures_pdb_cannot_hold_are_drawn_from_mmcif(qtbot, viewer, tmp_path
     residues keep their keys (selection and colours reach them)."""
     structure = load_structure(_two_letter_chain_cif(tmp_path))
     assert structure.chain_ids == ["AB"]
-    from protein_studio.core.structures import viewer_text
+    from protein_studio.core.molecules.structures import viewer_text
 
     assert viewer_text(structure)[1] == "cif" and viewer_text(load_structure(DATA / "1ubq.pdb"))[1] == "pdb"
     _load(qtbot, viewer, structure, "two_letters")

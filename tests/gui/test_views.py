@@ -12,9 +12,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
-from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.gui.heatmap import HeatmapView, colour_scale_limit, diverging_colors
-from protein_studio.core.numbering import NumberingScheme
+from protein_studio.core.molecules.numbering import NumberingScheme
 from protein_studio.gui.ranked_table import RANKED_COLUMNS, RankedTable, rank_substitutions, ranked_rows_csv
 from protein_studio.gui.sequence_editor import SequenceEditor
 

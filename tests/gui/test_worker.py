@@ -157,7 +157,7 @@ def test_format_eta(seconds, text):
 def test_cancel_while_the_model_loads_ends_the_job_and_keeps_no_model(qtbot, worker):
     """The worker loads models under the job's cancellation: a loader reaching a cancel point after Cancel
     stops there, the job ends cancelled, no half-loaded model is kept, and the next job runs."""
-    from protein_studio.jobs.context import cancel_point
+    from protein_studio.core.job_context import cancel_point
 
     loading = threading.Event()
     cancelled = threading.Event()

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from protein_studio.core.errors import UserError
-from protein_studio.engines.devices import (device_description, move_loaded_model, run_with_oom_fallback,
+from protein_studio.models.devices import (device_description, move_loaded_model, run_with_oom_fallback,
                                             select_device)
-from protein_studio.jobs.context import JobContext
+from protein_studio.core.job_context import JobContext
 from protein_studio.models.spec import LoadedModel, ModelSpec
 
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from protein_studio.core.errors import JobCancelled, ModelUnavailableError, UserError
-from protein_studio.jobs.context import JobContext, cancel_point, cancellable
-from protein_studio.models import esm_loading, weights
+from protein_studio.core.job_context import JobContext, cancel_point, cancellable
+from protein_studio.models import esm_loading, locations, weights
 from protein_studio.models.esm_loading import (build_esm_from_checkpoint, build_random_esm, load_esm,
                                                safe_torch_load, validate_checkpoint)
-from protein_studio.models.registry import get_spec
+from protein_studio.models.catalog import get_spec
 from fair_esm_format import fair_esm_checkpoint, save_fair_esm_checkpoint
 
 
@@ -59,7 +59,7 @@ def test_malicious_checkpoint_cannot_be_imported(tmp_path, weights_dir):
     with pytest.raises(ModelUnavailableError, match="refused"):
         weights.import_checkpoint(path)
     assert not marker.exists()
-    assert not weights.checkpoint_path(get_spec("esm2_t6_8M_UR50D")).exists()
+    assert not locations.checkpoint_path(get_spec("esm2_t6_8M_UR50D")).exists()
 
 
 def test_unreadable_files_give_a_clear_error(tmp_path):
@@ -138,8 +138,8 @@ def test_fair_esm_checkpoint_imports_and_gives_the_same_logits(tmp_path, weights
                                       with_regression=with_regression)
     written = weights.import_checkpoint(source)
     spec = get_spec("esm2_t6_8M_UR50D")
-    assert written[0] == weights.checkpoint_path(spec) and written[0].is_file()
-    assert weights.regression_path(spec).is_file() == with_regression
+    assert written[0] == locations.checkpoint_path(spec) and written[0].is_file()
+    assert locations.regression_path(spec).is_file() == with_regression
     assert weights.is_on_disk(spec)
     assert not list(weights_dir.glob("*.partial"))
     loaded = load_esm("esm2_t6_8M_UR50D", device="cpu")
@@ -172,13 +172,13 @@ def test_import_rejects_another_architecture(tmp_path, weights_dir):
     source = save_fair_esm_checkpoint(tiny.model, "esm2", tmp_path / "esm2_t6_8M_UR50D.pt")
     with pytest.raises(UserError, match="2 layers, width 64.*esm2_t6_8M_UR50D has 6 layers"):
         weights.import_checkpoint(source)
-    assert not weights.checkpoint_path(get_spec("esm2_t6_8M_UR50D")).exists()
+    assert not locations.checkpoint_path(get_spec("esm2_t6_8M_UR50D")).exists()
 
 
 def test_loading_refuses_another_architecture_under_a_known_name(tmp_path, weights_dir):
     """A 2-layer model saved as esm2_t6_8M_UR50D.pt in the weights folder is not used as that model."""
     tiny = load_esm("random-esm2-tiny", device="cpu")
-    save_fair_esm_checkpoint(tiny.model, "esm2", weights.checkpoint_path(get_spec("esm2_t6_8M_UR50D")))
+    save_fair_esm_checkpoint(tiny.model, "esm2", locations.checkpoint_path(get_spec("esm2_t6_8M_UR50D")))
     with pytest.raises(ModelUnavailableError, match="2 layers, width 64.*esm2_t6_8M_UR50D has 6 layers.*"
                                                     "it is not esm2_t6_8M_UR50D"):
         load_esm("esm2_t6_8M_UR50D", device="cpu")
@@ -257,7 +257,7 @@ def test_cancel_stops_the_loading_of_a_model_between_and_inside_its_steps(tmp_pa
     stops at the next step: after reading the file, inside the model's construction (layer by layer),
     or while hashing the file."""
     tiny = load_esm("random-esm2-8M", device="cpu")
-    save_fair_esm_checkpoint(tiny.model, "esm2", weights.checkpoint_path(get_spec("esm2_t6_8M_UR50D")))
+    save_fair_esm_checkpoint(tiny.model, "esm2", locations.checkpoint_path(get_spec("esm2_t6_8M_UR50D")))
 
     full = _CancelsAtCheck(at=float("inf"))
     with cancellable(full, modules=True):
@@ -267,7 +267,7 @@ def test_cancel_stops_the_loading_of_a_model_between_and_inside_its_steps(tmp_pa
     built = []
     real_build = esm_loading.build_esm_from_checkpoint
     monkeypatch.setattr(esm_loading, "build_esm_from_checkpoint", lambda *a: built.append(1) or real_build(*a))
-    weights.checkpoint_path(get_spec("esm2_t6_8M_UR50D")).with_suffix(".pt.sha256").unlink()  # hash again
+    locations.checkpoint_path(get_spec("esm2_t6_8M_UR50D")).with_suffix(".pt.sha256").unlink()  # hash again
 
     with cancellable(_CancelsAtCheck(at=1), modules=True), pytest.raises(JobCancelled) as first:
         load_esm("esm2_t6_8M_UR50D", device="cpu")

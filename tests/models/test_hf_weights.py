@@ -7,9 +7,9 @@ import shutil
 import pytest
 
 from protein_studio.core.errors import JobCancelled, ModelUnavailableError, UserError
-from protein_studio.jobs.context import JobContext
-from protein_studio.models import hf_loading, weights
-from protein_studio.models.registry import all_models, get_spec
+from protein_studio.core.job_context import JobContext
+from protein_studio.models import hf_loading, locations, snapshots, weights
+from protein_studio.models.catalog import all_models, get_spec
 
 
 def _cache_snapshot(cache, hub_id, source, commit="0123abcd"):
@@ -60,7 +60,7 @@ def test_a_hub_cache_snapshot_counts_and_imports_under_its_registry_name(hf_fold
     assert weights.is_on_disk("protgpt2")
     # a snapshot copied from another machine's cache imports under the registry name of its repository
     assert weights.import_weights(snapshot) == [weights_dir / "huggingface" / "protgpt2"]
-    assert hf_loading.find_local_snapshot(get_spec("protgpt2")) == weights_dir / "huggingface" / "protgpt2"
+    assert locations.find_local_snapshot(get_spec("protgpt2")) == weights_dir / "huggingface" / "protgpt2"
     removed = weights.remove("protgpt2")
     assert removed == [weights_dir / "huggingface" / "protgpt2", hf_cache / "models--nferruz--ProtGPT2"]
     assert not any(p.exists() for p in removed) and not weights.is_on_disk("protgpt2")
@@ -97,7 +97,7 @@ def test_import_of_a_folder_that_is_not_a_model(tmp_path, weights_dir):
 
 def test_hidden_partial_imports_are_not_models(hf_folders, weights_dir):
     shutil.copytree(hf_folders.gpt, weights_dir / "huggingface" / ".my-protein-gpt.partial")
-    assert hf_loading.imported_hf_models() == []
+    assert snapshots.imported_hf_models() == []
     with pytest.raises(UserError, match="unknown model"):
         get_spec(".my-protein-gpt.partial")
 
@@ -106,7 +106,7 @@ def test_offline_download_of_a_hub_model_says_how_to_import(weights_dir, hf_cach
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailableError, match="HF_HUB_OFFLINE is set.*protein-studio models import"):
         weights.download("protgpt2", JobContext())
-    message = weights.not_on_disk_message(get_spec("esmfold_v1"), "connection refused")
+    message = locations.not_on_disk_message(get_spec("esmfold_v1"), "connection refused")
     assert "models--facebook--esmfold_v1" in message and "download failed (connection refused)" in message
     assert "protein-studio models import esmfold_v1/" in message
 
@@ -153,7 +153,7 @@ def test_an_import_copies_weights_config_and_tokenizer_only(hf_folders, weights_
     (source / "README.md").write_text("# notes\n")
     (source / "scripts").mkdir(exist_ok=True)
     (source / "scripts" / "run.sh").write_text("echo\n")
-    kept = sorted(p.name for p in source.iterdir() if p.is_file() and p.suffix in hf_loading.IMPORTED_SUFFIXES)
+    kept = sorted(p.name for p in source.iterdir() if p.is_file() and p.suffix in snapshots.IMPORTED_SUFFIXES)
     [folder] = weights.import_weights(source)
     assert sorted(p.name for p in folder.iterdir()) == kept
     assert not list(folder.rglob("*.py")) and not (folder / "scripts").exists()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from protein_studio.core.errors import UserError
-from protein_studio.models.registry import all_models, get_spec, random_models_enabled
+from protein_studio.models.catalog import all_models, get_spec
+from protein_studio.models.registry import random_models_enabled
 
 REAL_SCORING = [
     "esm2_t6_8M_UR50D", "esm2_t12_35M_UR50D", "esm2_t30_150M_UR50D", "esm2_t33_650M_UR50D",

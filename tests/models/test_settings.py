@@ -8,7 +8,7 @@ import os
 import pytest
 
 from protein_studio.core.errors import UserError
-from protein_studio.core.settings import Settings, load_settings, save_settings, settings_path
+from protein_studio.core.storage.settings import Settings, load_settings, save_settings, settings_path
 
 
 @pytest.fixture

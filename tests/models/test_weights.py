@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from protein_studio.core.errors import JobCancelled, ModelUnavailableError, UserError
-from protein_studio.core.settings import Settings, save_settings
-from protein_studio.jobs.context import JobContext
-from protein_studio.models import weights
-from protein_studio.models.registry import get_spec
+from protein_studio.core.storage.settings import Settings, save_settings
+from protein_studio.core.job_context import JobContext
+from protein_studio.models import locations, weights
+from protein_studio.models.catalog import get_spec
 
 def _recording_context():
     calls = []
@@ -90,7 +90,7 @@ def test_missing_regression_file_is_only_a_warning(server, weights_dir):
     spec = get_spec("esm2_t6_8M_UR50D")
     ctx = JobContext()
     files = weights.download(spec, ctx, base_url=f"{server.url}/no-regression/")
-    assert files == [weights.checkpoint_path(spec)] and not weights.regression_path(spec).exists()
+    assert files == [locations.checkpoint_path(spec)] and not locations.regression_path(spec).exists()
     assert len(ctx.warnings) == 1 and "contact-regression" in ctx.warnings[0]
 
 
@@ -105,21 +105,21 @@ def test_weights_dir_precedence(tmp_path, monkeypatch):
     monkeypatch.delenv("PROTEIN_STUDIO_WEIGHTS_DIR", raising=False)
     monkeypatch.setenv("PROTEIN_STUDIO_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    assert weights.weights_dir() == tmp_path / "torch-home" / "hub" / "checkpoints"
+    assert locations.weights_dir() == tmp_path / "torch-home" / "hub" / "checkpoints"
     save_settings(Settings(weights_dir=str(tmp_path / "chosen")))
-    assert weights.weights_dir() == tmp_path / "chosen"
+    assert locations.weights_dir() == tmp_path / "chosen"
     monkeypatch.setenv("PROTEIN_STUDIO_WEIGHTS_DIR", str(tmp_path / "env"))
-    assert weights.weights_dir() == tmp_path / "env"
+    assert locations.weights_dir() == tmp_path / "env"
 
 
 def test_default_dir_is_the_one_torch_hub_uses(tmp_path, monkeypatch):
     import torch
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
-    assert weights.default_weights_dir() == Path(torch.hub.get_dir()) / "checkpoints"
+    assert locations.default_weights_dir() == Path(torch.hub.get_dir()) / "checkpoints"
     monkeypatch.delenv("TORCH_HOME")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert weights.default_weights_dir() == Path(torch.hub.get_dir()) / "checkpoints"
+    assert locations.default_weights_dir() == Path(torch.hub.get_dir()) / "checkpoints"
 
 
 def test_random_and_unknown_models_have_nothing_to_fetch(tmp_path):

@@ -1,7 +1,7 @@
 """Saving what the user designed: the edited sequence as FASTA, the variant list as CSV or FASTA, and
 whole scans (long: one row per substitution; wide: one row per position, 20 columns).
 
-Every table names positions through a :class:`~protein_studio.core.numbering.NumberingScheme` and also
+Every table names positions through a :class:`~protein_studio.core.molecules.numbering.NumberingScheme` and also
 carries the 1-based sequence index (and the structure's chain, residue number and insertion code where a
 structure is involved), so the window's export and the command line's agree row for row.
 
@@ -18,13 +18,14 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from protein_studio.core.mutations import MultiMutant, apply_mutant
-from protein_studio.core.numbering import NumberingScheme
-from protein_studio.core.sequences import AMINO_ACIDS, ProteinSequence, format_fasta
+from protein_studio.core.molecules.mutations import MultiMutant, apply_mutant
+from protein_studio.core.molecules.numbering import NumberingScheme
+from protein_studio.core.molecules.sequences import AMINO_ACIDS, ProteinSequence, format_fasta
+from protein_studio.core.tables import table_csv
 
 __all__ = [
     "VariantRow", "VARIANT_COLUMNS", "variant_rows", "document_record", "variants_csv", "variants_fasta",
-    "SCAN_COLUMNS", "scan_long_rows", "scan_csv", "scan_wide_csv", "numbering_header", "table_csv",
+    "SCAN_COLUMNS", "scan_long_rows", "scan_csv", "scan_wide_csv",
 ]
 
 #: Columns of the variant CSV, in order.
@@ -89,7 +90,7 @@ def variant_rows(wild_type: str, variants: Iterable[MultiMutant], scan: Any = No
     variants : iterable of MultiMutant
         In 1-based sequence positions.
     scan : ScanState, optional
-        The session's scan; its :meth:`~protein_studio.core.session.ScanState.additive_score` gives
+        The session's scan; its :meth:`~protein_studio.core.documents.scans.ScanState.additive_score` gives
         the additive score.
     model_scores : mapping, optional
         Canonical variant (sequence positions, ``str(variant)``) -> ``(score, model, method)`` from the
@@ -170,12 +171,6 @@ SCAN_COLUMNS = ("mutant", "position", "sequence_index", "chain", "residue_number
                 "score", "model", "strategy")
 
 
-def numbering_header(scheme: NumberingScheme) -> str:
-    """The comment line that says which numbering a table uses."""
-    return (f"numbering: {scheme.description} (positions without a number there are written (N), "
-            f"their sequence index)")
-
-
 def _residue_columns(numbering: Any, index: int) -> list[str]:
     residue = numbering.residue_at(index) if numbering is not None else None
     if residue is None:
@@ -206,18 +201,6 @@ def scan_long_rows(scores, sequence: str, scheme: NumberingScheme, model: str, s
 
 def _score_text(value: float) -> str:
     return "" if math.isnan(value) else f"{value:.6f}"
-
-
-def table_csv(rows: Iterable[Sequence], columns: Sequence[str], header: Sequence[str] = ()) -> str:
-    """CSV text: ``header`` lines as ``# `` comments (numbering, provenance; the project's readers skip
-    them), the column names, then ``rows``. Every table the application writes is made here."""
-    buffer = io.StringIO()
-    for line in header:
-        buffer.write(f"# {line}\n")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def scan_csv(rows: Iterable[Sequence[str]], header: Sequence[str] = (), columns: Sequence[str] = SCAN_COLUMNS) -> str:

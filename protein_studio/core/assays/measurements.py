@@ -18,9 +18,9 @@ from typing import Sequence
 import numpy as np
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.mutations import MultiMutant, parse_mutant
-from protein_studio.core.numbering import NumberingScheme
-from protein_studio.core.sequences import AMINO_ACIDS
+from protein_studio.core.molecules.mutations import MultiMutant, parse_mutant
+from protein_studio.core.molecules.numbering import NumberingScheme
+from protein_studio.core.molecules.sequences import AMINO_ACIDS
 
 __all__ = ["Assay", "AssayProblem", "read_assay", "assay_predictions", "measurement_record", "assays_in"]
 
@@ -141,7 +141,7 @@ def read_assay(path: str | Path, wild_type: str, scheme: NumberingScheme | None 
     InputError
         A missing or unreadable file, no mutant column, or a column that is not there or not numeric.
     """
-    from protein_studio.core.dms import read_dms
+    from protein_studio.core.assays.dms import read_dms
 
     path = Path(path)
     scheme = scheme or NumberingScheme.sequence(len(wild_type))
@@ -209,14 +209,14 @@ def _reason(message: str) -> str:
 def assay_predictions(assay: Assay, scores: np.ndarray | None) -> np.ndarray:
     """The prediction for each measured variant from a scan (L x 20): its single-site score, or the sum of
     them for a multi-mutant (additive, as ProteinGym); NaN where a position is not scanned."""
-    from protein_studio.core.session import additive_scores
+    from protein_studio.core.documents.scans import additive_scores
 
     return additive_scores(scores, assay.variants)
 
 
 def measurement_record(assay: Assay) -> dict:
     """The project record of an assay (kept with its document, like predictions)."""
-    from protein_studio.core.project import provenance_now
+    from protein_studio.core.provenance import provenance_now
 
     return {"kind": "measurements", "name": assay.name, "data": assay.to_dict(),
             "arrays": {"values": np.asarray(assay.values, dtype=float),

@@ -33,7 +33,7 @@ import numpy as np
 
 from protein_studio.core.errors import InputError
 from protein_studio.core.files import read_input_text
-from protein_studio.core.mutations import MultiMutant, parse_mutant
+from protein_studio.core.molecules.mutations import MultiMutant, parse_mutant
 
 __all__ = ["DmsProblem", "DmsTable", "read_dms", "MUTANT_COLUMN_NAMES", "MISSING_VALUES"]
 
@@ -226,7 +226,7 @@ def read_dms(path, mutant_column: str | None = None, *, wt_column: str | None = 
         Columns that must be present and numeric; an :class:`InputError` naming the file and listing the
         available columns is raised otherwise.
     offset : int, default 0
-        Numbering offset, passed to :func:`~protein_studio.core.mutations.parse_mutant`.
+        Numbering offset, passed to :func:`~protein_studio.core.molecules.mutations.parse_mutant`.
 
     Returns
     -------

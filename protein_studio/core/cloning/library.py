@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from protein_studio.core.errors import UserError
-from protein_studio.core.mutations import MultiMutant, Mutation
+from protein_studio.core.molecules.mutations import MultiMutant, Mutation
 
 __all__ = ["Candidate", "LibraryFilters", "LibraryVariant", "candidates_at", "build_library", "with_joint_scores",
            "EPISTASIS_THRESHOLD", "MODES", "LIBRARY_COLUMNS", "library_rows"]

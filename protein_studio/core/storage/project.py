@@ -42,13 +42,14 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.mutations import parse_mutant
-from protein_studio.core.numbering import NumberingScheme
+from protein_studio.core.molecules.mutations import parse_mutant
+from protein_studio.core.molecules.numbering import NumberingScheme
+from protein_studio.core.provenance import provenance_now
 
 __all__ = [
     "SCHEMA_VERSION", "APPLICATION_ID", "PROJECT_SUFFIX", "MIGRATIONS", "ProjectError", "ProjectSnapshot",
     "snapshot", "save_project", "load_project", "primer_record", "project_summary", "array_bytes", "array_from_bytes",
-    "provenance_now", "prediction_record", "generated_record",
+    "prediction_record", "generated_record",
 ]
 
 #: Version of the schema this application writes and reads.
@@ -132,7 +133,7 @@ def snapshot(session, meta: dict | None = None) -> ProjectSnapshot:
     immutable parts shared)."""
     from dataclasses import replace
 
-    from protein_studio.core.session import ScanState
+    from protein_studio.core.documents.scans import ScanState
 
     states = []
     for state in session.states:
@@ -349,7 +350,9 @@ def load_project(path: str | Path) -> ProjectSnapshot:
     ProjectError
         A missing, damaged, truncated, foreign, newer or locked file (the message says which).
     """
-    from protein_studio.core.session import DocumentState, ScanState, document_from_sources
+    from protein_studio.core.documents.document import document_from_sources
+    from protein_studio.core.documents.scans import ScanState
+    from protein_studio.core.documents.session import DocumentState
 
     con, source = _read(path)
     try:
@@ -469,15 +472,6 @@ def merge_into(path: str | Path, states: Sequence, meta: dict | None = None) -> 
 
 
 # ------------------------------------------------------------------------------------------ result records
-def provenance_now(**fields) -> dict:
-    """Provenance of a result made now: application version and UTC date, plus ``fields``."""
-    from protein_studio import __version__
-
-    return {"application": f"protein-studio {__version__}",
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            **{k: v for k, v in fields.items() if v is not None}}
-
-
 def prediction_record(result, *, name: str, source: str, wild_type: str | None, numbered: bool) -> dict:
     """The project record of a structure prediction (a FoldResult): the PDB text, pLDDT, pTM and PAE, and
     what made it."""

@@ -7,7 +7,7 @@ ignored, so no two views can ping-pong.
 
 Selections are sets of 0-based sequence indices of the current document. Structure residues cross into
 sequence indices, and back, only through the document's
-:class:`~protein_studio.core.numbering.NumberingMap`.
+:class:`~protein_studio.core.molecules.numbering.NumberingMap`.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from biotite.sequence import ProteinSequence as _BiotiteProtein
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.sequences import AMINO_ACIDS, ProteinSequence
+from protein_studio.core.molecules.sequences import AMINO_ACIDS, ProteinSequence
 
 __all__ = [
     "Mutation",
@@ -221,7 +221,7 @@ def _read_token(token: str) -> MutationText:
 def split_mutant_text(text: str) -> list[MutationText]:
     """Read a single or multiple mutant into its mutations, positions left as written (labels).
 
-    The numbering object (:class:`protein_studio.core.numbering.NumberingScheme`) turns the labels into
+    The numbering object (:class:`protein_studio.core.molecules.numbering.NumberingScheme`) turns the labels into
     sequence positions; :func:`parse_mutant` does so for plain numbers.
 
     Parameters

@@ -1,8 +1,8 @@
 """Autosave on a background thread, and recovery files for projects that were never saved.
 
-The window hands :class:`Autosaver` a :class:`~protein_studio.core.project.ProjectSnapshot` a few seconds
+The window hands :class:`Autosaver` a :class:`~protein_studio.core.storage.project.ProjectSnapshot` a few seconds
 after each change; one thread writes the newest one (older ones still waiting are skipped) with
-:func:`~protein_studio.core.project.save_project`, so the GUI thread never waits for the disk. A project
+:func:`~protein_studio.core.storage.project.save_project`, so the GUI thread never waits for the disk. A project
 that has a file is saved into it; one that has none goes to a recovery file in
 ``<config dir>/recovery/autosave-<pid>.psproj``. A normal exit removes the recovery file; after a crash or
 ``kill -9`` the next start finds it (its process is gone) and offers to restore it.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from protein_studio.core.project import ProjectError, ProjectSnapshot, project_summary, save_project
+from protein_studio.core.storage.project import ProjectError, ProjectSnapshot, project_summary, save_project
 
 __all__ = ["Autosaver", "RecoveryFile", "recovery_dir", "recovery_path", "find_recovery_files"]
 
@@ -26,7 +26,7 @@ RECOVERY_PREFIX = "autosave-"
 
 def recovery_dir() -> Path:
     """Where recovery files live: ``<config dir>/recovery``."""
-    from protein_studio.core.settings import config_dir
+    from protein_studio.core.storage.settings import config_dir
 
     return config_dir() / "recovery"
 

@@ -71,14 +71,14 @@ def _encoder():
 
 def three_di_of_chain(structure, chain_id: str) -> dict:
     """The 3Di letter (lower case, ``#`` where the encoder has none) of every residue of a chain that has
-    a CA atom, keyed by :class:`~protein_studio.core.structures.ResidueId`, in chain order.
+    a CA atom, keyed by :class:`~protein_studio.core.molecules.structures.ResidueId`, in chain order.
 
     Raises
     ------
     UserError
         The optional 3Di encoder is not installed.
     """
-    from protein_studio.core.structures import ResidueId
+    from protein_studio.core.molecules.structures import ResidueId
 
     encoder = _encoder()
     order: dict = {}

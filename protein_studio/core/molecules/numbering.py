@@ -1,7 +1,7 @@
 """The one map between sequence positions and structure residues.
 
 Every view (sequence, heatmap, 3D, tables) converts positions through a :class:`NumberingMap`: a 0-based
-index into the working sequence on one side, a :class:`~protein_studio.core.structures.ResidueId`
+index into the working sequence on one side, a :class:`~protein_studio.core.molecules.structures.ResidueId`
 (chain, residue number, insertion code) on the other. When the user's sequence and the structure's chain
 differ (a full-length UniProt sequence with its signal peptide against a crystal structure of the mature
 protein, point mutants, missing loops) the two are aligned with biotite's optimal alignment (BLOSUM62,
@@ -28,8 +28,8 @@ import biotite.sequence as bseq
 import biotite.sequence.align as balign
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.mutations import MultiMutant, Mutation, split_mutant_text
-from protein_studio.core.structures import ChainInfo, ResidueId
+from protein_studio.core.molecules.mutations import MultiMutant, Mutation, split_mutant_text
+from protein_studio.core.molecules.structures import ChainInfo, ResidueId
 
 __all__ = ["Mismatch", "NumberingMap", "NumberingScheme", "SCHEMES", "read_numbering_table", "load_numbering_table",
            "align_indices"]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from protein_studio.core.dna import CodingSequence, choose_codon, translate
+from protein_studio.core.cloning.dna import CodingSequence, choose_codon, translate
 from protein_studio.core.errors import UserError
 
 __all__ = ["PROTOCOLS", "Conditions", "Windows", "Primer", "PrimerDesign", "design_primers", "order_rows",
@@ -184,7 +184,7 @@ def _check(primer: Primer, template: str, intended: set[int]) -> None:
 def design_primers(gene: CodingSequence, variants, protocol: str = "q5", *, usage=None, min_frequency: float = 0.0,
                    conditions: Conditions | None = None, windows: Windows | None = None,
                    max_span: int = 12, names=None) -> list[PrimerDesign]:
-    """Primers for each variant (a :class:`~protein_studio.core.mutations.MultiMutant` numbered from 1 on the
+    """Primers for each variant (a :class:`~protein_studio.core.molecules.mutations.MultiMutant` numbered from 1 on the
     gene's protein); ``names`` are the variants as the user writes them (their numbering), which name the
     primers too. A variant that cannot be made (a position outside the gene, another residue there) gets its
     ``error`` and the others are still designed."""
@@ -342,7 +342,7 @@ def write_order(out, designs, doc, gene: CodingSequence, protocol: str, conditio
     the numbering the variants are named in. Returns the paths."""
     from pathlib import Path
 
-    from protein_studio.core.export import table_csv
+    from protein_studio.core.tables import table_csv
     from protein_studio.core.files import write_bytes_atomically, write_text_atomically
 
     out = Path(out)
