@@ -13,7 +13,7 @@ PIP           := $(PY) -m pip
 TORCH_STAMP   := $(VENV)/.torch-installed
 DEPS_STAMP    := $(VENV)/.deps-installed
 CONSTRAINTS   := $(VENV)/constraints.txt
-VIEWER_JS     := protein_studio/resources/web/vendor/3Dmol-min.js
+VIEWER_JS     := resources/web/vendor/3Dmol-min.js
 
 .PHONY: install run test bench clean-venv installer installer-test
 
@@ -41,7 +41,9 @@ $(VIEWER_JS): scripts/fetch_3dmol.py | $(PY)
 run: install
 	$(VENV)/bin/protein-studio
 
+# the import contracts (pyproject.toml: the layer rule, Qt only in gui) first, then every test
 test: install
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 # A self-contained Linux bundle (PyInstaller, one folder) and its tar.gz: see installer/README.md.
@@ -53,7 +55,7 @@ $(BUNDLE): $(DEPS_STAMP) $(VIEWER_JS) installer/protein_studio.spec installer/en
 	$(PIP) install --quiet --constraint $(CONSTRAINTS) "pyinstaller>=6.0"
 	cd installer && ../$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath ../dist \
 		--workpath ../build/pyinstaller protein_studio.spec
-	cp installer/protein-studio.desktop installer/protein-studio.svg dist/protein-studio/
+	cp resources/desktop/protein-studio.desktop resources/desktop/protein-studio.svg dist/protein-studio/
 	tar -C dist -czf $@ protein-studio
 
 installer-test: installer

@@ -1,7 +1,7 @@
 """Fetch 3Dmol.js for the structure viewer from the npm registry (package ``3dmol``).
 
 The file is never committed: it is fetched at set-up with the machine's own ``npm`` client,
-checked against the pinned integrity hash, and unpacked into ``protein_studio/resources/web/vendor/`` (git-ignored),
+checked against the pinned integrity hash, and unpacked into ``resources/web/vendor/`` (git-ignored),
 from where the viewer page loads it. Exit status 1 with one clear line when it cannot be fetched.
 """
 
@@ -22,7 +22,7 @@ VERSION = "2.5.5"
 INTEGRITY = "sha512-kqNHouGqq3YfW58174tdERvm0XYTmP0tavQKOqIw1ouc2OJ7epkXEFrtEkVXV0clBZT2Ze2xHRC/qxX0u0qCdw=="
 MEMBERS = {"package/build/3Dmol-min.js": "3Dmol-min.js", "package/LICENSE": "3Dmol-LICENSE.txt"}
 
-VENDOR = Path(__file__).resolve().parent.parent / "protein_studio" / "resources" / "web" / "vendor"
+VENDOR = Path(__file__).resolve().parent.parent / "resources" / "web" / "vendor"
 
 
 def _integrity_of(path: Path) -> str:

@@ -94,8 +94,8 @@ class Screenshotter:
     def start(self) -> None:
         self._timeout.start()
         if self.scan_model:
-            self.window.model_name = self.scan_model  # shown in the status bar; not saved as the default
-            if self.window.start_scan(self.scan_model) is None:
+            self.window.models.model_name = self.scan_model  # shown in the status bar; not saved as the default
+            if self.window.scans.start_scan(self.scan_model) is None:
                 self.scan_done = True
                 self.problems.append(self.window.last_error[1] if self.window.last_error else "scan not started")
         self._check()
@@ -124,7 +124,7 @@ class Screenshotter:
         elif self.window.viewer.available and self.window.session.document.structure is not None:
             # show the scan on the structure too, and wait for that render
             self.drawn = False
-            self.window.set_color_mode("score")
+            self.window.view.set_color_mode("score")
         self._check()
 
     def _on_timeout(self) -> None:
@@ -213,13 +213,9 @@ def run_application(args) -> int:
     app = _application()
     from protein_studio.gui.main_window import MainWindow
 
-    from protein_studio.gui.design_tools import DesignTools
-
     files = [Path(f) for f in (getattr(args, "files", None) or [])]
     try:
         window = MainWindow(files=files, open_demo=not files)
-        DesignTools.install(window)  # Run > Predict Structure, Compare Structures, Generate Sequences
-        window.restore_layout()  # again, now that every dock exists
     except Exception:  # noqa: BLE001
         if getattr(args, "debug", False):
             raise
@@ -233,7 +229,7 @@ def run_application(args) -> int:
             return 1
     numbering = list(getattr(args, "numbering", None) or [])
     if numbering and window.session.document is not None:
-        if not window.set_numbering(numbering[0], numbering[1] if len(numbering) > 1 else None):
+        if not window.numbering.set_numbering(numbering[0], numbering[1] if len(numbering) > 1 else None):
             message = window.last_error[1] if window.last_error else "cannot use that numbering"
             print(f"protein-studio: {message}", file=sys.stderr)
             if screenshot:

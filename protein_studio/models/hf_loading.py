@@ -66,7 +66,7 @@ __all__ = [
 EOS_TOKEN = "<|endoftext|>"
 
 #: Real sequences the tiny tokenizer is trained on: ubiquitin (PDB 1UBQ), protein G B1 (PDB 2QMT), TEM-1
-#: beta-lactamase (UniProt P62593, protein_studio/resources/demo) and three UniRef50 sequences from fair-esm's
+#: beta-lactamase (UniProt P62593, resources/demo) and three UniRef50 sequences from fair-esm's
 #: examples/data/few_proteins.fasta (MIT), as in tests/data.
 TOKENIZER_TRAINING_SEQUENCES: tuple[str, ...] = (
     "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG",

@@ -12,7 +12,7 @@ pytest.importorskip("esm")
 
 from protein_studio.cli import main  # noqa: E402
 
-DEMO = "protein_studio/resources/demo/tem1_P62593.fasta"
+DEMO = "resources/demo/tem1_P62593.fasta"
 
 
 @pytest.fixture

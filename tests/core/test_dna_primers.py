@@ -28,7 +28,7 @@ from protein_studio.core.cloning.primers import (Windows, design_primers, order_
 from protein_studio.core.molecules.sequences import read_fasta  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "protein_studio" / "resources" / "demo"
+DEMO = REPO / "resources" / "demo"
 TEM1 = read_fasta(DEMO / "tem1_P62593.fasta")[0].sequence
 ECOLI = codon_usage("ecoli")
 

@@ -15,7 +15,7 @@ from protein_studio.core.molecules.structures import ChainInfo, ResidueId, load_
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DATA = ROOT / "tests" / "data"
-TEM1_FASTA = ROOT / "protein_studio" / "resources" / "demo" / "tem1_P62593.fasta"
+TEM1_FASTA = ROOT / "resources" / "demo" / "tem1_P62593.fasta"
 
 
 @pytest.fixture(scope="module")

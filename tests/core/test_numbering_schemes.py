@@ -24,7 +24,7 @@ from gfp_model import ema_sequence, write_gfp_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
-DEMO = [REPO / "protein_studio" / "resources" / "demo" / "tem1_P62593.fasta", REPO / "protein_studio" / "resources" / "demo" / "tem1_1btl.pdb"]
+DEMO = [REPO / "resources" / "demo" / "tem1_P62593.fasta", REPO / "resources" / "demo" / "tem1_1btl.pdb"]
 
 
 def ambler_table(path: Path) -> Path:
@@ -64,7 +64,7 @@ def test_the_ambler_table_reads_the_literature_names_on_tem1(tmp_path):
     assert doc.name_mutant(mutant) == "E104K:G238S" and str(mutant) == "E102K:G236S"
     assert ambler.index("239") is None and ambler.index("253") is None and ambler.display(285) == "290"
     # the shipped table is the same rule
-    shipped = scheme_for(doc, "table", REPO / "protein_studio" / "resources" / "demo" / "tem1_ambler_numbering.csv")
+    shipped = scheme_for(doc, "table", REPO / "resources" / "demo" / "tem1_ambler_numbering.csv")
     assert shipped.labels == ambler.labels
 
 

@@ -26,7 +26,7 @@ from protein_studio.core.documents.session import Session
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
-DEMO = [REPO / "protein_studio" / "resources" / "demo" / "tem1_P62593.fasta", REPO / "protein_studio" / "resources" / "demo" / "tem1_1btl.pdb"]
+DEMO = [REPO / "resources" / "demo" / "tem1_P62593.fasta", REPO / "resources" / "demo" / "tem1_1btl.pdb"]
 
 
 def _design_session(tmp_path) -> Session:
@@ -34,7 +34,7 @@ def _design_session(tmp_path) -> Session:
     model scores, a prediction and a comparison; ubiquitin with a partial scan."""
     session = Session()
     session.open(load_document(DEMO))
-    session.set_scheme(scheme_for(session.document, "table", REPO / "protein_studio" / "resources" / "demo" / "tem1_ambler_numbering.csv"))
+    session.set_scheme(scheme_for(session.document, "table", REPO / "resources" / "demo" / "tem1_ambler_numbering.csv"))
     rng = np.random.default_rng(3)
     scan = session.begin_scan("random-esm2-8M", "masked-marginals", random_weights=True)
     session.add_scan_chunk(list(range(286)), rng.normal(size=(286, 20)))

@@ -15,7 +15,7 @@ from protein_studio.core.documents.session import Session
 from protein_studio.core.molecules.structures import ResidueId
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO = [REPO / "protein_studio" / "resources" / "demo" / "tem1_P62593.fasta", REPO / "protein_studio" / "resources" / "demo" / "tem1_1btl.pdb"]
+DEMO = [REPO / "resources" / "demo" / "tem1_P62593.fasta", REPO / "resources" / "demo" / "tem1_1btl.pdb"]
 STRUCTURES = sorted((REPO / "tests" / "data").glob("*.pdb"))
 
 

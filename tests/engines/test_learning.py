@@ -23,7 +23,7 @@ from protein_studio.engines.learning import (FeatureSet, cross_validate, fit, is
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
-TEM1 = read_fasta(REPO / "protein_studio" / "resources" / "demo" / "tem1_P62593.fasta")[0].sequence
+TEM1 = read_fasta(REPO / "resources" / "demo" / "tem1_P62593.fasta")[0].sequence
 
 
 def _dlg4_wild_type() -> tuple[str, int]:

@@ -24,7 +24,7 @@ def dispose():
 
 def settle_window(window, qtbot, timeout: int = 30000) -> None:
     """Bring a module's shared window back to rest: jobs cancelled and finished, no message box, no error."""
-    window.cancel_jobs()
+    window.jobs.cancel_jobs()
     qtbot.waitUntil(lambda: not window.worker.busy, timeout=timeout)
     if window.message_box is not None:
         window.message_box.done(0)

@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QProgressDialog, QPushButton
 
-import protein_studio.gui.main_window as main_window_module
+import protein_studio.gui.controllers.documents as documents_module
 from protein_studio.core.storage.project import save_project, snapshot
-from protein_studio.gui.main_window import DEMO_FILES
+from protein_studio.gui.controllers.documents import DEMO_FILES
 
 UBIQUITIN = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
 
@@ -75,20 +75,20 @@ def _answer_open(monkeypatch, paths) -> None:
 
 
 def test_file_open_parses_off_the_gui_thread_with_a_progress_dialog(studio, monkeypatch, fasta, menu):
-    slow = SlowLoad(studio, main_window_module.load_document)
+    slow = SlowLoad(studio, documents_module.load_document)
     _answer_open(monkeypatch, [fasta])
-    slow.trigger(monkeypatch, main_window_module, "load_document", menu(studio, "File", "Open"))
+    slow.trigger(monkeypatch, documents_module, "load_document", menu(studio, "File", "Open"))
     assert slow.dialog_seen is not None and "Opening ubiquitin.fasta" in slow.dialog_seen
     assert slow.ticks_when_seen >= 5  # the window ran its events while the file was being read
     assert studio.session.document is not None and len(studio.session.document) == 76
 
 
 def test_cancel_while_opening_keeps_the_open_documents(studio, monkeypatch, qtbot, fasta, menu):
-    assert studio.open_files(list(DEMO_FILES), remember=False)
+    assert studio.documents.open_files(list(DEMO_FILES), remember=False)
     before = studio.session.document
-    slow = CancelOnDialog(studio, main_window_module.load_document)
+    slow = CancelOnDialog(studio, documents_module.load_document)
     _answer_open(monkeypatch, [fasta])
-    slow.trigger(monkeypatch, main_window_module, "load_document", menu(studio, "File", "Open"))
+    slow.trigger(monkeypatch, documents_module, "load_document", menu(studio, "File", "Open"))
     assert slow.dialog_seen is not None
     assert len(studio.session.states) == 1 and studio.session.document is before
     assert "cancelled" in studio.activity.entries()[-1]
@@ -97,9 +97,9 @@ def test_cancel_while_opening_keeps_the_open_documents(studio, monkeypatch, qtbo
 
 
 def test_open_project_runs_off_the_gui_thread_and_can_be_cancelled(studio, monkeypatch, tmp_path, fasta, menu):
-    import protein_studio.gui.project_controller as controller_module
+    import protein_studio.gui.controllers.projects as controller_module
 
-    assert studio.open_files([fasta], remember=False)
+    assert studio.documents.open_files([fasta], remember=False)
     path = tmp_path / "one.psproj"
     save_project(path, snapshot(studio.session))
     assert studio.projects.new_project(ask=False)
@@ -117,7 +117,7 @@ def test_open_project_runs_off_the_gui_thread_and_can_be_cancelled(studio, monke
 def test_a_file_that_fails_off_the_thread_is_one_message(studio, tmp_path):
     bad = tmp_path / "broken.pdb"
     bad.write_text("ATOM      1  CA  ALA A  x1      11.104   6.134  -6.504  1.00  0.00           C\n")
-    assert not studio.open_files([bad], remember=False)
+    assert not studio.documents.open_files([bad], remember=False)
     title, message = studio.last_error
     assert title == "Cannot open broken.pdb" and "line 1" in message and "x1" in message
     assert studio.session.document is None

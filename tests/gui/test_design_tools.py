@@ -17,10 +17,10 @@ from PySide6.QtTest import QTest
 from protein_studio.core.molecules.structures import ResidueId, load_structure
 from protein_studio.engines.comparison import compare_structures
 from protein_studio.engines.generation import GenerationSettings, generate_sequences
-from protein_studio.gui.design_tools import DesignTools, renumber_like
+from protein_studio.core.molecules.numbering import renumber_like
 from protein_studio.gui.main_window import MainWindow
-from protein_studio.gui.structure_viewer import WEB_DIR
-from protein_studio.gui.track_panel import TrackPanel, plddt_track
+from protein_studio.gui.panels.structure_viewer import WEB_DIR
+from protein_studio.gui.panels.track_panel import TrackPanel, plddt_track
 from protein_studio.core.job_context import JobContext
 from protein_studio.models.loader import load_model
 
@@ -35,8 +35,6 @@ HAS_3DMOL = (WEB_DIR / "vendor" / "3Dmol-min.js").is_file()
 @pytest.fixture(scope="module")
 def window(qapp, dispose):
     win = MainWindow(files=[UBQ])
-    tools = DesignTools.install(win)
-    assert win.design_tools is tools
     win.resize(1300, 850)
     win.show()
     yield win
@@ -100,7 +98,7 @@ def test_predict_dialog_labels_random_models_and_refuses_what_cannot_fit(tools, 
 
 def test_prediction_opens_coloured_by_plddt_with_a_track(qtbot, window, tools):
     doc = window.session.document
-    assert window.mutate(4, "W")  # fold a mutant: I5W
+    assert window.edits.mutate(4, "W")  # fold a mutant: I5W
     dialog = tools.open_predict_dialog()
     dialog.model.setCurrentIndex(dialog.model.findData(FOLD))
     with qtbot.waitSignal(tools.predictionShown, timeout=TIMEOUT) as shown:
@@ -122,13 +120,13 @@ def test_prediction_opens_coloured_by_plddt_with_a_track(qtbot, window, tools):
 
     viewer = window.viewer
     assert viewer.structure_name == entry.label and viewer.color_mode == "confidence"
-    assert window.colour_actions["confidence"].isChecked()
+    assert window.view.colour_actions["confidence"].isChecked()
     if HAS_3DMOL:
         qtbot.waitUntil(lambda: _status(qtbot, viewer)["name"] == entry.label, timeout=TIMEOUT)
         status = _status(qtbot, viewer)
         assert status["coloring"] == "values" and status["atoms"] > 500
         assert status["mutated"] == [["A", 5, ""]]
-    window.undo_stack.undo()
+    window.edits.undo_stack.undo()
 
 
 def test_compare_shows_both_structures_and_the_engine_numbers(qtbot, window, tools):
@@ -166,7 +164,7 @@ def test_compare_shows_both_structures_and_the_engine_numbers(qtbot, window, too
 
 
 def test_predict_a_variant_from_the_variant_list(qtbot, window, tools):
-    assert window.add_variant("I3V:K6R")
+    assert window.variants.add_variant("I3V:K6R")
     dialog = tools.open_predict_dialog()
     labels = [dialog.source.itemText(i) for i in range(dialog.source.count())]
     assert "Variant I3V:K6R" in labels
@@ -250,7 +248,7 @@ def test_generation_table_matches_the_engine_and_rows_go_to_the_editor(qtbot, wi
     before = doc.sequence
     assert dialog.send_to_editor(0)
     assert window.session.document.sequence == expected[0].sequence
-    window.undo_stack.undo()
+    window.edits.undo_stack.undo()
     assert window.session.document.sequence == before
 
 
@@ -262,7 +260,7 @@ def test_generated_row_opens_as_a_new_document(window, tools):
     assert doc.sequence == candidate.sequence and doc.name.startswith(candidate.name)
     assert doc.structure is None
     assert tools.tracks.tracks == []  # tracks belonged to the previous document
-    assert window.open_files([UBQ], remember=False)
+    assert window.documents.open_files([UBQ], remember=False)
 
 
 def test_bad_settings_are_refused_before_any_job(window, tools):
@@ -282,8 +280,8 @@ def test_failing_jobs_show_their_error_and_the_window_carries_on(qtbot, window, 
     assert window.last_error[0] == "esmfold_v1 is not on disk"
     manage = [b for b in window.message_box.buttons() if b.text() == "Open Model Manager"]
     manage[0].click()
-    assert window.model_manager.isVisible() and window.model_manager.selected_name() == "esmfold_v1"
-    window.model_manager.close()
+    assert window.models.model_manager.isVisible() and window.models.model_manager.selected_name() == "esmfold_v1"
+    window.models.model_manager.close()
     # one whose files vanish after the check fails on the worker
     import protein_studio.models.weights as weights
 

@@ -14,7 +14,7 @@ pytest.importorskip("torch")
 pytest.importorskip("Bio")
 
 from protein_studio.core.molecules.sequences import AMINO_ACIDS  # noqa: E402
-from protein_studio.gui.main_window import DEMO_FILES  # noqa: E402
+from protein_studio.gui.controllers.documents import DEMO_FILES  # noqa: E402
 
 MODEL = "random-esm2-tiny"
 TIMEOUT = 60000
@@ -22,10 +22,10 @@ TIMEOUT = 60000
 
 def test_design_dna_from_heatmap_cells_to_an_order(studio, qtbot, tmp_path, monkeypatch):
     window = studio
-    assert window.open_files(list(DEMO_FILES), remember=False)
-    window.set_model(MODEL)
+    assert window.documents.open_files(list(DEMO_FILES), remember=False)
+    window.models.set_model(MODEL)
     with qtbot.waitSignal(window.scanFinished, timeout=TIMEOUT):
-        window.scan_action.trigger()
+        window.scans.scan_action.trigger()
     doc = window.session.document
     first, second = 100, 104  # two positions clicked in the heatmap, the second with Ctrl
     window.heatmap.ensure_visible(first)
@@ -34,8 +34,8 @@ def test_design_dna_from_heatmap_cells_to_an_order(studio, qtbot, tmp_path, monk
     QTest.mouseClick(window.heatmap.viewport(), Qt.LeftButton, Qt.ControlModifier, window.heatmap.cell_center(second, 0))
     assert sorted(window.mediator.selection) == [first, second]
 
-    window.design_dna_action.trigger()
-    dialog = window.dna_dialog
+    window.variants.design_dna_action.trigger()
+    dialog = window.variants.dna_dialog
     assert dialog.isVisible() and doc.residue_text(first) in dialog.positions.text()
     dialog.mode.setCurrentIndex(dialog.mode.findData("combinations"))
     dialog.order.setValue(2)

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
-from protein_studio.gui.help_window import ShortcutsDialog, manual_pages, menu_shortcuts
+from protein_studio.gui.dialogs.help_window import ShortcutsDialog, manual_pages, menu_shortcuts
 
 
 def _all_actions(window):
@@ -41,7 +41,7 @@ def _own_tooltip(action) -> bool:
 def test_f1_opens_the_manual_and_its_pages_load_and_search(studio, qtbot):
     studio.activateWindow()
     QTest.keyClick(studio, Qt.Key_F1)
-    manual = getattr(studio, "help_window", None)
+    manual = studio.help.help_window
     assert manual is not None and manual.isVisible()
     pages = manual_pages()
     assert len(pages) >= 8 and list(pages)[0] == "index.html"
@@ -59,9 +59,6 @@ def test_f1_opens_the_manual_and_its_pages_load_and_search(studio, qtbot):
 
 
 def test_every_menu_action_says_what_it_does_and_every_shortcut_is_listed(studio, menu):
-    from protein_studio.gui.design_tools import DesignTools
-
-    DesignTools.install(studio)  # Run > Predict, Compare, Generate, as the application has them
     actions = _all_actions(studio)
     assert len(actions) > 40
     silent = [path for path, action in actions if not (action.statusTip() or _own_tooltip(action))]

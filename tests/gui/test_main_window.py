@@ -21,8 +21,9 @@ from PySide6.QtTest import QTest
 from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.core.molecules.structures import ResidueId
 from protein_studio.gui.application import grab_window
-from protein_studio.gui.main_window import DEMO_FILES, MainWindow
-from protein_studio.gui.structure_viewer import WEB_DIR
+from protein_studio.gui.controllers.documents import DEMO_FILES
+from protein_studio.gui.main_window import MainWindow
+from protein_studio.gui.panels.structure_viewer import WEB_DIR
 from protein_studio.gui.worker import Job
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +46,7 @@ def window(qapp, dispose):
 def demo(window, qtbot, settle):
     """The window back on the demo, idle, with no message box open."""
     settle(window, qtbot, TIMEOUT)
-    assert window.open_files(list(DEMO_FILES), remember=False)
+    assert window.documents.open_files(list(DEMO_FILES), remember=False)
     if window.viewer.available:
         qtbot.waitUntil(lambda: window.viewer.is_ready, timeout=TIMEOUT)
     return window
@@ -67,7 +68,7 @@ def _open_short(window, qtbot, tmp_path, length=20):
     ubiquitin = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
     path = tmp_path / "short.fasta"
     path.write_text(f">ubq_fragment\n{ubiquitin[:length]}\n")
-    assert window.open_files([path], remember=False)
+    assert window.documents.open_files([path], remember=False)
     return window.session.document
 
 
@@ -88,7 +89,7 @@ def test_opens_on_the_demo_with_sequence_and_structure(demo, qtbot):
 @pytest.mark.parametrize("path", STRUCTURES, ids=lambda p: p.name)
 def test_every_structure_in_tests_data_opens_and_is_drawn(window, qtbot, path):
     with qtbot.waitSignal(window.viewer.drawn, timeout=TIMEOUT):
-        assert window.open_files([path], remember=False)
+        assert window.documents.open_files([path], remember=False)
     doc = window.session.document
     assert window.editor.sequence == doc.structure.chains[0].sequence
     assert window.viewer.structure_name == doc.structure.name
@@ -105,29 +106,29 @@ def test_multi_chain_mmcif_opens_and_switches_chain(window, qtbot, tmp_path):
     other.coord += 40.0
     path = save_structure(atoms + other, tmp_path / "two_chains.cif")
     with qtbot.waitSignal(window.viewer.drawn, timeout=TIMEOUT):
-        assert window.open_files([path], remember=False)
+        assert window.documents.open_files([path], remember=False)
     assert window.session.document.chain == "A"
-    assert [a.text().split()[1] for a in window.chain_menu.actions()] == ["A", "B"]
-    assert window.chain_menu.isEnabled()
-    assert window.choose_chain("B")
+    assert [a.text().split()[1] for a in window.documents.chain_menu.actions()] == ["A", "B"]
+    assert window.documents.chain_menu.isEnabled()
+    assert window.documents.choose_chain("B")
     doc = window.session.document
     assert doc.chain == "B" and doc.numbering.residue_at(0).chain == "B"
     assert "chain B" in window.editor_dock.windowTitle()
-    window._viewer_clicked("A", 10, "")  # a click on the other chain selects nothing, and says why
+    window.view._viewer_clicked("A", 10, "")  # a click on the other chain selects nothing, and says why
     assert window.mediator.selection == frozenset()
     assert "chain A is not the open sequence" in window.statusBar().currentMessage()
-    window._viewer_clicked("B", 10, "")
+    window.view._viewer_clicked("B", 10, "")
     assert window.mediator.selected_residues() == [ResidueId("B", 10)]
     binary = save_structure(atoms + other, tmp_path / "two_chains.bcif")  # BinaryCIF opens the same way
     with qtbot.waitSignal(window.viewer.drawn, timeout=TIMEOUT):
-        assert window.open_files([binary], remember=False)
-    assert [a.text().split()[1] for a in window.chain_menu.actions()] == ["A", "B"]
+        assert window.documents.open_files([binary], remember=False)
+    assert [a.text().split()[1] for a in window.documents.chain_menu.actions()] == ["A", "B"]
 
 
 def test_a_bad_file_says_why_and_keeps_the_document(demo, qtbot, tmp_path):
     bad = tmp_path / "garbled.pdb"
     bad.write_bytes(b"\x00\x01binary junk\xff" * 20)
-    assert demo.open_files([bad]) is False
+    assert demo.documents.open_files([bad]) is False
     assert demo.session.document.name == "P62593"
     box = demo.message_box
     assert box is not None and "garbled.pdb" in box.text()
@@ -145,23 +146,23 @@ def test_edit_undo_redo(demo, qtbot):
     assert "1 mutation (S(2)A)" in demo.doc_label.text()
     QTest.keyClick(editor, Qt.Key_Z)  # the cursor moved on: I3Z refused, nothing changes
     assert demo.session.document.sequence[2] == "I"
-    assert demo.undo_stack.count() == 1
-    demo.undo_stack.undo()
+    assert demo.edits.undo_stack.count() == 1
+    demo.edits.undo_stack.undo()
     assert demo.session.document.sequence == doc.wild_type
     assert "0 mutations" in demo.doc_label.text()
-    demo.undo_stack.redo()
+    demo.edits.undo_stack.redo()
     assert demo.session.document.sequence[1] == "A"
-    demo.revert_all()
+    demo.edits.revert_all()
     assert demo.session.document.mutated_indices() == []
-    demo.undo_stack.undo()
+    demo.edits.undo_stack.undo()
     assert demo.session.document.mutated_indices() == [1]
 
 
 def test_paste_fasta_is_undoable(demo, qtbot):
     original = demo.session.document.sequence
-    assert demo.paste_sequence(">frag\n" + original[30:90])
+    assert demo.edits.paste_sequence(">frag\n" + original[30:90])
     assert demo.session.document.sequence == original[30:90]
-    demo.undo_stack.undo()
+    demo.edits.undo_stack.undo()
     assert demo.session.document.sequence == original
 
 
@@ -170,7 +171,7 @@ def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot
     chunks = []
     window.session.scan_changed.connect(chunks.append)
     with qtbot.waitSignal(window.scanFinished, timeout=TIMEOUT) as finished:
-        window.start_scan("random-esm2-tiny")
+        window.scans.start_scan("random-esm2-tiny")
     window.session.scan_changed.disconnect(chunks.append)
     assert finished.args == [True]
     assert any(c is not None for c in chunks)  # partial results streamed in
@@ -184,16 +185,16 @@ def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot
     QTest.mouseDClick(window.heatmap.viewport(), Qt.LeftButton, Qt.NoModifier,
                       window.heatmap.cell_center(best.index, AMINO_ACIDS.index(best.mt)))
     assert window.session.document.sequence[best.index] == best.mt
-    window.undo_stack.undo()
+    window.edits.undo_stack.undo()
     assert window.session.document.sequence[best.index] == best.wt
     # ranked table double-click adds to the variant list, scored additively from the scan
     window.ranked.view.doubleClicked.emit(window.ranked.model.index(0, 0))
     assert [str(v) for v in window.session.variants] == [best.mutant]
-    assert float(window.variants.table.item(0, 1).text()) == pytest.approx(best.score, abs=1e-3)
+    assert float(window.variant_list.table.item(0, 1).text()) == pytest.approx(best.score, abs=1e-3)
     # File > Export Scan: every substitution (long) or every position (wide), whatever the table's filters
     window.ranked.region.setText("1-3")
     window.ranked.region.editingFinished.emit()
-    assert window.export_scan(str(tmp_path / "scan.csv"))
+    assert window.exports.export_scan(str(tmp_path / "scan.csv"))
     text = (tmp_path / "scan.csv").read_text()
     comments = [line for line in text.splitlines() if line.startswith("#")]
     assert any("numbering: sequence" in line for line in comments) and any("random-esm2-tiny" in c for c in comments)
@@ -202,26 +203,26 @@ def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot
     by_mutant = {r["mutant"]: r for r in rows}
     assert float(by_mutant[best.mutant]["score"]) == pytest.approx(best.score, abs=1e-6)
     assert by_mutant[best.mutant]["sequence_index"] == str(best.index + 1)
-    assert window.export_scan(str(tmp_path / "wide.csv"), layout="wide")
+    assert window.exports.export_scan(str(tmp_path / "wide.csv"), layout="wide")
     wide = [line for line in (tmp_path / "wide.csv").read_text().splitlines() if not line.startswith("#")]
     assert len(wide) == 1 + len(doc) and wide[0].endswith(",".join(AMINO_ACIDS))
-    assert window.export_ranked(str(tmp_path / "ranked.csv"))  # the table's own export says it is filtered
+    assert window.exports.export_ranked(str(tmp_path / "ranked.csv"))  # the table's own export says it is filtered
     ranked = (tmp_path / "ranked.csv").read_text()
     assert "FILTERED" in ranked and "region 1-3" in ranked
     assert len([line for line in ranked.splitlines() if not line.startswith("#")]) == 1 + 3 * 19
-    assert window.export_heatmap(str(tmp_path / "scan.png")) and window.export_heatmap(str(tmp_path / "scan.svg"))
+    assert window.exports.export_heatmap(str(tmp_path / "scan.png")) and window.exports.export_heatmap(str(tmp_path / "scan.svg"))
     assert QImage(str(tmp_path / "scan.png")).width() > 20 * 8
     assert "RANDOM WEIGHTS" in (tmp_path / "scan.svg").read_text()  # the title says what made the numbers
     # the structure can be coloured by the scan's per-position mean score
-    window.set_color_mode("score")
-    assert window.viewer.color_mode == "score" and window.colour_actions["score"].isChecked()
-    window.set_color_mode("chain")
+    window.view.set_color_mode("score")
+    assert window.viewer.color_mode == "score" and window.view.colour_actions["score"].isChecked()
+    window.view.set_color_mode("chain")
     # Run > Score Variants scores the list with the model (single mutant: equals the masked scan score)
-    window.set_model("random-esm2-tiny")
+    window.models.set_model("random-esm2-tiny")
     for multi in ("additive", "joint"):
         with qtbot.waitSignal(window.worker.jobFinished, timeout=TIMEOUT):
-            window.score_variants(multi=multi)
-        item = window.variants.table.item(0, 2)
+            window.scans.score_variants(multi=multi)
+        item = window.variant_list.table.item(0, 2)
         assert float(item.text()) == pytest.approx(best.score, abs=1e-3)
         assert ("joint" in item.toolTip()) == (multi == "joint")
 
@@ -254,8 +255,8 @@ def test_a_click_in_the_3d_view_selects_in_editor_and_heatmap(demo, qtbot):
 
 
 def test_a_masked_scan_shows_the_whole_wt_marginal_matrix_first_then_refines_it(demo, qtbot):
-    assert demo.open_files([DATA / "1ubq.pdb"], remember=False)
-    demo.start_scan("random-esm2-8M")
+    assert demo.documents.open_files([DATA / "1ubq.pdb"], remember=False)
+    demo.scans.start_scan("random-esm2-8M")
     scan = demo.session.scan
     qtbot.waitUntil(lambda: scan.positions_in_preview + scan.positions_done == len(scan.sequence),
                     timeout=TIMEOUT)
@@ -269,12 +270,12 @@ def test_a_masked_scan_shows_the_whole_wt_marginal_matrix_first_then_refines_it(
 
 
 def test_cancel_in_the_middle_of_a_scan_keeps_finished_positions(demo, qtbot):
-    demo.start_scan("random-esm2-8M")
+    demo.scans.start_scan("random-esm2-8M")
     qtbot.waitUntil(lambda: demo.session.scan is not None and demo.session.scan.positions_done >= 2,
                     timeout=TIMEOUT)
     t0 = time.monotonic()
     with qtbot.waitSignal(demo.scanFinished, timeout=5000) as finished:
-        demo.cancel_jobs()
+        demo.jobs.cancel_jobs()
     assert time.monotonic() - t0 < 1.0
     assert finished.args == [False]
     scan = demo.session.scan
@@ -291,26 +292,26 @@ def test_a_failing_job_shows_its_error_and_the_window_carries_on(demo, qtbot):
         raise RuntimeError("the engine broke")
 
     with qtbot.waitSignal(demo.jobFailed, timeout=TIMEOUT):
-        demo.submit_job(Job("Exploding job", explode))
+        demo.jobs.submit(Job("Exploding job", explode))
     box = demo.message_box
     assert box is not None and "RuntimeError: the engine broke" in box.text()
     assert "Traceback" in box.detailedText()
     assert any(entry.startswith("Failed: Exploding job") for entry in demo.activity.entries())
     box.done(0)
     # a model that is not on disk is refused before any job, with the model manager offered
-    assert demo.start_scan("esm2_t6_8M_UR50D") is None and not demo.worker.busy
+    assert demo.scans.start_scan("esm2_t6_8M_UR50D") is None and not demo.worker.busy
     assert demo.last_error[0] == "esm2_t6_8M_UR50D is not on disk" and "model manager" in demo.last_error[1]
     demo.message_box.done(0)
     # and the window still works
-    assert demo.mutate(5, "W")
+    assert demo.edits.mutate(5, "W")
     assert demo.session.document.sequence[5] == "W"
 
 
 def test_gui_thread_never_stalls_100_ms_while_a_scan_runs(demo, qtbot):
     # TEM-1 (263 residues): the scan outlasts the one-second probe even on a fast machine
-    assert demo.open_files([DATA / "1btl.pdb"], remember=False)
+    assert demo.documents.open_files([DATA / "1btl.pdb"], remember=False)
     # the model loads (and torch imports) first: the probe measures the scan itself
-    demo.start_scan("random-esm2-8M")
+    demo.scans.start_scan("random-esm2-8M")
     qtbot.waitUntil(lambda: demo.session.scan.positions_done >= 1, timeout=TIMEOUT)
     chunks_before = demo.session.scan.positions_done
     gaps = []
@@ -327,7 +328,7 @@ def test_gui_thread_never_stalls_100_ms_while_a_scan_runs(demo, qtbot):
     probe.stop()
     done = demo.session.scan.positions_done
     still_scanning = demo.worker.busy
-    demo.cancel_jobs()
+    demo.jobs.cancel_jobs()
     qtbot.waitUntil(lambda: not demo.worker.busy, timeout=TIMEOUT)
     assert done > chunks_before  # the scan really ran (and streamed) while the probe measured ...
     assert still_scanning  # ... and was still running when it stopped
@@ -349,7 +350,7 @@ def test_window_image_falls_back_to_the_canvas_where_a_grab_is_blank(demo, qtbot
     from protein_studio.gui import application
 
     with qtbot.waitSignal(demo.viewer.drawn, timeout=TIMEOUT):
-        demo.open_files([DATA / "1ubq.pdb"], remember=False)
+        demo.documents.open_files([DATA / "1ubq.pdb"], remember=False)
     blank = QImage(50, 50, QImage.Format.Format_RGB32)
     blank.fill(0xFFFFFFFF)
     assert application._is_blank(blank)
@@ -364,7 +365,7 @@ def test_window_image_falls_back_to_the_canvas_where_a_grab_is_blank(demo, qtbot
 @needs_3dmol
 def test_window_image_shows_the_drawn_structure(demo, qtbot):
     with qtbot.waitSignal(demo.viewer.drawn, timeout=TIMEOUT):
-        demo.open_files([DATA / "1ubq.pdb"], remember=False)
+        demo.documents.open_files([DATA / "1ubq.pdb"], remember=False)
     qtbot.wait(300)  # the page's next frame
     area = _viewer_area(demo, grab_window(demo)).astype(int)
     coloured = np.any(area < 200, axis=2).mean()
@@ -380,18 +381,18 @@ def test_drop_files_about_models_and_layout(demo, qtbot, tmp_path, dispose):
     assert demo.session.document.structure.name.lower().startswith("1ubq")
     recent = demo.settings.value("recent")
     assert recent and str(DATA / "1ubq.pdb") in (recent if isinstance(recent, str) else recent[0])
-    box = demo.show_about()
+    box = demo.help.show_about()
     text = box.text()
     assert "PySide6" in text and "LGPL" in text and "fair-esm" in text and "MIT" in text
     assert "RANDOM WEIGHTS" in text  # random models say so wherever they show
     box.done(0)
-    demo._fill_models_menu()
-    labels = [a.text() for a in demo.models_menu.actions()]
+    demo.models.fill_models_menu()
+    labels = [a.text() for a in demo.models.menu.actions()]
     assert any("random-esm2-tiny" in t and "RANDOM WEIGHTS" in t for t in labels)
     assert any("esm2_t33_650M_UR50D" in t and "not on disk" in t for t in labels)
-    manage = [a for a in demo.models_menu.actions() if a.text().replace("&", "") == "Manage Models\u2026"]
+    manage = [a for a in demo.models.menu.actions() if a.text().replace("&", "") == "Manage Models\u2026"]
     manage[0].trigger()
-    manager = demo.model_manager
+    manager = demo.models.model_manager
     assert manager.isVisible()
     row = manager.row_of("esm2_t6_8M_UR50D")
     assert row["On disk"] == "not on disk" and row["Size"] == "download 31 MB" and row["Parameters"] == "7.5M"
@@ -401,10 +402,10 @@ def test_drop_files_about_models_and_layout(demo, qtbot, tmp_path, dispose):
     assert manager.row_of("saprot_650M_AF2")["Licence"] == "MIT + [structure] extra"
     assert manager.row_of("esmfold_v1")["Does"] == "folding" and manager.row_of("protgpt2")["Licence"] == "Apache-2.0"
     manager.close()
-    demo.set_device("cpu")  # the worker releases its model; the activity panel goes back to idle
+    demo.models.set_device("cpu")  # the worker releases its model; the activity panel goes back to idle
     qtbot.waitUntil(lambda: demo.activity.label.text() == "Idle" and not demo.worker.busy, timeout=TIMEOUT)
     assert "on cpu" in demo.model_label.text()
-    demo.set_device("auto")
+    demo.models.set_device("auto")
     demo.variants_dock.hide()  # a layout change the next window must remember
     demo.save_layout()
     ini = Path(os.environ["PROTEIN_STUDIO_CONFIG_DIR"]) / "window.ini"
@@ -412,7 +413,7 @@ def test_drop_files_about_models_and_layout(demo, qtbot, tmp_path, dispose):
     second = MainWindow(open_demo=False)
     try:
         assert second.variants_dock.isHidden() and not second.ranked_dock.isHidden()
-        assert second.recent_menu.actions()[0].text() == "1ubq.pdb"
+        assert second.documents.recent_menu.actions()[0].text() == "1ubq.pdb"
     finally:
         dispose(second)  # (closing saves its layout too)
         demo.variants_dock.show()

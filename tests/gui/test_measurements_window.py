@@ -16,7 +16,7 @@ pytest.importorskip("esm")
 from protein_studio.core.assays.measurements import assay_predictions, assays_in  # noqa: E402
 from protein_studio.core.assays.metrics import evaluate_predictions  # noqa: E402
 from protein_studio.core.storage.project import load_project  # noqa: E402
-from protein_studio.gui.main_window import DEMO_FILES  # noqa: E402
+from protein_studio.gui.controllers.documents import DEMO_FILES  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -38,22 +38,22 @@ def blat300(tmp_path):
 
 def test_import_compare_select_fit_and_propose(window, qtbot, blat300, tmp_path):
     panel = window.measurements
-    assert window.open_files(list(DEMO_FILES), remember=False)
+    assert window.documents.open_files(list(DEMO_FILES), remember=False)
     # in 1BTL's numbering the table's UniProt numbers do not fit: every row is reported, nothing is dropped silently
     assert panel.import_table(blat300, column="2500")
     wrong = panel.current_assay()
     assert wrong.rows == 300 and len(wrong.problems) + wrong.rows_used == 300 and len(wrong.problems) > 250
     assert "wild-type mismatch" in panel.problems.toPlainText()
-    assert window.set_numbering("sequence")  # UniProt numbering: all rows land
+    assert window.numbering.set_numbering("sequence")  # UniProt numbering: all rows land
     assert panel.import_table(blat300, column="2500")
     assay = panel.current_assay()
     assert panel.assay_box.count() == 2 and len(assay) == 300 and assay.problems == []
     assert len(panel.scatter.x) == 300 and "run a scan" in panel.metrics.text()
 
-    window.strategy = "wt-marginals"
+    window.scans.strategy = "wt-marginals"
     with qtbot.waitSignal(window.scanFinished, timeout=TIMEOUT):
-        window.start_scan("random-esm2-tiny")
-    window.strategy = "masked-marginals"
+        window.scans.start_scan("random-esm2-tiny")
+    window.scans.strategy = "masked-marginals"
     expected = evaluate_predictions(assay.values, assay_predictions(assay, window.session.scan.scores))
     assert f"Spearman {expected.spearman:.3f}" in panel.metrics.text() and f"n = {expected.n}" in panel.metrics.text()
     np.testing.assert_allclose(panel.scatter.x, assay_predictions(assay, window.session.scan.scores))
@@ -92,7 +92,7 @@ def test_import_compare_select_fit_and_propose(window, qtbot, blat300, tmp_path)
     panel.propose_button.click()
     proposed = window.session.variants
     assert len(proposed) == 6 and not set(proposed) & set(assay.variants)
-    assert all(note.startswith("proposed: predicted") for note in window.variants.notes())
+    assert all(note.startswith("proposed: predicted") for note in window.variant_list.notes())
     positions = [v.mutations[0].position for v in proposed]
     assert all(abs(a - b) >= 3 for a in positions for b in positions if a != b)
 
@@ -104,7 +104,7 @@ def test_import_compare_select_fit_and_propose(window, qtbot, blat300, tmp_path)
     assert fits and fits[0]["data"]["cv"]["scheme"] == "random" and fits[0]["provenance"]["measured"] == assay.name
     # reopened, the saved model proposes again without a new fit
     learned, live = window.heatmap._scores.copy(), window.session.state.fitted
-    assert window.open_files([tmp_path / "learned.psproj"], remember=False)
+    assert window.documents.open_files([tmp_path / "learned.psproj"], remember=False)
     assert window.session.state.fitted is not live  # rebuilt from the project's "fit" record
     np.testing.assert_allclose(window.heatmap._scores, learned, atol=1e-9)
     before = list(window.session.variants)
@@ -115,8 +115,8 @@ def test_import_compare_select_fit_and_propose(window, qtbot, blat300, tmp_path)
 
 def test_zero_shot_without_a_scan_and_propose_without_a_fit_are_messages(window, blat300):
     panel = window.measurements
-    assert window.open_files(list(DEMO_FILES), remember=False)
-    window.set_numbering("sequence")
+    assert window.documents.open_files(list(DEMO_FILES), remember=False)
+    window.numbering.set_numbering("sequence")
     assert panel.import_table(blat300, column="2500")
     panel.use_zeroshot.setChecked(True)
     assert panel.fit() is None and "run a scan first" in window.message_box.text()

@@ -17,7 +17,7 @@ pytest.importorskip("esm")
 
 from fair_esm_format import save_fair_esm_checkpoint  # noqa: E402
 
-from protein_studio.gui.design_tools import NOT_ON_DISK  # noqa: E402
+from protein_studio.gui.model_choice import NOT_ON_DISK  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TIMEOUT = 60000
@@ -89,8 +89,8 @@ def _snapshot(folder: Path, family: str) -> Path:
 
 
 def _scan_label(window, name: str) -> str:
-    window._fill_models_menu()
-    return next(a.text() for a in window.models_menu.actions() if a.text().startswith(name))
+    window.models.fill_models_menu()
+    return next(a.text() for a in window.models.menu.actions() if a.text().startswith(name))
 
 
 def _combo_label(combo, name: str) -> str:
@@ -98,20 +98,17 @@ def _combo_label(combo, name: str) -> str:
 
 
 def test_the_model_manager_downloads_cancels_imports_and_refuses(studio, server, qtbot, tmp_path, monkeypatch):
-    from protein_studio.gui.design_tools import DesignTools
-
     window = studio
-    DesignTools.install(window)  # Run > Predict Structure and Generate Sequences, as the application does
-    assert window.open_files([DATA / "1ubq.pdb"], remember=False)
+    assert window.documents.open_files([DATA / "1ubq.pdb"], remember=False)
     predict = window.design_tools.open_predict_dialog()
     generate = window.design_tools.open_generation_dialog()
     assert _scan_label(window, "esm2_t6_8M_UR50D").endswith("(not on disk)")
     assert _combo_label(predict.model, "esmfold_v1").endswith(NOT_ON_DISK)
     assert _combo_label(generate.model, "protgpt2").endswith(NOT_ON_DISK)
 
-    window._fill_models_menu()
-    next(a for a in window.models_menu.actions() if a.text().replace("&", "") == "Manage Models\u2026").trigger()
-    manager = window.model_manager
+    window.models.fill_models_menu()
+    next(a for a in window.models.menu.actions() if a.text().replace("&", "") == "Manage Models\u2026").trigger()
+    manager = window.models.model_manager
     assert manager.isVisible()
 
     # a download cancelled half-way leaves nothing behind
@@ -134,7 +131,7 @@ def test_the_model_manager_downloads_cancels_imports_and_refuses(studio, server,
     assert manager.row_of("esm2_t6_8M_UR50D")["Size"] == "30 MB"
     assert not _scan_label(window, "esm2_t6_8M_UR50D").endswith("(not on disk)")
     with qtbot.waitSignal(window.scanFinished, timeout=TIMEOUT) as finished:
-        window.start_scan("esm2_t6_8M_UR50D")
+        window.scans.start_scan("esm2_t6_8M_UR50D")
     assert finished.args == [True] and "sha256:" in window.session.scan.provenance["weights"]
 
     # a corrupted snapshot folder is refused with a message and nothing is added

@@ -19,7 +19,8 @@ pytest.importorskip("esm")
 
 from protein_studio.cli import main as cli  # noqa: E402
 from protein_studio.core.molecules.sequences import read_fasta  # noqa: E402
-from protein_studio.gui.main_window import DEMO_FILES, MainWindow  # noqa: E402
+from protein_studio.gui.controllers.documents import DEMO_FILES  # noqa: E402
+from protein_studio.gui.main_window import MainWindow  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -52,19 +53,19 @@ def _table(path):
 
 def _scan_to_end(window, qtbot):
     """Run > Scan with the tiny random model, one pass (wt-marginals); True when it covered everything."""
-    window.strategy = "wt-marginals"
+    window.scans.strategy = "wt-marginals"
     try:
         with qtbot.waitSignal(window.scanFinished, timeout=TIMEOUT) as finished:
-            window.start_scan(MODEL)
+            window.scans.start_scan(MODEL)
     finally:
-        window.strategy = "masked-marginals"
+        window.scans.strategy = "masked-marginals"
     return finished.args == [True]
 
 
 def _window_scan(window, qtbot, paths, out):
-    assert window.open_files(paths, remember=False)
+    assert window.documents.open_files(paths, remember=False)
     assert _scan_to_end(window, qtbot)
-    assert window.export_scan(str(out))
+    assert window.exports.export_scan(str(out))
     return _table(out)
 
 
@@ -98,16 +99,16 @@ def test_the_window_export_and_the_cli_scan_name_every_substitution_alike(idle, 
 def test_ambler_numbering_reads_e104k_g238s_in_the_window_and_on_the_command_line(idle, qtbot, tmp_path):
     table = ambler_table(tmp_path / "ambler.csv")
     window = idle
-    assert window.open_files(list(DEMO_FILES), remember=False)
-    assert not window.add_variant("E104K:G238S")  # 1BTL's numbering: refused, and the message says why
+    assert window.documents.open_files(list(DEMO_FILES), remember=False)
+    assert not window.variants.add_variant("E104K:G238S")  # 1BTL's numbering: refused, and the message says why
     assert "in sequence numbering 104" in window.message_box.text()
     window.message_box.done(0)
-    assert window.set_numbering("table", str(table))
+    assert window.numbering.set_numbering("table", str(table))
     assert window.numbering_label.text() == "Numbering: table ambler.csv"
-    assert window.numbering_actions["table"].isChecked()
-    assert window.add_variant("E104K:G238S")
+    assert window.numbering.actions["table"].isChecked()
+    assert window.variants.add_variant("E104K:G238S")
     assert window.session.variants[0].positions == (102, 236)  # UniProt 102 and 236
-    assert window.variants.table.item(0, 0).text() == "E104K:G238S"
+    assert window.variant_list.table.item(0, 0).text() == "E104K:G238S"
     assert window.editor._labels[101] == "104" and window.heatmap._labels[235] == "238"
     assert window.ranked.model.headerData(1, Qt.Horizontal) == "Mutant (table)"
     out = tmp_path / "score.csv"
@@ -117,25 +118,25 @@ def test_ambler_numbering_reads_e104k_g238s_in_the_window_and_on_the_command_lin
     assert row["mutant"] == "E104K:G238S" and row["sequence_mutant"] == "E102K:G236S"
     assert any("numbering: table ambler.csv" in line for line in open(out) if line.startswith("#"))
     # the variant list follows the numbering shown; nothing is lost
-    assert window.set_numbering("sequence")
-    assert window.variants.table.item(0, 0).text() == "E102K:G236S"
+    assert window.numbering.set_numbering("sequence")
+    assert window.variant_list.table.item(0, 0).text() == "E102K:G236S"
 
 
 def test_score_variants_from_the_menu_and_the_shortcut_additive_and_joint(idle, qtbot):
     window = idle
-    assert window.open_files(list(DEMO_FILES), remember=False)
-    assert window.set_numbering("sequence")
-    assert window.add_variant("E102K:G236S")
+    assert window.documents.open_files(list(DEMO_FILES), remember=False)
+    assert window.numbering.set_numbering("sequence")
+    assert window.variants.add_variant("E102K:G236S")
     methods = []
     window.worker.jobFinished.connect(lambda job_id, result: methods.append(getattr(result, "method", None)))
     with qtbot.waitSignal(window.worker.jobFinished, timeout=TIMEOUT):
-        window.score_additive_action.trigger()  # the menu item: its checked flag must not become the method
+        window.scans.score_additive_action.trigger()  # the menu item: its checked flag must not become the method
     with qtbot.waitSignal(window.worker.jobFinished, timeout=TIMEOUT):
-        window.score_joint_action.trigger()
+        window.scans.score_joint_action.trigger()
     window.raise_()
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-    assert window.score_additive_action.shortcut().toString() == "Ctrl+Shift+R"
+    assert window.scans.score_additive_action.shortcut().toString() == "Ctrl+Shift+R"
     with qtbot.waitSignal(window.worker.jobFinished, timeout=TIMEOUT):
         QTest.keyClick(window, Qt.Key_R, Qt.ControlModifier | Qt.ShiftModifier)
     assert [m for m in methods if m] == ["additive masked-marginals", "joint masked", "additive masked-marginals"]
@@ -144,21 +145,21 @@ def test_score_variants_from_the_menu_and_the_shortcut_additive_and_joint(idle, 
 
 def test_b_factors_are_coloured_as_b_factors_and_an_empty_column_not_at_all(idle, qtbot):
     window = idle
-    assert window.open_files([DATA / "1ubq.pdb"], remember=False)
-    action = window.colour_actions["confidence"]
+    assert window.documents.open_files([DATA / "1ubq.pdb"], remember=False)
+    action = window.view.colour_actions["confidence"]
     assert action.isEnabled() and action.text() == "B-factor (\u00c5\u00b2)"
     action.trigger()
     assert window.viewer.legend["title"] == "B-factor (\u00c5\u00b2)"
-    assert window.open_files([DATA / "PABP_YEAST_126-200_predicted.pdb"], remember=False)
+    assert window.documents.open_files([DATA / "PABP_YEAST_126-200_predicted.pdb"], remember=False)
     assert action.text() == "Confidence (pLDDT)" and window.viewer.legend["title"] == "Confidence (pLDDT)"
-    assert window.open_files([DATA / "1btl.pdb"], remember=False)  # every B-factor 0
-    assert not action.isEnabled() and window.viewer.legend is None and window._color_mode == "chain"
+    assert window.documents.open_files([DATA / "1btl.pdb"], remember=False)  # every B-factor 0
+    assert not action.isEnabled() and window.viewer.legend is None and window.view.color_mode == "chain"
 
 
 def test_chromophore_and_chain_breaks_are_marked_and_the_chromophore_is_not_scanned(idle, qtbot, tmp_path):
     window = idle
     path = write_gfp_model(tmp_path / "gap.pdb", missing=(156, 157, 158))
-    assert window.open_files([path], remember=False)
+    assert window.documents.open_files([path], remember=False)
     doc = window.session.document
     y66 = doc.scheme.index("66")
     assert window.editor.sequence[y66 - 1:y66 + 2] == "TYG"
@@ -172,20 +173,20 @@ def test_chromophore_and_chain_breaks_are_marked_and_the_chromophore_is_not_scan
     window.ranked.top_n.setValue(0)
     assert not {r.index for r in window.ranked.model.rows} & {y66 - 1, y66, y66 + 1}
     assert "left out (chromophore)" in window.scan_title.text()
-    assert window.add_variant("Y66W")  # the chromophore's tyrosine can be named and designed
+    assert window.variants.add_variant("Y66W")  # the chromophore's tyrosine can be named and designed
 
 
 def test_choose_record_picks_another_fasta_record_from_the_menu(idle, monkeypatch):
     window = idle
     path = DATA / "few_proteins.fasta"
     records = read_fasta(path)
-    assert window.open_files([path], remember=False)
-    assert window.record_action.isEnabled()
+    assert window.documents.open_files([path], remember=False)
+    assert window.documents.record_action.isEnabled()
     monkeypatch.setattr(QInputDialog, "getItem", lambda *args, **kwargs: (f"3: {records[2].name}", True))
-    window.record_action.trigger()
+    window.documents.record_action.trigger()
     assert window.session.document.name == records[2].name
     assert window.session.document.sequence == records[2].sequence
-    assert window.open_files([DATA / "1ubq.pdb"], remember=False) and not window.record_action.isEnabled()
+    assert window.documents.open_files([DATA / "1ubq.pdb"], remember=False) and not window.documents.record_action.isEnabled()
 
 
 def test_cli_record_option_takes_a_number_or_a_name(tmp_path):
@@ -199,27 +200,27 @@ def test_cli_record_option_takes_a_number_or_a_name(tmp_path):
 
 def test_pasting_a_fasta_record_names_the_document_and_its_saved_file(idle, tmp_path):
     window = idle
-    assert window.open_files(list(DEMO_FILES), remember=False)
+    assert window.documents.open_files(list(DEMO_FILES), remember=False)
     mature = window.session.document.wild_type[23:]
-    assert window.paste_sequence(">TEM-1_mature the enzyme without its signal peptide\n" + mature)
+    assert window.edits.paste_sequence(">TEM-1_mature the enzyme without its signal peptide\n" + mature)
     assert window.session.document.name == "TEM-1_mature"
-    window.mutate(40, "W" if mature[40] != "W" else "A")
+    window.edits.mutate(40, "W" if mature[40] != "W" else "A")
     path = tmp_path / "saved.fasta"
-    assert window.save_fasta(str(path))
+    assert window.exports.save_fasta(str(path))
     assert path.read_text().startswith(">TEM-1_mature_")
-    window.undo_stack.undo()
-    window.undo_stack.undo()  # the paste is undone too: the demo is back under its own name
+    window.edits.undo_stack.undo()
+    window.edits.undo_stack.undo()  # the paste is undone too: the demo is back under its own name
     assert window.session.document.name == "P62593"
 
 
 def test_the_ruler_and_tables_follow_an_offset_numbering(idle):
     window = idle
-    assert window.open_files([DATA / "1ubq.pdb"], remember=False)
-    assert window.set_numbering("offset", 100)
+    assert window.documents.open_files([DATA / "1ubq.pdb"], remember=False)
+    assert window.numbering.set_numbering("offset", 100)
     assert window.editor._labels[0] == "101" and window.heatmap._labels[75] == "176"
     assert window.numbering_label.text() == "Numbering: offset +100"
-    assert window.add_variant("M101A") and window.variants.table.item(0, 0).text() == "M101A"
-    assert not window.set_numbering("table", str(DATA / "missing.csv"))
+    assert window.variants.add_variant("M101A") and window.variant_list.table.item(0, 0).text() == "M101A"
+    assert not window.numbering.set_numbering("table", str(DATA / "missing.csv"))
     assert "missing.csv" in window.message_box.text()
     window.message_box.done(0)
     assert window.numbering_label.text() == "Numbering: offset +100"  # a failed change leaves it as it was

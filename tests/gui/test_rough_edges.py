@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from protein_studio.gui.main_window import DEMO_FILES
+from protein_studio.gui.controllers.documents import DEMO_FILES
 from protein_studio.gui.worker import Job
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -24,7 +24,7 @@ def test_after_cancel_the_progress_bar_says_nothing_of_the_cancelled_job(studio,
         release.wait(5)
         return None
 
-    job = studio.submit_job(Job("Scan something", step))
+    job = studio.jobs.submit(Job("Scan something", step))
     qtbot.waitUntil(lambda: "84/287" in studio.activity.bar.format(), timeout=TIMEOUT)
     studio.activity.cancel_button.click()
     # the worker's last report of the cancelled job arrives after the window ended it
@@ -36,7 +36,7 @@ def test_after_cancel_the_progress_bar_says_nothing_of_the_cancelled_job(studio,
 
 def test_while_refining_the_table_says_how_much_is_final(studio, qtbot):
     """The chunks a running masked scan hands the window (its one-pass preview, then final rows)."""
-    assert studio.open_files([DATA / "1ubq.pdb"], remember=False)
+    assert studio.documents.open_files([DATA / "1ubq.pdb"], remember=False)
     session = studio.session
     session.begin_scan("random-esm2-tiny", "masked-marginals", True)
     length = len(session.document)
@@ -51,13 +51,13 @@ def test_while_refining_the_table_says_how_much_is_final(studio, qtbot):
 
 
 def test_the_heatmap_starts_at_the_first_residue_of_each_protein(studio, qtbot):
-    assert studio.open_files([DATA / "1btl.pdb"], remember=False)
+    assert studio.documents.open_files([DATA / "1btl.pdb"], remember=False)
     heatmap = studio.heatmap
     heatmap.set_cell_width(24)  # wider than the window: the heatmap scrolls
     bar = heatmap.horizontalScrollBar()
     assert bar.maximum() > 0
     bar.setValue(bar.maximum())
-    assert studio.open_files(list(DEMO_FILES), remember=False)  # another long protein
+    assert studio.documents.open_files(list(DEMO_FILES), remember=False)  # another long protein
     assert bar.maximum() > 0 and heatmap.visible_columns()[0] == 0
     bar.setValue(bar.maximum() // 2)
     studio.session.activate(0)  # back to the first document: its start again
@@ -87,14 +87,14 @@ def test_file_dialogs_open_where_the_last_of_their_kind_ended(studio, monkeypatc
 def test_reset_3d_view_and_drops_never_reach_the_web_page(studio, qtbot):
     from test_design_tools import _status
 
-    assert studio.open_files(list(DEMO_FILES), remember=False)
+    assert studio.documents.open_files(list(DEMO_FILES), remember=False)
     viewer = studio.viewer
     qtbot.waitUntil(lambda: _status(qtbot, viewer).get("atoms", 0) > 0, timeout=TIMEOUT)
     initial = np.array(_status(qtbot, viewer)["view"])
     doc = studio.session.document
     viewer.highlight([doc.numbering.residue_at(100)], center=True)
     qtbot.waitUntil(lambda: not np.allclose(_status(qtbot, viewer)["view"], initial), timeout=TIMEOUT)
-    studio.reset_view_action.trigger()
+    studio.view.reset_view_action.trigger()
     qtbot.waitUntil(lambda: np.allclose(_status(qtbot, viewer)["view"], initial, atol=1e-3), timeout=TIMEOUT)
     # a file dropped on the 3D view goes to the window (which opens it), never to the page
     view = viewer._view
@@ -126,7 +126,7 @@ def _orange_pixels(viewer, tmp_path, name) -> int:
 def test_the_chain_is_chosen_beside_the_sequence_and_a_selected_range_stands_out(studio, qtbot, tmp_path):
     from test_design_tools import _status
 
-    assert studio.open_files([_two_chains(tmp_path)], remember=False)
+    assert studio.documents.open_files([_two_chains(tmp_path)], remember=False)
     viewer = studio.viewer
     qtbot.waitUntil(lambda: _status(qtbot, viewer).get("atoms", 0) > 0, timeout=TIMEOUT)
     combo = studio.chain_combo
@@ -149,10 +149,10 @@ def test_the_exported_3d_image_carries_the_legend_the_view_shows(studio, qtbot, 
 
     from test_design_tools import _status
 
-    assert studio.open_files([DATA / "PABP_YEAST_126-200_predicted.pdb"], remember=False)
+    assert studio.documents.open_files([DATA / "PABP_YEAST_126-200_predicted.pdb"], remember=False)
     viewer = studio.viewer
     qtbot.waitUntil(lambda: _status(qtbot, viewer).get("atoms", 0) > 0, timeout=TIMEOUT)
-    studio.colour_actions["confidence"].trigger()  # pLDDT: a legend of coloured bins
+    studio.view.colour_actions["confidence"].trigger()  # pLDDT: a legend of coloured bins
     qtbot.waitUntil(lambda: _status(qtbot, viewer).get("coloring") == "values", timeout=TIMEOUT)
     legend = viewer.legend
     assert legend["title"] == "Confidence (pLDDT)" and len(legend["items"]) >= 4
@@ -172,10 +172,8 @@ def test_a_prediction_sits_beside_the_crystal_structure_and_brings_its_plddt_tra
     from gfp_model import write_gfp_model
     from test_design_tools import _status
 
-    from protein_studio.gui.design_tools import DesignTools
-
-    tools = DesignTools.install(studio)
-    assert studio.open_files([write_gfp_model(tmp_path / "1ema_model.pdb")], remember=False)
+    tools = studio.design_tools
+    assert studio.documents.open_files([write_gfp_model(tmp_path / "1ema_model.pdb")], remember=False)
     viewer = studio.viewer
     qtbot.waitUntil(lambda: _status(qtbot, viewer).get("atoms", 0) > 0, timeout=TIMEOUT)
     crystal = _status(qtbot, viewer)["name"]
@@ -194,5 +192,5 @@ def test_a_prediction_sits_beside_the_crystal_structure_and_brings_its_plddt_tra
     qtbot.waitUntil(lambda: _status(qtbot, viewer)["name"] == crystal, timeout=TIMEOUT)
     toggle.trigger()  # and to the prediction again
     qtbot.waitUntil(lambda: _status(qtbot, viewer)["name"].startswith("Predicted"), timeout=TIMEOUT)
-    assert studio.open_files(list(DEMO_FILES), remember=False)  # another document: nothing to switch to
+    assert studio.documents.open_files(list(DEMO_FILES), remember=False)  # another document: nothing to switch to
     assert not toggle.isEnabled() and not toggle.isChecked()

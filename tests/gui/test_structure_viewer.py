@@ -22,19 +22,12 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
 from protein_studio.core.molecules.structures import ResidueId, load_structure
-from protein_studio.gui import structure_viewer
-from protein_studio.gui.structure_viewer import (
-    CONFIDENCE_BINS,
-    MISSING_COLOR,
-    WEB_DIR,
-    StructureViewer,
-    confidence_color,
-    bfactor_colors,
-    confidence_from_pdb,
-    residue_key,
-    score_colors,
-)
-from protein_studio.gui.web_bridge import LocalOnlyInterceptor
+from protein_studio.gui.panels import structure_colours
+from protein_studio.gui.panels.structure_colours import (CONFIDENCE_BINS, MISSING_COLOR, bfactor_colors,
+                                                         confidence_color, confidence_from_pdb, residue_key,
+                                                         score_colors)
+from protein_studio.gui.panels.structure_viewer import WEB_DIR, StructureViewer
+from protein_studio.gui.panels.web_bridge import LocalOnlyInterceptor
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PDB_FILES = sorted(DATA.glob("*.pdb"))
@@ -291,7 +284,7 @@ def test_colour_modes_change_pixels(qtbot, viewer, tmp_path):
 def test_a_loaded_structure_is_coloured_by_its_own_confidence(qtbot, viewer, tmp_path, monkeypatch):
     """A Structure brings its confidence along: colouring by it parses nothing again."""
     structure = load_structure(DATA / "PABP_YEAST_126-200_predicted.pdb")
-    monkeypatch.setattr(structure_viewer, "structure_from_text",
+    monkeypatch.setattr(structure_colours, "structure_from_text",
                         lambda *args, **kwargs: pytest.fail("the structure was parsed again"))
     _load(qtbot, viewer, structure, "pabp")
     _after(qtbot, viewer, lambda: viewer.set_color_mode("confidence"))
@@ -611,7 +604,7 @@ def test_the_viewer_page_has_no_webrtc(qtbot, viewer):
     before the page's scripts run, also in frames it makes and reaches, and Chromium may send no UDP
     outside a proxy."""
     from protein_studio.gui.application import prepare_environment
-    from protein_studio.gui.structure_viewer import WEBRTC_INTERFACES
+    from protein_studio.gui.panels.web_bridge import WEBRTC_INTERFACES
 
     _load(qtbot, viewer, UBQ, "1ubq")
     names = ", ".join(f'typeof window["{name}"]' for name in WEBRTC_INTERFACES)

@@ -13,10 +13,10 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
 from protein_studio.core.molecules.sequences import AMINO_ACIDS
-from protein_studio.gui.heatmap import HeatmapView, colour_scale_limit, diverging_colors
+from protein_studio.gui.panels.heatmap import HeatmapView, colour_scale_limit, diverging_colors
 from protein_studio.core.molecules.numbering import NumberingScheme
-from protein_studio.gui.ranked_table import RANKED_COLUMNS, RankedTable, rank_substitutions, ranked_rows_csv
-from protein_studio.gui.sequence_editor import SequenceEditor
+from protein_studio.gui.panels.ranked_table import RANKED_COLUMNS, RankedTable, rank_substitutions, ranked_rows_csv
+from protein_studio.gui.panels.sequence_editor import SequenceEditor
 
 RNG = np.random.default_rng(7)
 

@@ -22,16 +22,19 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import biotite.sequence as bseq
 import biotite.sequence.align as balign
+import biotite.structure as struc
+import numpy as np
 
 from protein_studio.core.errors import InputError
 from protein_studio.core.molecules.mutations import MultiMutant, Mutation, split_mutant_text
-from protein_studio.core.molecules.structures import ChainInfo, ResidueId
+from protein_studio.core.molecules.structures import (ChainInfo, ResidueId, Structure, structure_from_text,
+                                                     to_pdb_text)
 
-__all__ = ["Mismatch", "NumberingMap", "NumberingScheme", "SCHEMES", "read_numbering_table", "load_numbering_table",
+__all__ = ["renumber_like", "Mismatch", "NumberingMap", "NumberingScheme", "SCHEMES", "read_numbering_table", "load_numbering_table",
            "align_indices"]
 
 _ALIGNABLE = frozenset(bseq.ProteinSequence.alphabet.get_symbols()) - {"*"}
@@ -560,3 +563,63 @@ def load_numbering_table(path: str | Path, length: int) -> "NumberingScheme":
 
     path = Path(path)
     return NumberingScheme.from_table(length, read_input_text(path, "a numbering table"), path.name)
+
+
+def renumber_like(structure: Structure, numbering: Any, name: str | None = None) -> Structure:
+    """A one-chain structure of the document's sequence, renumbered like the document (amino acids only).
+
+    Residue ``i`` gets ``numbering.residue_at(i)`` (chain, number, insertion code). A position the
+    numbering does not map keeps a place next to its neighbours: after a mapped residue it takes that
+    number with the next free insertion code, before the first mapped one the numbers below it.
+
+    Parameters
+    ----------
+    structure : Structure
+        One chain with one residue per sequence position (e.g. a prediction of the document's sequence).
+    numbering : NumberingMap
+        The document's numbering map (same length).
+    name : str, optional
+
+    Raises
+    ------
+    InputError
+        When the residue counts differ or no free number is left for an unmapped position.
+    """
+    atoms = structure.atoms[struc.filter_amino_acids(structure.atoms)].copy()
+    starts = struc.get_residue_starts(atoms)
+    if len(starts) != len(numbering):
+        raise InputError(f"{len(starts)} residues in the structure, {len(numbering)} in the sequence",
+                         source=structure.name)
+    chain = numbering.chain or "A"
+    mapped = [numbering.residue_at(i) for i in range(len(numbering))]
+    used = {(r.chain, r.number, r.insertion) for r in mapped if r is not None}
+    ids: list[ResidueId] = []
+    first_mapped = next((i for i, r in enumerate(mapped) if r is not None), None)
+    for i, residue in enumerate(mapped):
+        if residue is None:
+            if first_mapped is None:
+                residue = ResidueId(chain, i + 1)
+            elif i < first_mapped:
+                residue = ResidueId(chain, mapped[first_mapped].number - (first_mapped - i))
+            else:
+                before = ids[-1]
+                residue = None
+                for code in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+                    key = (before.chain, before.number, code)
+                    if key not in used and (not before.insertion or code > before.insertion):
+                        residue = ResidueId(before.chain, before.number, code)
+                        break
+                if residue is None:
+                    raise InputError(f"no free insertion code after residue {before}", source=structure.name)
+            used.add((residue.chain, residue.number, residue.insertion))
+        ids.append(residue)
+    ends = list(starts[1:]) + [len(atoms)]
+    codes = np.array(atoms.ins_code if "ins_code" in atoms.get_annotation_categories() else [""] * len(atoms),
+                     dtype="<U1")
+    for residue, start, end in zip(ids, starts, ends):
+        atoms.chain_id[start:end] = residue.chain
+        atoms.res_id[start:end] = residue.number
+        codes[start:end] = residue.insertion
+    atoms.set_annotation("ins_code", codes)
+    return structure_from_text(to_pdb_text(atoms), "pdb", name=name or structure.name,
+                               confidence=structure.confidence_kind)

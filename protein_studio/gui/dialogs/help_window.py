@@ -1,4 +1,4 @@
-"""Help ▸ User Manual (F1): the manual's pages (package data, :mod:`protein_studio.help`) with a search box,
+"""Help ▸ User Manual (F1): the manual's pages (package data: ``resources/help``) with a search box,
 and Help ▸ Keyboard Shortcuts: every shortcut of the window's menus."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ __all__ = ["HelpWindow", "manual_pages", "menu_shortcuts", "ShortcutsDialog"]
 
 def manual_pages() -> dict[str, str]:
     """file name -> HTML of every page of the manual, contents first."""
-    folder = resources.files("protein_studio.help")
+    folder = resources.files("protein_studio.resources") / "help"
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".html"))
     names.sort(key=lambda n: n != "index.html")
     return {name: folder.joinpath(name).read_text(encoding="utf-8") for name in names}

@@ -16,7 +16,7 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QAbstractScrollArea, QToolTip
 
-from protein_studio.gui.structure_viewer import MISSING_COLOR, confidence_color
+from protein_studio.gui.panels.structure_colours import MISSING_COLOR, confidence_color
 
 __all__ = ["Track", "TrackPanel", "plddt_track", "displacement_track", "displacement_color"]
 

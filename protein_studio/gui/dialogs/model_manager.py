@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderV
 from protein_studio.core.errors import UserError
 from protein_studio.core.units import format_bytes, format_parameters
 from protein_studio.gui.background import Cancelled, run_with_progress
-from protein_studio.gui.design_tools import RANDOM_COLOR
+from protein_studio.gui.model_choice import RANDOM_COLOR
 from protein_studio.gui.file_dialogs import choose_folder, open_file
 from protein_studio.gui.worker import Job
 from protein_studio.models import locations, weights
@@ -219,7 +219,7 @@ class ModelManager(QDialog):
 
         job = Job(f"Download {spec.name}", run, kind="download")
         self.download_name = spec.name
-        self.download_job = self.window.submit_job(job)
+        self.download_job = self.window.jobs.submit(job)
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.status.setText(f"Downloading {spec.name}\u2026")

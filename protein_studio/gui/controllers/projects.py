@@ -19,7 +19,8 @@ from protein_studio.core.storage.autosave import Autosaver, find_recovery_files,
 from protein_studio.core.files import printable
 from protein_studio.core.storage.project import PROJECT_SUFFIX, ProjectError, load_project, save_project, snapshot
 from protein_studio.gui.background import Cancelled, run_with_progress
-from protein_studio.gui.file_dialogs import open_file
+from protein_studio.gui.file_dialogs import open_file, save_file
+from protein_studio.gui.menus import add_action
 
 __all__ = ["ProjectController", "AUTOSAVE_DELAY_MS", "PROJECT_FILTER"]
 
@@ -58,8 +59,8 @@ class ProjectController(QObject):
         self._closed = False
 
     # menu ------------------------------------------------------------------------------------
-    def add_actions(self, menu, before=None) -> None:
-        """File menu entries, inserted before ``before`` (an action) or appended."""
+    def add_file_actions(self, menu) -> None:
+        """File menu entries: New, Open, Save and Save As Project."""
         w = self.window
         entries = [
             ("&New Project", self.new_project, None, "Close every document and start an empty project"),
@@ -71,15 +72,7 @@ class ProjectController(QObject):
         ]
         self.actions = {}
         for text, slot, shortcut, tip in entries:
-            action = w._action(menu, text, lambda _checked=False, s=slot: s(), shortcut, tip)
-            if before is not None:
-                menu.removeAction(action)
-                menu.insertAction(before, action)
-            self.actions[text.replace("&", "").rstrip("\u2026")] = action
-        if before is not None:
-            menu.insertSeparator(before)
-        else:
-            menu.addSeparator()
+            self.actions[text.replace("&", "").rstrip("\u2026")] = add_action(w, menu, text, slot, shortcut, tip)
 
     # saving ----------------------------------------------------------------------------------
     @property
@@ -92,7 +85,7 @@ class ProjectController(QObject):
             return
         self.dirty = True
         self.timer.start()
-        self.window.show_title()
+        self.window.documents.show_title()
 
     def autosave_now(self) -> None:
         """Hand the current state to the autosave thread (returns at once)."""
@@ -103,7 +96,7 @@ class ProjectController(QObject):
             self.dirty = False
             return
         self.dirty = False
-        self.window.capture_history()
+        self.window.edits.capture_history()
         self.autosaver.submit(self.target, snapshot(self.session))
 
     def flush(self, timeout: float = 30.0) -> bool:
@@ -120,7 +113,8 @@ class ProjectController(QObject):
         return self.save_as(self.path)
 
     def save_project_as_dialog(self) -> bool:
-        path = self.window._ask_save("Save project", f"{self._default_name()}{PROJECT_SUFFIX}", PROJECT_FILTER)
+        path, _ = save_file(self.window, "export", "Save project", f"{self._default_name()}{PROJECT_SUFFIX}",
+                            PROJECT_FILTER)
         if not path:
             return False
         if not path.endswith(PROJECT_SUFFIX):
@@ -136,7 +130,7 @@ class ProjectController(QObject):
         try:
             if path.exists() and self.path != path:
                 path.unlink()  # a new project replaces an older file of that name (the dialog asked)
-            self.window.capture_history()
+            self.window.edits.capture_history()
             save_project(path, snapshot(self.session))
         except (ProjectError, OSError) as exc:
             self.window.show_error("Cannot save the project", str(exc))
@@ -147,7 +141,7 @@ class ProjectController(QObject):
         if previous is None:
             recovery_path().unlink(missing_ok=True)  # the work is in the project now
         self.window.activity.add_entry(f"Saved the project to {path}")
-        self.window.show_title()
+        self.window.documents.show_title()
         return True
 
     def _default_name(self) -> str:
@@ -179,7 +173,7 @@ class ProjectController(QObject):
         self.dirty = False
         recovery_path().unlink(missing_ok=True)
         self.window.activity.add_entry(f"Opened project {path.name}: {len(project.states)} documents")
-        self.window.show_title()
+        self.window.documents.show_title()
         return True
 
     def new_project(self, ask: bool = True) -> bool:
@@ -190,11 +184,11 @@ class ProjectController(QObject):
         self.path = None
         self.dirty = False
         recovery_path().unlink(missing_ok=True)
-        self.window.show_title()
+        self.window.documents.show_title()
         return True
 
     def _replace(self, states, active: int) -> None:
-        self.window.forget_jobs()
+        self.window.scans.forget_jobs()
         self.timer.stop()
         self.autosaver.flush()
         self.session.replace_states(states, active)
@@ -227,7 +221,7 @@ class ProjectController(QObject):
         for state in project.states:  # added to what is open (the demo, or files given on the command line)
             self.session.open(state)
         try:
-            self.window.capture_history()
+            self.window.edits.capture_history()
             save_project(recovery_path(), snapshot(self.session))  # ours now, before the old one goes
         except ProjectError as exc:
             self.window.show_error("Cannot keep the restored work", str(exc))

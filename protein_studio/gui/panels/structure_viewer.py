@@ -1,9 +1,9 @@
 """3D structure viewer: a QWebEngineView on a local 3Dmol.js page.
 
-The page (``protein_studio/resources/web/viewer.html``) loads ``vendor/3Dmol-min.js`` from disk (fetched by ``make``,
+The page (``resources/web/viewer.html``) loads ``vendor/3Dmol-min.js`` from disk (fetched by ``make``,
 never from a CDN) and ``qwebchannel.js`` from Qt's resources; a :class:`LocalOnlyInterceptor` blocks any
 other request. Structures, colours and residue lists travel to the page as JSON through the
-:class:`~protein_studio.gui.web_bridge.ViewerBridge`, never as script text, so a file whose names or
+:class:`~protein_studio.gui.panels.web_bridge.ViewerBridge`, never as script text, so a file whose names or
 remarks contain ``</script>``, quotes or template syntax runs nothing. Calls made before the page is
 ready are queued and replayed.
 
@@ -25,264 +25,33 @@ Test hooks on the page (run them with ``viewer.page.runJavaScript``):
 from __future__ import annotations
 
 import base64
-import math
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from PySide6.QtCore import QEventLoop, QTimer, QUrl, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWebChannel import QWebChannel
-from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineScript, QWebEngineSettings
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.molecules.structures import Structure, structure_from_text, viewer_text
-from protein_studio.gui.heatmap import diverging_colors
-from protein_studio.gui.web_bridge import LocalOnlyInterceptor, ViewerBridge
+from protein_studio.core.molecules.structures import Structure, viewer_text
+from protein_studio.gui.panels.structure_colours import (CONFIDENCE_BINS, OVERLAY_COLOR, REFERENCE_COLOR,
+                                                         bfactor_colors, chain_confidence, confidence_color,
+                                                         confidence_from_pdb, residue_key, residue_triple,
+                                                         score_color, score_colors)
+from protein_studio.gui.panels.web_bridge import LocalOnlyInterceptor, LocalPage, ViewerBridge, no_webrtc_script
 
-__all__ = [
-    "WEB_DIR",
-    "COLOR_MODES",
-    "CONFIDENCE_BINS",
-    "MISSING_COLOR",
-    "OVERLAY_COLOR",
-    "REFERENCE_COLOR",
-    "StructureViewer",
-    "confidence_color",
-    "confidence_from_pdb",
-    "bfactor_colors",
-    "residue_key",
-    "score_colors",
-]
+__all__ = ["WEB_DIR", "COLOR_MODES", "StructureViewer"]
 
 #: Folder of the viewer page; ``vendor/3Dmol-min.js`` inside it is fetched by ``make``.
-WEB_DIR = Path(str(resources.files("protein_studio") / "resources" / "web"))
+WEB_DIR = Path(str(resources.files("protein_studio.resources") / "web"))
 #: Colour modes accepted by :meth:`StructureViewer.set_color_mode`.
 COLOR_MODES = ("chain", "confidence", "score")
-#: AlphaFold's pLDDT colours: (lower bound, colour, legend label), highest first.
-CONFIDENCE_BINS = (
-    (90.0, "#0053D6", "Very high (> 90)"),
-    (70.0, "#65CBF3", "Confident (70-90)"),
-    (50.0, "#FFDB13", "Low (50-70)"),
-    (-math.inf, "#FF7D45", "Very low (< 50)"),
-)
-#: Colour of residues without a value (no confidence, not scanned, NaN).
-MISSING_COLOR = "#C8C8C8"
-#: Colours of a comparison: the first (reference) structure and the one superposed on it.
-REFERENCE_COLOR = "#3A78C2"
-OVERLAY_COLOR = "#E8702A"
-#: Part of the colour map used on each side of 0: its darkest ends read as black on a shaded cartoon.
-SCORE_COLORMAP_SPAN = 0.4
-#: The heatmap's diverging table (negative red, zero white, positive blue): scores look alike in both views.
-_SCORE_TABLE = diverging_colors()
-
-
-def _score_color(relative: float) -> str:
-    """``"#RRGGBB"`` of a score divided by the limit (clipped to -1..1)."""
-    fraction = 0.5 + SCORE_COLORMAP_SPAN * max(-1.0, min(1.0, relative))
-    red, green, blue = _SCORE_TABLE[round(fraction * (len(_SCORE_TABLE) - 1))]
-    return f"#{red:02X}{green:02X}{blue:02X}"
-
 _MISSING_3DMOL = "3Dmol.js not found: run make\n(expected {path})"
-
-
-def _triple(residue: Any) -> tuple[str, int, str]:
-    """``(chain, number, insertion)`` of a ResidueId-like object or a tuple."""
-    if isinstance(residue, tuple):
-        chain, number, *rest = residue
-        insertion = rest[0] if rest else ""
-    else:
-        chain, number, insertion = residue.chain, residue.number, residue.insertion
-    return str(chain), int(number), str(insertion or "").strip()
-
-
-def residue_key(residue: Any) -> str:
-    """Key the page uses for a residue: ``"A:42"`` or ``"A:42A"`` (as ``str(ResidueId)``).
-
-    Parameters
-    ----------
-    residue : ResidueId or tuple
-        Object with ``chain``, ``number``, ``insertion`` or a ``(chain, number[, insertion])`` tuple.
-
-    Returns
-    -------
-    str
-    """
-    chain, number, insertion = _triple(residue)
-    return f"{chain}:{number}{insertion}"
-
-
-def confidence_color(value: float) -> str:
-    """AlphaFold colour of a confidence value on the 0-100 pLDDT scale (grey for NaN).
-
-    Parameters
-    ----------
-    value : float
-
-    Returns
-    -------
-    str
-        ``"#RRGGBB"``.
-    """
-    if value is None or math.isnan(value):
-        return MISSING_COLOR
-    for lower, color, _ in CONFIDENCE_BINS:
-        if value > lower:
-            return color
-    return CONFIDENCE_BINS[-1][1]
-
-
-def score_colors(values: Mapping[Any, float], limit: float | None = None) -> tuple[dict[str, str], float]:
-    """Colours of per-residue scores on a diverging map centred on 0.
-
-    Parameters
-    ----------
-    values : mapping of ResidueId (or tuple) to float
-        Scores; NaN values get :data:`MISSING_COLOR`.
-    limit : float, optional
-        Score shown at full colour on both sides (default: the largest absolute finite score).
-
-    Returns
-    -------
-    colors : dict of str to str
-        :func:`residue_key` -> ``"#RRGGBB"``.
-    limit : float
-        The limit used.
-    """
-    finite = [float(v) for v in values.values() if v is not None and math.isfinite(float(v))]
-    if limit is None:
-        limit = max((abs(v) for v in finite), default=0.0)
-    limit = float(limit) if limit and math.isfinite(limit) and limit > 0 else 1.0
-    colors = {}
-    for residue, value in values.items():
-        if value is None or not math.isfinite(float(value)):
-            colors[residue_key(residue)] = MISSING_COLOR
-        else:
-            colors[residue_key(residue)] = _score_color(float(value) / limit)
-    return colors, limit
-
-
-def _chain_confidence(structure: Structure) -> dict[Any, float]:
-    """Finite per-residue confidence or B-factor values of a structure's chains, by ResidueId."""
-    return {residue: float(value) for chain in structure.chains
-            for residue, value in zip(chain.residues, chain.confidence) if math.isfinite(float(value))}
-
-
-def confidence_from_pdb(pdb_text: str) -> tuple[dict[Any, float], str | None]:
-    """Per-residue values of a structure's B-factor column and what they are, as the core reader sees it.
-
-    Parameters
-    ----------
-    pdb_text : str
-        PDB file contents.
-
-    Returns
-    -------
-    values : dict of ResidueId to float
-        pLDDT on a 0-100 scale (0-1 files scaled up) or B-factors in square angstroms; empty when the
-        file has none (all B-factors 0) or cannot be read.
-    kind : {"plddt", "bfactor"} or None
-        :attr:`~protein_studio.core.molecules.structures.Structure.confidence_kind`.
-    """
-    try:
-        structure = structure_from_text(pdb_text, "pdb", name="viewer structure")
-    except InputError:
-        return {}, None
-    return _chain_confidence(structure), structure.confidence_kind
-
-
-def bfactor_colors(values: Mapping[Any, float]) -> tuple[dict[str, str], tuple[float, float]]:
-    """Blue (low, ordered) - white - red (high, mobile) colours of B-factors between their 5th and 95th
-    percentiles (PyMOL's ``spectrum b, blue_white_red``).
-
-    Returns
-    -------
-    colors : dict of str to str
-        :func:`residue_key` -> ``"#RRGGBB"``.
-    low, high : float
-        The values drawn at full blue and full red.
-    """
-    finite = np.array([float(v) for v in values.values() if v is not None and math.isfinite(float(v))])
-    if finite.size == 0:
-        return {}, (0.0, 0.0)
-    low, high = (float(x) for x in np.percentile(finite, [5, 95]))
-    span = high - low if high > low else 1.0
-    colors = {}
-    for residue, value in values.items():
-        if value is None or not math.isfinite(float(value)):
-            colors[residue_key(residue)] = MISSING_COLOR
-        else:
-            t = min(max((float(value) - low) / span, 0.0), 1.0)
-            colors[residue_key(residue)] = _score_color(1.0 - 2.0 * t)  # the diverging map: +1 blue, -1 red
-    return colors, (low, high)
-
-
-#: Removed from the viewer page before any of its scripts runs, and from frames reached through an iframe's
-#: contentWindow/contentDocument: a script smuggled into the page finds no peer-connection API (a STUN packet
-#: once left the page despite the request filter). The Chromium flag set by ``prepare_environment``
-#: (``--force-webrtc-ip-handling-policy=disable_non_proxied_udp``) stops WebRTC UDP whatever a script does.
-WEBRTC_INTERFACES = ("RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel", "RTCSessionDescription",
-                     "RTCIceCandidate", "RTCRtpSender", "RTCRtpReceiver")
-
-
-def _no_webrtc_script() -> QWebEngineScript:
-    names = ", ".join(f'"{name}"' for name in WEBRTC_INTERFACES)
-    script = QWebEngineScript()
-    script.setName("protein-studio-no-webrtc")
-    script.setSourceCode(
-        "(function () {"
-        "  function scrub(w) {"
-        "    if (!w || w.__noWebRTC) return;"
-        f"    for (const name of [{names}]) {{"
-        "      try { Object.defineProperty(w, name, {value: undefined, writable: false, configurable: false}); }"
-        "      catch (e) {}"
-        "    }"
-        "    try { Object.defineProperty(w.navigator, 'mediaDevices', {value: undefined, configurable: false}); }"
-        "    catch (e) {}"
-        "    try { Object.defineProperty(w, '__noWebRTC', {value: true}); } catch (e) {}"
-        "  }"
-        "  scrub(window);"
-        # frames a script makes (about:blank) get no injected script: scrub them when they are reached
-        "  const frame = HTMLIFrameElement.prototype;"
-        "  for (const key of ['contentWindow', 'contentDocument']) {"
-        "    const original = Object.getOwnPropertyDescriptor(frame, key);"
-        "    if (!original || !original.get) continue;"
-        "    Object.defineProperty(frame, key, {configurable: false, get() {"
-        "      const value = original.get.call(this);"
-        "      try { scrub(key === 'contentWindow' ? value : value && value.defaultView); } catch (e) {}"
-        "      return value; }});"
-        "  }"
-        "})();")
-    script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
-    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
-    script.setRunsOnSubFrames(True)
-    return script
-
-
-class _LocalPage(QWebEnginePage):
-    """Page that stays on the viewer page (links and scripts navigate nowhere) and keeps its console.
-
-    Attributes
-    ----------
-    console : list of (int, str, int, str)
-        JavaScript console messages: level, text, line, source (for diagnostics and tests).
-    """
-
-    def __init__(self, home: QUrl, parent=None) -> None:
-        super().__init__(parent)
-        self._home = home
-        self.console: list[tuple[int, str, int, str]] = []
-
-    def acceptNavigationRequest(self, url: QUrl, navigation_type, is_main_frame: bool) -> bool:  # noqa: N802
-        return (not is_main_frame) or (url.isLocalFile() and url.toLocalFile() == self._home.toLocalFile())
-
-    def javaScriptConsoleMessage(self, level, message: str, line: int, source: str) -> None:  # noqa: N802
-        self.console.append((int(level.value), message, line, source))
 
 
 class StructureViewer(QWidget):
@@ -347,7 +116,7 @@ class StructureViewer(QWidget):
         self.bridge = ViewerBridge(self)
         self.interceptor = LocalOnlyInterceptor(self)
         self._view: QWebEngineView | None = None
-        self._page: _LocalPage | None = None
+        self._page: LocalPage | None = None
 
         vendor = self._web_dir / "vendor" / "3Dmol-min.js"
         if not vendor.is_file():
@@ -359,13 +128,13 @@ class StructureViewer(QWidget):
         self._refuse_drops()
         self._view.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self._home = QUrl.fromLocalFile(str(self._page_file))
-        self._page = _LocalPage(self._home, self._view)
+        self._page = LocalPage(self._home, self._view)
         self._page.setUrlRequestInterceptor(self.interceptor)
         settings = self._page.settings()
         settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
         settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows, False)
         settings.setAttribute(QWebEngineSettings.WebAttribute.WebGLEnabled, True)
-        self._page.scripts().insert(_no_webrtc_script())
+        self._page.scripts().insert(no_webrtc_script())
         self._channel = QWebChannel(self._page)
         self._channel.registerObject("bridge", self.bridge)
         self._page.setWebChannel(self._channel)
@@ -442,7 +211,7 @@ class StructureViewer(QWidget):
             self._pdb_text, self._confidence, self._confidence_kind = structure, None, None
             self._format = "pdb"
         else:  # PDB text, or mmCIF for atoms PDB cannot hold (two-character chains, > 99,999 atoms)
-            (self._pdb_text, self._format), self._confidence = viewer_text(structure), _chain_confidence(structure)
+            (self._pdb_text, self._format), self._confidence = viewer_text(structure), chain_confidence(structure)
             self._confidence_kind = structure.confidence_kind
         self._name = name
         self._selected, self._mutated = [], []
@@ -524,12 +293,12 @@ class StructureViewer(QWidget):
         center : bool
             Zoom onto the residues, keeping their surroundings in view.
         """
-        self._selected = [_triple(r) for r in residues]
+        self._selected = [residue_triple(r) for r in residues]
         self.bridge.call("setSelected", [list(r) for r in self._selected], bool(center))
 
     def set_mutated(self, residues: Iterable[Any]) -> None:
         """Show mutated residues as sticks with magenta carbons (replacing the previous set)."""
-        self._mutated = [_triple(r) for r in residues]
+        self._mutated = [residue_triple(r) for r in residues]
         self.bridge.call("setMutated", [list(r) for r in self._mutated])
 
     def set_surface(self, on: bool) -> None:
@@ -629,7 +398,7 @@ class StructureViewer(QWidget):
             if kind == "bfactor":
                 colors, (low, high) = bfactor_colors(values)
                 legend = {"title": "B-factor (\u00c5\u00b2)",
-                          "gradient": [_score_color(x) for x in (1.0, 0.5, 0.0, -0.5, -1.0)],
+                          "gradient": [score_color(x) for x in (1.0, 0.5, 0.0, -0.5, -1.0)],
                           "labels": [f"{low:.0f}", f"{(low + high) / 2:.0f}", f"{high:.0f}"]}
                 return colors, legend
             colors = {residue_key(r): confidence_color(float(v)) for r, v in values.items()}
@@ -638,7 +407,7 @@ class StructureViewer(QWidget):
             return colors, legend
         colors, limit = score_colors(values, self._color_limit)
         legend = {"title": "Score",
-                  "gradient": [_score_color(x) for x in (-1.0, -0.5, 0.0, 0.5, 1.0)],
+                  "gradient": [score_color(x) for x in (-1.0, -0.5, 0.0, 0.5, 1.0)],
                   "labels": [f"{-limit:.3g}", "0", f"{limit:.3g}"]}
         return colors, legend
 

@@ -20,7 +20,7 @@ from protein_studio.core.errors import UserError
 from protein_studio.core.files import write_bytes_atomically
 from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.gui.images import save_image
-from protein_studio.gui.sequence_editor import BREAK_COLORS
+from protein_studio.gui.panels.sequence_editor import BREAK_COLORS
 
 __all__ = ["HeatmapView", "diverging_colors", "colour_scale_limit"]
 

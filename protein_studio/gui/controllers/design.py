@@ -1,6 +1,6 @@
 """Structure prediction, structure comparison and sequence generation in the main window.
 
-``DesignTools.install(window)`` adds to the window's Run menu:
+The window's Run menu holds (``window.design_tools``):
 
 - **Predict Structure...**: fold the current sequence, the wild type or a variant of the variant list
   with a folding model (ESMFold; random-weight ones say so). The memory and time estimate is shown before
@@ -9,294 +9,43 @@
 - **Compare Structures...**: superpose two structures (the open document's, predictions, or files) on
   the worker; both are shown in the viewer in two colours, RMSD / TM-score / pairs in a summary line, and
   a per-residue displacement track.
-- **Generate Sequences...**: the :class:`~protein_studio.gui.generation_dialog.GenerationDialog`.
+- **Generate Sequences...**: the :class:`~protein_studio.gui.dialogs.generation_dialog.GenerationDialog`.
 
-Jobs go through the window's worker (``window.submit_job``); results come back on the GUI thread through
+Jobs go through the window's worker (``window.jobs.submit``); results come back on the GUI thread through
 the worker's signals, filtered by job id. The window itself shows progress, errors and cancellations.
 
 A predicted structure of a sequence of the open document is renumbered like the document (its numbering
-map's residues, see :func:`renumber_like`), so clicks in the viewer and selections elsewhere keep
+map's residues, see :func:`~protein_studio.core.molecules.numbering.renumber_like`), so clicks in the viewer and selections elsewhere keep
 pointing at the same positions, and a comparison with the document's own structure pairs by number.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import biotite.structure as struc
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QColor
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFormLayout,
-                               QHBoxLayout, QLabel, QPushButton, QVBoxLayout)
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QDockWidget
 
 from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.provenance import provenance_now
 from protein_studio.core.storage.project import prediction_record
-from protein_studio.core.molecules.structures import ResidueId, Structure, structure_from_text, to_pdb_text
-from protein_studio.gui.track_panel import TrackPanel, displacement_track, plddt_track
+from protein_studio.core.molecules.numbering import renumber_like
+from protein_studio.core.molecules.structures import Structure, structure_from_text, to_pdb_text
+from protein_studio.gui.dialogs.structure_dialogs import CompareDialog, PredictDialog, StructureEntry
+from protein_studio.gui.panels.track_panel import TrackPanel, displacement_track, plddt_track
 from protein_studio.gui.worker import Job
-from protein_studio.gui.file_dialogs import open_file, save_file
+from protein_studio.gui.file_dialogs import save_file
+from protein_studio.gui.menus import add_action
 
-__all__ = ["DesignTools", "StructureEntry", "PredictDialog", "CompareDialog", "renumber_like", "fill_model_combo",
-           "model_choices", "RANDOM_COLOR", "NOT_ON_DISK"]
-
-#: Text colour of random-weight models in the pickers.
-RANDOM_COLOR = "#b00020"
-
-
-#: Text colour of models whose weights are not on disk.
-MISSING_COLOR = "#777777"
-#: How a chooser marks a model whose weights are not on disk.
-NOT_ON_DISK = "  (not on disk)"
-
-
-def model_choices(task: str) -> list[tuple[str, str, bool, bool]]:
-    """``(name, label, is_random, on_disk)`` of every model for ``task`` (random ones labelled RANDOM
-    WEIGHTS, the ones not on disk marked so)."""
-    from protein_studio.models.catalog import all_models
-    from protein_studio.models.weights import is_on_disk
-
-    out = []
-    for spec in all_models(task=task):
-        on_disk = is_on_disk(spec)
-        out.append((spec.name, spec.display_name + ("" if on_disk else NOT_ON_DISK), spec.is_random, on_disk))
-    return out
-
-
-def fill_model_combo(combo: QComboBox, task: str) -> None:
-    """Put the models for ``task`` in ``combo`` (data: the name): random-weight ones in red, those not on
-    disk in grey and marked. The choice is kept when it is still there; otherwise the first model on disk."""
-    previous = combo.currentData()
-    combo.blockSignals(True)
-    combo.clear()
-    first_on_disk = None
-    for name, label, is_random, on_disk in model_choices(task):
-        combo.addItem(label, name)
-        row = combo.count() - 1
-        if is_random:
-            combo.setItemData(row, QColor(RANDOM_COLOR), Qt.ForegroundRole)
-        elif not on_disk:
-            combo.setItemData(row, QColor(MISSING_COLOR), Qt.ForegroundRole)
-            combo.setItemData(row, "Not on disk: download or import it in Models \u25b8 Manage Models", Qt.ToolTipRole)
-        if on_disk and first_on_disk is None:
-            first_on_disk = row
-    kept = combo.findData(previous) if previous is not None else -1
-    combo.setCurrentIndex(kept if kept >= 0 else (first_on_disk if first_on_disk is not None else 0))
-    combo.blockSignals(False)
-    combo.currentIndexChanged.emit(combo.currentIndex())
-
-
-def renumber_like(structure: Structure, numbering: Any, name: str | None = None) -> Structure:
-    """A one-chain structure of the document's sequence, renumbered like the document (amino acids only).
-
-    Residue ``i`` gets ``numbering.residue_at(i)`` (chain, number, insertion code). A position the
-    numbering does not map keeps a place next to its neighbours: after a mapped residue it takes that
-    number with the next free insertion code, before the first mapped one the numbers below it.
-
-    Parameters
-    ----------
-    structure : Structure
-        One chain with one residue per sequence position (e.g. a prediction of the document's sequence).
-    numbering : NumberingMap
-        The document's numbering map (same length).
-    name : str, optional
-
-    Raises
-    ------
-    InputError
-        When the residue counts differ or no free number is left for an unmapped position.
-    """
-    atoms = structure.atoms[struc.filter_amino_acids(structure.atoms)].copy()
-    starts = struc.get_residue_starts(atoms)
-    if len(starts) != len(numbering):
-        raise InputError(f"{len(starts)} residues in the structure, {len(numbering)} in the sequence",
-                         source=structure.name)
-    chain = numbering.chain or "A"
-    mapped = [numbering.residue_at(i) for i in range(len(numbering))]
-    used = {(r.chain, r.number, r.insertion) for r in mapped if r is not None}
-    ids: list[ResidueId] = []
-    first_mapped = next((i for i, r in enumerate(mapped) if r is not None), None)
-    for i, residue in enumerate(mapped):
-        if residue is None:
-            if first_mapped is None:
-                residue = ResidueId(chain, i + 1)
-            elif i < first_mapped:
-                residue = ResidueId(chain, mapped[first_mapped].number - (first_mapped - i))
-            else:
-                before = ids[-1]
-                residue = None
-                for code in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-                    key = (before.chain, before.number, code)
-                    if key not in used and (not before.insertion or code > before.insertion):
-                        residue = ResidueId(before.chain, before.number, code)
-                        break
-                if residue is None:
-                    raise InputError(f"no free insertion code after residue {before}", source=structure.name)
-            used.add((residue.chain, residue.number, residue.insertion))
-        ids.append(residue)
-    ends = list(starts[1:]) + [len(atoms)]
-    codes = np.array(atoms.ins_code if "ins_code" in atoms.get_annotation_categories() else [""] * len(atoms),
-                     dtype="<U1")
-    for residue, start, end in zip(ids, starts, ends):
-        atoms.chain_id[start:end] = residue.chain
-        atoms.res_id[start:end] = residue.number
-        codes[start:end] = residue.insertion
-    atoms.set_annotation("ins_code", codes)
-    return structure_from_text(to_pdb_text(atoms), "pdb", name=name or structure.name,
-                               confidence=structure.confidence_kind)
-
-
-
-
-@dataclass
-class StructureEntry:
-    """A structure the comparison can use.
-
-    Attributes
-    ----------
-    label : str
-        Unique, shown in the pickers.
-    structure : Structure
-    numbered_like_document : bool
-        Its residues are the open document's numbering map's (the document's own structure, or a
-        prediction renumbered with :func:`renumber_like`): per-residue values map to sequence positions.
-    kind : str
-        ``"document"``, ``"predicted"`` or ``"file"``.
-    result : object
-        The :class:`~protein_studio.engines.folding.FoldResult` of a prediction.
-    """
-
-    label: str
-    structure: Structure
-    numbered_like_document: bool
-    kind: str
-    result: Any = None
-
-
-class PredictDialog(QDialog):
-    """Pick what to fold (current sequence, wild type or a variant) and the folding model.
-
-    The estimate of memory and time updates with every choice; the Predict button is disabled with the
-    reason shown when the run cannot fit.
-    """
-
-    def __init__(self, tools: "DesignTools"):
-        super().__init__(tools.window)
-        self.tools = tools
-        self.setWindowTitle("Predict structure")
-        self.source = QComboBox()
-        for label, name, sequence in tools.sequence_choices():
-            self.source.addItem(label, (name, sequence))
-        self.model = QComboBox()
-        fill_model_combo(self.model, "folding")
-        tools.window.modelsChanged.connect(lambda: fill_model_combo(self.model, "folding"))
-        self.estimate = QLabel()
-        self.estimate.setWordWrap(True)
-        self.estimate.setMinimumWidth(460)
-        form = QFormLayout()
-        form.addRow("Sequence", self.source)
-        form.addRow("Model", self.model)
-        form.addRow("Estimate", self.estimate)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        self.buttons.button(QDialogButtonBox.Ok).setText("Predict")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
-        self.source.currentIndexChanged.connect(self.update_estimate)
-        self.model.currentIndexChanged.connect(self.update_estimate)
-        self.job_id: int | None = None
-        self.update_estimate()
-
-    def update_estimate(self) -> bool:
-        """Show the estimate for the current choice; False (Predict disabled) when it cannot run."""
-        choice = self.source.currentData()
-        model = self.model.currentData()
-        if choice is None or model is None:
-            text, ok = ("Open a protein first." if choice is None else
-                        "No folding model is available (see Models \u25b8 Manage Models)."), False
-        else:
-            text, ok = self.tools.fold_estimate(len(choice[1]), model)
-        self.estimate.setText(text)
-        self.estimate.setStyleSheet("" if ok else f"color: {RANDOM_COLOR}")
-        self.buttons.button(QDialogButtonBox.Ok).setEnabled(ok)
-        return ok
-
-    def accept(self) -> None:  # noqa: D102
-        if not self.update_estimate():
-            return
-        name, sequence = self.source.currentData()
-        self.job_id = self.tools.predict(self.model.currentData(), sequence, name)
-        if self.job_id is not None:
-            super().accept()
-
-
-class CompareDialog(QDialog):
-    """Pick a reference and a structure to superpose on it (open, predicted, or read from files)."""
-
-    def __init__(self, tools: "DesignTools"):
-        super().__init__(tools.window)
-        self.tools = tools
-        self.setWindowTitle("Compare structures")
-        self.reference = QComboBox()
-        self.mobile = QComboBox()
-        add = QPushButton("Add File\u2026")
-        add.setToolTip("Read a PDB or mmCIF file to compare")
-        add.clicked.connect(self._add_file)
-        self.note = QLabel("The second structure is superposed on the reference (CA atoms, paired by "
-                           "residue number or by a sequence alignment).")
-        self.note.setWordWrap(True)
-        form = QFormLayout()
-        form.addRow("Reference", self.reference)
-        form.addRow("Superpose", self.mobile)
-        row = QHBoxLayout()
-        row.addWidget(add)
-        row.addStretch(1)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        self.buttons.button(QDialogButtonBox.Ok).setText("Compare")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(row)
-        layout.addWidget(self.note)
-        layout.addWidget(self.buttons)
-        self.job_id: int | None = None
-        self.refresh()
-
-    def refresh(self) -> None:
-        """List the structures; default: the document's as reference and the latest prediction on it."""
-        entries = self.tools.structure_entries()
-        labels = [e.label for e in entries]
-        for combo in (self.reference, self.mobile):
-            combo.clear()
-            combo.addItems(labels)
-        if len(labels) >= 2:
-            self.reference.setCurrentIndex(0)
-            self.mobile.setCurrentIndex(len(labels) - 1)
-        self.buttons.button(QDialogButtonBox.Ok).setEnabled(len(labels) >= 2)
-
-    def _add_file(self) -> None:
-        path = open_file(self, "protein", "Structure to compare",
-                         "Structures (*.pdb *.ent *.cif *.mmcif *.bcif);;All files (*)")
-        if path and self.tools.add_structure_file(path) is not None:
-            self.refresh()
-            self.mobile.setCurrentIndex(self.mobile.count() - 1)
-
-    def accept(self) -> None:  # noqa: D102
-        self.job_id = self.tools.compare(self.reference.currentText(), self.mobile.currentText())
-        if self.job_id is not None:
-            super().accept()
+__all__ = ["DesignTools"]
 
 
 class DesignTools(QObject):
     """Structure prediction, comparison and generation attached to a :class:`MainWindow`.
 
-    Build it with :meth:`install`. Everything runs on the window's worker thread.
+    The window builds it (``window.design_tools``). Everything runs on the window's worker thread.
 
     Attributes
     ----------
@@ -346,29 +95,13 @@ class DesignTools(QObject):
         worker.jobFinished.connect(self._on_finished)
         worker.jobFailed.connect(self._on_ended)
         worker.jobCancelled.connect(self._on_ended)
-        self._add_actions()
-        self._document_opened()
-
-    @classmethod
-    def install(cls, window) -> "DesignTools":
-        """Attach the tools to ``window`` (Run menu entries, the track dock); also ``window.design_tools``."""
-        tools = cls(window)
-        window.design_tools = tools
-        return tools
+        self._prediction: tuple | None = None  # (DocumentState, StructureEntry) of the latest prediction
+        self.actions: dict[str, QAction] = {}  # the menu entries, made by add_run_actions and add_file_actions
 
     # menus -----------------------------------------------------------------------------------
-    def _run_menu(self):
-        for action in self.window.menuBar().actions():
-            if action.menu() is not None and action.text().replace("&", "") == "Run":
-                return action.menu()
-        return self.window.menuBar().addMenu("&Run")
-
-    def _add_actions(self) -> None:
-        menu = self._run_menu()
-        before = getattr(self.window, "cancel_action", None)
-        if before is not None and before not in menu.actions():
-            before = None
-        self.actions: dict[str, QAction] = {}
+    def add_run_actions(self, menu) -> None:
+        """Run > Predict Structure, Compare Structures, Generate Sequences and Show Prediction in 3D View."""
+        w = self.window
         for key, text, slot, shortcut, tip in (
                 ("predict", "&Predict Structure\u2026", self.open_predict_dialog, "Ctrl+Shift+F",
                  "Fold the current sequence or a variant with ESMFold and colour it by confidence"),
@@ -376,38 +109,24 @@ class DesignTools(QObject):
                  "Superpose two structures: RMSD, TM-score and per-residue displacement"),
                 ("generate", "&Generate Sequences\u2026", self.open_generation_dialog, "Ctrl+Shift+G",
                  "Sample new sequences with a ProtGPT2-style language model")):
-            action = QAction(text, self.window)
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-            if shortcut:
-                action.setShortcut(shortcut)
-            action.triggered.connect(lambda _=False, s=slot: s())
-            menu.insertAction(before, action)
-            self.actions[key] = action
+            self.actions[key] = add_action(w, menu, text, slot, shortcut, tip)
         # a prediction does not take the document's own structure away: this switches between the two
-        self.show_prediction_action = QAction("Show &Prediction in 3D View", self.window, checkable=True)
+        self.show_prediction_action = QAction("Show &Prediction in 3D View", w, checkable=True)
         tip = "Switch the 3D view between the latest prediction and the document's own structure"
         self.show_prediction_action.setToolTip(tip)
         self.show_prediction_action.setStatusTip(tip)
         self.show_prediction_action.setShortcut("Ctrl+Shift+T")
         self.show_prediction_action.setEnabled(False)
         self.show_prediction_action.toggled.connect(self.show_prediction)
-        menu.insertAction(before, self.show_prediction_action)
+        menu.addAction(self.show_prediction_action)
         self.actions["show_prediction"] = self.show_prediction_action
-        self._prediction: tuple | None = None  # (DocumentState, StructureEntry) of the latest prediction
-        file_menu = next((a.menu() for a in self.window.menuBar().actions()
-                          if a.menu() is not None and a.text().replace("&", "") == "File"), None)
-        if file_menu is not None:
-            save = QAction("Save S&tructure\u2026", self.window)
-            tip = ("Save the document's structure, a prediction (pLDDT in the B-factor column) or a superposed "
-                   "model as PDB or mmCIF")
-            save.setToolTip(tip)
-            save.setStatusTip(tip)
-            save.triggered.connect(lambda _=False: self.save_structure_dialog())
-            anchor = getattr(self.window, "export_csv_action", None)
-            file_menu.insertAction(anchor if anchor in file_menu.actions() else None, save)
-            self.actions["save_structure"] = save
-        menu.insertSeparator(before)
+
+    def add_file_actions(self, menu) -> None:
+        """File > Save Structure."""
+        self.actions["save_structure"] = add_action(
+            self.window, menu, "Save S&tructure\u2026", self.save_structure_dialog, None,
+            "Save the document's structure, a prediction (pLDDT in the B-factor column) or a superposed model "
+            "as PDB or mmCIF")
 
     # documents and selection -----------------------------------------------------------------
     def _document_opened(self) -> None:
@@ -432,7 +151,7 @@ class DesignTools(QObject):
             self._entries[:0] = [entry for entry in (self._entry_from_result(r) for r in state.results
                                                      if r["kind"] == "prediction") if entry is not None]
         self._document_changed()
-        if hasattr(self, "show_prediction_action"):
+        if hasattr(self, "show_prediction_action"):  # the menus are made after the controllers
             self._forget_prediction_of_other_documents()
 
     def _entry_from_result(self, result: dict) -> StructureEntry | None:
@@ -588,7 +307,7 @@ class DesignTools(QObject):
 
         try:
             spec = get_spec(model)
-            device = select_device(self.window.device)
+            device = select_device(self.window.models.device)
         except UserError as exc:
             return str(exc), False
         if spec.is_random:
@@ -620,7 +339,7 @@ class DesignTools(QObject):
         except UserError as exc:
             self.window.show_error("Cannot predict the structure", str(exc))
             return None
-        if not self.window.require_on_disk(spec.name, "predict structures"):
+        if not self.window.models.require_on_disk(spec.name, "predict structures"):
             return None
 
         def run(ctx, loaded):
@@ -629,7 +348,7 @@ class DesignTools(QObject):
             return fold_sequence(sequence, loaded, ctx, name=name)
 
         job = Job(f"Predict structure of {name} with {spec.display_name}", run, model=spec.name,
-                  device=self.window.device, kind="fold",
+                  device=self.window.models.device, kind="fold",
                   data={"wild_type": doc.wild_type if doc is not None else None, "name": name,
                         "sequence": sequence})
         return self._submit(job)
@@ -683,7 +402,7 @@ class DesignTools(QObject):
 
     def _load_prediction(self) -> None:
         _state, entry = self._prediction
-        self.window.show_structure(entry.structure, entry.label, color_mode="confidence")
+        self.window.view.show_structure(entry.structure, entry.label, color_mode="confidence")
 
     def show_prediction(self, on: bool) -> bool:
         """View the latest prediction (``on``) or the document's own structure in the 3D view."""
@@ -692,8 +411,8 @@ class DesignTools(QObject):
         if on:
             self._load_prediction()
             return True
-        self.window.show_structure(self.window.session.document.structure)
-        self.window._fill_chain_menu()
+        self.window.view.show_structure(self.window.session.document.structure)
+        self.window.documents.fill_chain_menu()
         return True
 
     # comparison ------------------------------------------------------------------------------
@@ -767,7 +486,7 @@ class DesignTools(QObject):
     # generation ------------------------------------------------------------------------------
     def open_generation_dialog(self):
         """Show the generation dialog (one per window, kept with its results)."""
-        from protein_studio.gui.generation_dialog import GenerationDialog
+        from protein_studio.gui.dialogs.generation_dialog import GenerationDialog
 
         if self.generation_dialog is None:
             self.generation_dialog = GenerationDialog(self.window)
@@ -789,7 +508,7 @@ class DesignTools(QObject):
     # jobs ------------------------------------------------------------------------------------
     def _submit(self, job: Job) -> int:
         self._jobs[job.id] = job
-        return self.window.submit_job(job)
+        return self.window.jobs.submit(job)
 
     def _on_finished(self, job_id: int, result) -> None:
         job = self._jobs.pop(job_id, None)

@@ -172,7 +172,7 @@ class DesignDnaDialog(QDialog):
         if not self.library or doc is None:
             self.status.setText("build a library first")
             return None
-        if not self.window.require_on_disk(self.window.model_name, "score variants"):
+        if not self.window.models.require_on_disk(self.window.models.model_name, "score variants"):
             return None
         variants = [entry.variant for entry in self.library]
 
@@ -181,8 +181,8 @@ class DesignDnaDialog(QDialog):
 
             return score_mutants(doc.wild_type, variants, model_for_document(loaded, doc), ctx, multi="joint")
 
-        self.joint_job = self.window.submit_job(Job(f"Score {len(variants)} library variants jointly", run,
-                                                    model=self.window.model_name, device=self.window.device,
+        self.joint_job = self.window.jobs.submit(Job(f"Score {len(variants)} library variants jointly", run,
+                                                    model=self.window.models.model_name, device=self.window.models.device,
                                                     kind="library"))
         return self.joint_job
 

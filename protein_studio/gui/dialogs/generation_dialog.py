@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
 
 from protein_studio.core.errors import UserError
 from protein_studio.core.files import write_text_atomically
-from protein_studio.gui.design_tools import RANDOM_COLOR, fill_model_combo
+from protein_studio.gui.model_choice import RANDOM_COLOR, fill_model_combo
 from protein_studio.gui.worker import Job
 from protein_studio.gui.file_dialogs import save_file
 
@@ -208,12 +208,12 @@ class GenerationDialog(QDialog):
             self.window.show_error("Cannot generate", str(exc))
             return None
         for name, what in ((model, "generate sequences"), (fold_model, "fold generated sequences")):
-            if name is not None and not self.window.require_on_disk(name, what):
+            if name is not None and not self.window.models.require_on_disk(name, what):
                 self._set_status(f"{name} is not on disk: download or import it in Models \u25b8 Manage Models",
                                  error=True)
                 return None
         reference = self.reference()
-        device = self.window.device
+        device = self.window.models.device
 
         def run(ctx, loaded):
             from protein_studio.engines.generation import generate_sequences
@@ -230,7 +230,7 @@ class GenerationDialog(QDialog):
                   device=device, kind="generate")
         self._settings, self._model = settings, spec.name
         self._sampled = 0
-        self.job_id = self.window.submit_job(job)
+        self.job_id = self.window.jobs.submit(job)
         self.progress.setRange(0, 0)
         self._set_status(f"Generating {settings.n} sequences with {spec.display_name}\u2026")
         self._update_buttons()
@@ -355,7 +355,7 @@ class GenerationDialog(QDialog):
         candidate = self.selected_candidate() if row is None else self.candidate_at(row)
         if candidate is None or self.window.session.document is None:
             return False
-        if not self.window.paste_sequence(candidate.sequence):
+        if not self.window.edits.paste_sequence(candidate.sequence):
             return False
         self.window.activity.add_entry(f"Sent {candidate.name} ({len(candidate.sequence)} residues) to the "
                                        f"sequence editor (Edit \u25b8 Undo takes it back)")
@@ -371,7 +371,7 @@ class GenerationDialog(QDialog):
             return False
         sequence = candidate.sequence
         name = f"{candidate.name} ({self.result.model})"
-        self.window.set_document(Document(name=name, wild_type=sequence, sequence=sequence,
+        self.window.documents.set_document(Document(name=name, wild_type=sequence, sequence=sequence,
                                           numbering=NumberingMap.plain(len(sequence), 1, sequence=sequence)))
         return True
 

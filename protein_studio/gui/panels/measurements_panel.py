@@ -256,7 +256,7 @@ class MeasurementsPanel(QWidget):
 
         self.import_button.clicked.connect(lambda: self.import_dialog())
         self.assay_box.currentIndexChanged.connect(lambda _i: self.refresh())
-        self.layer.currentIndexChanged.connect(lambda _i: window._redraw_scan())
+        self.layer.currentIndexChanged.connect(lambda _i: window.scans.redraw_scan())
         self.fit_button.clicked.connect(lambda: self.fit())
         self.propose_button.clicked.connect(lambda: self.propose())
         self.scatter.positionsSelected.connect(
@@ -348,7 +348,7 @@ class MeasurementsPanel(QWidget):
             self.scatter.set_points([], [], [])
             self.metrics.setText("No measurements: Import a DMS or assay table")
             self.problems.setPlainText("")
-            self.window._redraw_scan()
+            self.window.scans.redraw_scan()
             return
         predicted = assay_predictions(assay, None if scan is None else scan.scores)
         self.scatter.set_points(predicted, assay.values, [[m.position - 1 for m in v.mutations] for v in assay.variants],
@@ -363,7 +363,7 @@ class MeasurementsPanel(QWidget):
                                  + (f"; {report.n_total - report.n} without a prediction)" if report.n_total > report.n
                                     else ")"))
         self.problems.setPlainText("\n".join(f"line {p.line}: {p.text}: {p.reason}" for p in assay.problems[:500]))
-        self.window._redraw_scan()
+        self.window.scans.redraw_scan()
 
     def heatmap_layer(self):
         """``(matrix, title, summary)`` for the heatmap when it shows measured data; None for the scan."""
@@ -415,7 +415,7 @@ class MeasurementsPanel(QWidget):
 
         regressor, scheme = self.regressor.currentData(), self.cv.currentText()
         wild_type, variants, values = doc.wild_type, list(assay.variants), assay.values.copy()
-        model_name = self.window.model_name if "embeddings" in names else None
+        model_name = self.window.models.model_name if "embeddings" in names else None
         source = {"measured": assay.name, "numbering": doc.scheme.description}
         if "zeroshot" in names:
             source["zeroshot"] = {"kind": "scan", "model": state.scan.model, "strategy": state.scan.strategy}
@@ -439,9 +439,9 @@ class MeasurementsPanel(QWidget):
             self.window.show_error("Cannot fit", str(exc))
             return None
         job = Job(f"Fit {regressor} on {len(variants)} measured variants ({'+'.join(names)})", run, model=model_name,
-                  device=self.window.device, kind="fit")
+                  device=self.window.models.device, kind="fit")
         self._fit_state = state
-        self._fit_job = self.window.submit_job(job)
+        self._fit_job = self.window.jobs.submit(job)
         return self._fit_job
 
     def fitted_model(self, state):
@@ -482,7 +482,7 @@ class MeasurementsPanel(QWidget):
         self.metrics.setText(f"Fitted {result.regressor} on {len(result.variants)} variants: {text}")
         self.window.activity.add_entry(f"Fitted {result.regressor} on {'+'.join(result.features.names)}: {text}")
         if self.layer.currentData() == "learned":
-            self.window._redraw_scan()
+            self.window.scans.redraw_scan()
 
     def _job_failed(self, job_id: int, message: str, _details: str) -> None:
         if job_id == self._fit_job:

@@ -1,6 +1,6 @@
 """Python side of the structure viewer page: the QWebChannel bridge and the local-only request filter.
 
-The viewer page (``protein_studio/resources/web/viewer.html``) and Python exchange data only through a
+The viewer page (``resources/web/viewer.html``) and Python exchange data only through a
 :class:`ViewerBridge` registered on a :class:`~PySide6.QtWebChannel.QWebChannel` as ``bridge``:
 
 * Python -> page: the :attr:`ViewerBridge.command` signal carries a command name and its arguments as
@@ -23,10 +23,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
-from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlRequestInterceptor
+from PySide6.QtCore import QObject, QUrl, Signal, Slot
+from PySide6.QtWebEngineCore import (QWebEnginePage, QWebEngineScript, QWebEngineUrlRequestInfo,
+                                    QWebEngineUrlRequestInterceptor)
 
-__all__ = ["ALLOWED_SCHEMES", "LocalOnlyInterceptor", "ViewerBridge"]
+__all__ = ["ALLOWED_SCHEMES", "LocalOnlyInterceptor", "ViewerBridge", "LocalPage", "WEBRTC_INTERFACES", "no_webrtc_script"]
 
 #: URL schemes the viewer page may load: its own files, Qt's resources and inline data.
 ALLOWED_SCHEMES = frozenset({"file", "qrc", "data"})
@@ -144,3 +145,66 @@ class ViewerBridge(QObject):
     def reportFailure(self, message: str) -> None:  # noqa: N802 (called from JavaScript)
         """Called by the page when a command failed."""
         self.failed.emit(message)
+
+
+#: Removed from the viewer page before any of its scripts runs, and from frames reached through an iframe's
+#: contentWindow/contentDocument: a script smuggled into the page finds no peer-connection API (a STUN packet
+#: once left the page despite the request filter). The Chromium flag set by ``prepare_environment``
+#: (``--force-webrtc-ip-handling-policy=disable_non_proxied_udp``) stops WebRTC UDP whatever a script does.
+WEBRTC_INTERFACES = ("RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel", "RTCSessionDescription",
+                     "RTCIceCandidate", "RTCRtpSender", "RTCRtpReceiver")
+
+
+def no_webrtc_script() -> QWebEngineScript:
+    names = ", ".join(f'"{name}"' for name in WEBRTC_INTERFACES)
+    script = QWebEngineScript()
+    script.setName("protein-studio-no-webrtc")
+    script.setSourceCode(
+        "(function () {"
+        "  function scrub(w) {"
+        "    if (!w || w.__noWebRTC) return;"
+        f"    for (const name of [{names}]) {{"
+        "      try { Object.defineProperty(w, name, {value: undefined, writable: false, configurable: false}); }"
+        "      catch (e) {}"
+        "    }"
+        "    try { Object.defineProperty(w.navigator, 'mediaDevices', {value: undefined, configurable: false}); }"
+        "    catch (e) {}"
+        "    try { Object.defineProperty(w, '__noWebRTC', {value: true}); } catch (e) {}"
+        "  }"
+        "  scrub(window);"
+        # frames a script makes (about:blank) get no injected script: scrub them when they are reached
+        "  const frame = HTMLIFrameElement.prototype;"
+        "  for (const key of ['contentWindow', 'contentDocument']) {"
+        "    const original = Object.getOwnPropertyDescriptor(frame, key);"
+        "    if (!original || !original.get) continue;"
+        "    Object.defineProperty(frame, key, {configurable: false, get() {"
+        "      const value = original.get.call(this);"
+        "      try { scrub(key === 'contentWindow' ? value : value && value.defaultView); } catch (e) {}"
+        "      return value; }});"
+        "  }"
+        "})();")
+    script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
+    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
+    script.setRunsOnSubFrames(True)
+    return script
+
+
+class LocalPage(QWebEnginePage):
+    """Page that stays on the viewer page (links and scripts navigate nowhere) and keeps its console.
+
+    Attributes
+    ----------
+    console : list of (int, str, int, str)
+        JavaScript console messages: level, text, line, source (for diagnostics and tests).
+    """
+
+    def __init__(self, home: QUrl, parent=None) -> None:
+        super().__init__(parent)
+        self._home = home
+        self.console: list[tuple[int, str, int, str]] = []
+
+    def acceptNavigationRequest(self, url: QUrl, navigation_type, is_main_frame: bool) -> bool:  # noqa: N802
+        return (not is_main_frame) or (url.isLocalFile() and url.toLocalFile() == self._home.toLocalFile())
+
+    def javaScriptConsoleMessage(self, level, message: str, line: int, source: str) -> None:  # noqa: N802
+        self.console.append((int(level.value), message, line, source))

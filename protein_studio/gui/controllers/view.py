@@ -1,0 +1,196 @@
+"""What the views show: the structure in the 3D view and its colouring (View > Colour Structure By, Reset
+3D View, Show Surface), the one selection every view shares, and each document's view settings (colouring,
+ranked-table filters, selection), which the project keeps.
+
+Structure residues cross into sequence positions only through the document's numbering map, held by the
+:class:`~protein_studio.core.documents.selection.SelectionMediator`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QActionGroup
+
+from protein_studio.core.molecules.structures import ResidueId
+from protein_studio.gui.menus import add_action
+from protein_studio.gui.panels.heatmap import colour_scale_limit
+
+__all__ = ["ViewController", "COLOUR_MODES"]
+
+COLOUR_MODES = (
+    ("chain", "Chain", "One colour per chain"),
+    ("confidence", "Confidence (pLDDT) or B-factor", "A prediction's pLDDT, or an experimental structure's B-factors"),
+    ("score", "Scan Score (mean substitution)", "The scan's mean substitution score at each residue"),
+)
+
+
+class ViewController(QObject):
+    """The 3D view, the selection and per-document view settings (``window.view``)."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.session = window.session
+        self.color_mode = "chain"
+        self.shown_structure = None  # the Structure object the 3D view shows
+        self._shown_state = None  # the DocumentState whose view settings are applied
+        self._applying_view = False
+        self.session.documents_changed.connect(self._on_documents_changed)
+        window.ranked.filtersChanged.connect(self.store_view)
+
+        m = window.mediator
+        m.subscribe(self.session, lambda idx, src: self.store_view())
+        m.subscribe(window.editor, lambda idx, src: window.editor.set_selection(idx))
+        m.subscribe(window.heatmap, self._heatmap_selection)
+        m.subscribe(window.ranked, lambda idx, src: window.ranked.set_selection(idx))
+        m.subscribe(window.viewer, lambda idx, src: window.viewer.highlight(m.selected_residues()))
+        m.subscribe(self, lambda idx, src: self.show_selection())
+        for view in (window.editor, window.heatmap, window.ranked, window.variant_list):
+            view.positionsSelected.connect(
+                lambda indices, add, v=view: m.select(set(indices) | (set(m.selection) if add else set()), source=v))
+        window.viewer.residueClicked.connect(self._viewer_clicked)
+        window.viewer.ready.connect(lambda: window.viewer.highlight(m.selected_residues()))
+
+    def add_view_actions(self, menu) -> None:
+        w = self.window
+        colour = menu.addMenu("Colour Structure &By")
+        self.colour_group = QActionGroup(self)
+        self.colour_actions: dict[str, QAction] = {}
+        for mode, text, tip in COLOUR_MODES:
+            action = QAction(text, w, checkable=True, checked=mode == "chain")
+            action.setStatusTip(tip)
+            action.triggered.connect(lambda _=False, m=mode: self.set_color_mode(m))
+            self.colour_group.addAction(action)
+            colour.addAction(action)
+            self.colour_actions[mode] = action
+        self.reset_view_action = add_action(w, menu, "&Reset 3D View", w.viewer.reset_view, "Ctrl+0",
+                                            "Fit the whole molecule in the 3D view again")
+        surface = QAction("Show &Surface", w, checkable=True)
+        surface.setStatusTip("Show the molecular surface over the cartoon")
+        surface.toggled.connect(w.viewer.set_surface)
+        menu.addAction(surface)
+
+    # the 3D view -------------------------------------------------------------------------------
+    def show_structure(self, structure, name: str | None = None, color_mode: str | None = None) -> None:
+        """Show ``structure`` in the 3D view (None: nothing), named ``name`` (default its own), coloured by
+        ``color_mode`` (default: the mode chosen, unless the structure cannot be coloured by it)."""
+        viewer = self.window.viewer
+        self.shown_structure = structure
+        if structure is None:
+            viewer.clear()
+            return
+        viewer.load_structure(structure, name or structure.name)
+        self.update_colour_actions()
+        if color_mode is not None:
+            self.set_color_mode(color_mode)
+        elif self.color_mode == "score" or (self.color_mode == "confidence" and viewer.confidence_kind is None):
+            self.set_color_mode("chain")
+
+    def set_color_mode(self, mode: str) -> None:
+        """Colour the structure by chain, confidence (pLDDT of a prediction, B-factors of an experimental
+        structure) or the scan's per-position mean score."""
+        w = self.window
+        doc = self.session.document
+        scan = self.session.scan
+        if mode == "confidence" and w.viewer.confidence_kind is None:
+            w.statusBar().showMessage("This structure has no pLDDT or B-factor values (the column is empty "
+                                      "or all zero)", 6000)
+            self.colour_actions[self.color_mode].setChecked(True)
+            return
+        if mode == "score":
+            if scan is None or doc is None:
+                w.statusBar().showMessage("Colouring by score needs a scan: Run \u25b8 Scan", 5000)
+                self.colour_actions[self.color_mode].setChecked(True)
+                return
+            summary = scan.summary()
+            values = {}
+            for i, value in enumerate(summary):
+                residue = doc.numbering.residue_at(i)
+                if residue is not None and not math.isnan(value):
+                    values[residue] = float(value)
+            w.viewer.set_color_mode("score", values, limit=colour_scale_limit(summary[None, :]))
+        else:
+            w.viewer.set_color_mode(mode)
+        self.color_mode = mode
+        self.colour_actions[mode].setChecked(True)
+        self.update_colour_actions()
+        self.store_view()
+
+    def update_colour_actions(self) -> None:
+        """Name the confidence colouring after what the shown structure holds; off when it holds nothing."""
+        kind = self.window.viewer.confidence_kind
+        action = self.colour_actions["confidence"]
+        action.setText({"plddt": "Confidence (pLDDT)", "bfactor": "B-factor (\u00c5\u00b2)"}.get(
+            kind, "Confidence / B-factor (none in this structure)"))
+        action.setEnabled(kind is not None)
+
+    # selection ---------------------------------------------------------------------------------
+    def _heatmap_selection(self, indices, source) -> None:
+        heatmap = self.window.heatmap
+        heatmap.set_selection(indices)
+        if indices:
+            heatmap.ensure_visible(min(indices))
+
+    def _viewer_clicked(self, chain: str, number: int, insertion: str) -> None:
+        w = self.window
+        residue = ResidueId(chain, number, insertion)
+        numbering = w.mediator.numbering
+        if numbering is None or numbering.index_of(residue) is None:
+            doc = self.session.document
+            where = (f"chain {chain} is not the open sequence (View \u25b8 Sequence Chain)"
+                     if doc is not None and chain != doc.chain else "it is not part of the open sequence")
+            w.statusBar().showMessage(f"Residue {residue}: {where}", 6000)
+            return
+        w.mediator.select_residues([residue], source=w.viewer)
+
+    def show_selection(self) -> None:
+        """The selection in the status bar, named in the document's numbering."""
+        w = self.window
+        doc = self.session.document
+        indices = sorted(w.mediator.selection)
+        if doc is None or not indices:
+            w.selection_label.setText("")
+            return
+        if len(indices) == 1:
+            text = doc.residue_text(indices[0])
+        else:
+            text = f"{len(indices)} positions ({doc.residue_text(indices[0])} \u2026 {doc.residue_text(indices[-1])})"
+        w.selection_label.setText("Selected: " + text)
+
+    # each document's view settings -------------------------------------------------------------
+    def store_view(self, *_args) -> None:
+        """Keep the shown document's view settings in its state (hence in the project)."""
+        state = self.session.state
+        if state is None or self._applying_view:
+            return
+        view = {"colour": self.color_mode, "ranked": self.window.ranked.filters(),
+                "selection": sorted(int(i) for i in self.window.mediator.selection)}
+        if view != state.view:
+            state.view = view
+            self.session.modified.emit()
+
+    def _on_documents_changed(self) -> None:
+        if self.session.state is not self._shown_state:
+            self._shown_state = self.session.state
+            self.apply_view()
+
+    def apply_view(self) -> None:
+        """Show the active document with the view settings it was left with."""
+        state = self.session.state
+        if state is None:
+            return
+        self._applying_view = True
+        try:
+            view = state.view or {}
+            if "ranked" in view:  # a new document keeps the filters and colouring in use
+                self.window.ranked.set_filters(view["ranked"])
+            colour = view.get("colour", self.color_mode)
+            if colour != self.color_mode and (colour != "score" or state.scan is not None):
+                self.set_color_mode(colour)
+            selection = [i for i in view.get("selection", []) if 0 <= i < len(state.document)]
+            if selection:
+                self.window.mediator.select(selection, source=None)
+        finally:
+            self._applying_view = False
