@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from protein_studio.core.errors import InputError, UserError
+from protein_studio.core.files import printable
 
 __all__ = ["register", "run_fit", "run_propose"]
 
@@ -40,7 +41,7 @@ def _zeroshot_provider(args, doc):
     if column:
         from protein_studio.core.assays.measurements import read_assay
 
-        assay = read_assay(table, doc.wild_type, doc.scheme, column=column)
+        assay = read_assay(table, doc.wild_type, doc.scheme, column=column, schemes=doc.schemes())
         known = dict(zip(assay.variants, assay.values))
         return (lambda variants: np.array([known.get(v, np.nan) for v in variants]),
                 {"kind": "table", "file": Path(table).name, "column": column})
@@ -70,10 +71,8 @@ def run_fit(args) -> int:
     doc = load_input_document(args)
     features = [f.strip() for f in args.features.split(",") if f.strip()]
     assay = read_assay(args.measured, doc.wild_type, doc.scheme, column=args.column,
-                       enrichment=args.enrichment, mutant_column=args.mutant_column)
-    print(f"protein-studio fit: {Path(args.measured).name}: {assay.rows} rows; {assay.rows_used} used as "
-          f"{len(assay)} variants (replicates averaged)"
-          + "".join(f"; {n} {reason}" for reason, n in sorted(assay.problem_counts().items())), file=sys.stderr)
+                       enrichment=args.enrichment, mutant_column=args.mutant_column, schemes=doc.schemes())
+    print(printable(f"protein-studio fit: {assay.summary()} (replicates averaged)"), file=sys.stderr)
     for problem in assay.problems[:20]:
         print(f"protein-studio fit: line {problem.line}: {problem.text}: {problem.reason}", file=sys.stderr)
     if len(assay.problems) > 20:
@@ -81,7 +80,7 @@ def run_fit(args) -> int:
     zeroshot, zeroshot_source = _zeroshot_provider(args, doc) if "zeroshot" in features else (None, None)
     feature_set = FeatureSet(doc.wild_type, tuple(features), _embedder(args, doc) if "embeddings" in features else None,
                              zeroshot)
-    provenance = {"measured": assay.name, "rows_used": assay.rows_used, "numbering": doc.scheme.description,
+    provenance = {"measured": assay.name, "rows_used": assay.rows_used, "numbering": assay.numbering,
                   "input": doc.name}
     if zeroshot_source:
         provenance["zeroshot"] = zeroshot_source
@@ -103,10 +102,10 @@ def run_propose(args) -> int:
     import numpy as np
 
     from protein_studio.cli.folding import check_output
-    from protein_studio.cli.scoring import format_score, write_csv, load_input_document
-    from protein_studio.core.provenance import provenance_lines
-    from protein_studio.core.tables import table_csv
     import json
+
+    from protein_studio.cli.scoring import format_score, load_input_document, write_csv
+    from protein_studio.core.provenance import table_provenance
 
     from protein_studio.core.files import read_input_text
     from protein_studio.engines.learning import model_from_dict, propose
@@ -139,12 +138,11 @@ def run_propose(args) -> int:
     rows = [[rank, doc.name_mutant(p.variant), str(p.variant), format_score(p.predicted),
              "" if not np.isfinite(p.std) or model.regressor != "gp" else format_score(p.std), format_score(p.acquisition)]
             for rank, p in enumerate(chosen, start=1)]
-    header = provenance_lines(doc, f"{model.regressor} on {'+'.join(names)}",
-                              f"fitted on {len(model.variants)} measured variants ({Path(args.model_file).name})",
-                              f"diversity: at most {args.per_position} per position, min distance "
-                              f"{args.min_distance}, explore {args.explore}")
-    write_csv(args.out, table_csv(rows, ["rank", "mutant", "sequence_mutant", "predicted", "std", "acquisition"],
-                                   header))
+    provenance = table_provenance(doc, f"{model.regressor} on {'+'.join(names)}",
+                                  f"fitted on {len(model.variants)} measured variants ({Path(args.model_file).name})",
+                                  diversity=f"at most {args.per_position} per position, min distance "
+                                            f"{args.min_distance}, explore {args.explore}")
+    write_csv(args, rows, ["rank", "mutant", "sequence_mutant", "predicted", "std", "acquisition"], provenance)
     if args.out != "-":
         print(f"protein-studio propose: wrote {len(rows)} proposals to {args.out}", file=sys.stderr)
     return 0

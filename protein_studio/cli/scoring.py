@@ -27,7 +27,7 @@ from pathlib import Path
 from protein_studio.cli.folding import check_output
 from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.files import printable
-from protein_studio.core.provenance import provenance_lines
+from protein_studio.core.provenance import table_provenance
 from protein_studio.engines.methods import MULTI_METHODS, PRECISIONS, STRATEGIES
 
 __all__ = ["register", "run_scan", "run_score", "ProgressBar", "parse_positions", "read_mutants_file"]
@@ -208,8 +208,11 @@ def read_mutants(args, doc) -> list:
         texts = [(t, None) for t in split_mutants(args.mutants)]
         source = "--mutants"
     else:
+        from protein_studio.core.documents.positions import check_numbering
+
         texts, skipped = read_mutants_file(args.mutants_file)
         source = Path(args.mutants_file).name
+        check_numbering([text for text, _ in texts], doc.wild_type, doc.scheme, doc.schemes(), source=source)
     for line, text, reason in skipped:
         where = f"line {line}: " if line else ""
         print(printable(f"protein-studio {args.command}: skipped {where}{text}: {reason}"), file=sys.stderr)
@@ -304,22 +307,18 @@ def run_models(args, job, document=None):
     return results
 
 
-def write_csv(out: str, text: str) -> None:
-    """Write CSV text to standard output ('-') or, atomically, to a file."""
-    if out == "-":
-        sys.stdout.write(text)
+def write_csv(args, rows, columns, provenance: dict) -> None:
+    """Write a table to standard output (``--out -``: its provenance to standard error) or, atomically, to a
+    file with its provenance beside it (``NAME.csv.json``)."""
+    from protein_studio.core.tables import provenance_comment_lines, table_csv, write_table
+
+    if args.out == "-":
+        sys.stdout.write(table_csv(rows, columns))
         sys.stdout.flush()
+        for line in provenance_comment_lines(provenance):
+            print(printable(f"protein-studio {args.command}: {line}"), file=sys.stderr)
         return
-    from protein_studio.core.files import write_text_atomically
-
-    write_text_atomically(out, text)
-
-
-def _run_facts(provenance: dict) -> str:
-    """How the numbers were computed, for a table's header: precision, device, engine, batch."""
-    facts = [f"{provenance['precision']} on {provenance['device']}"] if provenance.get("precision") else []
-    facts += [f"{key} {provenance[key]}" for key in ("engine", "batch") if provenance.get(key)]
-    return ", ".join(facts)
+    write_table(args.out, rows, columns, provenance)
 
 
 def format_score(value: float) -> str:
@@ -328,7 +327,7 @@ def format_score(value: float) -> str:
 
 def run_scan(args) -> int:
     """Handler of ``protein-studio scan``."""
-    from protein_studio.core.storage.export import SCAN_COLUMNS, scan_csv, scan_long_rows
+    from protein_studio.core.storage.export import SCAN_COLUMNS, scan_long_rows
     from protein_studio.core.molecules.sequences import AMINO_ACIDS
     from protein_studio.engines.scoring import ensemble_scans, saturation_scan
 
@@ -350,8 +349,8 @@ def run_scan(args) -> int:
                               doc.numbering, positions=result.positions_done):
         i, c = int(row[2]) - 1, AMINO_ACIDS.index(row[7])
         rows.append(row + [format_score(result.per_model[n][i, c]) for n in names])
-    header = provenance_lines(doc, result.model, f"strategy {result.strategy}", _run_facts(result.provenance))
-    write_csv(args.out, scan_csv(rows, header, columns))
+    write_csv(args, rows, columns, table_provenance(doc, result.model, f"strategy {result.strategy}",
+                                                    run=dict(result.provenance)))
     if args.out != "-":
         print(printable(f"protein-studio scan: wrote {len(rows)} substitutions at {len(result.positions_done)} "
                         f"positions of {doc.name} to {args.out}"), file=sys.stderr)
@@ -386,11 +385,8 @@ def run_score(args) -> int:
     columns = ["mutant", "sequence_mutant", "score", "model", "method"] + [f"score_{n}" for n in names]
     rows = [[name, str(mutant), format_score(result.scores[k]), result.model, result.method]
             + [format_score(result.per_model[n][k]) for n in names] for k, (name, mutant) in enumerate(parsed)]
-    from protein_studio.core.storage.export import scan_csv
-
-    header = provenance_lines(doc, result.model, f"method {result.method}, strategy {args.strategy}",
-                              _run_facts(result.provenance))
-    write_csv(args.out, scan_csv(rows, header, columns))
+    write_csv(args, rows, columns, table_provenance(doc, result.model, f"method {result.method}, strategy "
+                                                    f"{args.strategy}", run=dict(result.provenance)))
     if args.out != "-":
         print(f"protein-studio score: wrote {len(rows)} mutants ({result.method}) to {args.out}", file=sys.stderr)
     from protein_studio.cli.project import add_to_project

@@ -1,16 +1,16 @@
-"""Where a result came from: the provenance record kept with it in a project, and the lines that say the
-same beside an exported table."""
+"""Where a result came from: the provenance record kept with it in a project and beside an exported
+table (``NAME.csv.json``, see :mod:`protein_studio.core.tables`)."""
 
 from __future__ import annotations
 
 import datetime
 from pathlib import Path
 
-__all__ = ["provenance_now", "provenance_lines", "numbering_header"]
+__all__ = ["provenance_now", "numbering_provenance", "table_provenance"]
 
 
 def provenance_now(**fields) -> dict:
-    """Provenance of a result made now: application version and UTC date, plus ``fields``."""
+    """Provenance of a result made now: application version and UTC date, plus ``fields`` (``None`` left out)."""
     from protein_studio import __version__
 
     return {"application": f"protein-studio {__version__}",
@@ -18,18 +18,15 @@ def provenance_now(**fields) -> dict:
             **{k: v for k, v in fields.items() if v is not None}}
 
 
-def numbering_header(scheme) -> str:
-    """The comment line that says which numbering a table uses."""
-    return (f"numbering: {scheme.description} (positions without a number there are written (N), "
-            f"their sequence index)")
+def numbering_provenance(scheme) -> dict:
+    """Which numbering a table's positions are written in."""
+    return {"numbering": scheme.description,
+            "numbering_note": "positions without a number in it are written (N), their sequence index"}
 
 
-def provenance_lines(doc, model: str, method: str, extra: str = "") -> list[str]:
-    """Comment lines that say where a table's numbers came from."""
-    from protein_studio import __version__
-
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    source = ", ".join(Path(p).name for p in doc.paths) or "--sequence"
-    lines = [f"protein-studio {__version__}, {when}", f"input: {doc.name} ({source})",
-             f"model: {model}; {method}" + (f"; {extra}" if extra else "")]
-    return lines + [numbering_header(doc.scheme)]
+def table_provenance(doc, model: str | None = None, method: str | None = None, **fields) -> dict:
+    """Where a table about document ``doc`` came from: version, date, input (name and files), the model and
+    method, its numbering, and ``fields``."""
+    source = ", ".join(Path(p).name for p in doc.paths) or "typed or pasted sequence"
+    return provenance_now(input=f"{doc.name} ({source})", model=model, method=method,
+                          **numbering_provenance(doc.scheme), **fields)

@@ -117,13 +117,13 @@ def test_scan_labels_read_back_by_score_for_insertion_codes_and_negative_numbers
                  "--out", str(scan)]) == 0
     import csv
 
-    rows = list(csv.DictReader(line for line in scan.read_text().splitlines() if not line.startswith("#")))
+    rows = list(csv.DictReader(scan.read_text().splitlines()))
     names = [r["mutant"] for r in rows]
     assert names[0].startswith("M-2") and any(n[1:3] == "1A" for n in names)
     score = tmp_path / "score.csv"
     assert main(["score", str(odd), "--model", "random-esm2-tiny", "--strategy", "wt-marginals", "--mutants",
                  ",".join(names), "--out", str(score)]) == 0
-    scored = list(csv.DictReader(line for line in score.read_text().splitlines() if not line.startswith("#")))
+    scored = list(csv.DictReader(score.read_text().splitlines()))
     assert [r["mutant"] for r in scored] == names
     assert [r["score"] for r in scored] == [r["score"] for r in rows]
 

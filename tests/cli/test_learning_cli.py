@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,7 @@ def blat300(tmp_path, data_dir):
 
 
 def _rows(path):
-    return list(csv.DictReader(line for line in open(path) if not line.startswith("#")))
+    return list(csv.DictReader(open(path, newline="", encoding="utf-8")))
 
 
 def test_fit_reports_rows_and_cross_validation_then_propose_writes_the_next_round(blat300, tmp_path, capsys):
@@ -44,7 +45,8 @@ def test_fit_reports_rows_and_cross_validation_then_propose_writes_the_next_roun
     assert not {r["mutant"] for r in rows} & measured
     positions = [r["mutant"][1:-1] for r in rows]
     assert max(positions.count(p) for p in positions) <= 2
-    assert "fitted on 300 measured variants" in out.read_text()
+    assert out.read_text().startswith("rank,mutant,")  # the header is line 1
+    assert "fitted on 300 measured variants" in json.loads(Path(f"{out}.json").read_text())["provenance"]["method"]
 
 
 def test_gp_with_embeddings_and_zero_shot_from_a_model(blat300, tmp_path, capsys):
@@ -84,3 +86,26 @@ def test_propose_refuses_a_model_of_another_protein(blat300, tmp_path, capsys, d
     assert main(["fit", str(blat300), DEMO, "--column", "2500", "--cv", "none", "--out", str(model)]) == 0
     assert main(["propose", str(model), str(data_dir / "1ubq.pdb"), "--out", str(tmp_path / "x.csv")]) == 1
     assert "fitted on another sequence" in capsys.readouterr().err
+
+
+def test_fit_refuses_a_table_in_another_numbering_and_names_the_one_that_fits(data_dir, tmp_path, capsys):
+    blat = data_dir / "BLAT_ECOLX_Ranganathan2015_2500.csv"
+    out = tmp_path / "m.json"
+    assert main(["fit", str(blat), DEMO, "--numbering", "table", "resources/demo/tem1_ambler_numbering.csv",
+                 "--column", "2500", "--out", str(out)]) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "BLAT_ECOLX_Ranganathan2015_2500.csv" in error and "only 247 of 4,996" in error
+    assert error.endswith("use --numbering sequence") and not out.exists()
+
+
+def test_score_refuses_a_mutants_file_in_another_numbering(data_dir, tmp_path, capsys):
+    lines = (data_dir / "BLAT_ECOLX_Ranganathan2015_2500.csv").read_text(encoding="utf-8-sig").splitlines()
+    table = tmp_path / "uniprot.csv"
+    table.write_text("\n".join(lines[:201]) + "\n")
+    out = tmp_path / "s.csv"
+    assert main(["score", DEMO, "--numbering", "offset", "5", "--model", "random-esm2-tiny", "--mutants-file",
+                 str(table), "--out", str(out)]) == 1
+    assert capsys.readouterr().err.strip().endswith("use --numbering sequence") and not out.exists()
+    assert main(["score", DEMO, "--model", "random-esm2-tiny", "--strategy", "wt-marginals", "--mutants-file",
+                 str(table), "--out", str(out)]) == 0
+    assert len(_rows(out)) == 200

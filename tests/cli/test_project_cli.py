@@ -33,8 +33,7 @@ def test_batch_results_go_into_one_project_and_project_info_lists_them(tmp_path,
     names = [state.document.name for state in loaded.states]
     assert names[:3] == ["1ubq chain A", "2qmt chain A", "ubq40 chain A"]
     ubq, gb1, fold = loaded.states[:3]
-    rows = [line.split(",") for line in (tmp_path / "scan.csv").read_text().splitlines()
-            if not line.startswith("#")][1:]
+    rows = [line.split(",") for line in (tmp_path / "scan.csv").read_text().splitlines()][1:]
     assert ubq.scan.complete and ubq.scan.model == "random-esm2-tiny" and ubq.scan.provenance["weights"]
     first = rows[0]
     i, aa = int(first[2]) - 1, first[7]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,13 +25,14 @@ SEQ300 = "".join(np.random.default_rng(42).choice(list(AMINO_ACIDS), size=300))
 
 
 def _rows(path):
-    """Data rows of a table protein-studio wrote (its '#' provenance lines skipped)."""
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    """Data rows of a table protein-studio wrote, read with the defaults: its header is line 1."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
 
 
-def _comments(path):
-    return [line.rstrip("\n") for line in open(path) if line.startswith("#")]
+def _provenance(path):
+    """The provenance written beside a table (``NAME.csv.json``)."""
+    return json.loads(Path(str(path) + ".json").read_text())["provenance"]
 
 
 def test_scan_300_residues_writes_300x19_finite_rows(tmp_path, capsys):
@@ -38,7 +41,8 @@ def test_scan_300_residues_writes_300x19_finite_rows(tmp_path, capsys):
                  "--out", str(out)]) == 0
     rows = _rows(out)
     assert list(rows[0]) == list(SCAN_COLUMNS)
-    assert any(line.startswith("# numbering: sequence") for line in _comments(out))
+    assert _provenance(out)["numbering"] == "sequence"
+    assert _provenance(out)["model"] == "random-esm2-8M" and _provenance(out)["run"]["strategy"] == "wt-marginals"
     assert len(rows) == 300 * 19
     assert all(math.isfinite(float(r["score"])) for r in rows)
     assert {r["model"] for r in rows} == {"random-esm2-8M"} and {r["strategy"] for r in rows} == {"wt-marginals"}
@@ -134,7 +138,7 @@ def test_fasta_input_with_offset_and_mutants_file(tmp_path):
                  str(table), "--out", str(out)]) == 0
     assert [r["mutant"] for r in _rows(out)] == [f"{SEQ300[0]}11A", f"{SEQ300[4]}15C:{SEQ300[5]}16D"]
     assert [r["sequence_mutant"] for r in _rows(out)] == [f"{SEQ300[0]}1A", f"{SEQ300[4]}5C:{SEQ300[5]}6D"]
-    assert "# numbering: offset +10" in "\n".join(_comments(out))
+    assert _provenance(out)["numbering"] == "offset +10"
 
 
 def test_ensemble_keeps_per_model_columns(tmp_path):

@@ -5,6 +5,7 @@ command (issue 12). The TEM-1 gene here is the demo protein back-translated with
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -218,11 +219,11 @@ def test_the_primers_command_writes_the_order_the_genes_and_the_plate(tmp_path, 
     assert main(["primers", str(DEMO / "tem1_P62593.fasta"), "--numbering", "table",
                  str(DEMO / "tem1_ambler_numbering.csv"), "--dna", str(dna), "--mutants", "E104K,G238S,E104K:G238S",
                  "--protocol", "quikchange", "--out", str(out), "--project", str(project)]) == 0
-    order = list(csv.reader(line for line in (out / "order.csv").read_text().splitlines() if not line.startswith("#")))
+    order = list(csv.reader((out / "order.csv").read_text().splitlines()))
     assert order[0] == ["name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note"]
     assert {row[7] for row in order[1:]} == {"E104K", "G238S", "E104K:G238S"}  # named in Ambler numbering
     assert order[1][0] == "E104K_F" and set(order[1][1]) <= set("ACGT")
-    assert "Mg2+ 2 mM" in (out / "order.csv").read_text().splitlines()[0]
+    assert "Mg2+ 2 mM" in json.loads((out / "order.csv.json").read_text())["provenance"]["conditions"]
     genes = read_fasta(out / "variants_cds.fasta")
     assert [g.name for g in genes] == ["E104K", "G238S", "E104K:G238S"]
     plate = (out / "plate_map.csv").read_text()
@@ -243,5 +244,6 @@ def test_the_primers_command_writes_the_order_the_genes_and_the_plate(tmp_path, 
     assert main(["primers", "--sequence", TEM1, "--host", "yeast", "--mutants", f"{TEM1[99]}100A,S2A",
                  "--out", str(tmp_path / "y")]) == 1
     text = (tmp_path / "y" / "order.csv").read_text()
-    assert f"{TEM1[99]}100A_F" in text and "back-translated with the most used yeast codons" in text
+    gene = json.loads((tmp_path / "y" / "order.csv.json").read_text())["provenance"]["gene"]
+    assert f"{TEM1[99]}100A_F" in text and "back-translated with the most used yeast codons" in gene
     assert "S2A,NOT DESIGNED: no primer of 18-45 nt fits here: the site is too close to an end" in text

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from protein_studio.core.errors import UserError
-from protein_studio.core.storage.export import (VARIANT_COLUMNS, document_record, variant_rows, variants_csv,
-                                        variants_fasta)
+from protein_studio.core.storage.export import (VARIANT_COLUMNS, document_record, variant_rows, variant_table,
+                                                variants_fasta)
+from protein_studio.core.tables import table_csv
 from protein_studio.core.files import write_text_atomically
 from protein_studio.core.molecules.mutations import parse_mutant
 from protein_studio.core.molecules.numbering import NumberingScheme
@@ -61,15 +62,18 @@ def test_a_variant_that_does_not_match_the_wild_type_is_refused():
 def test_csv_has_the_columns_and_leaves_missing_scores_empty():
     rows = variant_rows(WT, [_v("K11R:A13G"), _v("I15V")], _scan(),
                         {"I6V": (-1.25, "esm1v_1", "masked-marginals, additive")}, FROM_10)
-    lines = variants_csv(rows, ["numbering: offset +9"]).splitlines()
-    assert lines[0] == "# numbering: offset +9"
-    assert lines[1] == ",".join(VARIANT_COLUMNS)
+    lines = table_csv(variant_table(rows), VARIANT_COLUMNS).splitlines()
+    assert lines[0] == ",".join(VARIANT_COLUMNS)  # the header is line 1: nothing above it
     additive = rows[0].scan_additive_score
-    assert lines[2] == f"K11R:A13G,K2R:A4G,2,{additive:.6g},,,,,MRTGYIAKQR"
-    assert lines[3] == 'I15V,I6V,1,,-1.25,esm1v_1,"masked-marginals, additive",,MKTAYVAKQR'
-    assert len(lines) == 4
+    assert lines[1] == f"K11R:A13G,K2R:A4G,2,{additive:.6g},,,,,MRTGYIAKQR"
+    assert lines[2] == 'I15V,I6V,1,,-1.25,esm1v_1,"masked-marginals, additive",,MKTAYVAKQR'
+    assert len(lines) == 3
     noted = variant_rows(WT, [_v("I15V")], scheme=FROM_10, notes={"I6V": "made in round 2, 3x activity"})
-    assert variants_csv(noted).splitlines()[1] == 'I15V,I6V,1,,,,,"made in round 2, 3x activity",MKTAYVAKQR'
+    assert table_csv(variant_table(noted), VARIANT_COLUMNS).splitlines()[1] == \
+        'I15V,I6V,1,,,,,"made in round 2, 3x activity",MKTAYVAKQR'
+    hostile = variant_rows(WT, [_v("I15V")], scheme=FROM_10, notes={"I6V": '=HYPERLINK("http://evil.example")'})
+    assert table_csv(variant_table(hostile), VARIANT_COLUMNS).splitlines()[1].endswith(
+        ',"\'=HYPERLINK(""http://evil.example"")",MKTAYVAKQR')
 
 
 def test_fasta_has_one_record_per_variant_with_scores_in_the_header():

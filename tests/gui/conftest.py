@@ -56,16 +56,28 @@ def studio(qapp, dispose, settle, qtbot, tmp_path, monkeypatch):
 
 
 def menu_action(window, menu_title: str, text: str):
-    """The action ``menu_title > text`` of ``window``'s menu bar (``&`` and a trailing ellipsis ignored)."""
+    """The action ``menu_title > text`` of ``window``'s menu bar, in the menu itself or one of its submenus
+    (``&`` and a trailing ellipsis ignored)."""
     def plain(label: str) -> str:
         return label.replace("&", "").rstrip("\u2026")
 
+    def find(menu):
+        menu.aboutToShow.emit()  # menus are filled (and enabled) when shown
+        for action in menu.actions():
+            if action.menu() is None and plain(action.text()) == text:
+                return action
+        for action in menu.actions():
+            if action.menu() is not None:
+                found = find(action.menu())
+                if found is not None:
+                    return found
+        return None
+
     for top in window.menuBar().actions():
         if top.menu() is not None and plain(top.text()) == menu_title:
-            top.menu().aboutToShow.emit()  # menus filled when shown
-            for action in top.menu().actions():
-                if plain(action.text()) == text:
-                    return action
+            found = find(top.menu())
+            if found is not None:
+                return found
     raise AssertionError(f"no {menu_title} > {text}")
 
 

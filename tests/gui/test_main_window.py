@@ -196,20 +196,21 @@ def test_scan_with_a_random_model_fills_heatmap_table_and_variants(window, qtbot
     window.ranked.region.editingFinished.emit()
     assert window.exports.export_scan(str(tmp_path / "scan.csv"))
     text = (tmp_path / "scan.csv").read_text()
-    comments = [line for line in text.splitlines() if line.startswith("#")]
-    assert any("numbering: sequence" in line for line in comments) and any("random-esm2-tiny" in c for c in comments)
-    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    provenance = json.loads((tmp_path / "scan.csv.json").read_text())["provenance"]
+    assert provenance["numbering"] == "sequence" and provenance["model"] == "random-esm2-tiny"
+    rows = list(csv.DictReader(text.splitlines()))  # the header is line 1
     assert len(rows) == 19 * len(doc)
     by_mutant = {r["mutant"]: r for r in rows}
     assert float(by_mutant[best.mutant]["score"]) == pytest.approx(best.score, abs=1e-6)
     assert by_mutant[best.mutant]["sequence_index"] == str(best.index + 1)
     assert window.exports.export_scan(str(tmp_path / "wide.csv"), layout="wide")
-    wide = [line for line in (tmp_path / "wide.csv").read_text().splitlines() if not line.startswith("#")]
+    wide = (tmp_path / "wide.csv").read_text().splitlines()
     assert len(wide) == 1 + len(doc) and wide[0].endswith(",".join(AMINO_ACIDS))
     assert window.exports.export_ranked(str(tmp_path / "ranked.csv"))  # the table's own export says it is filtered
     ranked = (tmp_path / "ranked.csv").read_text()
-    assert "FILTERED" in ranked and "region 1-3" in ranked
-    assert len([line for line in ranked.splitlines() if not line.startswith("#")]) == 1 + 3 * 19
+    filtered = json.loads((tmp_path / "ranked.csv.json").read_text())["provenance"]["filtered"]
+    assert "region 1-3" in filtered and ranked.startswith("rank,mutant,")
+    assert len(ranked.splitlines()) == 1 + 3 * 19
     assert window.exports.export_heatmap(str(tmp_path / "scan.png")) and window.exports.export_heatmap(str(tmp_path / "scan.svg"))
     assert QImage(str(tmp_path / "scan.png")).width() > 20 * 8
     assert "RANDOM WEIGHTS" in (tmp_path / "scan.svg").read_text()  # the title says what made the numbers

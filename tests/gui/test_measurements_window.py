@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QDialog
 
 pytest.importorskip("torch")
 pytest.importorskip("esm")
@@ -17,6 +18,7 @@ from protein_studio.core.assays.measurements import assay_predictions, assays_in
 from protein_studio.core.assays.metrics import evaluate_predictions  # noqa: E402
 from protein_studio.core.storage.project import load_project  # noqa: E402
 from protein_studio.gui.controllers.documents import DEMO_FILES  # noqa: E402
+from protein_studio.gui.panels.measurements_panel import NumberingDialog  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -36,18 +38,19 @@ def blat300(tmp_path):
     return path
 
 
-def test_import_compare_select_fit_and_propose(window, qtbot, blat300, tmp_path):
+def test_import_compare_select_fit_and_propose(window, qtbot, blat300, tmp_path, monkeypatch):
     panel = window.measurements
     assert window.documents.open_files(list(DEMO_FILES), remember=False)
-    # in 1BTL's numbering the table's UniProt numbers do not fit: every row is reported, nothing is dropped silently
-    assert panel.import_table(blat300, column="2500")
-    wrong = panel.current_assay()
-    assert wrong.rows == 300 and len(wrong.problems) + wrong.rows_used == 300 and len(wrong.problems) > 250
-    assert "wild-type mismatch" in panel.problems.toPlainText()
-    assert window.numbering.set_numbering("sequence")  # UniProt numbering: all rows land
-    assert panel.import_table(blat300, column="2500")
+    # in 1BTL's numbering the table's UniProt numbers do not fit: the import stops and asks, cancelled here
+    asked = []
+    monkeypatch.setattr(NumberingDialog, "exec", lambda self: asked.append(self.chosen) or QDialog.Rejected)
+    assert not panel.import_table(blat300, column="2500") and panel.assay_box.count() == 0
+    assert asked[0].name == "sequence" and asked[0].rate == 1.0
+    window.numbering.set_numbering("sequence")  # UniProt numbering: all rows land, nothing asked
+    assert panel.import_table(blat300, column="2500") and len(asked) == 1
     assay = panel.current_assay()
-    assert panel.assay_box.count() == 2 and len(assay) == 300 and assay.problems == []
+    assert panel.assay_box.count() == 1 and len(assay) == 300 and assay.problems == []
+    assert "300 rows, 300 used as 300 variants; every row used" in panel.summary.text()
     assert len(panel.scatter.x) == 300 and "run a scan" in panel.metrics.text()
 
     window.scans.strategy = "wt-marginals"
@@ -99,7 +102,7 @@ def test_import_compare_select_fit_and_propose(window, qtbot, blat300, tmp_path)
     # everything is in the project
     assert window.projects.save_as(tmp_path / "learned.psproj")
     state = load_project(tmp_path / "learned.psproj").states[0]
-    assert [a.name for a in assays_in(state.results)] == ["blat300.csv: 2500"] * 2
+    assert [a.name for a in assays_in(state.results)] == ["blat300.csv: 2500"]
     fits = [r for r in state.results if r["kind"] == "fit"]
     assert fits and fits[0]["data"]["cv"]["scheme"] == "random" and fits[0]["provenance"]["measured"] == assay.name
     # reopened, the saved model proposes again without a new fit

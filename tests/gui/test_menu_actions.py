@@ -3,6 +3,8 @@ input dialogs answered (their methods have their own tests)."""
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import pytest
@@ -70,14 +72,14 @@ def test_import_measurements_menu_and_the_export_menus(window, qtbot, monkeypatc
     window.scans.strategy = "masked-marginals"
     _answer_save(monkeypatch, tmp_path / "wide", SCAN_FILTER.split(";;")[1])
     window.exports.export_csv_action.trigger()  # File > Export Scan, wide
-    wide = [line for line in (tmp_path / "wide.csv").read_text().splitlines() if not line.startswith("#")]
+    wide = (tmp_path / "wide.csv").read_text().splitlines()
     assert len(wide) == 1 + 286 and wide[0].startswith("position,sequence_index")
     window.ranked.region.setText("24-30")
     window.ranked.region.editingFinished.emit()
     _answer_save(monkeypatch, tmp_path / "shown.csv")
     window.ranked.export_button.click()  # the ranked table's Export Shown
-    shown = (tmp_path / "shown.csv").read_text()
-    assert "FILTERED" in shown and "region 24-30" in shown
+    shown = json.loads((tmp_path / "shown.csv.json").read_text())["provenance"]
+    assert "region 24-30" in shown["filtered"]
 
 
 def test_project_menu_and_close_document(window, monkeypatch, tmp_path):

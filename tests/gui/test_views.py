@@ -15,7 +15,8 @@ from PySide6.QtTest import QTest
 from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.gui.panels.heatmap import HeatmapView, colour_scale_limit, diverging_colors
 from protein_studio.core.molecules.numbering import NumberingScheme
-from protein_studio.gui.panels.ranked_table import RANKED_COLUMNS, RankedTable, rank_substitutions, ranked_rows_csv
+from protein_studio.core.tables import table_csv
+from protein_studio.gui.panels.ranked_table import RANKED_COLUMNS, RankedTable, rank_substitutions, ranked_table_rows
 from protein_studio.gui.panels.sequence_editor import SequenceEditor
 
 RNG = np.random.default_rng(7)
@@ -209,9 +210,10 @@ def test_ranked_table_filters_and_csv(qtbot, tmp_path):
     with qtbot.waitSignal(table.positionsSelected) as selected:
         table.view.clicked.emit(table.model.index(0, 0))
     assert selected.args == [[20], False]
-    text = ranked_rows_csv(table.filtered_rows(top_n=False), "random-esm2-tiny", "wt-marginals", ["FILTERED"])
-    assert text.startswith("# FILTERED\n" + ",".join(RANKED_COLUMNS) + "\n")
-    rows = list(csv.DictReader(io.StringIO(text.split("\n", 1)[1])))
+    text = table_csv(ranked_table_rows(table.filtered_rows(top_n=False), "random-esm2-tiny", "wt-marginals"),
+                     RANKED_COLUMNS)
+    assert text.startswith(",".join(RANKED_COLUMNS) + "\n")
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 19 and rows[0]["structure_residue"] == "A:21" and rows[0]["position"] == "121"
     assert rows[0]["sequence_index"] == "21" and rows[0]["mutant"].startswith(sequence[20] + "121")
     assert float(rows[0]["score"]) >= float(rows[-1]["score"])

@@ -58,6 +58,8 @@ class Assay:
         Rows not used.
     rows : int
         Data rows in the table (used + not used).
+    numbering : str
+        The numbering the table's positions were read in (:attr:`NumberingScheme.description`).
     """
 
     name: str
@@ -68,6 +70,7 @@ class Assay:
     replicates: np.ndarray
     problems: list = field(default_factory=list)
     rows: int = 0
+    numbering: str = "sequence"
 
     def __len__(self) -> int:
         return len(self.variants)
@@ -75,6 +78,13 @@ class Assay:
     @property
     def rows_used(self) -> int:
         return int(self.replicates.sum())
+
+    def summary(self) -> str:
+        """Every row accounted for: ``"t.csv: 2500 (read in sequence numbering): 4,996 rows, 4,996 used as
+        4,996 variants; not used: 3 wild-type mismatch"``."""
+        counts = "; ".join(f"{n:,} {reason}" for reason, n in sorted(self.problem_counts().items()))
+        return (f"{self.name} (read in {self.numbering} numbering): {self.rows:,} rows, {self.rows_used:,} used as "
+                f"{len(self):,} variants" + (f"; not used: {counts}" if counts else "; every row used"))
 
     def problem_counts(self) -> dict[str, int]:
         """Rows not used, by reason (the part of a reason before its first colon)."""
@@ -106,7 +116,7 @@ class Assay:
     def to_dict(self) -> dict:
         """Plain data for a project (variants in sequence positions)."""
         return {"name": self.name, "source": self.source, "column": self.column,
-                "variants": [str(v) for v in self.variants], "rows": self.rows,
+                "variants": [str(v) for v in self.variants], "rows": self.rows, "numbering": self.numbering,
                 "problems": [[p.line, p.text, p.reason] for p in self.problems]}
 
     @classmethod
@@ -114,12 +124,12 @@ class Assay:
         return cls(data["name"], data["source"], data["column"], [parse_mutant(v) for v in data["variants"]],
                    np.asarray(values, dtype=float), np.asarray(replicates, dtype=int),
                    [AssayProblem(int(line), text, reason) for line, text, reason in data["problems"]],
-                   int(data["rows"]))
+                   int(data["rows"]), str(data.get("numbering", "sequence")))
 
 
 def read_assay(path: str | Path, wild_type: str, scheme: NumberingScheme | None = None, *,
                column: str | None = None, enrichment: Sequence[str] | None = None,
-               mutant_column: str | None = None) -> Assay:
+               mutant_column: str | None = None, schemes: dict[str, NumberingScheme] | None = None) -> Assay:
     """Read a measured column of a DMS/assay table (CSV, TSV, Excel-exported CSV) onto a document.
 
     Parameters
@@ -135,11 +145,17 @@ def read_assay(path: str | Path, wild_type: str, scheme: NumberingScheme | None 
         The measured column (required unless ``enrichment`` is given).
     enrichment : (str, str), optional
         Two count columns, selected and input: the value is ``log((selected + 0.5) / (input + 0.5))``.
+    schemes : dict of str to NumberingScheme, optional
+        The document's other numberings (its :meth:`~protein_studio.core.documents.document.Document.schemes`):
+        the table is refused when ``scheme`` fits fewer than 90 % of its mutants and one of these 95 % or more
+        (see :func:`~protein_studio.core.documents.positions.check_numbering`).
 
     Raises
     ------
     InputError
         A missing or unreadable file, no mutant column, or a column that is not there or not numeric.
+    NumberingMismatch
+        With ``schemes``: the table is written in another of the document's numberings (it names which).
     """
     from protein_studio.core.assays.dms import read_dms
 
@@ -148,6 +164,10 @@ def read_assay(path: str | Path, wild_type: str, scheme: NumberingScheme | None 
     if (column is None) == (enrichment is None):
         raise InputError("choose one measured column, or two count columns for an enrichment", source=path.name)
     table = read_dms(path, mutant_column=mutant_column)
+    if schemes is not None:
+        from protein_studio.core.documents.positions import check_numbering
+
+        check_numbering([str(m) for m in table.mutants], wild_type, scheme, schemes, source=path.name)
     if enrichment is not None:
         selected, given = (table.column(name) for name in enrichment)
         values = np.log((selected + 0.5) / (given + 0.5))
@@ -181,7 +201,7 @@ def read_assay(path: str | Path, wild_type: str, scheme: NumberingScheme | None 
     return Assay(f"{path.name}: {column_name}", path.name, column_name, order,
                  np.array([sums[v] / counts[v] for v in order], dtype=float),
                  np.array([counts[v] for v in order], dtype=int), problems,
-                 rows=len(table.mutants) + len(table.problems))
+                 rows=len(table.mutants) + len(table.problems), numbering=scheme.description)
 
 
 def _numbers(table, column: str) -> list[float | None]:
@@ -222,7 +242,7 @@ def measurement_record(assay: Assay) -> dict:
             "arrays": {"values": np.asarray(assay.values, dtype=float),
                        "replicates": np.asarray(assay.replicates, dtype=int)},
             "provenance": provenance_now(source=assay.source, column=assay.column, rows=assay.rows,
-                                         rows_used=assay.rows_used)}
+                                         rows_used=assay.rows_used, numbering=assay.numbering)}
 
 
 def assays_in(results: Sequence[dict]) -> list[Assay]:

@@ -338,23 +338,23 @@ def plate_map_png(layout: list[tuple[str, str]], title: str = "") -> bytes:
 def write_order(out, designs, doc, gene: CodingSequence, protocol: str, conditions: Conditions, windows: Windows,
                 scale: str = "25 nmol", purification: str = "desalt") -> list:
     """``order.csv``, ``variants_cds.fasta``, ``plate_map.csv`` and ``plate_map.png`` into the folder ``out``
-    (each written atomically); the order sheet's header states the protocol, conditions, windows, gene and
-    the numbering the variants are named in. Returns the paths."""
+    (each written atomically); the protocol, conditions, windows, gene and the numbering the variants are
+    named in go beside the tables (``order.csv.json``). Returns the paths."""
     from pathlib import Path
 
-    from protein_studio.core.tables import table_csv
     from protein_studio.core.files import write_bytes_atomically, write_text_atomically
+    from protein_studio.core.provenance import table_provenance
+    from protein_studio.core.tables import write_table
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    header = [f"protocol {protocol}; {conditions.describe()}",
-              f"windows: length {windows.min_length}-{windows.max_length} nt, Tm {windows.min_tm:g}-{windows.max_tm:g} C",
-              f"gene: {gene.name} ({gene.source})",
-              f"numbering: {doc.scheme.description}"]
+    provenance = table_provenance(doc, method=f"{protocol} primers", conditions=conditions.describe(),
+                                  windows=f"length {windows.min_length}-{windows.max_length} nt, Tm "
+                                          f"{windows.min_tm:g}-{windows.max_tm:g} C",
+                                  gene=f"{gene.name} ({gene.source})")
     layout = plate_map([d.variant for d in designs if not d.error])
     return [Path(p) for p in (
-        write_text_atomically(out / "order.csv", table_csv(order_rows(designs, scale, purification), ORDER_COLUMNS,
-                                                           header)),
+        write_table(out / "order.csv", order_rows(designs, scale, purification), ORDER_COLUMNS, provenance),
         write_text_atomically(out / "variants_cds.fasta", variant_genes_fasta(designs)),
-        write_text_atomically(out / "plate_map.csv", table_csv(layout, ("well", "content"))),
+        write_table(out / "plate_map.csv", layout, ("well", "content"), provenance),
         write_bytes_atomically(out / "plate_map.png", plate_map_png(layout, f"{doc.name}: {protocol} variants")))]

@@ -492,6 +492,17 @@ class NumberingScheme:
             raise InputError("no positions given", source="positions")
         return sorted(chosen)
 
+    def format_positions(self, indices) -> str:
+        """0-based indices -> ``"10-50, 77"`` in this scheme (runs of consecutive indices as ranges), the
+        text :meth:`parse_positions` reads back to the same indices."""
+        runs: list[list[int]] = []
+        for i in sorted(set(int(i) for i in indices)):
+            if runs and i == runs[-1][1] + 1:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i])
+        return ", ".join(self.display(a) if a == b else f"{self.display(a)}-{self.display(b)}" for a, b in runs)
+
     def to_dict(self) -> dict:
         """Plain data for projects and provenance (labels included, so a table needs no file)."""
         return {"kind": self.kind, "description": self.description, "offset": self.offset,

@@ -5,15 +5,13 @@ Every table names positions through a :class:`~protein_studio.core.molecules.num
 carries the 1-based sequence index (and the structure's chain, residue number and insertion code where a
 structure is involved), so the window's export and the command line's agree row for row.
 
-Everything here is plain text built from the session's data; the window writes it with
-:func:`protein_studio.core.files.write_text_atomically`, so a failure (full disk, no permission) never
+Everything here is rows built from the session's data; :func:`protein_studio.core.tables.write_table` writes
+them (header first, provenance beside the file, atomically), so a failure (full disk, no permission) never
 leaves a half-written file in place of a good one.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -21,11 +19,10 @@ from typing import Any, Iterable, Mapping, Sequence
 from protein_studio.core.molecules.mutations import MultiMutant, apply_mutant
 from protein_studio.core.molecules.numbering import NumberingScheme
 from protein_studio.core.molecules.sequences import AMINO_ACIDS, ProteinSequence, format_fasta
-from protein_studio.core.tables import table_csv
 
 __all__ = [
-    "VariantRow", "VARIANT_COLUMNS", "variant_rows", "document_record", "variants_csv", "variants_fasta",
-    "SCAN_COLUMNS", "scan_long_rows", "scan_csv", "scan_wide_csv",
+    "VariantRow", "VARIANT_COLUMNS", "variant_rows", "document_record", "variant_table", "variants_fasta",
+    "SCAN_COLUMNS", "SCAN_WIDE_COLUMNS", "scan_long_rows", "scan_wide_rows",
 ]
 
 #: Columns of the variant CSV, in order.
@@ -137,13 +134,11 @@ def document_record(name: str, sequence: str, mutant: MultiMutant | None,
     return ProteinSequence(f"{name}_{named}", sequence, description)
 
 
-def variants_csv(rows: Sequence[VariantRow], header: Sequence[str] = ()) -> str:
-    """CSV text with the columns of :data:`VARIANT_COLUMNS`; scores empty where not computed.
-
-    ``header`` lines (numbering, provenance) come first as ``# `` comments."""
-    return table_csv(([row.variant, row.sequence_variant, row.n_mutations, _text(row.scan_additive_score),
-                       _text(row.model_score), row.model, row.method, row.note, row.sequence] for row in rows),
-                     VARIANT_COLUMNS, header)
+def variant_table(rows: Sequence[VariantRow]) -> list[list]:
+    """The rows of the variant CSV, in the columns of :data:`VARIANT_COLUMNS`; scores empty where not
+    computed."""
+    return [[row.variant, row.sequence_variant, row.n_mutations, _text(row.scan_additive_score),
+             _text(row.model_score), row.model, row.method, row.note, row.sequence] for row in rows]
 
 
 def variants_fasta(rows: Sequence[VariantRow], name: str, line_width: int = 60) -> str:
@@ -203,18 +198,15 @@ def _score_text(value: float) -> str:
     return "" if math.isnan(value) else f"{value:.6f}"
 
 
-def scan_csv(rows: Iterable[Sequence[str]], header: Sequence[str] = (), columns: Sequence[str] = SCAN_COLUMNS) -> str:
-    """CSV text of long scan rows (:data:`SCAN_COLUMNS`), ``header`` lines first as ``# `` comments."""
-    return table_csv(rows, columns, header)
+#: Columns of a wide-format scan table: one row per position, the 20 scores in :data:`AMINO_ACIDS` order.
+SCAN_WIDE_COLUMNS = ("position", "sequence_index", "chain", "residue_number", "insertion_code", "wt", *AMINO_ACIDS)
 
 
-def scan_wide_csv(scores, sequence: str, scheme: NumberingScheme, numbering: Any = None,
-                  header: Sequence[str] = ()) -> str:
-    """One row per position: label, sequence index, structure residue, wild type, then the 20 scores in
-    :data:`AMINO_ACIDS` order (the wild type's own cell 0, unscanned positions empty)."""
+def scan_wide_rows(scores, sequence: str, scheme: NumberingScheme, numbering: Any = None):
+    """One row per position (:data:`SCAN_WIDE_COLUMNS`): label, sequence index, structure residue, wild
+    type, then the 20 scores (the wild type's own cell 0, unscanned positions empty)."""
     import numpy as np
 
     scores = np.asarray(scores, dtype=float)
-    columns = ["position", "sequence_index", "chain", "residue_number", "insertion_code", "wt", *AMINO_ACIDS]
-    return table_csv(([scheme.display(i), str(i + 1), *_residue_columns(numbering, i), wt,
-                       *(_score_text(v) for v in scores[i])] for i, wt in enumerate(sequence)), columns, header)
+    return ([scheme.display(i), str(i + 1), *_residue_columns(numbering, i), wt, *(_score_text(v) for v in scores[i])]
+            for i, wt in enumerate(sequence))

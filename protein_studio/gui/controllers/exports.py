@@ -12,12 +12,13 @@ from PySide6.QtGui import QKeySequence
 from protein_studio.core.errors import UserError
 from protein_studio.core.files import write_text_atomically
 from protein_studio.core.molecules.sequences import format_fasta
-from protein_studio.core.provenance import numbering_header, provenance_lines
-from protein_studio.core.storage.export import (document_record, scan_csv, scan_long_rows, scan_wide_csv,
-                                                variants_csv, variants_fasta)
+from protein_studio.core.provenance import table_provenance
+from protein_studio.core.storage.export import (SCAN_COLUMNS, SCAN_WIDE_COLUMNS, VARIANT_COLUMNS, document_record,
+                                                scan_long_rows, scan_wide_rows, variant_table, variants_fasta)
+from protein_studio.core.tables import write_table
 from protein_studio.gui.file_dialogs import save_file
 from protein_studio.gui.menus import add_action
-from protein_studio.gui.panels.ranked_table import ranked_rows_csv
+from protein_studio.gui.panels.ranked_table import RANKED_COLUMNS, ranked_table_rows
 
 __all__ = ["ExportController", "FASTA_FILTER", "VARIANTS_FILTER", "SCAN_FILTER"]
 
@@ -67,6 +68,15 @@ class ExportController(QObject):
             return False
         return True
 
+    def _write_table(self, path: str, rows, columns, provenance: dict, failure: str) -> bool:
+        """A CSV table with its header first and its provenance beside it (``NAME.csv.json``)."""
+        try:
+            write_table(path, rows, columns, provenance)
+        except UserError as exc:
+            self.window.show_error(failure, str(exc))
+            return False
+        return True
+
     # scans -------------------------------------------------------------------------------------
     def export_scan_dialog(self) -> bool:
         """File > Export Scan: ask for a CSV file and its layout, then :meth:`export_scan`."""
@@ -79,30 +89,29 @@ class ExportController(QObject):
         return self.export_scan(path if Path(path).suffix else path + ".csv",
                                 layout="wide" if chosen.startswith("Wide") else "long")
 
-    def _scan_header(self) -> list[str]:
+    def _scan_provenance(self, **fields) -> dict:
         doc, scan = self.session.document, self.session.scan
         method = f"strategy {scan.strategy}" + (", RANDOM WEIGHTS" if scan.random_weights else "")
         state = "complete" if scan.complete else f"{scan.positions_done} of {scan.positions_to_scan} positions done"
-        return provenance_lines(doc, scan.model, method, state)
+        return table_provenance(doc, scan.model, method, scan=state, run=dict(scan.provenance or {}), **fields)
 
     def export_scan(self, path: str, layout: str = "long") -> bool:
         """Write the whole scan, every scored substitution, whatever the ranked table's filters.
 
         ``layout``: ``"long"`` (one row per substitution, the columns of ``protein-studio scan``) or
         ``"wide"`` (one row per position, 20 score columns). Positions are labelled in the numbering shown
-        and by sequence index, with version, date, input, model and numbering in the provenance.
+        and by sequence index; version, date, input, model and numbering go beside it (``NAME.csv.json``).
         """
         doc, scan = self.session.document, self.session.scan
         if scan is None or doc is None:
             self.window.show_error(*_NO_SCAN)
             return False
-        header = self._scan_header()
         if layout == "wide":
-            text = scan_wide_csv(scan.scores, scan.sequence, doc.scheme, doc.numbering, header)
+            rows, columns = scan_wide_rows(scan.scores, scan.sequence, doc.scheme, doc.numbering), SCAN_WIDE_COLUMNS
         else:
-            text = scan_csv(scan_long_rows(scan.scores, scan.sequence, doc.scheme, scan.model, scan.strategy,
-                                           doc.numbering), header)
-        if not self._write(path, text, "Export failed"):
+            rows = scan_long_rows(scan.scores, scan.sequence, doc.scheme, scan.model, scan.strategy, doc.numbering)
+            columns = SCAN_COLUMNS
+        if not self._write_table(path, rows, columns, self._scan_provenance(layout=layout), "Export failed"):
             return False
         self.window.activity.add_entry(f"Exported the scan ({layout}) to {path}")
         return True
@@ -117,17 +126,18 @@ class ExportController(QObject):
 
     def export_ranked(self, path: str) -> bool:
         """The rows the ranked table's filters let through (no top-N cut), best first; the file says that
-        it is filtered and by what."""
+        it is filtered and by what (in its provenance, ``NAME.csv.json``)."""
         scan = self.session.scan
         ranked = self.window.ranked
         if scan is None:
             self.window.show_error(*_NO_SCAN)
             return False
         rows = ranked.filtered_rows(top_n=False)
-        header = self._scan_header() + [
-            f"FILTERED: only the rows the ranked table shows (filters: {ranked.filter_description(False)}); "
-            f"File > Export Scan writes every substitution"]
-        if not self._write(path, ranked_rows_csv(rows, scan.model, scan.strategy, header), "Export failed"):
+        provenance = self._scan_provenance(filtered=(
+            f"only the rows the ranked table shows (filters: {ranked.filter_description(False)}); "
+            f"File > Export Scan writes every substitution"))
+        if not self._write_table(path, ranked_table_rows(rows, scan.model, scan.strategy), RANKED_COLUMNS, provenance,
+                                 "Export failed"):
             return False
         self.window.activity.add_entry(f"Exported {len(rows)} ranked rows (filtered) to {path}")
         return True
@@ -196,9 +206,12 @@ class ExportController(QObject):
             self.window.show_error(*_NO_VARIANTS)
             return False
         rows = self.window.variants.variant_rows()
-        fasta = Path(path).suffix.lower() in (".fasta", ".fa", ".faa")
-        text = variants_fasta(rows, doc.name) if fasta else variants_csv(rows, [numbering_header(doc.scheme)])
-        if not self._write(path, text, "Cannot export the variants"):
+        if Path(path).suffix.lower() in (".fasta", ".fa", ".faa"):
+            written = self._write(path, variants_fasta(rows, doc.name), "Cannot export the variants")
+        else:
+            written = self._write_table(path, variant_table(rows), VARIANT_COLUMNS, table_provenance(doc),
+                                        "Cannot export the variants")
+        if not written:
             return False
         self.window.activity.add_entry(f"Exported {len(rows)} variants to {path}")
         return True

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QInputDialog
@@ -12,8 +14,9 @@ from protein_studio.core.errors import UserError
 from protein_studio.core.molecules.mutations import MultiMutant, Mutation
 from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.gui.file_dialogs import open_file
+from protein_studio.gui.menus import add_action
 
-__all__ = ["NumberingController", "FASTA_FILTER"]
+__all__ = ["NumberingController", "FASTA_FILTER", "SHIPPED_TABLES"]
 
 FASTA_FILTER = "FASTA (*.fasta *.fa *.faa)"
 _SCHEMES = (
@@ -23,6 +26,18 @@ _SCHEMES = (
     ("reference", "&Reference Sequence\u2026", "The numbering of a FASTA sequence (e.g. UniProt) aligned to this one"),
     ("table", "&Table\u2026", "A CSV of sequence index,label (e.g. Ambler numbering; may skip numbers)"),
 )
+
+
+def _shipped_tables() -> dict[str, Path]:
+    """The numbering tables shipped with the application (``resources/demo/*_numbering.csv``), by menu text."""
+    from importlib import resources
+
+    folder = Path(str(resources.files("protein_studio.resources") / "demo"))
+    return {"TEM-1 &Ambler numbering (shipped table)": folder / "tem1_ambler_numbering.csv"}
+
+
+#: Numbering tables offered in View > Numbering without a file dialog.
+SHIPPED_TABLES = _shipped_tables()
 
 
 def example_mutant(doc: Document) -> MultiMutant | None:
@@ -55,6 +70,26 @@ class NumberingController(QObject):
             self.group.addAction(action)
             self.menu.addAction(action)
             self.actions[kind] = action
+        self.menu.addSeparator()
+        self.shipped_actions = {}
+        for text, path in SHIPPED_TABLES.items():
+            self.shipped_actions[path.name] = add_action(
+                self.window, self.menu, text, lambda p=path: self.set_numbering("table", p), None,
+                f"Number the positions with the table shipped in {path.name} (a sequence it fits)")
+        self.menu.aboutToShow.connect(self._enable_shipped)
+
+    def _enable_shipped(self) -> None:
+        """A shipped table is offered for a document it numbers completely (the protein it was written for)."""
+        doc = self.session.document
+        for name, action in self.shipped_actions.items():
+            path = next(p for p in SHIPPED_TABLES.values() if p.name == name)
+            fits = False
+            if doc is not None:
+                try:  # a table for this protein numbers each of its positions, no more
+                    fits = all(label is not None for label in scheme_for(doc, "table", path).labels)
+                except UserError:
+                    pass
+            action.setEnabled(fits)
 
     def choose_numbering_dialog(self, kind: str) -> bool:
         """View > Numbering: ask for what a scheme needs (an offset, a reference FASTA, a table) and use it."""

@@ -184,8 +184,8 @@ class ViewController(QObject):
         self._applying_view = True
         try:
             view = state.view or {}
-            if "ranked" in view:  # a new document keeps the filters and colouring in use
-                self.window.ranked.set_filters(view["ranked"])
+            # filters belong to their document (a new one starts without any); the colouring stays in use
+            self.window.ranked.set_filters(view.get("ranked", {}))
             colour = view.get("colour", self.color_mode)
             if colour != self.color_mode and (colour != "score" or state.scan is not None):
                 self.set_color_mode(colour)

@@ -8,13 +8,10 @@ project keeps them with their provenance. Fitting runs on the worker like every 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, 
-                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSpinBox,
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
+                               QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from protein_studio.core.errors import UserError
@@ -23,131 +20,14 @@ from protein_studio.core.assays.metrics import evaluate_predictions
 from protein_studio.core.documents.scans import additive_scores
 from protein_studio.gui.worker import Job
 from protein_studio.gui.file_dialogs import open_file
+from protein_studio.gui.panels.scatter_plot import ScatterPlot
 
-__all__ = ["ScatterPlot", "MeasurementsPanel", "HEATMAP_LAYERS"]
+__all__ = ["MeasurementsPanel", "ImportDialog", "HEATMAP_LAYERS"]
 
 #: What the heatmap can show: the scan, an assay's measured singles, their difference (z-scores), a fitted model.
 HEATMAP_LAYERS = ("prediction", "measured", "difference", "learned")
 _LAYER_TEXT = {"prediction": "Prediction (scan)", "measured": "Measured", "difference": "Measured \u2212 predicted (z)",
                "learned": "Learned model"}
-
-
-class ScatterPlot(QWidget):
-    """Predicted (x) against measured (y), one point per measured variant; drag a rectangle to select.
-
-    Signals
-    -------
-    positionsSelected(list, bool)
-        0-based positions of the points dragged over (the views' common signature).
-    """
-
-    positionsSelected = Signal(list, bool)
-    MARGIN = 36
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setMinimumSize(220, 180)
-        self.x = np.zeros(0)
-        self.y = np.zeros(0)
-        self.positions: list[list[int]] = []
-        self.highlighted: set[int] = set()  # 0-based positions selected anywhere
-        self._drag: tuple[QPointF, QPointF] | None = None
-        self.x_title, self.y_title = "predicted", "measured"
-
-    def set_points(self, x, y, positions, x_title: str = "predicted", y_title: str = "measured") -> None:
-        self.x, self.y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        self.positions = [list(p) for p in positions]
-        self.x_title, self.y_title = x_title, y_title
-        self.update()
-
-    def set_highlight(self, indices) -> None:
-        self.highlighted = set(indices)
-        self.update()
-
-    def _ranges(self):
-        ok = np.isfinite(self.x) & np.isfinite(self.y)
-        if not ok.any():
-            return None
-        x, y = self.x[ok], self.y[ok]
-        pad_x = (x.max() - x.min()) * 0.05 or 1.0
-        pad_y = (y.max() - y.min()) * 0.05 or 1.0
-        return x.min() - pad_x, x.max() + pad_x, y.min() - pad_y, y.max() + pad_y
-
-    def _to_screen(self, x: float, y: float, ranges) -> QPointF:
-        x0, x1, y0, y1 = ranges
-        w, h = self.width() - 2 * self.MARGIN, self.height() - 2 * self.MARGIN
-        return QPointF(self.MARGIN + (x - x0) / (x1 - x0) * w, self.height() - self.MARGIN - (y - y0) / (y1 - y0) * h)
-
-    def points_in(self, rect: QRectF) -> list[int]:
-        """Indices of the points inside a rectangle of widget coordinates."""
-        ranges = self._ranges()
-        if ranges is None:
-            return []
-        return [k for k in range(len(self.x)) if math.isfinite(self.x[k]) and math.isfinite(self.y[k])
-                and rect.contains(self._to_screen(self.x[k], self.y[k], ranges))]
-
-    def select_points(self, indices) -> None:
-        """Select these points: their positions go to the selection everywhere."""
-        positions = sorted({p for k in indices for p in self.positions[k]})
-        self.positionsSelected.emit(positions, False)
-
-    def point_position(self, k: int) -> QPointF:
-        """Where point ``k`` is drawn (for tests and tooltips)."""
-        return self._to_screen(self.x[k], self.y[k], self._ranges())
-
-    def paintEvent(self, event) -> None:  # noqa: N802
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), self.palette().base())
-        ranges = self._ranges()
-        text = self.palette().text().color()
-        painter.setPen(QPen(text))
-        m = self.MARGIN
-        painter.drawLine(m, self.height() - m, self.width() - m, self.height() - m)
-        painter.drawLine(m, m, m, self.height() - m)
-        painter.drawText(QRectF(m, self.height() - m + 4, self.width() - 2 * m, m - 6), Qt.AlignCenter, self.x_title)
-        painter.save()
-        painter.translate(10, self.height() / 2)
-        painter.rotate(-90)
-        painter.drawText(QRectF(-80, -8, 160, 16), Qt.AlignCenter, self.y_title)
-        painter.restore()
-        if ranges is None:
-            painter.drawText(self.rect(), Qt.AlignCenter, "Import measurements and run a scan to compare them")
-            return
-        x0, x1, y0, y1 = ranges
-        painter.drawText(QRectF(m - 30, self.height() - m + 2, 60, 14), Qt.AlignCenter, f"{x0:.3g}")
-        painter.drawText(QRectF(self.width() - m - 30, self.height() - m + 2, 60, 14), Qt.AlignCenter, f"{x1:.3g}")
-        painter.drawText(QRectF(0, self.height() - m - 14, m - 2, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y0:.3g}")
-        painter.drawText(QRectF(0, m, m - 2, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y1:.3g}")
-        painter.setRenderHint(QPainter.Antialiasing)
-        normal, chosen = QColor(40, 90, 180, 150), QColor(230, 120, 20)
-        for k in range(len(self.x)):
-            if not (math.isfinite(self.x[k]) and math.isfinite(self.y[k])):
-                continue
-            point = self._to_screen(self.x[k], self.y[k], ranges)
-            selected = bool(self.highlighted & set(self.positions[k]))
-            painter.setPen(Qt.NoPen)
-            painter.setBrush(chosen if selected else normal)
-            painter.drawEllipse(point, 3.5 if selected else 2.2, 3.5 if selected else 2.2)
-        if self._drag is not None:
-            painter.setPen(QPen(text, 1, Qt.DashLine))
-            painter.setBrush(Qt.NoBrush)
-            painter.drawRect(QRectF(self._drag[0], self._drag[1]).normalized())
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802
-        self._drag = (event.position(), event.position())
-
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
-        if self._drag is not None:
-            self._drag = (self._drag[0], event.position())
-            self.update()
-
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
-        if self._drag is None:
-            return
-        rect = QRectF(self._drag[0], event.position()).normalized().adjusted(-3, -3, 3, 3)
-        self._drag = None
-        self.select_points(self.points_in(rect))
-        self.update()
 
 
 class ImportDialog(QDialog):
@@ -173,6 +53,43 @@ class ImportDialog(QDialog):
         form.addRow(buttons)
 
 
+class NumberingDialog(QDialog):
+    """The table's mutants fit another of the document's numberings far better: which one to read it in.
+
+    Each numbering is listed with the share of the table's mutants that name its wild-type residue; the
+    best one is chosen (:attr:`chosen`), the one in use can be kept.
+    """
+
+    def __init__(self, parent, mismatch):
+        super().__init__(parent)
+        self.setWindowTitle("Which numbering is this table in?")
+        self.fits = [f for f in mismatch.fits if f.total]
+        self.choice = QComboBox()
+        for fit in self.fits:
+            self.choice.addItem(f"{fit.name} numbering: {fit.matched:,} of {fit.total:,} mutants match "
+                                f"({100 * fit.rate:.0f} %)", fit.name)
+        self.choice.setCurrentIndex(self.fits.index(mismatch.better))
+        note = QLabel(f"{mismatch.chosen.matched:,} of {mismatch.chosen.total:,} mutants of "
+                      f"{mismatch.source or 'the table'} name the wild-type residue in the numbering shown "
+                      f"({mismatch.chosen.scheme.description}); in {mismatch.better.name} numbering "
+                      f"{mismatch.better.matched:,} do. Read the table in:")
+        note.setWordWrap(True)
+        note.setTextFormat(Qt.PlainText)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Import")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addWidget(self.choice)
+        layout.addWidget(buttons)
+
+    @property
+    def chosen(self):
+        """The :class:`~protein_studio.core.documents.positions.SchemeFit` chosen."""
+        return self.fits[self.choice.currentIndex()]
+
+
 class MeasurementsPanel(QWidget):
     """The Measurements dock: assays of the shown document, the scatter plot, metrics, fit and propose."""
 
@@ -191,6 +108,11 @@ class MeasurementsPanel(QWidget):
         self.layer.setToolTip("What the heatmap shows: the scan, the measured singles, their difference as "
                               "z-scores, or the fitted model's predictions")
         self.scatter = ScatterPlot()
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.PlainText)
+        self.summary.setToolTip("How the rows of the table were used: the metrics and the fit use only the rows "
+                                "counted as used")
         self.metrics = QLabel("No measurements")
         self.metrics.setWordWrap(True)
         self.metrics.setTextFormat(Qt.PlainText)
@@ -250,6 +172,7 @@ class MeasurementsPanel(QWidget):
         layout.addLayout(top)
         layout.addLayout(layer_row)
         layout.addWidget(self.scatter, 1)
+        layout.addWidget(self.summary)
         layout.addWidget(self.metrics)
         layout.addWidget(self.problems)
         layout.addWidget(fit_box)
@@ -308,21 +231,35 @@ class MeasurementsPanel(QWidget):
         return self.import_table(path, column=dialog.column.currentText())
 
     def import_table(self, path, column: str | None = None, enrichment=None) -> bool:
-        """Read ``column`` (or an enrichment) of a table onto the shown document in its numbering."""
+        """Read ``column`` (or an enrichment) of a table onto the shown document in its numbering.
+
+        When the table's mutants fit another of the document's numberings far better (fewer than 90 % match
+        the one shown, 95 % or more another), the user chooses which one to read it in (:class:`NumberingDialog`).
+        """
+        from protein_studio.core.documents.positions import NumberingMismatch
+
         state = self.window.session.state
         if state is None:
             return False
         doc = state.document
+        scheme = doc.scheme
         try:
-            assay = read_assay(path, doc.wild_type, doc.scheme, column=column, enrichment=enrichment)
+            try:
+                assay = read_assay(path, doc.wild_type, scheme, column=column, enrichment=enrichment,
+                                   schemes=doc.schemes())
+            except NumberingMismatch as mismatch:
+                dialog = NumberingDialog(self, mismatch)
+                if dialog.exec() != QDialog.Accepted:
+                    self.window.activity.add_entry(f"Import of {mismatch.source} cancelled: {mismatch.reason}")
+                    return False
+                scheme = dialog.chosen.scheme
+                assay = read_assay(path, doc.wild_type, scheme, column=column, enrichment=enrichment)
         except UserError as exc:
             self.window.show_error("Cannot import the measurements", str(exc))
             return False
         state.results.append(measurement_record(assay))
         self.window.session.modified.emit()
-        counts = "; ".join(f"{n} {reason}" for reason, n in sorted(assay.problem_counts().items()))
-        self.window.activity.add_entry(f"Imported {assay.name}: {assay.rows} rows, {assay.rows_used} used as "
-                                       f"{len(assay)} variants" + (f"; not used: {counts}" if counts else ""))
+        self.window.activity.add_entry(f"Imported {assay.summary()}")
         self._fill_assays(select_last=True)
         return True
 
@@ -346,10 +283,12 @@ class MeasurementsPanel(QWidget):
         scan = self.window.session.scan
         if assay is None:
             self.scatter.set_points([], [], [])
+            self.summary.setText("")
             self.metrics.setText("No measurements: Import a DMS or assay table")
             self.problems.setPlainText("")
             self.window.scans.redraw_scan()
             return
+        self.summary.setText(assay.summary())
         predicted = assay_predictions(assay, None if scan is None else scan.scores)
         self.scatter.set_points(predicted, assay.values, [[m.position - 1 for m in v.mutations] for v in assay.variants],
                                 "predicted (scan)" if scan is not None else "predicted (no scan yet)",

@@ -15,12 +15,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QHB
                                QLineEdit, QPushButton, QSpinBox, QTableView, QVBoxLayout, QWidget)
 
 from protein_studio.core.errors import InputError
-from protein_studio.core.tables import table_csv
 from protein_studio.core.molecules.numbering import NumberingScheme
 from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.core.documents.scans import substitution_ranks
 
-__all__ = ["RankedRow", "RANKED_COLUMNS", "rank_substitutions", "ranked_rows_csv", "RankedTable"]
+__all__ = ["RankedRow", "RANKED_COLUMNS", "rank_substitutions", "ranked_table_rows", "RankedTable"]
 
 
 @dataclass(frozen=True)
@@ -106,10 +105,10 @@ RANKED_COLUMNS = ("rank", "mutant", "position", "sequence_index", "structure_res
                   "model", "strategy")
 
 
-def ranked_rows_csv(rows: list[RankedRow], model: str = "", strategy: str = "", header=()) -> str:
-    """CSV text of ranked rows (:data:`RANKED_COLUMNS`), ``header`` lines first as ``#`` comments."""
-    return table_csv(([row.rank, row.mutant, row.label, row.position, row.residue, row.wt, row.mt,
-                       f"{row.score:.6g}", model, strategy] for row in rows), RANKED_COLUMNS, header)
+def ranked_table_rows(rows: list[RankedRow], model: str = "", strategy: str = "") -> list[list]:
+    """The ranked rows as a table (:data:`RANKED_COLUMNS`)."""
+    return [[row.rank, row.mutant, row.label, row.position, row.residue, row.wt, row.mt, f"{row.score:.6g}", model,
+             strategy] for row in rows]
 
 
 class _RowsModel(QAbstractTableModel):
@@ -173,6 +172,8 @@ class RankedTable(QWidget):
         self._residues = None
         self._ranks = None
         self._selection: frozenset = frozenset()
+        #: the numbering the region and exclusion filters are written in (None: that of the next data shown)
+        self._filters_scheme: NumberingScheme | None = None
 
         self.only_selection = QCheckBox("Selection only")
         self.region = QLineEdit()
@@ -239,9 +240,14 @@ class RankedTable(QWidget):
         (e.g. the scan's cached :meth:`~protein_studio.core.documents.scans.ScanState.ranks`), so the table does
         not sort again what the heatmap already ranked; without it the table ranks ``scores`` itself.
         """
+        scheme = scheme or NumberingScheme.sequence(len(sequence))
+        written_in = self._filters_scheme
+        if written_in is not None and scheme is not written_in and len(scheme) == len(written_in):
+            self._translate_filters(written_in, scheme)  # the same protein in another numbering
+        self._filters_scheme = scheme
         self._scores = scores
         self._sequence = sequence
-        self._scheme = scheme or NumberingScheme.sequence(len(sequence))
+        self._scheme = scheme
         self._residues = residues
         self._ranks = ranks
         self._final = final  # which positions hold the scan's own strategy (not yet its one-pass preview)
@@ -249,6 +255,23 @@ class RankedTable(QWidget):
         self.model.headerDataChanged.emit(Qt.Horizontal, 1, 1)
         self.region.setToolTip(f"Positions to show, in the {self._scheme.description} numbering")
         self.refresh()
+
+    def _translate_filters(self, old: NumberingScheme, new: NumberingScheme) -> None:
+        """Rewrite the region and exclusion filters from ``old``'s labels into ``new``'s (same positions)."""
+        changed = False
+        for box in (self.region, self.exclude):
+            text = box.text().strip()
+            if not text:
+                continue
+            try:
+                translated = new.format_positions(old.parse_positions(text))
+            except InputError:
+                continue  # not readable in the old numbering either: left as typed, refresh says why
+            if translated != text:
+                box.setText(translated)
+                changed = True
+        if changed:
+            self.filtersChanged.emit()
 
     def set_selection(self, indices) -> None:
         self._selection = frozenset(indices)
@@ -280,7 +303,9 @@ class RankedTable(QWidget):
                 "use_threshold": self.use_threshold.isChecked(), "threshold": self.threshold.value()}
 
     def set_filters(self, filters: dict) -> None:
-        """Set the filters from :meth:`filters` data (missing keys: the defaults) and show the rows once."""
+        """Set the filters from :meth:`filters` data (missing keys: the defaults), written in the numbering of
+        the data :meth:`set_data` shows next, and show the rows once."""
+        self._filters_scheme = None
         widgets = (self.only_selection, self.region, self.exclude, self.top_n, self.use_threshold, self.threshold)
         for widget in widgets:
             widget.blockSignals(True)
@@ -315,8 +340,10 @@ class RankedTable(QWidget):
         try:
             rows = self.filtered_rows()
         except InputError as exc:
+            self.model.set_rows([])  # no rows rather than rows the filters do not describe
             self.status.setText(str(exc))
-            self.message.emit(str(exc))
+            if self._filters_scheme is not None:  # not a document's filters waiting for its data
+                self.message.emit(str(exc))
             return
         self.model.set_rows(rows)
         if self._scores is None:

@@ -1,0 +1,131 @@
+"""A scatter plot of predicted against measured values, one point per variant, linked to the selection:
+drag a rectangle over points to select their positions everywhere; positions selected elsewhere light up."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+__all__ = ["ScatterPlot"]
+
+
+class ScatterPlot(QWidget):
+    """Predicted (x) against measured (y), one point per measured variant; drag a rectangle to select.
+
+    Signals
+    -------
+    positionsSelected(list, bool)
+        0-based positions of the points dragged over (the views' common signature).
+    """
+
+    positionsSelected = Signal(list, bool)
+    MARGIN = 36
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMinimumSize(220, 180)
+        self.x = np.zeros(0)
+        self.y = np.zeros(0)
+        self.positions: list[list[int]] = []
+        self.highlighted: set[int] = set()  # 0-based positions selected anywhere
+        self._drag: tuple[QPointF, QPointF] | None = None
+        self.x_title, self.y_title = "predicted", "measured"
+
+    def set_points(self, x, y, positions, x_title: str = "predicted", y_title: str = "measured") -> None:
+        self.x, self.y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        self.positions = [list(p) for p in positions]
+        self.x_title, self.y_title = x_title, y_title
+        self.update()
+
+    def set_highlight(self, indices) -> None:
+        self.highlighted = set(indices)
+        self.update()
+
+    def _ranges(self):
+        ok = np.isfinite(self.x) & np.isfinite(self.y)
+        if not ok.any():
+            return None
+        x, y = self.x[ok], self.y[ok]
+        pad_x = (x.max() - x.min()) * 0.05 or 1.0
+        pad_y = (y.max() - y.min()) * 0.05 or 1.0
+        return x.min() - pad_x, x.max() + pad_x, y.min() - pad_y, y.max() + pad_y
+
+    def _to_screen(self, x: float, y: float, ranges) -> QPointF:
+        x0, x1, y0, y1 = ranges
+        w, h = self.width() - 2 * self.MARGIN, self.height() - 2 * self.MARGIN
+        return QPointF(self.MARGIN + (x - x0) / (x1 - x0) * w, self.height() - self.MARGIN - (y - y0) / (y1 - y0) * h)
+
+    def points_in(self, rect: QRectF) -> list[int]:
+        """Indices of the points inside a rectangle of widget coordinates."""
+        ranges = self._ranges()
+        if ranges is None:
+            return []
+        return [k for k in range(len(self.x)) if math.isfinite(self.x[k]) and math.isfinite(self.y[k])
+                and rect.contains(self._to_screen(self.x[k], self.y[k], ranges))]
+
+    def select_points(self, indices) -> None:
+        """Select these points: their positions go to the selection everywhere."""
+        positions = sorted({p for k in indices for p in self.positions[k]})
+        self.positionsSelected.emit(positions, False)
+
+    def point_position(self, k: int) -> QPointF:
+        """Where point ``k`` is drawn (for tests and tooltips)."""
+        return self._to_screen(self.x[k], self.y[k], self._ranges())
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().base())
+        ranges = self._ranges()
+        text = self.palette().text().color()
+        painter.setPen(QPen(text))
+        m = self.MARGIN
+        painter.drawLine(m, self.height() - m, self.width() - m, self.height() - m)
+        painter.drawLine(m, m, m, self.height() - m)
+        painter.drawText(QRectF(m, self.height() - m + 4, self.width() - 2 * m, m - 6), Qt.AlignCenter, self.x_title)
+        painter.save()
+        painter.translate(10, self.height() / 2)
+        painter.rotate(-90)
+        painter.drawText(QRectF(-80, -8, 160, 16), Qt.AlignCenter, self.y_title)
+        painter.restore()
+        if ranges is None:
+            painter.drawText(self.rect(), Qt.AlignCenter, "Import measurements and run a scan to compare them")
+            return
+        x0, x1, y0, y1 = ranges
+        painter.drawText(QRectF(m - 30, self.height() - m + 2, 60, 14), Qt.AlignCenter, f"{x0:.3g}")
+        painter.drawText(QRectF(self.width() - m - 30, self.height() - m + 2, 60, 14), Qt.AlignCenter, f"{x1:.3g}")
+        painter.drawText(QRectF(0, self.height() - m - 14, m - 2, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y0:.3g}")
+        painter.drawText(QRectF(0, m, m - 2, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y1:.3g}")
+        painter.setRenderHint(QPainter.Antialiasing)
+        normal, chosen = QColor(40, 90, 180, 150), QColor(230, 120, 20)
+        for k in range(len(self.x)):
+            if not (math.isfinite(self.x[k]) and math.isfinite(self.y[k])):
+                continue
+            point = self._to_screen(self.x[k], self.y[k], ranges)
+            selected = bool(self.highlighted & set(self.positions[k]))
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(chosen if selected else normal)
+            painter.drawEllipse(point, 3.5 if selected else 2.2, 3.5 if selected else 2.2)
+        if self._drag is not None:
+            painter.setPen(QPen(text, 1, Qt.DashLine))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRect(QRectF(self._drag[0], self._drag[1]).normalized())
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        self._drag = (event.position(), event.position())
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._drag is not None:
+            self._drag = (self._drag[0], event.position())
+            self.update()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._drag is None:
+            return
+        rect = QRectF(self._drag[0], event.position()).normalized().adjusted(-3, -3, 3, 3)
+        self._drag = None
+        self.select_points(self.points_in(rect))
+        self.update()
