@@ -68,6 +68,8 @@ def chain_record(structure, chain) -> dict:
         "nonstandard": [{"residue": str(item.residue), "name": item.name, "code": item.code}
                         for item in chain.nonstandard],
         "problems": chain.problems,
+        "bfactor_column": structure.confidence_kind,
+        "bfactor_column_why": structure.confidence_evidence,
     }
 
 
@@ -150,6 +152,9 @@ def format_records(records: list[dict]) -> str:
                 nonstandard = ", ".join(f"{x['name']} at {x['residue']} as {x['code']}"
                                         for x in item["nonstandard"])
                 out.append(_field("    ", "non-standard", nonstandard or "none"))
+                column = {"plddt": "pLDDT", "bfactor": "B-factors", None: "empty"}[item["bfactor_column"]]
+                why = f" ({item['bfactor_column_why']})" if item["bfactor_column_why"] else ""
+                out.append(_field("    ", "B-factor column", column + why))
                 out.append("    sequence:")
                 out.extend(_sequence_lines(item["sequence"], item["residues"], "      "))
         else:

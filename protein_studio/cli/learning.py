@@ -149,6 +149,8 @@ def run_propose(args) -> int:
 
 
 def _input_arguments(parser) -> None:
+    from protein_studio.cli.scoring import bfactor_column_argument
+
     parser.add_argument("--sequence", metavar="SEQ", help="the protein sequence itself instead of INPUT")
     parser.add_argument("--structure", metavar="FILE", help="a structure to align a FASTA INPUT to")
     parser.add_argument("--chain", metavar="ID", help="chain of a structure file")
@@ -156,6 +158,7 @@ def _input_arguments(parser) -> None:
     parser.add_argument("--numbering", nargs="+", metavar="SCHEME",
                         help="how positions are named: structure, sequence, reference FILE, offset N, table FILE")
     parser.add_argument("--offset", type=int, default=0, metavar="N", help="short for --numbering offset N")
+    bfactor_column_argument(parser)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     parser.add_argument("--zeroshot-model", metavar="NAME", help="zero-shot scores from this ESM model's scan")
     parser.add_argument("--zeroshot-strategy", default="wt-marginals", choices=("wt-marginals", "masked-marginals"),

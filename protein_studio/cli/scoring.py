@@ -82,6 +82,14 @@ def load_input_document(args):
     doc = _with_numbering(doc, args, scheme_for)
     print(printable(f"protein-studio {args.command}: numbering: {doc.scheme.description} ({doc.scheme.span})"),
           file=sys.stderr)
+    chosen = getattr(args, "bfactor_column", None)
+    if chosen and doc.structure is not None and doc.structure.confidence_kind is not None:
+        doc = doc.with_confidence(chosen)
+    elif doc.structure is not None and doc.structure.confidence_guessed:
+        looks = " (it looks like a prediction's pLDDT)" if doc.structure.looks_predicted else ""
+        print(printable(f"protein-studio {args.command}: note: nothing in or beside {doc.structure.name} says what "
+                        f"its B-factor column holds: read as B-factors{looks}; --bfactor-column plddt says "
+                        f"otherwise"), file=sys.stderr)
     for i in sorted(doc.excluded):
         print(printable(f"protein-studio {args.command}: note: {doc.residue_text(i)} is left out of the scan"),
               file=sys.stderr)
@@ -299,6 +307,11 @@ def run_models(args, job, document=None):
               f"{loaded.device}", file=sys.stderr)
         if document is not None:
             loaded = model_for_document(loaded, document)
+            tokens = getattr(loaded.alphabet, "structure", None)
+            if tokens is not None and hasattr(tokens, "masked_why"):  # a structure-aware model says what it reads
+                print(printable(f"protein-studio {args.command}: {name} reads the 3Di tokens of chain {tokens.chain}: "
+                                f"{tokens.masked} of {len(tokens)} residues masked ({tokens.masked_why()})"),
+                      file=sys.stderr)
         ctx = JobContext(on_progress=ProgressBar(f"{args.command} {name}"),
                          on_warning=lambda text: print(f"protein-studio {args.command}: warning: {text}",
                                                        file=sys.stderr))
@@ -419,6 +432,14 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
                              "index,label)")
     parser.add_argument("--offset", type=int, default=0, metavar="N",
                         help="short for --numbering offset N")
+    bfactor_column_argument(parser)
+
+
+def bfactor_column_argument(parser: argparse.ArgumentParser) -> None:
+    """``--bfactor-column plddt|bfactor``: what a structure's B-factor column holds, when its file says nothing."""
+    parser.add_argument("--bfactor-column", choices=("plddt", "bfactor"), metavar="plddt|bfactor",
+                        help="what the structure's B-factor column holds when nothing in or beside the file says "
+                             "(read as B-factors then): plddt masks residues below 70 for SaProt")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -650,6 +650,9 @@ def result_provenance(loaded, runner=None, **extra) -> dict:
     if structure is not None:
         describe = getattr(structure, "describe", None)
         out["structure_tokens"] = (describe() + ": " if describe else "") + str(structure)
+        if hasattr(structure, "masked_why"):
+            out["masked_residues"] = structure.masked
+            out["masked_why"] = structure.masked_why()
     out.update({k: v for k, v in extra.items() if v is not None})
     return out
 

@@ -93,6 +93,8 @@ class Screenshotter:
 
     def start(self) -> None:
         self._timeout.start()
+        # the picture shows the window at the size it opens with on a desktop, whatever the (offscreen) screen
+        self.window.resize(self.window.sizeHint())
         if self.scan_model:
             self.window.models.model_name = self.scan_model  # shown in the status bar; not saved as the default
             if self.window.scans.start_scan(self.scan_model) is None:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea,
+                               QVBoxLayout, QWidget)
 
 from protein_studio.core.documents.selection import SelectionMediator
 from protein_studio.core.documents.session import Session
@@ -41,6 +41,7 @@ from protein_studio.gui.panels.activity_panel import ActivityPanel
 from protein_studio.gui.panels.document_list import DocumentList
 from protein_studio.gui.panels.heatmap import HeatmapView
 from protein_studio.gui.panels.measurements_panel import MeasurementsPanel
+from protein_studio.gui.panels.pae_view import PaeView
 from protein_studio.gui.panels.ranked_table import RankedTable
 from protein_studio.gui.panels.sequence_editor import SequenceEditor
 from protein_studio.gui.panels.structure_viewer import StructureViewer
@@ -114,8 +115,15 @@ class MainWindow(QMainWindow):
         self.help = HelpController(self)
         self.projects = ProjectController(self)
         self.measurements = MeasurementsPanel(self)
-        self.measurements_dock = self._dock("Measurements", "measurements", self.measurements, Qt.RightDockWidgetArea)
+        # scrolled: its fit settings must not make the window taller than a laptop screen
+        scroller = QScrollArea()
+        scroller.setWidget(self.measurements)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QScrollArea.NoFrame)
+        self.measurements_dock = self._dock("Measurements", "measurements", scroller, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.viewer_dock, self.measurements_dock)
+        self.pae_dock = self._dock("Predicted Aligned Error", "pae", self.pae_view, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.viewer_dock, self.pae_dock)
         self.viewer_dock.raise_()
         self.design_tools = DesignTools(self)
         self._build_menus()
@@ -141,6 +149,7 @@ class MainWindow(QMainWindow):
         self.ranked = RankedTable()
         self.activity = ActivityPanel()
         self.document_list = DocumentList()
+        self.pae_view = PaeView()
         self.scan_title = QLabel()
         self.scan_title.setWordWrap(True)
         centre = QWidget()
@@ -236,7 +245,7 @@ class MainWindow(QMainWindow):
         self.view.add_view_actions(view)
         view.addSeparator()
         for dock in (self.editor_dock, self.viewer_dock, self.variants_dock, self.ranked_dock, self.activity_dock,
-                     self.documents_dock, self.measurements_dock, self.design_tools.track_dock):
+                     self.documents_dock, self.measurements_dock, self.pae_dock, self.design_tools.track_dock):
             toggle = dock.toggleViewAction()
             toggle.setStatusTip(f"Show or hide the {dock.windowTitle()} panel")
             view.addAction(toggle)

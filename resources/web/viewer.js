@@ -35,6 +35,10 @@
     overlayName: "",
     overlayColor: MISSING_COLOR,
     baseColor: null,    // while an overlay is shown: one colour for the first structure too (or null)
+    labels: {},         // residue key -> how the window names it ("E104 (sequence 102, A:79)")
+    hoverLabel: null,   // the label under the mouse pointer
+    hovered: "",        // its text (tests read it from status())
+    selectedLabels: [], // labels of the selected residues (a few at most)
   };
 
   const messageBox = document.getElementById("message");
@@ -86,7 +90,8 @@
     const color = baseColorSpec();
     model.setStyle({}, {});
     model.setStyle({hetflag: false}, {cartoon: Object.assign({}, color)});
-    if (state.activeChain && state.overlay === null) {
+    // in a colouring of the shown chain's values, the other chains are grey; colouring by chain keeps them all
+    if (state.activeChain && state.overlay === null && state.colors !== null) {
       const others = {hetflag: false, predicate: (atom) => atom.chain !== state.activeChain};
       model.setStyle(others, {cartoon: {color: INACTIVE_CHAIN_COLOR}});
     }
@@ -205,12 +210,60 @@
   }
 
   // Single code path for a click on an atom, real (3Dmol callback) or simulated (tests).
+  // How a residue is named: the window's label (its numbering) when it gave one, else name, number and chain.
+  function residueText(atom) {
+    const label = state.labels[atomKey(atom)];
+    return label || (String(atom.resn).trim() + " " + String(atom.resi) + String(atom.icode || "").trim() +
+                     " (chain " + String(atom.chain) + ")");
+  }
+
+  const LABEL_STYLE = {fontSize: 12, fontColor: "white", backgroundColor: "black", backgroundOpacity: 0.75,
+                       inFront: true, showBackground: true};
+
+  function onHover(atom) {
+    onUnhover();
+    if (isWater(atom)) {
+      return;
+    }
+    state.hovered = residueText(atom);
+    state.hoverLabel = state.viewer.addLabel(state.hovered, Object.assign({position: atom}, LABEL_STYLE));
+    state.viewer.render();
+  }
+
+  function onUnhover() {
+    if (state.hoverLabel !== null) {
+      state.viewer.removeLabel(state.hoverLabel);
+      state.hoverLabel = null;
+      state.viewer.render();
+    }
+    state.hovered = "";
+  }
+
+  // The selected residues carry their names (a handful at most: more would hide the structure).
+  function labelSelection() {
+    for (const label of state.selectedLabels) {
+      state.viewer.removeLabel(label);
+    }
+    state.selectedLabels = [];
+    if (!state.model || state.selected.length === 0 || state.selected.length > 5) {
+      return;
+    }
+    for (const [chain, number, insertion] of state.selected) {
+      const atom = findAtom(chain, number, insertion);
+      if (atom !== null) {
+        state.selectedLabels.push(state.viewer.addLabel(residueText(atom),
+          Object.assign({position: atom}, LABEL_STYLE, {backgroundColor: "#FF8C00"})));
+      }
+    }
+  }
+
   function onAtomClicked(atom) {
     const chain = String(atom.chain);
     const number = Number(atom.resi);
     const insertion = String(atom.icode || "").trim();
     state.selected = [[chain, number, insertion]];
     applyStyles();
+    labelSelection();
     state.bridge.atomClicked(chain, number, insertion);
     return render(false);
   }
@@ -228,6 +281,11 @@
   }
 
   function dropModel() {
+    onUnhover();
+    for (const label of state.selectedLabels) {
+      state.viewer.removeLabel(label);
+    }
+    state.selectedLabels = [];
     dropOverlay();
     state.viewer.removeAllSurfaces();
     state.viewer.removeAllModels();
@@ -254,6 +312,7 @@
       state.model = model;
       showMessage("");
       model.setClickable({}, true, (atom) => { onAtomClicked(atom); });
+      model.setHoverable({}, true, (atom) => { onHover(atom); }, () => { onUnhover(); });
       applyStyles();
       // Fit the molecule, not the cloud of crystal waters around it.
       state.viewer.zoomTo({predicate: (atom) => !isWater(atom)});
@@ -288,6 +347,7 @@
         return Promise.resolve();
       }
       applyStyles();
+      labelSelection();
       const selection = residueSelection(residues);
       if (center && state.model.selectedAtoms(selection).length) {
         // Fit the residues and their surroundings, so the user sees where they are.
@@ -305,6 +365,13 @@
       }
       applyStyles();
       return render(true);
+    },
+
+    // How the window names each residue (its numbering): shown on hover and beside selected residues.
+    setResidueLabels(labels) {
+      state.labels = labels || {};
+      labelSelection();
+      return state.model ? render(false) : Promise.resolve();
     },
 
     setMutated(residues) {
@@ -383,6 +450,14 @@
     },
     // Click the residue's CA (or first) atom through the same path as a mouse click on it.
     // Returns the residue's key ("A:42", "A:42B"), or "" when it is not in the structure.
+    simulateHover(chain, number, insertion) {
+      const atom = findAtom(chain, number, insertion);
+      if (atom === null) {
+        return "";
+      }
+      onHover(atom);
+      return state.hovered;
+    },
     simulateClick(chain, number, insertion) {
       const atom = findAtom(chain, number, insertion);
       if (atom === null) {
@@ -402,6 +477,8 @@
         mutated: state.mutated,
         surface: state.surface,
         activeChain: state.activeChain,
+        hovered: state.hovered,
+        selectedLabels: state.selectedLabels.length,
         view: state.viewer ? Array.from(state.viewer.getView()) : [],
         coloring: state.baseColor !== null ? "overlay" : (state.colors === null ? "chain" : "values"),
         overlay: state.overlayName,

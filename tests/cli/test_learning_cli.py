@@ -32,7 +32,7 @@ def test_fit_reports_rows_and_cross_validation_then_propose_writes_the_next_roun
     model = tmp_path / "model.json"
     assert main(["fit", str(blat300), DEMO, "--column", "2500", "--cv", "modulo", "--out", str(model)]) == 0
     captured = capsys.readouterr()
-    assert "blat300.csv: 300 rows; 300 used as 300 variants" in captured.err
+    assert "blat300.csv: 2500 (read in sequence numbering): 300 rows, 300 used as 300 variants" in captured.err
     assert "modulo 5-fold CV over 300 variants: Spearman" in captured.out
     saved = json.loads(model.read_text())
     assert saved["regressor"] == "ridge" and saved["cv"]["scheme"] == "modulo" and len(saved["variants"]) == 300

@@ -217,22 +217,57 @@ def test_chain_breaks_are_found_in_numbering_gaps_and_long_peptide_bonds(tmp_pat
     ("1ubq.pdb", "bfactor"),                           # EXPDTA X-RAY DIFFRACTION
     ("2qmt.pdb", "bfactor"),
     ("2N2U.pdb", "bfactor"),                           # no header; values differ between a residue's atoms
-    ("PABP_YEAST_126-200_predicted.pdb", "plddt"),     # no header; one value per residue
+    ("PABP_YEAST_126-200_predicted.pdb", "bfactor"),   # no header, name or scores file: never pLDDT by a guess
     ("1btl.pdb", None),                                # every B-factor 0
 ])
 def test_what_the_b_factor_column_holds(name, kind):
     assert load_structure(DATA / name).confidence_kind == kind
 
 
-def test_a_predictor_header_or_a_0_to_1_column_means_plddt():
+def test_a_guessed_column_says_so_and_the_user_can_say_otherwise():
+    guessed = load_structure(DATA / "PABP_YEAST_126-200_predicted.pdb")
+    assert guessed.confidence_guessed and guessed.looks_predicted and "guessed" in guessed.confidence_evidence
+    chosen = guessed.with_confidence("plddt")
+    assert chosen.confidence_kind == "plddt" and not chosen.confidence_guessed
+    assert chosen.confidence_evidence == "chosen by the user"
+    np.testing.assert_allclose(chosen.chains[0].confidence, guessed.chains[0].confidence)  # already 0-100
+    experimental = load_structure(DATA / "1ubq.pdb")
+    assert not experimental.confidence_guessed and "X-RAY" in experimental.confidence_evidence
+    assert not load_structure(DATA / "2N2U.pdb").looks_predicted  # values differ between a residue's atoms
+
+
+@pytest.mark.parametrize("file_name, evidence", [
+    ("AF-P0CG48-F1-model_v4.pdb", "AlphaFold DB file name"),
+    ("ubq_unrelaxed_rank_001_alphafold2_ptm_model_1_seed_000.pdb", "ColabFold file name"),
+    ("ranked_0.pdb", "AlphaFold file name"),
+])
+def test_a_predictors_file_name_is_evidence(tmp_path, file_name, evidence):
+    text = (DATA / "PABP_YEAST_126-200_predicted.pdb").read_text()
+    (tmp_path / file_name).write_text(text)
+    structure = load_structure(tmp_path / file_name)
+    assert structure.confidence_kind == "plddt" and evidence in structure.confidence_evidence
+    assert not structure.confidence_guessed
+
+
+def test_a_scores_file_beside_the_structure_is_evidence(tmp_path):
+    (tmp_path / "model.pdb").write_text((DATA / "PABP_YEAST_126-200_predicted.pdb").read_text())
+    assert load_structure(tmp_path / "model.pdb").confidence_kind == "bfactor"
+    (tmp_path / "model_pae.json").write_text('{"pae": [[0.5]], "max_pae": 31.75}')
+    structure = load_structure(tmp_path / "model.pdb")
+    assert structure.confidence_kind == "plddt" and "model_pae.json" in structure.confidence_evidence
+
+
+def test_a_predictor_header_means_plddt_and_a_0_to_1_column_is_scaled():
     lines = (DATA / "1ubq.pdb").read_text().splitlines()
     atoms = [line for line in lines if line.startswith(("ATOM", "HETATM"))]
     titled = structure_from_text("\n".join(["TITLE     ALPHAFOLD MONOMER V2.0 PREDICTION FOR UBIQUITIN"] + atoms),
                                  "pdb", name="af")
     assert titled.confidence_kind == "plddt"
     fractions = [line[:60] + f"{0.5 + (k % 5) / 10:6.2f}" + line[66:] for k, line in enumerate(atoms)]
-    scaled = structure_from_text("\n".join(fractions), "pdb", name="fractions")
+    scaled = structure_from_text("\n".join(["TITLE     COLABFOLD MODEL"] + fractions), "pdb", name="fractions")
     assert scaled.confidence_kind == "plddt" and np.nanmax(scaled.chains[0].confidence) > 50
+    bare = structure_from_text("\n".join(fractions), "pdb", name="fractions")  # 0-1 without evidence: a guess
+    assert bare.confidence_kind == "bfactor" and bare.confidence_guessed and bare.looks_predicted
     experimental = structure_from_text("\n".join(["EXPDTA    X-RAY DIFFRACTION"] + fractions), "pdb", name="x")
     assert experimental.confidence_kind == "bfactor"  # the header wins over the values
     assert structure_from_text("\n".join(atoms), "pdb", confidence="plddt").confidence_kind == "plddt"

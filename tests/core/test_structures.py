@@ -198,7 +198,7 @@ def test_confidence_stored_as_fraction_is_scaled_to_100():
     original = load_structure(DATA / "PABP_YEAST_126-200_predicted.pdb")
     text = (DATA / "PABP_YEAST_126-200_predicted.pdb").read_text()
     scaled = _edit(text, lambda line: f"{line[:60]}{float(line[60:66]) / 100:6.4f}{line[66:]}")
-    chain = structure_from_text(scaled, name="fraction").chain("A")
+    chain = structure_from_text(scaled, name="fraction", confidence="plddt").chain("A")
     np.testing.assert_allclose(chain.confidence, original.chain("A").confidence, atol=0.01)
 
 

@@ -21,6 +21,7 @@ from protein_studio.engines.scoring import (check_model_for_document, model_for_
 from protein_studio.core.job_context import JobContext  # noqa: E402
 from protein_studio.models.loader import load_model  # noqa: E402
 from protein_studio.models.catalog import get_spec  # noqa: E402
+from predicted import predicted_pabp  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 THREE_DI = "pynwrqhgdlvtmfsaeikc#"
@@ -62,20 +63,26 @@ def test_3di_tokens_equal_the_library_output(name):
 
 
 def test_low_plddt_and_missing_residues_become_hash(tmp_path):
-    source = (DATA / "PABP_YEAST_126-200_predicted.pdb").read_text().splitlines()
+    source = predicted_pabp(tmp_path).read_text().splitlines()
     low = {5, 6, 40}  # residue numbers given a pLDDT below 70
     lines = [line[:60] + " 42.00" + line[66:] if line.startswith("ATOM") and int(line[22:26]) in low else line
              for line in source]
-    path = tmp_path / "predicted.pdb"
+    path = tmp_path / "predicted_unrelaxed_rank_001_alphafold2_ptm_model_1_seed_000.pdb"  # ColabFold's name
     path.write_text("\n".join(lines) + "\n")
     document = load_document([path])
     assert document.structure.confidence_kind == "plddt"
     tokens = structure_tokens(document)
-    original = structure_tokens(load_document([DATA / "PABP_YEAST_126-200_predicted.pdb"]))
+    original = structure_tokens(load_document([predicted_pabp(tmp_path)]))
     hashed = {i for i, t in enumerate(tokens) if t == "#"}
     assert hashed == {i for i in range(len(tokens)) if document.numbering.residues[i].number in low}
     assert all(a == b for i, (a, b) in enumerate(zip(tokens, original)) if i not in hashed)
     assert tokens.masked_low_confidence == 3 and "pLDDT < 70" in tokens.describe()
+    assert tokens.masked == 3 and "ColabFold file name" in tokens.masked_why()
+    # the same file under a name that says nothing: read as B-factors, nothing masked for it
+    plain = tmp_path / "model.pdb"
+    plain.write_text(path.read_text())
+    guessed = structure_tokens(load_document([plain]))
+    assert "#" not in guessed and "B-factors, no residue masked" in guessed.masked_why()
 
     # a FASTA sequence longer than the structure: its extra residues have no coordinates
     fasta = tmp_path / "longer.fasta"
@@ -232,3 +239,33 @@ def test_a_saprot_vocabulary_refuses_a_sequence_of_another_length(saprot):
     unbound = load_model("random-saprot-tiny", "cpu")
     with pytest.raises(UserError, match="reads the 3D structure, and none was given"):
         saturation_scan("MKTAYIAKQR", unbound, JobContext())
+
+
+def test_a_structure_aware_scan_says_how_many_residues_it_masked_and_why(tmp_path, capsys):
+    import json
+
+    from protein_studio.cli import main
+
+    source = predicted_pabp(tmp_path).read_text().splitlines()
+    low = {5, 6, 40}
+    model = tmp_path / "pabp_unrelaxed_rank_001_alphafold2_ptm_model_1_seed_000.pdb"
+    model.write_text("\n".join(line[:60] + " 42.00" + line[66:] if line.startswith("ATOM") and int(line[22:26]) in low
+                               else line for line in source) + "\n")
+    out = tmp_path / "scan.csv"
+    assert main(["scan", str(model), "--model", "random-saprot-tiny", "--strategy", "wt-marginals", "--positions",
+                 "1-3", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "3 of 75 residues masked (3 with pLDDT < 70 (B-factor column: pLDDT, ColabFold file name" in err
+    run = json.loads(out.with_name("scan.csv.json").read_text())["provenance"]["run"]
+    assert run["masked_residues"] == 3 and "3 with pLDDT < 70" in run["masked_why"]
+    plain = tmp_path / "model.pdb"  # the same file under a name that says nothing: nothing masked, and why
+    plain.write_text(model.read_text())
+    assert main(["scan", str(plain), "--model", "random-saprot-tiny", "--strategy", "wt-marginals", "--positions",
+                 "1-3", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "nothing in or beside model says what its B-factor column holds" in err
+    assert "0 of 75 residues masked (none masked (B-factor column: B-factors, no residue masked for it" in err
+    assert main(["scan", str(plain), "--bfactor-column", "plddt", "--model", "random-saprot-tiny", "--strategy",
+                 "wt-marginals", "--positions", "1-3", "--out", str(out)]) == 0
+    assert "3 of 75 residues masked (3 with pLDDT < 70 (B-factor column: pLDDT, chosen by the user" in \
+        capsys.readouterr().err

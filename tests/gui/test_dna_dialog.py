@@ -3,6 +3,8 @@ written to a folder and kept in the project (issue 12)."""
 
 from __future__ import annotations
 
+import json
+
 import math
 
 import pytest
@@ -79,9 +81,10 @@ def test_design_dna_from_heatmap_cells_to_an_order(studio, qtbot, tmp_path, monk
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
     results_before = len(window.session.state.results)
     dialog.buttons["write"].click()
-    assert {p.name for p in out.iterdir()} == {"order.csv", "variants_cds.fasta", "plate_map.csv", "plate_map.png"}
+    assert {p.name for p in out.iterdir()} == {"order.csv", "variants_cds.fasta", "plate_map.csv", "plate_map.png",
+                                               "order.csv.json", "plate_map.csv.json"}  # provenance beside tables
     assert doc.name_mutant(double.variant) in (out / "variants_cds.fasta").read_text()
-    assert "gene: bla_yeast (bla_yeast.fasta)" in (out / "order.csv").read_text()
+    assert json.loads((out / "order.csv.json").read_text())["provenance"]["gene"] == "bla_yeast (bla_yeast.fasta)"
     assert len(window.session.state.results) == results_before + 1
     assert window.session.state.results[-1]["kind"] == "primers"
     dialog.buttons["add"].click()

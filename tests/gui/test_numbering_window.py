@@ -22,6 +22,7 @@ from protein_studio.cli import main as cli  # noqa: E402
 from protein_studio.core.molecules.sequences import read_fasta  # noqa: E402
 from protein_studio.gui.controllers.documents import DEMO_FILES  # noqa: E402
 from protein_studio.gui.main_window import MainWindow  # noqa: E402
+from predicted import predicted_pabp  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -144,14 +145,14 @@ def test_score_variants_from_the_menu_and_the_shortcut_additive_and_joint(idle, 
     assert window.last_error is None
 
 
-def test_b_factors_are_coloured_as_b_factors_and_an_empty_column_not_at_all(idle, qtbot):
+def test_b_factors_are_coloured_as_b_factors_and_an_empty_column_not_at_all(idle, qtbot, tmp_path):
     window = idle
     assert window.documents.open_files([DATA / "1ubq.pdb"], remember=False)
     action = window.view.colour_actions["confidence"]
     assert action.isEnabled() and action.text() == "B-factor (\u00c5\u00b2)"
     action.trigger()
     assert window.viewer.legend["title"] == "B-factor (\u00c5\u00b2)"
-    assert window.documents.open_files([DATA / "PABP_YEAST_126-200_predicted.pdb"], remember=False)
+    assert window.documents.open_files([predicted_pabp(tmp_path)], remember=False)
     assert action.text() == "Confidence (pLDDT)" and window.viewer.legend["title"] == "Confidence (pLDDT)"
     assert window.documents.open_files([DATA / "1btl.pdb"], remember=False)  # every B-factor 0
     assert not action.isEnabled() and window.viewer.legend is None and window.view.color_mode == "chain"

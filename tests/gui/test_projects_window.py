@@ -4,6 +4,8 @@ or exporting never destroys what is there."""
 
 from __future__ import annotations
 
+import json
+
 import os
 import signal
 import sqlite3
@@ -322,7 +324,7 @@ def test_opening_every_test_file_and_broken_ones_after_an_edit_keeps_the_edit(wi
     broken[2].write_text("data_x\nloop_\n_atom_site.id\n1\n")
     lines = [line for line in (DATA / "1ubq.pdb").read_text().splitlines() if line.startswith("ATOM")]
     broken[3].write_text("\n".join(line[:30] + "     nan     nan     nan" + line[54:] for line in lines) + "\n")
-    files = sorted(p for p in DATA.iterdir() if p.is_file() and p.suffix != ".md") + broken
+    files = sorted(p for p in DATA.iterdir() if p.is_file() and p.suffix not in (".md", ".psproj")) + broken
     for path in files:
         window.documents.open_files([path], remember=False)
         if window.message_box is not None:
@@ -357,7 +359,8 @@ def test_a_failed_export_keeps_the_previous_file_and_leaves_no_temporary(windows
         window.message_box.done(0)
     monkeypatch.undo()
     assert {name: (tmp_path / name).read_bytes() for name in targets} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(targets)  # no .tmp files left
+    tables = [f"{name}.json" for name in targets if name.endswith(".csv")]  # their provenance, beside them
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*targets, *tables])  # no .tmp files left
 
 
 _EXPORTER = textwrap.dedent("""

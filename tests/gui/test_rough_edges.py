@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from protein_studio.gui.controllers.documents import DEMO_FILES
 from protein_studio.gui.worker import Job
+from predicted import predicted_pabp  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TIMEOUT = 60000
@@ -149,7 +150,7 @@ def test_the_exported_3d_image_carries_the_legend_the_view_shows(studio, qtbot, 
 
     from test_design_tools import _status
 
-    assert studio.documents.open_files([DATA / "PABP_YEAST_126-200_predicted.pdb"], remember=False)
+    assert studio.documents.open_files([predicted_pabp(tmp_path)], remember=False)
     viewer = studio.viewer
     qtbot.waitUntil(lambda: _status(qtbot, viewer).get("atoms", 0) > 0, timeout=TIMEOUT)
     studio.view.colour_actions["confidence"].trigger()  # pLDDT: a legend of coloured bins

@@ -6,6 +6,7 @@ Methods are called with a path (no file dialogs); file contents are checked agai
 from __future__ import annotations
 
 import csv
+import json
 import io
 import os
 
@@ -72,7 +73,8 @@ def test_save_names_the_edits_in_the_numbering_shown(window, qtbot, tmp_path):
     assert not window.documents.has_unsaved_edits
     window.edits.undo_stack.undo()
     assert window.documents.has_unsaved_edits  # the saved sequence had both edits
-    assert window.exports.save_fasta_action.shortcut().toString() == "Ctrl+S"
+    assert window.exports.save_fasta_action.shortcut().toString() == "Ctrl+Alt+S"
+    assert window.projects.actions["Save Project"].shortcut().toString() == "Ctrl+S"  # what users expect it to save
     texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
     fasta = texts.index("Save Sequence as &FASTA\u2026")
     assert texts[fasta + 1] == "Export &Variants\u2026"
@@ -112,10 +114,10 @@ def test_variants_export_as_csv_and_fasta_matches_the_list(short, qtbot, tmp_pat
 
     assert window.exports.export_variants(str(tmp_path / "variants.csv"))
     text = (tmp_path / "variants.csv").read_text()
-    assert text.splitlines()[0].startswith("# numbering: sequence")
-    assert text.splitlines()[1] == ("variant,sequence_variant,n_mutations,scan_additive_score,model_score,model,"
+    assert json.loads((tmp_path / "variants.csv.json").read_text())["provenance"]["numbering"] == "sequence"
+    assert text.splitlines()[0] == ("variant,sequence_variant,n_mutations,scan_additive_score,model_score,model,"
                                     "method,note,sequence")
-    rows = list(csv.reader(io.StringIO(text)))[2:]
+    rows = list(csv.reader(io.StringIO(text)))[1:]
     assert rows == [[name, name, str(n), f"{additive:.6g}", *(("", "", "") if score is None else
                                                              (f"{score[0]:.6g}", score[1], score[2])), "", sequence]
                     for name, n, additive, score, sequence in expected]

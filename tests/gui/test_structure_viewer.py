@@ -28,6 +28,7 @@ from protein_studio.gui.panels.structure_colours import (CONFIDENCE_BINS, MISSIN
                                                          score_colors)
 from protein_studio.gui.panels.structure_viewer import WEB_DIR, StructureViewer
 from protein_studio.gui.panels.web_bridge import LocalOnlyInterceptor
+from predicted import PABP, predicted_pabp, predicted_pabp_text  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PDB_FILES = sorted(DATA.glob("*.pdb"))
@@ -199,8 +200,9 @@ def test_residue_keys_match_core_residue_ids():
 
 
 def test_confidence_read_from_predicted_b_factors():
-    values, kind = confidence_from_pdb((DATA / "PABP_YEAST_126-200_predicted.pdb").read_text())
+    values, kind = confidence_from_pdb(predicted_pabp_text())
     assert len(values) == 75 and kind == "plddt"
+    assert confidence_from_pdb(PABP.read_text())[1] == "bfactor"  # nothing says it is pLDDT
     assert all(0 <= v <= 100 for v in values.values())
     assert confidence_from_pdb((DATA / "1btl.pdb").read_text()) == ({}, None)  # all B-factors 0: nothing
     values, kind = confidence_from_pdb((DATA / "1ubq.pdb").read_text())  # X-ray: B-factors, not pLDDT
@@ -270,7 +272,7 @@ def test_colour_modes_change_pixels(qtbot, viewer, tmp_path):
     assert _status(qtbot, viewer)["coloring"] == "values"
 
     # Confidence from the file's B-factors: a predicted model, mostly very high (dark blue).
-    _load(qtbot, viewer, (DATA / "PABP_YEAST_126-200_predicted.pdb").read_text(), "pabp")
+    _load(qtbot, viewer, predicted_pabp_text(), "pabp")
     _after(qtbot, viewer, lambda: viewer.set_color_mode("confidence"))
     predicted = _pixels(viewer, tmp_path, "plddt.png")
     assert _bluish(predicted).mean() > 0.3 * _foreground(predicted).mean()
@@ -283,7 +285,7 @@ def test_colour_modes_change_pixels(qtbot, viewer, tmp_path):
 
 def test_a_loaded_structure_is_coloured_by_its_own_confidence(qtbot, viewer, tmp_path, monkeypatch):
     """A Structure brings its confidence along: colouring by it parses nothing again."""
-    structure = load_structure(DATA / "PABP_YEAST_126-200_predicted.pdb")
+    structure = load_structure(predicted_pabp(tmp_path))
     monkeypatch.setattr(structure_colours, "structure_from_text",
                         lambda *args, **kwargs: pytest.fail("the structure was parsed again"))
     _load(qtbot, viewer, structure, "pabp")

@@ -56,6 +56,8 @@ class Document:
     sources : tuple of (str, bytes)
         The files it was read from, by name, as they were when opened (a project keeps them, so it
         opens the same document after the files changed or moved).
+    confidence : {"plddt", "bfactor"} or None
+        What the user said the structure's B-factor column holds (View > B-factor Column); None: as read.
     """
 
     name: str
@@ -71,6 +73,7 @@ class Document:
     record: int = 0
     excluded: Mapping[int, str] = field(default_factory=dict)
     sources: tuple = field(default=(), repr=False)
+    confidence: str | None = None
 
     def __post_init__(self):
         if self.scheme is None:
@@ -143,6 +146,12 @@ class Document:
                           for i in self.mutated_indices()
                           if self.wild_type[i] in _AA_INDEX and self.sequence[i] in _AA_INDEX)
         return MultiMutant(mutations) if mutations else None
+
+    def with_confidence(self, kind: str) -> "Document":
+        """The document with its structure's B-factor column read as ``kind`` (``"plddt"``/``"bfactor"``)."""
+        if self.structure is None:
+            raise InputError("the document has no structure")
+        return replace(self, structure=self.structure.with_confidence(kind), confidence=kind)
 
     def scannable(self) -> list[int]:
         """0-based indices a scan scores: all but :attr:`excluded`."""
@@ -249,6 +258,8 @@ def _kind(path: Path) -> str:
         return "structure"
     if name.endswith(FASTA_SUFFIXES):
         return "fasta"
+    if name.endswith(".json"):
+        return "pae"
     try:
         with open(path, "rb") as handle:
             head = handle.read(256).lstrip()
@@ -256,8 +267,20 @@ def _kind(path: Path) -> str:
         raise InputError(f"cannot read the file: {exc.strerror}", source=path.name) from None
     if head.startswith(b">"):
         return "fasta"
-    raise InputError("unknown file type (expected FASTA .fasta/.fa, PDB .pdb, mmCIF .cif or BinaryCIF .bcif)",
-                     source=path.name)
+    raise InputError("unknown file type (expected FASTA .fasta/.fa, PDB .pdb, mmCIF .cif, BinaryCIF .bcif, or a "
+                     "prediction's PAE .json with its structure)", source=path.name)
+
+
+def attach_pae(structure, pae_path: Path, notes: list[str]):
+    """``structure`` with the PAE of ``pae_path`` (a prediction's scores file); a file that does not fit is
+    reported in ``notes`` and the structure opens without it."""
+    from protein_studio.core.molecules.predictions import read_pae
+
+    try:
+        return structure.with_pae(read_pae(pae_path))
+    except InputError as exc:
+        notes.append(f"the PAE was not used: {exc}")
+        return structure
 
 
 def load_document(paths: Iterable[str | Path], chain: str | None = None, record: str | int | None = None,
@@ -292,16 +315,21 @@ def load_document(paths: Iterable[str | Path], chain: str | None = None, record:
         raise InputError("no file given")
     fasta_paths = []
     structure_paths = []
+    pae_paths = []
     from protein_studio.core.files import describe_path
+    from protein_studio.core.molecules.predictions import pae_file_beside
 
     for path in paths:
         problem = describe_path(path)
         if problem is not None:
             raise InputError("no such file" if problem == "does not exist" else f"{problem}, not a protein file",
                              source=str(path))
-        (structure_paths if _kind(path) == "structure" else fasta_paths).append(path)
-    if len(fasta_paths) > 1 or len(structure_paths) > 1:
-        raise InputError("open one FASTA file and/or one structure file at a time")
+        {"structure": structure_paths, "fasta": fasta_paths, "pae": pae_paths}[_kind(path)].append(path)
+    if len(fasta_paths) > 1 or len(structure_paths) > 1 or len(pae_paths) > 1:
+        raise InputError("open one FASTA file and/or one structure file (with its PAE file) at a time")
+    if pae_paths and not structure_paths and structure is None:
+        raise InputError("a PAE file belongs to a predicted structure: open it together with the structure "
+                         "(or drop it on the window while the structure is shown)", source=pae_paths[0].name)
     if record is not None and not fasta_paths:
         raise InputError("a record is chosen in a FASTA file; choose a structure's chain instead")
 
@@ -310,6 +338,20 @@ def load_document(paths: Iterable[str | Path], chain: str | None = None, record:
         structure = load_structure(structure_paths[0])
     if structure is not None and not structure.chains:
         raise InputError("the structure holds no protein chain", source=structure_paths[0].name)
+    if structure_paths and not pae_paths:
+        beside = pae_file_beside(structure_paths[0])
+        if beside is not None:
+            pae_paths.append(beside)
+            paths.append(beside)  # kept with the document's sources, so a project opens with it
+    if pae_paths:
+        structure = attach_pae(structure, pae_paths[0], notes)
+        if structure.pae is not None:
+            notes.append(f"predicted aligned error from {pae_paths[0].name}")
+    if structure is not None and structure.confidence_guessed:
+        notes.append(f"{structure.name}: nothing in or beside the file says what its B-factor column holds; it is "
+                     f"read as B-factors" + (" although it looks like a prediction's pLDDT (one value per "
+                                             "residue)" if structure.looks_predicted else "")
+                     + " (View \u25b8 B-factor Column says otherwise)")
     records: tuple[str, ...] = ()
     chosen = 0
     first = 1
@@ -368,7 +410,7 @@ def load_sources(sources: Sequence[tuple[str, bytes]], chain: str | None = None,
 
 def document_from_sources(sources: Sequence[tuple[str, bytes]], *, name: str, wild_type: str, sequence: str,
                           chain: str | None = None, record: int = 0, scheme: NumberingScheme | None = None,
-                          paths: Sequence[str | Path] = ()) -> Document:
+                          paths: Sequence[str | Path] = (), confidence: str | None = None) -> Document:
     """Rebuild a document from the bytes of the files it was opened from (a project's copy), with the
     name, wild type, edits and numbering it had.
 
@@ -398,6 +440,8 @@ def document_from_sources(sources: Sequence[tuple[str, bytes]], *, name: str, wi
     doc = replace(doc, name=name, sequence=sequence, paths=tuple(Path(p) for p in paths) or doc.paths)
     if scheme is not None:
         doc = replace(doc, scheme=scheme)
+    if confidence is not None and doc.structure is not None:
+        doc = doc.with_confidence(confidence)
     return doc
 
 

@@ -221,6 +221,16 @@ class Session:
         self.scan_changed.emit(None)
         self.variants_changed.emit()
 
+    def update_document(self, document: Document) -> None:
+        """Put an equivalent of the active document in its place (the same sequences and numbering map; a
+        structure read otherwise, a PAE attached): its scans, variants and results stay."""
+        doc = self._require()
+        if document.wild_type != doc.wild_type or document.sequence != doc.sequence:
+            raise InputError("update_document keeps the sequence; use replace_document for another one")
+        self.document = document
+        self.documents_changed.emit()
+        self.document_changed.emit()
+
     def set_scheme(self, scheme: NumberingScheme) -> None:
         """Show the document in another numbering (same length); scans and variants stay as they are."""
         doc = self._require()

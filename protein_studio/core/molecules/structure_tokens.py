@@ -41,13 +41,34 @@ class StructureTokens(str):
     masked_low_confidence: int
     without_coordinates: int
     chain: str
+    confidence: str
 
-    def __new__(cls, letters: str, chain: str, without_coordinates: int, masked_low_confidence: int):
+    def __new__(cls, letters: str, chain: str, without_coordinates: int, masked_low_confidence: int,
+                confidence: str = ""):
         token = super().__new__(cls, letters)
         token.chain = chain
         token.without_coordinates = without_coordinates
         token.masked_low_confidence = masked_low_confidence
+        token.confidence = confidence
         return token
+
+    @property
+    def masked(self) -> int:
+        """Residues written ``#`` (the model reads their amino acid only)."""
+        return self.count(MASKED)
+
+    def masked_why(self) -> str:
+        """Why residues are masked, in words, with where the pLDDT rule came from."""
+        reasons = []
+        if self.without_coordinates:
+            reasons.append(f"{self.without_coordinates} without coordinates in the structure")
+        if self.masked_low_confidence:
+            reasons.append(f"{self.masked_low_confidence} with pLDDT < {PLDDT_THRESHOLD:g}")
+        other = self.masked - self.without_coordinates - self.masked_low_confidence
+        if other > 0:
+            reasons.append(f"{other} the 3Di encoder gives no letter")
+        text = "; ".join(reasons) if reasons else "none masked"
+        return text + (f" (B-factor column: {self.confidence})" if self.confidence else "")
 
     def describe(self) -> str:
         """One line for provenance and the activity log."""
@@ -135,4 +156,6 @@ def structure_tokens(document) -> StructureTokens:
             out.append(MASKED)
             continue
         out.append(letter)
-    return StructureTokens("".join(out), document.chain, missing, low)
+    kind = {"plddt": "pLDDT", "bfactor": "B-factors, no residue masked for it", None: "empty"}[structure.confidence_kind]
+    why = f"{kind}, {structure.confidence_evidence}" if structure.confidence_evidence else kind
+    return StructureTokens("".join(out), document.chain, missing, low, why)

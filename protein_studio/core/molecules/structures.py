@@ -22,7 +22,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 import biotite.structure as struc
 import biotite.structure.info as struc_info
@@ -312,6 +312,17 @@ class Structure:
     confidence_kind : {"plddt", "bfactor"} or None
         What the chains' ``confidence`` values are: a predicted model's pLDDT (0-100), an experimental
         structure's B-factors (square angstroms), or ``None`` when the file carries no such values.
+    confidence_evidence : str
+        Why: ``"file header (ALPHAFOLD)"``, ``"ModelCIF quality metrics"``, ``"ColabFold file name ..."``,
+        ``"EXPDTA X-RAY DIFFRACTION"``, ``"chosen by the user"`` ... or, when nothing says, how it was guessed.
+    confidence_guessed : bool
+        Nothing in or beside the file says what its B-factor column holds: it is read as B-factors (never
+        as pLDDT without evidence), and the user may say otherwise (:meth:`with_confidence`).
+    looks_predicted : bool
+        With ``confidence_guessed``: one value per residue on a 0-100 (or 0-1) scale, as predictors write
+        pLDDT; the user is told so.
+    pae : PredictedAlignedError or None
+        A prediction's predicted aligned error, from the scores file opened with it or found beside it.
     """
 
     name: str
@@ -321,6 +332,33 @@ class Structure:
     model: int = 1
     n_models: int = 1
     confidence_kind: str | None = None
+    confidence_evidence: str = ""
+    confidence_guessed: bool = False
+    looks_predicted: bool = False
+    pae: Any = None
+
+    @property
+    def n_residues(self) -> int:
+        """Residues of the protein chains, all chains together (the side of a PAE matrix)."""
+        return sum(len(chain) for chain in self.chains)
+
+    def with_confidence(self, kind: str) -> "Structure":
+        """The same structure with its B-factor column read as ``kind`` (``"plddt"`` or ``"bfactor"``), as the
+        user chose (0-1 values become 0-100 for pLDDT)."""
+        if kind not in CONFIDENCE_KINDS:
+            raise ValueError(f"kind must be one of {CONFIDENCE_KINDS}, not {kind!r}")
+        raw = {chain.chain_id: chain.confidence for chain in _protein_chains(self.atoms)}  # as the file holds them
+        chains, found = _classify_confidence([replace(c, confidence=raw[c.chain_id]) for c in self.chains],
+                                             self.atoms, None, kind)
+        return replace(self, chains=chains, confidence_kind=found, confidence_evidence="chosen by the user",
+                       confidence_guessed=False, looks_predicted=False)
+
+    def with_pae(self, pae) -> "Structure":
+        """The same structure with a prediction's PAE (checked: one row per residue of its chains)."""
+        if pae is not None and pae.matrix.shape[0] != self.n_residues:
+            raise InputError(f"the PAE covers {pae.matrix.shape[0]} residues, the structure has {self.n_residues}",
+                             source=pae.source)
+        return replace(self, pae=pae)
 
     @property
     def chain_ids(self) -> list[str]:
@@ -451,11 +489,23 @@ def save_structure(structure: Union[Structure, struc.AtomArray], path: str | Pat
                          source=str(path))
     from protein_studio.core.files import write_bytes_atomically
 
+    predicted = isinstance(structure, Structure) and structure.confidence_kind == "plddt"
     if fmt == "pdb":
-        data = _pdb_text(atoms, source=str(path)).encode("utf-8")
+        text = _pdb_text(atoms, source=str(path))
+        if predicted:  # read back as pLDDT: the header says what the B-factor column holds
+            text = f"TITLE     {PREDICTED_TITLE}\n" + text
+        data = text.encode("utf-8")
     else:
         cif = pdbx.CIFFile() if fmt == "cif" else pdbx.BinaryCIFFile()
         pdbx.set_structure(cif, atoms)
+        if predicted:  # the title goes before the atoms, where readers look for a header
+            block = cif.block
+            categories = list(block.items())
+            for key, _ in categories:
+                del block[key]
+            block["struct"] = (pdbx.CIFCategory if fmt == "cif" else pdbx.BinaryCIFCategory)({"title": PREDICTED_TITLE})
+            for key, category in categories:
+                block[key] = category
         if fmt == "bcif":
             cif = pdbx.compress(cif)
             buffer = io.BytesIO()
@@ -554,9 +604,24 @@ def _parse(data: bytes, fmt: str, *, source: str, name: str, path: Path | None, 
         found = sorted(set(atoms.res_name.tolist()))
         shown = ", ".join(found[:8]) + (", ..." if len(found) > 8 else "")
         raise InputError(f"no protein chain found (residues present: {shown})", source=source)
-    chains, confidence_kind = _classify_confidence(chains, atoms, _declared_origin(data, fmt), confidence)
+    declared = _declared_origin(data, fmt)
+    if declared is None and path is not None:
+        from protein_studio.core.molecules.predictions import evidence_from_name
+
+        named = evidence_from_name(path)
+        declared = ("plddt", named) if named else None
+    looks_predicted = _looks_predicted(chains, atoms)
+    chains, confidence_kind = _classify_confidence(chains, atoms, declared, confidence)
+    if confidence is not None:
+        evidence = "the prediction made here" if confidence == "plddt" else "given by the caller"
+    elif declared is not None:
+        evidence = declared[1]
+    else:
+        evidence = GUESSED_EVIDENCE if confidence_kind else ""
+    guessed = confidence is None and declared is None and confidence_kind is not None
     return Structure(name=name, path=path, atoms=atoms, chains=chains, model=int(model), n_models=n_models,
-                     confidence_kind=confidence_kind)
+                     confidence_kind=confidence_kind, confidence_evidence=evidence, confidence_guessed=guessed,
+                     looks_predicted=guessed and looks_predicted)
 
 
 _PREDICTED_MARKERS = (b"ALPHAFOLD", b"COLABFOLD", b"ESMFOLD", b"OPENFOLD", b"ROSETTAFOLD", b"PREDICTED MODEL",
@@ -565,9 +630,9 @@ _EXPERIMENTAL_METHODS = (b"X-RAY", b"NMR", b"ELECTRON", b"NEUTRON", b"FIBER", b"
                          b"POWDER", b"INFRARED")
 
 
-def _declared_origin(data: bytes, fmt: str) -> str | None:
-    """``"plddt"`` when the file says it is a prediction, ``"bfactor"`` when it names an experimental
-    method, ``None`` when it says neither (read from the header part of PDB/mmCIF text)."""
+def _declared_origin(data: bytes, fmt: str) -> tuple[str, str] | None:
+    """``("plddt", why)`` when the file says it is a prediction, ``("bfactor", why)`` when it names an
+    experimental method, ``None`` when it says neither (read from the header part of PDB/mmCIF text)."""
     if fmt == "bcif":
         head = data.upper()  # msgpack keeps category names and short strings as plain bytes
     elif fmt == "pdb":
@@ -577,21 +642,30 @@ def _declared_origin(data: bytes, fmt: str) -> str | None:
         head = data[:400_000].upper()
         head = head[:head.find(b"_ATOM_SITE.")] if b"_ATOM_SITE." in head else head
         if b"_MA_QA_METRIC" in data.upper():
-            return "plddt"
-    if any(marker in head for marker in _PREDICTED_MARKERS):
-        return "plddt"
+            return "plddt", "ModelCIF quality metrics (_ma_qa_metric)"
+    marker = next((m for m in _PREDICTED_MARKERS if m in head), None)
+    if marker is not None:
+        return "plddt", f"file header ({marker.decode()})"
     if fmt == "pdb":
         expdta = b" ".join(line for line in head.splitlines() if line.startswith(b"EXPDTA"))
     else:
         expdta = head if b"_EXPTL.METHOD" in head else b""
-    if any(method in expdta for method in _EXPERIMENTAL_METHODS):
-        return "bfactor"
+    method = next((m for m in _EXPERIMENTAL_METHODS if m in expdta), None)
+    if method is not None:
+        return "bfactor", f"experimental method in the header ({method.decode()})"
     return None
 
 
-def _classify_confidence(chains: list[ChainInfo], atoms: struc.AtomArray, declared: str | None,
+#: The header line of a predicted structure saved here (it says that its B-factor column holds pLDDT).
+PREDICTED_TITLE = "PREDICTED MODEL (PLDDT IN THE B-FACTOR COLUMN), WRITTEN BY PROTEIN STUDIO"
+#: What a structure's B-factor column is taken for when nothing in or beside the file says.
+GUESSED_EVIDENCE = "guessed: nothing in or beside the file says what its B-factor column holds; read as B-factors"
+
+
+def _classify_confidence(chains: list[ChainInfo], atoms: struc.AtomArray, declared: tuple[str, str] | None,
                          forced: str | None) -> tuple[list[ChainInfo], str | None]:
-    """Decide what the chains' B-factor values are and put them on their scale (pLDDT 0-100)."""
+    """Decide what the chains' B-factor values are and put them on their scale (pLDDT 0-100): what the user
+    forced, else what the file (or its name, or a scores file beside it) declares, else B-factors."""
     values = np.concatenate([chain.confidence for chain in chains])
     finite = values[np.isfinite(values)]
     if finite.size == 0 or np.all(finite == 0):
@@ -599,16 +673,21 @@ def _classify_confidence(chains: list[ChainInfo], atoms: struc.AtomArray, declar
     elif forced is not None:
         kind = forced
     elif declared is not None:
-        kind = declared
-    elif np.all((finite >= 0.0) & (finite <= 1.0)) or (np.all((finite >= 0) & (finite <= 100))
-                                                       and _one_value_per_residue(atoms)):
-        kind = "plddt"
+        kind = declared[0]
     else:
-        kind = "bfactor"
+        kind = "bfactor"  # never pLDDT without evidence: it would mask residues of a structure-aware model
     if kind is None:
         return [replace(chain, confidence=np.full(len(chain), np.nan)) for chain in chains], None
     scale = 100.0 if kind == "plddt" and np.all((finite >= 0.0) & (finite <= 1.0)) else 1.0
     return [replace(chain, confidence=chain.confidence * scale) for chain in chains], kind
+
+
+def _looks_predicted(chains: list[ChainInfo], atoms: struc.AtomArray) -> bool:
+    """One value per residue on a pLDDT scale (0-100, or 0-1): how predictors write pLDDT."""
+    values = np.concatenate([chain.confidence for chain in chains])
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and bool(np.all((finite >= 0) & (finite <= 100))) and (
+        bool(np.all(finite <= 1.0)) or _one_value_per_residue(atoms))
 
 
 def _one_value_per_residue(atoms: struc.AtomArray) -> bool:

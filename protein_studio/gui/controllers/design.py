@@ -32,6 +32,7 @@ from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.provenance import provenance_now
 from protein_studio.core.storage.project import prediction_record
 from protein_studio.core.molecules.numbering import renumber_like
+from protein_studio.core.molecules.predictions import PredictedAlignedError
 from protein_studio.core.molecules.structures import Structure, structure_from_text, to_pdb_text
 from protein_studio.gui.dialogs.structure_dialogs import CompareDialog, PredictDialog, StructureEntry
 from protein_studio.gui.panels.track_panel import TrackPanel, displacement_track, plddt_track
@@ -357,6 +358,10 @@ class DesignTools(QObject):
         doc = self.window.session.document
         label = self._unique(f"Predicted: {data['name']} ({result.model})")
         structure = structure_from_text(result.pdb_text, "pdb", name=label, confidence="plddt")
+        pae = np.asarray(result.pae, dtype=float)
+        if pae.ndim == 2 and pae.shape[0] == structure.n_residues:  # shown in the PAE view with the structure
+            structure = structure.with_pae(PredictedAlignedError(pae, float(np.nanmax(pae)) if pae.size else 30.0,
+                                                                 f"{result.model} prediction"))
         # the same residues as the document, position by position: its pLDDT is a track of the document
         same_positions = (doc is not None and data["wild_type"] == doc.wild_type and len(result.chain_ids) == 1
                           and result.length == len(doc))

@@ -90,6 +90,8 @@ class DocumentController(QObject):
         paths = [Path(p) for p in paths]
         if len(paths) == 1 and paths[0].suffix.lower() == PROJECT_SUFFIX:
             return w.projects.open_project(paths[0])
+        if len(paths) == 1 and paths[0].suffix.lower() == ".json":
+            return self.attach_pae(paths[0])
         names = ", ".join(p.name for p in paths)
 
         def read() -> Document:  # on a thread: a large file must not freeze the window
@@ -140,6 +142,29 @@ class DocumentController(QObject):
         """Show ``document`` in place of the one shown (another chain or record), undoably."""
         self.window.edits.undo_stack.push(ReplaceDocumentCommand(self.session, document, text))
         self.window.documentOpened.emit()
+
+    def attach_pae(self, path: Path) -> bool:
+        """A prediction's PAE file (AlphaFold DB or ColabFold JSON) joins the shown document's structure: the
+        PAE view shows it and the project keeps it. Refused, with why, when it does not fit."""
+        from protein_studio.core.molecules.predictions import read_pae
+
+        w = self.window
+        doc = self.session.document
+        if doc is None or doc.structure is None:
+            w.show_error(f"Cannot use {path.name}", f"{path.name}: a PAE file belongs to a predicted structure; "
+                                                    f"open the structure first (or both together)")
+            return False
+        try:
+            structure = doc.structure.with_pae(read_pae(path))
+            data = path.read_bytes()
+        except (UserError, OSError) as exc:
+            w.show_error(f"Cannot use {path.name}", str(exc))
+            return False
+        sources = tuple(s for s in doc.sources if not s[0].lower().endswith(".json")) + ((path.name, data),)
+        self.session.update_document(replace(doc, structure=structure, sources=sources,
+                                             paths=tuple(p for p in doc.paths if p.suffix.lower() != ".json") + (path,)))
+        w.activity.add_entry(f"{doc.name}: predicted aligned error from {path.name}")
+        return True
 
     def handle_drop(self, paths) -> None:
         """Files dropped on the window open as documents (a project replaces the documents)."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QKeySequence
 
 from protein_studio.core.errors import UserError
 from protein_studio.core.files import write_text_atomically
@@ -42,7 +41,7 @@ class ExportController(QObject):
     def add_file_actions(self, menu) -> None:
         w = self.window
         self.save_fasta_action = add_action(
-            w, menu, "Save Sequence as &FASTA\u2026", self.save_fasta_dialog, QKeySequence.Save,
+            w, menu, "Save Sequence as &FASTA\u2026", self.save_fasta_dialog, "Ctrl+Alt+S",
             "Write the current (edited) sequence as FASTA, its mutations in the header")
         self.export_variants_action = add_action(
             w, menu, "Export &Variants\u2026", self.export_variants_dialog, None,

@@ -148,3 +148,4 @@ class NumberingController(QObject):
         w.scans.redraw_scan()
         w.scans.refresh_table()
         w.view.show_selection()
+        w.view.update_residue_labels()

@@ -66,9 +66,10 @@ class ProjectController(QObject):
             ("&New Project", self.new_project, None, "Close every document and start an empty project"),
             ("Open &Project\u2026", self.open_project_dialog, QKeySequence("Ctrl+Shift+O"),
              "Open a .psproj project: its documents, scans, variants, notes, predictions and settings"),
-            ("Save P&roject", self.save_project, QKeySequence("Ctrl+Alt+S"),
+            ("Save P&roject", self.save_project, QKeySequence.Save,
              "Save every document and result in the project file (autosave keeps it up to date afterwards)"),
-            ("Save Project &As\u2026", self.save_project_as_dialog, None, "Save the project under a new name"),
+            ("Save Project &As\u2026", self.save_project_as_dialog, QKeySequence.SaveAs,
+             "Save the project under a new name"),
         ]
         self.actions = {}
         for text, slot, shortcut, tip in entries:

@@ -167,6 +167,10 @@ class ScanController(QObject):
         scan, self._scan_target, self._scan_job = self._scan_target, None, None
         if scan is not None:
             scan.provenance = dict(getattr(result, "provenance", {}) or {})
+            if "masked_residues" in scan.provenance:  # a structure-aware model: what it could not read
+                self.window.activity.add_entry(f"{scan.model} read the structure's 3Di tokens: "
+                                               f"{scan.provenance['masked_residues']} residues masked "
+                                               f"({scan.provenance['masked_why']})")
         self.session.finish_scan(getattr(result, "scores", None), scan=scan)
         self.window.scanFinished.emit(bool(scan and scan.complete))
         if self.window.view.color_mode == "score" and scan is self.session.scan:

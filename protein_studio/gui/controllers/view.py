@@ -52,6 +52,7 @@ class ViewController(QObject):
                 lambda indices, add, v=view: m.select(set(indices) | (set(m.selection) if add else set()), source=v))
         window.viewer.residueClicked.connect(self._viewer_clicked)
         window.viewer.ready.connect(lambda: window.viewer.highlight(m.selected_residues()))
+        window.pae_view.positionsSelected.connect(lambda indices, add: m.select(indices, source=window.pae_view))
 
     def add_view_actions(self, menu) -> None:
         w = self.window
@@ -71,6 +72,23 @@ class ViewController(QObject):
         surface.setStatusTip("Show the molecular surface over the cartoon")
         surface.toggled.connect(w.viewer.set_surface)
         menu.addAction(surface)
+        column = menu.addMenu("&B-factor Column Holds")
+        column.setToolTip("What the structure's B-factor column is: read from its header, ModelCIF metrics or a "
+                          "predictor's file naming; say it here when nothing in the file does")
+        self.bfactor_group = QActionGroup(self)
+        self.bfactor_actions: dict[str, QAction] = {}
+        for kind, text, tip in (("plddt", "&pLDDT (a prediction's confidence)",
+                                 "A predicted model: colour by pLDDT, and structure-aware models mask residues "
+                                 "below 70"),
+                                ("bfactor", "&B-factors (an experimental structure, \u00c5\u00b2)",
+                                 "An experimental structure: colour by B-factor, nothing masked")):
+            action = QAction(text, w, checkable=True)
+            action.setStatusTip(tip)
+            action.triggered.connect(lambda _=False, k=kind: self.set_bfactor_column(k))
+            self.bfactor_group.addAction(action)
+            column.addAction(action)
+            self.bfactor_actions[kind] = action
+        column.aboutToShow.connect(self._show_bfactor_column)
 
     # the 3D view -------------------------------------------------------------------------------
     def show_structure(self, structure, name: str | None = None, color_mode: str | None = None) -> None:
@@ -78,15 +96,42 @@ class ViewController(QObject):
         ``color_mode`` (default: the mode chosen, unless the structure cannot be coloured by it)."""
         viewer = self.window.viewer
         self.shown_structure = structure
+        self.show_pae(structure, name)
         if structure is None:
             viewer.clear()
             return
         viewer.load_structure(structure, name or structure.name)
+        self.update_residue_labels()
         self.update_colour_actions()
         if color_mode is not None:
             self.set_color_mode(color_mode)
         elif self.color_mode == "score" or (self.color_mode == "confidence" and viewer.confidence_kind is None):
             self.set_color_mode("chain")
+
+    def update_residue_labels(self) -> None:
+        """The 3D view names residues as the window does (the document's numbering)."""
+        doc = self.session.document
+        if doc is None:
+            return
+        labels = {}
+        for i in range(len(doc)):
+            residue = doc.numbering.residue_at(i)
+            if residue is not None and residue not in labels:
+                labels[residue] = doc.residue_text(i)
+        self.window.viewer.set_residue_labels(labels)
+
+    def show_pae(self, structure, name: str | None = None) -> None:
+        """The PAE view shows the predicted aligned error of the structure in the 3D view, when it has one."""
+        pae_view = self.window.pae_view
+        pae = getattr(structure, "pae", None)
+        if pae is None:
+            pae_view.clear()
+            return
+        doc = self.session.document
+        residues = [r for chain in structure.chains for r in dict.fromkeys(chain.residues)]
+        indices = [doc.numbering.index_of(r) if doc is not None else None for r in residues]
+        pae_view.set_pae(pae.matrix, pae.max_value, f"{name or structure.name} ({pae.source})", indices,
+                         doc.residue_text if doc is not None else None)
 
     def set_color_mode(self, mode: str) -> None:
         """Colour the structure by chain, confidence (pLDDT of a prediction, B-factors of an experimental
@@ -125,6 +170,28 @@ class ViewController(QObject):
         action.setText({"plddt": "Confidence (pLDDT)", "bfactor": "B-factor (\u00c5\u00b2)"}.get(
             kind, "Confidence / B-factor (none in this structure)"))
         action.setEnabled(kind is not None)
+
+    def _show_bfactor_column(self) -> None:
+        doc = self.session.document
+        structure = doc.structure if doc is not None else None
+        usable = structure is not None and structure.confidence_kind is not None
+        for kind, action in self.bfactor_actions.items():
+            action.setEnabled(usable)
+            action.setChecked(usable and structure.confidence_kind == kind)
+
+    def set_bfactor_column(self, kind: str) -> bool:
+        """View > B-factor Column Holds: read the shown document's B-factor column as pLDDT or B-factors
+        (kept in the project); the 3D colours, the PAE and structure-aware scores follow."""
+        doc = self.session.document
+        if doc is None or doc.structure is None or doc.structure.confidence_kind is None:
+            self.window.statusBar().showMessage("The structure has no B-factor values", 5000)
+            return False
+        if doc.structure.confidence_kind == kind and not doc.structure.confidence_guessed:
+            return False
+        self.session.update_document(doc.with_confidence(kind))
+        what = "pLDDT" if kind == "plddt" else "B-factors"
+        self.window.activity.add_entry(f"{doc.name}: the B-factor column is read as {what} (chosen)")
+        return True
 
     # selection ---------------------------------------------------------------------------------
     def _heatmap_selection(self, indices, source) -> None:

@@ -28,7 +28,7 @@ from protein_studio.models import locations, weights
 
 __all__ = ["ModelManager", "model_state", "COLUMNS"]
 
-COLUMNS = ("Model", "Family", "Does", "Parameters", "Size", "Licence", "On disk")
+COLUMNS = ("Model", "Family", "Does", "Parameters", "Size", "Memory to run", "Licence", "On disk")
 
 _DOES = {"scoring": "scoring", "folding": "folding", "generation": "generation"}
 
@@ -154,7 +154,8 @@ class ModelManager(QDialog):
                 tip += (f"\nThe [{extra}] extra adds {what}: mini3di, BSD-3-Clause (its 3Di encoder weights come "
                         f"from foldseek, GPL-3.0). Install: pip install \"protein-studio[{extra}]\"")
             label = spec.name + (" (RANDOM WEIGHTS)" if spec.is_random else "")
-            values = (label, spec.family, _does(spec), format_parameters(spec.parameters), size,
+            memory = f"about {format_bytes(spec.memory_bytes)}" if spec.memory_bytes else "-"
+            values = (label, spec.family, _does(spec), format_parameters(spec.parameters), size, memory,
                       licence, model_state(spec))
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)

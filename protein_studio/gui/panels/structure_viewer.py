@@ -296,6 +296,11 @@ class StructureViewer(QWidget):
         self._selected = [residue_triple(r) for r in residues]
         self.bridge.call("setSelected", [list(r) for r in self._selected], bool(center))
 
+    def set_residue_labels(self, labels: Mapping[Any, str]) -> None:
+        """How the window names each residue (ResidueId -> text, in the document's numbering): shown when the
+        mouse rests on a residue and beside the selected ones."""
+        self.bridge.call("setResidueLabels", {residue_key(r): str(text) for r, text in labels.items()})
+
     def set_mutated(self, residues: Iterable[Any]) -> None:
         """Show mutated residues as sticks with magenta carbons (replacing the previous set)."""
         self._mutated = [residue_triple(r) for r in residues]
