@@ -60,6 +60,7 @@ class PaeView(QWidget):
         self.matrix = None if matrix is None else np.asarray(matrix, dtype=float)
         self.max_value = float(max_value) if max_value and max_value > 0 else 30.0
         self.title = title
+        self.setToolTip(title)
         n = 0 if self.matrix is None else len(self.matrix)
         self.indices = list(indices) if indices is not None else list(range(n))
         self._describe = describe
@@ -115,7 +116,7 @@ class PaeView(QWidget):
             painter.drawText(self.rect().adjusted(8, 8, -8, -8), Qt.AlignCenter | Qt.TextWordWrap, self.empty_text)
             return
         painter.drawText(QRect(4, 2, self.width() - 8, 16), Qt.AlignLeft | Qt.AlignVCenter,
-                         f"{self.title} \u2014 PAE 0 (green) to {self.max_value:.0f} \u00c5 (white)")
+                         f"PAE 0 (green) to {self.max_value:.0f} \u00c5 (white) \u2014 {self.title}")
         rect = self._plot_rect()
         painter.drawImage(rect, self._image)
         painter.drawRect(rect.adjusted(0, 0, -1, -1))
