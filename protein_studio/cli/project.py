@@ -25,7 +25,11 @@ def add_to_project(args, states, what: str) -> None:
         return
     from protein_studio.core.storage.project import merge_into
 
-    path = merge_into(args.project, states)
+    from protein_studio.core.files import printable
+
+    path, notes = merge_into(args.project, states)
+    for note in notes:
+        print(printable(f"protein-studio {args.command}: note: {note}"), file=sys.stderr)
     print(f"protein-studio {args.command}: added {what} to the project {path}", file=sys.stderr)
 
 
@@ -46,14 +50,16 @@ def run_info(args) -> int:
         files = ", ".join(doc["files"]) or "typed or pasted"
         print(f"{k}. {printable(doc['name'])}: {doc['length']} residues from {printable(files)}; numbering "
               f"{printable(doc['numbering'])}")
-        scan = doc.get("scan")
-        if scan:
+        for j, scan in enumerate(doc["scans"]):
             state = "complete" if scan["complete"] else f"partial, {scan['positions_done']} of {scan['positions']} positions"
             random = " (RANDOM WEIGHTS)" if scan["random_weights"] else ""
             weights = scan["provenance"].get("weights", "")
-            print(f"   scan: {scan['model']}{random}, {scan['strategy']}, {state}"
+            shown = " [shown]" if j == doc["chosen_scan"] and len(doc["scans"]) > 1 else ""
+            print(f"   scan {j + 1}: {scan['model']}{random}, {scan['strategy']}, {state}, {scan['created'][:16]}{shown}"
                   + (f"; weights {weights}" if weights else ""))
-        print(f"   variants: {doc['variants']} ({doc['notes']} with notes, {doc['scored_variants']} scored by a model)")
+        models = "; ".join(doc["score_models"])
+        print(f"   variants: {doc['variants']} ({doc['notes']} with notes, {doc['scored_variants']} scored by a model"
+              + (f": {models})" if models else ")"))
         for result in doc["results"]:
             print(f"   {result['kind']}: {printable(result['name'])}")
     return 0

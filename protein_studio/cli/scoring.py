@@ -376,7 +376,7 @@ def run_scan(args) -> int:
     scan.update(result.positions_done, result.scores[result.positions_done])
     scan.complete = bool(scan.final.all())
     scan.provenance = dict(result.provenance)
-    add_to_project(args, [DocumentState(doc, scan=scan)], f"the scan of {doc.name}")
+    add_to_project(args, [DocumentState(doc, scans=[scan])], f"the scan of {doc.name}")
     return 0
 
 
@@ -403,14 +403,13 @@ def run_score(args) -> int:
     if args.out != "-":
         print(f"protein-studio score: wrote {len(rows)} mutants ({result.method}) to {args.out}", file=sys.stderr)
     from protein_studio.cli.project import add_to_project
-    from protein_studio.core.documents.session import DocumentState
+    from protein_studio.core.documents.session import DocumentState, VariantScore
 
     state = DocumentState(doc)
     for (_name, mutant), score in zip(parsed, result.scores):
         if mutant not in state.variants:
             state.variants.append(mutant)
-        state.model_scores[str(mutant)] = (float(score), result.model, result.method)
-        state.score_provenance[str(mutant)] = dict(result.provenance)
+        state.set_score(str(mutant), VariantScore(float(score), result.model, result.method, dict(result.provenance)))
     add_to_project(args, [state], f"{len(state.variants)} scored variants of {doc.name}")
     return 0
 

@@ -6,8 +6,8 @@ from PySide6.QtGui import QUndoCommand
 
 from protein_studio.core.documents.session import Session
 
-__all__ = ["SetResidueCommand", "EditsCommand", "ReplaceSequenceCommand", "ReplaceDocumentCommand", "history_steps",
-           "rebuild_history"]
+__all__ = ["SetResidueCommand", "EditsCommand", "ReplaceSequenceCommand", "ReplaceDocumentCommand", "RemoveScanCommand",
+           "RemoveResultCommand", "RenameResultCommand", "history_steps", "rebuild_history"]
 
 
 class SetResidueCommand(QUndoCommand):
@@ -71,6 +71,87 @@ class ReplaceDocumentCommand(_SnapshotCommand):
         self.document = document
 
 
+class _ResultCommand(QUndoCommand):
+    """A change of the document's results (a scan or an assay removed or renamed), undoable like an edit but no
+    edit of the sequence: a saved undo history passes over it (:func:`history_steps`)."""
+
+    transparent = True
+
+
+class RemoveScanCommand(_ResultCommand):
+    """Remove scan ``index`` of the active document; undo puts it back where it was (and shows it)."""
+
+    def __init__(self, session: Session, index: int):
+        scan = session.state.scans[index]
+        super().__init__(f"remove scan {scan.label}")
+        self.session = session
+        self.index = index
+        self.scan = scan
+        self.was_shown = session.state.active_scan == index
+
+    def redo(self) -> None:
+        self.session.remove_scan(self.index)
+
+    def undo(self) -> None:
+        self.session.insert_scan(self.index, self.scan, show=self.was_shown)
+
+
+class RemoveResultCommand(_ResultCommand):
+    """Remove a result record (an assay, a fit ...) of the active document; undo puts it back."""
+
+    def __init__(self, session: Session, record: dict, text: str, on_change=None):
+        super().__init__(text)
+        self.session = session
+        self.state = session.state
+        self.record = record
+        self.index = self.state.results.index(record)
+        self.on_change = on_change
+
+    def redo(self) -> None:
+        self.state.results.remove(self.record)
+        self._changed()
+
+    def undo(self) -> None:
+        self.state.results.insert(self.index, self.record)
+        self._changed()
+
+    def _changed(self) -> None:
+        self.session.modified.emit()
+        if self.on_change is not None:
+            self.on_change()
+
+
+class RenameResultCommand(_ResultCommand):
+    """Rename a result record of the active document; undo gives its name back. A renamed assay stays the one
+    its fits learned from (their provenance follows the name)."""
+
+    def __init__(self, session: Session, record: dict, name: str, on_change=None):
+        super().__init__(f"rename {record['name']} to {name}")
+        self.session = session
+        self.state = session.state
+        self.record = record
+        self.old, self.new = record["name"], name
+        self.on_change = on_change
+
+    def redo(self) -> None:
+        self._set(self.new)
+
+    def undo(self) -> None:
+        self._set(self.old)
+
+    def _set(self, name: str) -> None:
+        before = self.record["name"]
+        self.record["name"] = name
+        if self.record.get("kind") == "measurements":
+            self.record["data"]["name"] = name
+            for fit in self.state.results:
+                if fit["kind"] == "fit" and fit.get("provenance", {}).get("measured") == before:
+                    fit["provenance"]["measured"] = name
+        self.session.modified.emit()
+        if self.on_change is not None:
+            self.on_change()
+
+
 class EditsCommand(QUndoCommand):
     """Several residue edits as one step (a saved applied variant or reversion): ``edits`` are
     ``(index, old, new)``; redo puts every ``new``, undo every ``old`` back, in reverse order.
@@ -117,15 +198,22 @@ def history_steps(stack) -> tuple[list, int]:
     steps: list = []
     done = stack.index()
     start = 0
+    skipped = 0  # done changes of results (scans, assays): their effect is in the saved state, not in the history
     for k in range(stack.count()):
-        edits = _edits(stack.command(k))
+        command = stack.command(k)
+        if getattr(command, "transparent", False):
+            if k < done:
+                skipped += 1
+                continue
+            break
+        edits = _edits(command)
         if edits is None:
             if k < done:
-                steps, start = [], k + 1
+                steps, start, skipped = [], k + 1, 0
                 continue
             break
         steps.append(edits)
-    return steps, done - start
+    return steps, done - start - skipped
 
 
 def rebuild_history(stack, session: Session, steps: list, index: int) -> None:

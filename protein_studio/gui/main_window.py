@@ -152,9 +152,19 @@ class MainWindow(QMainWindow):
         self.pae_view = PaeView()
         self.scan_title = QLabel()
         self.scan_title.setWordWrap(True)
+        # every scan of the document is kept: the one shown is chosen here (Run > Compare Scans compares two)
+        self.scan_choice = QComboBox()
+        self.scan_choice.setToolTip("Which of the document's scans the heatmap, the ranked table and the 3D colours "
+                                    "show (each named by its model, strategy, precision and date)")
+        self.scan_choice.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.scan_choice.setMinimumContentsLength(30)
+        scan_row = QHBoxLayout()
+        scan_row.addWidget(QLabel("Scan"))
+        scan_row.addWidget(self.scan_choice, 1)
         centre = QWidget()
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(scan_row)
         layout.addWidget(self.scan_title)
         layout.addWidget(self.heatmap, 1)
         self.setCentralWidget(centre)
@@ -234,6 +244,8 @@ class MainWindow(QMainWindow):
         run.addSeparator()
         self.design_tools.add_run_actions(run)
         run.addSeparator()
+        self.scans.add_scan_actions(run)
+        run.addSeparator()
         self.jobs.add_run_actions(run)
         self.scans.add_strategy_menu(run)
 
@@ -300,8 +312,7 @@ class MainWindow(QMainWindow):
 
     def ask_save_changes(self) -> QMessageBox.StandardButton:
         """The "Save the project?" question (Save / Discard / Cancel); tests replace it."""
-        names = [s.document.name for s in self.session.states
-                 if s.document.mutated_indices() or s.scan is not None or s.variants or s.results]
+        names = [s.document.name for s in self.session.states if s.has_work]
         text = (f"This project is not saved: {', '.join(names[:4])}{', ...' if len(names) > 4 else ''} "
                 f"{'hold' if len(names) > 1 else 'holds'} edits, scans, variants or results.")
         return QMessageBox.question(self, "Save the project?", text + "\n\nSave it as a project file?",

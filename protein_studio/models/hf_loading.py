@@ -22,10 +22,7 @@ torch and transformers are imported inside functions only.
 from __future__ import annotations
 
 import io
-import json
 import os
-import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +38,6 @@ from protein_studio.models.spec import LoadedModel, ModelSpec
 __all__ = [
     "EOS_TOKEN",
     "TOKENIZER_TRAINING_SEQUENCES",
-    "hf_cache_dir",
-    "imported_root",
-    "imported_dir",
-    "hub_cache_folder",
-    "find_local_snapshot",
-    "not_on_disk_message",
-    "detect_hf_family",
-    "import_hf_snapshot",
-    "verify_snapshot",
-    "imported_hf_models",
     "download_hf_model",
     "resolve_hf_spec",
     "load_hf_model",

@@ -17,7 +17,7 @@ import hashlib
 import os
 from typing import Any
 
-from protein_studio.core.errors import ModelUnavailableError, UserError
+from protein_studio.core.errors import ModelUnavailableError
 from protein_studio.models.spec import ModelSpec
 
 __all__ = [
@@ -26,10 +26,8 @@ __all__ = [
     "SCORING_FAMILIES",
     "STRUCTURE_AWARE_FAMILIES",
     "EXTRAS",
-    "all_models",
     "builtin_models",
     "is_builtin_name",
-    "get_spec",
     "random_models_enabled",
     "has_contact_regression",
 ]

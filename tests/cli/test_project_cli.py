@@ -39,7 +39,8 @@ def test_batch_results_go_into_one_project_and_project_info_lists_them(tmp_path,
     i, aa = int(first[2]) - 1, first[7]
     assert ubq.scan.scores[i, "ACDEFGHIKLMNPQRSTVWY".index(aa)] == pytest.approx(float(first[8]), abs=1e-6)
     assert [gb1.document.name_mutant(v) for v in gb1.variants] == ["Q2A", "T16A:T18A"]
-    assert all(score[2] == "additive masked-marginals" for score in gb1.model_scores.values())
+    assert all(s.method == "additive masked-marginals" and s.model == "random-esm2-tiny"
+               for scores in gb1.model_scores.values() for s in scores.values())
     assert fold.results[0]["kind"] == "prediction" and fold.results[0]["arrays"]["pae"].shape == (40, 40)
     assert np.isfinite(fold.results[0]["arrays"]["plddt"]).all()
     generated = loaded.states[3]  # the generated set: its sequences are the records of one FASTA, best first
@@ -49,11 +50,25 @@ def test_batch_results_go_into_one_project_and_project_info_lists_them(tmp_path,
     assert main(["project", "info", str(project)]) == 0
     out = capsys.readouterr().out
     assert "1. 1ubq chain A: 76 residues from 1ubq.pdb; numbering structure 1ubq chain A" in out
-    assert "scan: random-esm2-tiny (RANDOM WEIGHTS), wt-marginals, complete" in out
-    assert "variants: 2 (0 with notes, 2 scored by a model)" in out and "prediction: Predicted: ubq40" in out
+    assert "scan 1: random-esm2-tiny (RANDOM WEIGHTS), wt-marginals, complete" in out
+    assert ("variants: 2 (0 with notes, 2 scored by a model: random-esm2-tiny, additive masked-marginals)" in out
+            and "prediction: Predicted: ubq40" in out)
     assert main(["project", "info", str(project), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["documents"][0]["scan"]["positions_done"] == 76
+    assert summary["documents"][0]["scans"][0]["positions_done"] == 76
+
+
+def test_two_scans_of_one_structure_stay_on_its_one_document(tmp_path, data_dir, capsys):
+    project = tmp_path / "p.psproj"
+    for model in ("random-esm2-tiny", "random-esm1b-tiny"):
+        assert main(["scan", str(data_dir / "1ubq.pdb"), "--model", model, "--strategy", "wt-marginals",
+                     "--out", str(tmp_path / f"{model}.csv"), "--project", str(project)]) == 0
+    assert main(["project", "info", str(project), "--json"]) == 0
+    (document,) = json.loads(capsys.readouterr().out)["documents"]
+    assert document["name"] == "1ubq chain A"
+    assert [(s["model"], s["strategy"], s["complete"]) for s in document["scans"]] == [
+        ("random-esm2-tiny", "wt-marginals", True), ("random-esm1b-tiny", "wt-marginals", True)]
+    assert document["chosen_scan"] == 1  # the newest is shown when the project opens
 
 
 def test_project_info_on_a_bad_file_is_one_line(tmp_path, capsys):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from protein_studio.core.errors import UserError
+from protein_studio.core.documents.session import VariantScore
 from protein_studio.core.storage.export import (VARIANT_COLUMNS, document_record, variant_rows, variant_table,
                                                 variants_fasta)
 from protein_studio.core.tables import table_csv
@@ -33,11 +34,19 @@ def _scan():
     return ScanState("random-esm2-tiny", "masked-marginals", WT, scores)
 
 
+ESM1V = VariantScore(-1.25, "esm1v_1", "masked-marginals, additive")
+SAPROT = VariantScore(0.5, "saprot_35M_AF2", "masked-marginals, joint")
+
+
+def _scores(**by_variant):
+    return {name: {score.key: score for score in scores} for name, scores in by_variant.items()}
+
+
 def test_rows_carry_scan_and_model_scores_and_the_mutated_sequence():
     variants = [_v("K11R:A13G"), _v("I15V"), _v("T12S")]
     assert [str(v) for v in variants] == ["K2R:A4G", "I6V", "T3S"]  # held in sequence positions
     scan = _scan()
-    rows = variant_rows(WT, variants, scan, {"I6V": (-1.25, "esm1v_1", "masked-marginals, additive")}, FROM_10)
+    rows = variant_rows(WT, variants, scan, _scores(I6V=[ESM1V, SAPROT]), FROM_10)
     assert [r.variant for r in rows] == ["K11R:A13G", "I15V", "T12S"]
     assert [r.sequence_variant for r in rows] == ["K2R:A4G", "I6V", "T3S"]
     assert [r.n_mutations for r in rows] == [2, 1, 1]
@@ -45,8 +54,9 @@ def test_rows_carry_scan_and_model_scores_and_the_mutated_sequence():
     expected = scan.scores[1, AMINO_ACIDS.index("R")] + scan.scores[3, AMINO_ACIDS.index("G")]
     assert rows[0].scan_additive_score == pytest.approx(expected)
     assert rows[1].scan_additive_score is None  # its position is not scanned
-    assert rows[1].model_score == -1.25 and rows[1].model == "esm1v_1"
-    assert rows[0].model_score is None and rows[0].model == rows[0].method == ""
+    assert rows[1].scores == (ESM1V, SAPROT) and rows[1].latest == SAPROT  # every model's score is kept
+    assert rows[0].scores == () and rows[0].latest is None
+    assert rows[0].scan == scan.label and scan.label.startswith("random-esm2-tiny, masked-marginals, ")
     assert rows[0].sequence == "MRTGYIAKQR" and rows[1].sequence == "MKTAYVAKQR"
     assert all(r.scan_additive_score is None for r in variant_rows(WT, variants, scheme=FROM_10))
     assert [r.variant for r in variant_rows(WT, variants)] == ["K2R:A4G", "I6V", "T3S"]  # sequence numbering
@@ -59,34 +69,35 @@ def test_a_variant_that_does_not_match_the_wild_type_is_refused():
         _v("A11G")
 
 
-def test_csv_has_the_columns_and_leaves_missing_scores_empty():
-    rows = variant_rows(WT, [_v("K11R:A13G"), _v("I15V")], _scan(),
-                        {"I6V": (-1.25, "esm1v_1", "masked-marginals, additive")}, FROM_10)
-    lines = table_csv(variant_table(rows), VARIANT_COLUMNS).splitlines()
-    assert lines[0] == ",".join(VARIANT_COLUMNS)  # the header is line 1: nothing above it
+def _csv(rows):
+    return table_csv(*reversed(variant_table(rows))).splitlines()
+
+
+def test_csv_names_each_scores_model_and_leaves_missing_scores_empty():
+    scan = _scan()
+    rows = variant_rows(WT, [_v("K11R:A13G"), _v("I15V")], scan, _scores(I6V=[ESM1V, SAPROT], K2R_A4G=[]), FROM_10)
+    lines = _csv(rows)
+    assert lines[0] == ",".join([*VARIANT_COLUMNS, "score_esm1v_1_masked_marginals_additive",
+                                 "score_saprot_35M_AF2_masked_marginals_joint", "note", "sequence"])
     additive = rows[0].scan_additive_score
-    assert lines[1] == f"K11R:A13G,K2R:A4G,2,{additive:.6g},,,,,MRTGYIAKQR"
-    assert lines[2] == 'I15V,I6V,1,,-1.25,esm1v_1,"masked-marginals, additive",,MKTAYVAKQR'
+    assert lines[1] == f'K11R:A13G,K2R:A4G,2,{additive:.6g},"{scan.label}",,,,MRTGYIAKQR'
+    assert lines[2] == f'I15V,I6V,1,,"{scan.label}",-1.25,0.5,,MKTAYVAKQR'
     assert len(lines) == 3
     noted = variant_rows(WT, [_v("I15V")], scheme=FROM_10, notes={"I6V": "made in round 2, 3x activity"})
-    assert table_csv(variant_table(noted), VARIANT_COLUMNS).splitlines()[1] == \
-        'I15V,I6V,1,,,,,"made in round 2, 3x activity",MKTAYVAKQR'
+    assert _csv(noted)[1] == 'I15V,I6V,1,,,"made in round 2, 3x activity",MKTAYVAKQR'
     hostile = variant_rows(WT, [_v("I15V")], scheme=FROM_10, notes={"I6V": '=HYPERLINK("http://evil.example")'})
-    assert table_csv(variant_table(hostile), VARIANT_COLUMNS).splitlines()[1].endswith(
-        ',"\'=HYPERLINK(""http://evil.example"")",MKTAYVAKQR')
+    assert _csv(hostile)[1].endswith(',"\'=HYPERLINK(""http://evil.example"")",MKTAYVAKQR')
 
 
 def test_fasta_has_one_record_per_variant_with_scores_in_the_header():
-    rows = variant_rows(WT, [_v("K11R:A13G"), _v("I15V")], _scan(),
-                        {"I6V": (-1.25, "esm1v_1", "masked-marginals, additive")}, FROM_10)
+    rows = variant_rows(WT, [_v("K11R:A13G"), _v("I15V")], _scan(), _scores(I6V=[ESM1V]), FROM_10)
     text = variants_fasta(rows, "toy")
     records = parse_fasta_text(text)
     assert [r.name for r in records] == ["toy_K11R:A13G", "toy_I15V"]
     assert [r.sequence for r in records] == ["MRTGYIAKQR", "MKTAYVAKQR"]
     assert records[0].description == (f"n_mutations=2 sequence_variant=K2R:A4G "
                                       f"scan_additive_score={rows[0].scan_additive_score:.6g}")
-    assert records[1].description == ("n_mutations=1 sequence_variant=I6V model_score=-1.25 model=esm1v_1 "
-                                      "method=masked-marginals,_additive")
+    assert records[1].description == "n_mutations=1 sequence_variant=I6V score_esm1v_1_masked_marginals_additive=-1.25"
 
 
 def test_document_record_names_the_edits_or_only_the_protein():

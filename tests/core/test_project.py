@@ -22,7 +22,7 @@ from protein_studio.core.molecules.mutations import parse_mutant
 from protein_studio.core.storage.project import (APPLICATION_ID, SCHEMA_VERSION, ProjectError, array_bytes, array_from_bytes,
                                          load_project, merge_into, project_summary, save_project, snapshot)
 from protein_studio.core.documents.document import load_document, scheme_for
-from protein_studio.core.documents.session import Session
+from protein_studio.core.documents.session import Session, VariantScore
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -46,8 +46,15 @@ def _design_session(tmp_path) -> Session:
         if note:
             session.set_note(session.variants[-1], note)
     state = session.state
-    state.model_scores[str(session.variants[0])] = (-1.25, "random-esm2-8M", "additive masked-marginals")
-    state.score_provenance[str(session.variants[0])] = {"weights": "RANDOM WEIGHTS", "multi": "additive"}
+    state.set_score(str(session.variants[0]), VariantScore(-1.25, "random-esm2-8M", "masked-marginals, additive",
+                                                           {"weights": "RANDOM WEIGHTS", "multi": "additive"}))
+    state.set_score(str(session.variants[0]), VariantScore(0.75, "random-saprot-tiny", "masked-marginals, joint",
+                                                           {"weights": "RANDOM WEIGHTS", "multi": "joint"}))
+    wt = session.begin_scan("random-esm1b-tiny", "wt-marginals", random_weights=True)  # a second scan, kept
+    session.add_scan_chunk(list(range(286)), rng.normal(size=(286, 20)))
+    session.finish_scan()
+    wt.provenance.update({"precision": "float32"})
+    session.choose_scan(0)  # the first one is shown
     state.results.append({"kind": "prediction", "name": "Predicted: P62593 (random-esmfold-tiny)",
                           "data": {"pdb_text": "ATOM ...", "ptm": 0.31, "mean_plddt": 47.5},
                           "arrays": {"plddt": rng.uniform(0, 100, 286), "pae": rng.uniform(0, 30, (286, 286))},
@@ -70,14 +77,17 @@ def _same(a, b) -> None:
             (y.document.name, y.document.wild_type, y.document.sequence, y.document.chain)
         assert x.document.scheme == y.document.scheme and x.document.excluded == y.document.excluded
         assert x.document.sources == y.document.sources
-        assert (x.scan is None) == (y.scan is None)
-        if x.scan is not None:
-            np.testing.assert_array_equal(x.scan.scores, y.scan.scores)
-            np.testing.assert_array_equal(x.scan.final, y.scan.final)
-            assert (x.scan.model, x.scan.strategy, x.scan.complete, x.scan.random_weights, x.scan.provenance) == \
-                (y.scan.model, y.scan.strategy, y.scan.complete, y.scan.random_weights, y.scan.provenance)
+        assert len(x.scans) == len(y.scans) and x.active_scan == y.active_scan
+        for a, b in zip(x.scans, y.scans):
+            np.testing.assert_array_equal(a.scores, b.scores)
+            np.testing.assert_array_equal(a.final, b.final)
+            assert (a.model, a.strategy, a.complete, a.random_weights, a.provenance, a.created, a.label) == \
+                (b.model, b.strategy, b.complete, b.random_weights, b.provenance, b.created, b.label)
         assert x.variants == y.variants and x.notes == y.notes and x.model_scores == y.model_scores
-        assert x.score_provenance == y.score_provenance and x.view == y.view and x.saved_sequence == y.saved_sequence
+        assert [s.provenance for v in x.model_scores.values() for s in v.values()] == \
+            [s.provenance for v in y.model_scores.values() for s in v.values()]
+        assert x.view == y.view and x.saved_sequence == y.saved_sequence
+        assert x.document.confidence == y.document.confidence
         assert [(r["kind"], r["name"], r["data"], r["provenance"]) for r in x.results] == \
             [(r["kind"], r["name"], r["data"], r["provenance"]) for r in y.results]
         for r, s in zip(x.results, y.results):
@@ -95,6 +105,9 @@ def test_a_project_gives_back_every_number_note_and_setting(tmp_path):
     demo = after.states[0]
     assert demo.document.name_mutant(demo.variants[0]) == "E104K:G238S"
     assert demo.document.mutated_indices() == [101] and demo.scan.complete
+    assert [s.model for s in demo.scans] == ["random-esm2-8M", "random-esm1b-tiny"] and demo.scan is demo.scans[0]
+    assert [s.model for s in demo.model_scores[str(demo.variants[0])].values()] == ["random-esm2-8M",
+                                                                                   "random-saprot-tiny"]
     ubq = after.states[1]
     assert ubq.scan.positions_done == 30 and not ubq.scan.complete
     assert after.states[0].document.structure is not None  # rebuilt from the saved file bytes
@@ -139,9 +152,13 @@ def test_summary_says_what_a_project_holds(tmp_path):
     summary = project_summary(path)
     demo, ubq = summary["documents"]
     assert demo["variants"] == 3 and demo["notes"] == 2 and demo["scored_variants"] == 1
+    assert demo["score_models"] == ["random-esm2-8M, masked-marginals, additive",
+                                    "random-saprot-tiny, masked-marginals, joint"]
     assert demo["numbering"] == "table tem1_ambler_numbering.csv"
     assert [r["kind"] for r in demo["results"]] == ["prediction", "comparison"]
-    assert ubq["scan"]["positions_done"] == 30 and ubq["scan"]["positions"] == 76 and not ubq["scan"]["complete"]
+    assert [s["model"] for s in demo["scans"]] == ["random-esm2-8M", "random-esm1b-tiny"] and demo["chosen_scan"] == 0
+    (partial,) = ubq["scans"]
+    assert partial["positions_done"] == 30 and partial["positions"] == 76 and not partial["complete"]
     assert summary["schema"] == SCHEMA_VERSION and summary["meta"]["application"] == "protein-studio"
 
 
@@ -149,8 +166,60 @@ def test_merge_adds_documents_and_keeps_the_rest(tmp_path):
     path = save_project(tmp_path / "p.psproj", snapshot(_design_session(tmp_path)))
     extra = Session()
     extra.open(load_document([DATA / "2qmt.pdb"]))
-    merge_into(path, extra.states)
-    assert [s.document.name for s in load_project(path).states] == ["P62593", "1ubq chain A", "2qmt chain A"]
+    extra.open(load_document([DATA / "1ubq.pdb"]))  # the same document again: its new scan joins the first
+    extra.begin_scan("random-esm2-8M", "wt-marginals")
+    _path, notes = merge_into(path, extra.states)
+    states = load_project(path).states
+    assert [s.document.name for s in states] == ["P62593", "1ubq chain A", "2qmt chain A"] and notes == []
+    assert [s.model for s in states[1].scans] == ["random-esm2-tiny", "random-esm2-8M"]
+
+
+def test_merge_never_puts_another_sequence_in_place_of_a_document(tmp_path):
+    from dataclasses import replace
+
+    path = tmp_path / "p.psproj"
+    first = Session()
+    first.open(load_document([DATA / "1ubq.pdb"]))
+    first.add_variant("K6R")
+    merge_into(path, first.states)
+    second = Session()
+    other = load_document([DATA / "2qmt.pdb"])
+    second.open(replace(other, name="1ubq chain A"))  # another protein under the same name
+    _path, notes = merge_into(path, second.states)
+    states = load_project(path).states
+    assert [s.document.name for s in states] == ["1ubq chain A", "1ubq chain A (2)"]
+    assert [str(v) for v in states[0].variants] == ["K6R"] and states[1].document.wild_type == other.wild_type
+    assert "added as '1ubq chain A (2)'" in notes[0]
+
+
+def test_a_version_1_project_opens_and_migrates(tmp_path):
+    """tests/data/project_v1.psproj was written by the release that wrote schema version 1."""
+    import shutil
+
+    original = DATA / "project_v1.psproj"
+    copy = tmp_path / "v1.psproj"
+    shutil.copy(original, copy)
+    con = sqlite3.connect(copy)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    con.close()
+    loaded = load_project(copy)
+    assert copy.read_bytes() == original.read_bytes()  # opening migrates a copy in memory, not the file
+    ubq, gb1 = loaded.states
+    assert [s.document.name for s in loaded.states] == ["1ubq chain A", "2qmt chain A"]
+    assert len(ubq.scans) == 1 and ubq.scan.model == "random-esm2-tiny" and ubq.scan.complete
+    assert ubq.scan.created == ubq.scan.provenance["date"]  # the date the scan recorded names it now
+    assert [ubq.document.name_mutant(v) for v in ubq.variants] == ["K6R", "K48R:K63R", "L8A"]
+    assert ubq.notes == {"K6R": "made in round 1"}
+    assert [(s.model, s.method) for s in ubq.model_scores["K6R"].values()] == [("random-esm2-tiny",
+                                                                               "joint masked")]
+    assert [r["kind"] for r in ubq.results] == ["measurements", "measurements", "fit", "primers", "prediction"]
+    assert ubq.document.sequence[5] == "W" and ubq.undo == [[[5, "K", "W"]]] and ubq.view["ranked"]["region"] == "10-20"
+    assert gb1.scans == [] and gb1.scan is None
+    saved = save_project(copy, loaded)  # saving writes the current schema
+    con = sqlite3.connect(saved)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    con.close()
+    _same(loaded, load_project(saved))
 
 
 # ------------------------------------------------------------------------------------------ bad files
@@ -247,7 +316,7 @@ _WRITER = textwrap.dedent("""
     import numpy as np
     from protein_studio.core.storage.project import save_project, snapshot
     from protein_studio.core.documents.document import load_document
-    from protein_studio.core.documents.session import Session
+    from protein_studio.core.documents.session import Session, VariantScore
 
     session = Session()
     session.open(load_document([sys.argv[2]]))

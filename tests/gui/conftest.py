@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QToolTip
@@ -85,3 +93,45 @@ def menu_action(window, menu_title: str, text: str):
 def menu():
     """:func:`menu_action`: ``menu(window, "File", "Open").trigger()`` is what a click on it does."""
     return menu_action
+
+
+@contextmanager
+def killed_window(tmp_path, files, body: str):
+    """A real window in a child process opens ``files`` and runs ``body`` (Python lines with ``window`` and
+    ``app`` in scope); once it prints ``ready`` the child is yielded, and afterwards killed with SIGKILL."""
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent("""
+        import os, sys, time
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
+        from protein_studio.gui.application import _application
+        app = _application()
+        from protein_studio.gui.main_window import MainWindow
+        window = MainWindow(files={files!r})
+        window.auto_warm_up = False
+    """).format(files=[str(f) for f in files]) + textwrap.dedent(body) + 'print("ready", flush=True)\ntime.sleep(600)\n')
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        yield child
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        child.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def kill_window():
+    """:func:`killed_window`."""
+    return killed_window
+
+
+@pytest.fixture
+def blat300(tmp_path):
+    """The first 300 rows of the TEM-1 DMS (Stiffler et al. 2015) at 2500 ug/mL ampicillin."""
+    data = Path(__file__).resolve().parents[1] / "data"
+    lines = (data / "BLAT_ECOLX_Ranganathan2015_2500.csv").read_text(encoding="utf-8-sig").splitlines()
+    path = tmp_path / "blat300.csv"
+    path.write_text("\n".join(lines[:301]) + "\n")
+    return path

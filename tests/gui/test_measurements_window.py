@@ -30,14 +30,6 @@ def window(studio):
     return studio
 
 
-@pytest.fixture
-def blat300(tmp_path):
-    lines = (DATA / "BLAT_ECOLX_Ranganathan2015_2500.csv").read_text(encoding="utf-8-sig").splitlines()
-    path = tmp_path / "blat300.csv"
-    path.write_text("\n".join(lines[:301]) + "\n")
-    return path
-
-
 def test_import_compare_select_fit_and_propose(window, qtbot, blat300, tmp_path, monkeypatch):
     panel = window.measurements
     assert window.documents.open_files(list(DEMO_FILES), remember=False)

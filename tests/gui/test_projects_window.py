@@ -4,10 +4,8 @@ or exporting never destroys what is there."""
 
 from __future__ import annotations
 
-import json
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -115,7 +113,7 @@ def test_a_design_session_is_saved_closed_and_reopened_exactly(windows, qtbot, t
     assert second.variant_list.table.item(0, 0).text() == "E104K:G238S"
     assert second.variant_list.notes()[0] == "TEM-52-like: test on cefotaxime"
     assert second.variant_list.table.item(0, 2).text() != ""  # the model score is back, with its provenance
-    assert demo.score_provenance[str(demo.variants[0])]["weights"].startswith("RANDOM WEIGHTS")
+    assert demo.latest_score(str(demo.variants[0])).provenance["weights"].startswith("RANDOM WEIGHTS")
     assert demo.scan.provenance["weights"].startswith("RANDOM WEIGHTS") and demo.scan.provenance["strategy"]
     assert "weights: RANDOM WEIGHTS" in second.scan_title.toolTip()  # the numbers shown say where they came from
     assert second.numbering_label.text() == "Numbering: table tem1_ambler_numbering.csv"
@@ -126,35 +124,17 @@ def test_a_design_session_is_saved_closed_and_reopened_exactly(windows, qtbot, t
     assert second.session.document.sequence[101] == "K"
 
 
-def test_an_autosaved_window_killed_with_sigkill_is_offered_back(windows, qtbot, tmp_path):
+def test_an_autosaved_window_killed_with_sigkill_is_offered_back(windows, qtbot, tmp_path, kill_window):
     """A real window in a child process edits, autosaves and is killed; the next window offers the work."""
-    script = tmp_path / "child.py"
-    script.write_text(textwrap.dedent(f"""
-        import os, sys, time
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
-        from protein_studio.gui.application import _application
-        app = _application()
-        from protein_studio.gui.main_window import MainWindow
-        window = MainWindow(files=[{str(DATA / "1ubq.pdb")!r}])
-        window.auto_warm_up = False
+    body = """
         window.edits.mutate(4, "W")
         window.variants.add_variant("I3V")
         window.projects.autosave_now()
         window.projects.flush()
-        print("autosaved", flush=True)
-        time.sleep(600)
-    """))
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        assert child.stdout.readline().strip() == "autosaved"
+    """
+    with kill_window(tmp_path, [DATA / "1ubq.pdb"], body) as child:
         child_recovery = recovery_path(child.pid)
         assert child_recovery.is_file()
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-        child.stdout.close()
     window = _window(windows)
     asked = []
     assert window.projects.offer_recovery(ask=lambda text: asked.append(text) or True)

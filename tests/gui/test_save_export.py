@@ -100,7 +100,7 @@ def test_variants_export_as_csv_and_fasta_matches_the_list(short, qtbot, tmp_pat
     expected = []
     for variant in session.variants:
         additive = sum(session.scan.scores[m.position - 1, AMINO_ACIDS.index(m.mt)] for m in variant.mutations)
-        score = window.variants.model_scores.get(str(variant))
+        score = window.session.state.latest_score(str(variant))
         sequence = list(wt)
         for m in variant.mutations:
             sequence[m.position - 1] = m.mt
@@ -110,18 +110,24 @@ def test_variants_export_as_csv_and_fasta_matches_the_list(short, qtbot, tmp_pat
     for r, (name, _n, additive, score, _s) in enumerate(expected):
         assert window.variant_list.table.item(r, 0).text() == name
         assert window.variant_list.table.item(r, 1).text() == f"{additive:.3f}"
-        assert window.variant_list.table.item(r, 2).text() == ("" if score is None else f"{score[0]:.3f}")
+        assert window.variant_list.table.item(r, 2).text() == ("" if score is None else f"{score.score:.3f}")
+    header = window.variant_list.table.horizontalHeaderItem
+    assert header(1).text() == "Additive (random-esm2-tiny)"  # each score column names its model and method
+    assert header(2).text() == "random-esm2-tiny (additive masked-marginals)"
+    assert header(2).toolTip().startswith("Score Variants with random-esm2-tiny, ")
 
     assert window.exports.export_variants(str(tmp_path / "variants.csv"))
     text = (tmp_path / "variants.csv").read_text()
     assert json.loads((tmp_path / "variants.csv.json").read_text())["provenance"]["numbering"] == "sequence"
-    assert text.splitlines()[0] == ("variant,sequence_variant,n_mutations,scan_additive_score,model_score,model,"
-                                    "method,note,sequence")
+    column = "score_random_esm2_tiny_additive_masked_marginals"
+    assert text.splitlines()[0] == ("variant,sequence_variant,n_mutations,scan_additive_score,scan," + column +
+                                    ",note,sequence")
     rows = list(csv.reader(io.StringIO(text)))[1:]
-    assert rows == [[name, name, str(n), f"{additive:.6g}", *(("", "", "") if score is None else
-                                                             (f"{score[0]:.6g}", score[1], score[2])), "", sequence]
-                    for name, n, additive, score, sequence in expected]
-    assert rows[0][5] == "random-esm2-tiny" and "additive" in rows[0][6]
+    label = session.scan.label
+    assert rows == [[name, name, str(n), f"{additive:.6g}", label, "" if score is None else f"{score.score:.6g}", "",
+                     sequence] for name, n, additive, score, sequence in expected]
+    side = json.loads((tmp_path / "variants.csv.json").read_text())["provenance"]
+    assert side["score_columns"][column]["model"] == "random-esm2-tiny" and side["scan"] == label
 
     assert window.exports.export_variants(str(tmp_path / "variants.fasta"))
     records = parse_fasta_text((tmp_path / "variants.fasta").read_text())
@@ -131,7 +137,7 @@ def test_variants_export_as_csv_and_fasta_matches_the_list(short, qtbot, tmp_pat
         fields = dict(item.split("=", 1) for item in record.description.split())
         assert fields["n_mutations"] == str(n)
         assert fields["scan_additive_score"] == f"{additive:.6g}"
-        assert fields.get("model_score") == (None if score is None else f"{score[0]:.6g}")
+        assert fields.get(column) == (None if score is None else f"{score.score:.6g}")
     # an emptied list has nothing to export
     window.session.variants.clear()
     window.session.variants_changed.emit()

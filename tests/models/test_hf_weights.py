@@ -8,7 +8,7 @@ import pytest
 
 from protein_studio.core.errors import JobCancelled, ModelUnavailableError, UserError
 from protein_studio.core.job_context import JobContext
-from protein_studio.models import hf_loading, locations, snapshots, weights
+from protein_studio.models import locations, snapshots, weights
 from protein_studio.models.catalog import all_models, get_spec
 
 

@@ -12,9 +12,15 @@ import numpy as np
 from protein_studio.core.molecules.mutations import MultiMutant
 from protein_studio.core.molecules.sequences import AMINO_ACIDS
 
-__all__ = ["ScanState", "additive_scores", "substitution_mask", "substitution_ranks"]
+__all__ = ["ScanState", "ScanComparison", "compare_scans", "additive_scores", "substitution_mask", "substitution_ranks"]
 
 _AA_INDEX = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
+
+
+def _now() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def substitution_mask(sequence: str) -> np.ndarray:
@@ -75,6 +81,8 @@ class ScanState:
     #: per position: True once its row comes from ``strategy`` itself, False while it is empty or still
     #: shows the one-pass wt-marginal preview that a masked-marginal scan sends first
     final: np.ndarray | None = None
+    #: when the scan was started (UTC, ISO 8601): with the model and strategy it names the scan
+    created: str = field(default_factory=_now)
     _ranks: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -88,6 +96,23 @@ class ScanState:
             index = np.fromiter(self.excluded, dtype=int)
             self.scores[index] = np.nan
             self.final[index] = True
+
+    @property
+    def label(self) -> str:
+        """How the window and the exports name this scan: model, strategy, precision when known, and when it
+        was made (``"esm2_t33_650M_UR50D, masked-marginals, float16, 2026-12-06 14:02"``)."""
+        parts = [self.model, self.strategy]
+        precision = self.provenance.get("precision") if self.provenance else None
+        if precision:
+            parts.append(str(precision))
+        parts.append(self.created[:16].replace("T", " "))
+        return ", ".join(parts) + (" (RANDOM WEIGHTS)" if self.random_weights else "")
+
+    def copy(self) -> "ScanState":
+        """A copy whose arrays later updates do not change."""
+        return ScanState(self.model, self.strategy, self.sequence, self.scores.copy(),
+                         random_weights=self.random_weights, complete=self.complete, excluded=self.excluded,
+                         provenance=dict(self.provenance), final=self.final.copy(), created=self.created)
 
     @classmethod
     def empty(cls, model: str, strategy: str, sequence: str, random_weights: bool = False,
@@ -160,3 +185,47 @@ class ScanState:
         """Sum of single-site scores of ``mutant`` (1-based sequence positions; NaN when one is not
         scanned or off the sequence)."""
         return float(additive_scores(self.scores, [mutant])[0])
+
+
+@dataclass(frozen=True)
+class ScanComparison:
+    """Two scans of one sequence side by side: ``difference`` is ``second - first`` (L x 20, NaN where either
+    has no score or on the wild type's own cell); the correlations are over the substitutions both scored."""
+
+    first: str
+    second: str
+    difference: np.ndarray
+    n: int
+    spearman: float
+    pearson: float
+    first_scores: np.ndarray
+    second_scores: np.ndarray
+
+    def describe(self) -> str:
+        return (f"{self.second} vs {self.first}: Spearman {self.spearman:.3f}, Pearson {self.pearson:.3f} over "
+                f"{self.n} substitutions")
+
+
+def compare_scans(first: ScanState, second: ScanState) -> ScanComparison:
+    """Compare two scans of the same sequence (ranks by Spearman, values by Pearson, and the difference map).
+
+    Raises
+    ------
+    ValueError
+        When the scans are of different sequences.
+    """
+    from scipy.stats import pearsonr, spearmanr
+
+    if first.sequence != second.sequence:
+        raise ValueError("the two scans are of different sequences")
+    mask = substitution_mask(first.sequence)
+    a, b = np.asarray(first.scores, dtype=float), np.asarray(second.scores, dtype=float)
+    both = mask & np.isfinite(a) & np.isfinite(b)
+    difference = np.where(both, b - a, np.nan)
+    n = int(both.sum())
+    if n >= 3 and np.ptp(a[both]) > 0 and np.ptp(b[both]) > 0:
+        rho = float(spearmanr(a[both], b[both]).statistic)
+        r = float(pearsonr(a[both], b[both]).statistic)
+    else:
+        rho = r = float("nan")
+    return ScanComparison(first.label, second.label, difference, n, rho, r, a[both], b[both])

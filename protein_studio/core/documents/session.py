@@ -22,7 +22,7 @@ from protein_studio.core.molecules.mutations import MultiMutant, validate_mutant
 from protein_studio.core.molecules.numbering import NumberingMap, NumberingScheme
 from protein_studio.core.molecules.sequences import AMINO_ACIDS
 
-__all__ = ["Event", "DocumentState", "Session"]
+__all__ = ["Event", "DocumentState", "Session", "VariantScore"]
 
 _AA_INDEX = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
 
@@ -46,9 +46,24 @@ class Event:
 
 
 @dataclass(frozen=True)
+class VariantScore:
+    """A variant's score by one model and method (``"masked-marginals, joint"``), with where it came from."""
+
+    score: float
+    model: str
+    method: str
+    provenance: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.model, self.method
+
+
+@dataclass(frozen=True)
 class _Snapshot:
     document: Document | None
-    scan: ScanState | None
+    scans: tuple = ()
+    active_scan: int = -1
     variants: tuple = ()
     notes: tuple = ()
     model_scores: tuple = ()
@@ -61,16 +76,17 @@ class DocumentState:
     Attributes
     ----------
     document : Document
-    scan : ScanState or None
-        The scan shown on the heatmap (possibly partial).
+    scans : list of ScanState
+        Every scan of the document, oldest first (possibly partial); each is named by its model, strategy,
+        precision and date (:attr:`ScanState.label`).
+    active_scan : int
+        The one the heatmap, the ranked table and the 3D colours show (:attr:`scan`); -1 when there is none.
     variants : list of MultiMutant
         The variant list, in 1-based sequence positions.
     notes : dict of str to str
         Free-text note of a variant, by its canonical name (``str(variant)``).
-    model_scores : dict of str to (float, str, str)
-        Score, model and method of each variant from the last Score Variants job, by canonical name.
-    score_provenance : dict of str to dict
-        Where each model score came from (model, weights, strategy, method, version, date).
+    model_scores : dict of str to dict of (model, method) to VariantScore
+        Every model's score of each variant (by canonical name): one per model and method, the latest kept.
     results : list of dict
         Predictions, comparisons and generated sets: ``{"kind", "name", "data", "arrays",
         "provenance"}`` (plain data and numpy arrays; see :mod:`protein_studio.core.storage.project`).
@@ -87,11 +103,11 @@ class DocumentState:
     """
 
     document: Document
-    scan: ScanState | None = None
+    scans: list = field(default_factory=list)
+    active_scan: int = -1
     variants: list = field(default_factory=list)
     notes: dict = field(default_factory=dict)
     model_scores: dict = field(default_factory=dict)
-    score_provenance: dict = field(default_factory=dict)
     results: list = field(default_factory=list)
     view: dict = field(default_factory=dict)
     saved_sequence: str | None = None
@@ -103,6 +119,33 @@ class DocumentState:
     def __post_init__(self):
         if self.saved_sequence is None:
             self.saved_sequence = self.document.sequence
+        if not 0 <= self.active_scan < len(self.scans):
+            self.active_scan = len(self.scans) - 1
+
+    @property
+    def scan(self) -> ScanState | None:
+        """The scan shown (the chosen one of :attr:`scans`), or None."""
+        return self.scans[self.active_scan] if 0 <= self.active_scan < len(self.scans) else None
+
+    def add_scan(self, scan: ScanState) -> ScanState:
+        """Keep ``scan`` beside the others and show it."""
+        self.scans.append(scan)
+        self.active_scan = len(self.scans) - 1
+        return scan
+
+    def set_score(self, variant_name: str, score: VariantScore) -> None:
+        """Keep ``score`` as the variant's score by its model and method (a newer one replaces it)."""
+        self.model_scores.setdefault(variant_name, {})[score.key] = score
+
+    def latest_score(self, variant_name: str) -> VariantScore | None:
+        """The variant's most recent model score, or None."""
+        scores = self.model_scores.get(variant_name)
+        return list(scores.values())[-1] if scores else None
+
+    @property
+    def has_work(self) -> bool:
+        """Edits, scans, variants or results: work that would be lost with the document."""
+        return bool(self.document.mutated_indices() or self.scans or self.variants or self.results)
 
 
 class Session:
@@ -160,12 +203,9 @@ class Session:
 
     @property
     def scan(self) -> ScanState | None:
+        """The active document's chosen scan."""
         state = self.state
         return state.scan if state is not None else None
-
-    @scan.setter
-    def scan(self, scan: ScanState | None) -> None:
-        self._require_state().scan = scan
 
     @property
     def variants(self) -> list:
@@ -282,16 +322,19 @@ class Session:
     def snapshot(self) -> _Snapshot:
         """Everything :meth:`replace_sequence` and :meth:`replace_document` may change, for undo."""
         state = self.state
-        return _Snapshot(self.document, self.scan, tuple(self.variants),
-                         tuple(state.notes.items()) if state else (), tuple(state.model_scores.items()) if state else ())
+        if state is None:
+            return _Snapshot(None)
+        return _Snapshot(self.document, tuple(state.scans), state.active_scan, tuple(self.variants),
+                         tuple(state.notes.items()), tuple((k, dict(v)) for k, v in state.model_scores.items()))
 
     def restore(self, snapshot: _Snapshot) -> None:
         state = self._require_state()
         state.document = snapshot.document
-        state.scan = snapshot.scan
+        state.scans = list(snapshot.scans)
+        state.active_scan = snapshot.active_scan
         state.variants = list(snapshot.variants)
         state.notes = dict(snapshot.notes)
-        state.model_scores = dict(snapshot.model_scores)
+        state.model_scores = {k: dict(v) for k, v in snapshot.model_scores}
         self.documents_changed.emit()
         self._redraw_all()
 
@@ -300,7 +343,7 @@ class Session:
         scan and model scores go, variants that still fit stay. Undo with :meth:`snapshot`/:meth:`restore`."""
         state = self._require_state()
         state.document = document
-        state.scan = None
+        state.scans, state.active_scan = [], -1
         state.model_scores = {}
         state.variants = [v for v in state.variants if mutant_fits(v, document.wild_type)]
         state.notes = {k: v for k, v in state.notes.items() if k in {str(m) for m in state.variants}}
@@ -335,7 +378,7 @@ class Session:
         self.document = replace(doc, name=name or doc.name, wild_type=sequence, sequence=sequence,
                                 numbering=numbering, chain=chain, scheme=scheme, records=(), record=0,
                                 excluded=excluded_residues(numbering, doc.structure))
-        self.scan = None
+        self.state.scans, self.state.active_scan = [], -1
         self.variants = [v for v in self.variants if mutant_fits(v, sequence)]
         self.document_changed.emit()
         self.scan_changed.emit(None)
@@ -343,11 +386,39 @@ class Session:
 
     # scans ------------------------------------------------------------------------------------
     def begin_scan(self, model: str, strategy: str, random_weights: bool = False) -> ScanState:
-        """Start an empty scan of the current sequence; chunks fill it in."""
+        """Start an empty scan of the current sequence beside the document's other scans, and show it;
+        chunks fill it in."""
         doc = self._require()
-        self.scan = ScanState.empty(model, strategy, doc.sequence, random_weights, excluded=doc.excluded)
+        scan = self._require_state().add_scan(
+            ScanState.empty(model, strategy, doc.sequence, random_weights, excluded=doc.excluded))
         self.scan_changed.emit(None)
-        return self.scan
+        return scan
+
+    def choose_scan(self, index: int) -> None:
+        """Show scan ``index`` of the active document (heatmap, ranked table, 3D colours)."""
+        state = self._require_state()
+        if not 0 <= index < len(state.scans):
+            raise IndexError(f"no scan {index}")
+        if index != state.active_scan:
+            state.active_scan = index
+            self.scan_changed.emit(None)
+
+    def remove_scan(self, index: int) -> ScanState:
+        """Drop scan ``index`` of the active document (the one before it is shown when it was)."""
+        state = self._require_state()
+        scan = state.scans.pop(index)
+        if state.active_scan >= index:
+            state.active_scan = max(state.active_scan - 1, 0 if state.scans else -1)
+        self.scan_changed.emit(None)
+        return scan
+
+    def insert_scan(self, index: int, scan: ScanState, show: bool = True) -> None:
+        """Put a scan back at ``index`` (undoing :meth:`remove_scan`)."""
+        state = self._require_state()
+        state.scans.insert(index, scan)
+        if show or state.active_scan >= index:
+            state.active_scan = index if show else state.active_scan + 1
+        self.scan_changed.emit(None)
 
     def add_scan_chunk(self, positions: Sequence[int], rows: np.ndarray, final: bool = True,
                        scan: ScanState | None = None) -> None:

@@ -1,15 +1,17 @@
 """Autosave on a background thread, and recovery files for projects that were never saved.
 
-The window hands :class:`Autosaver` a :class:`~protein_studio.core.storage.project.ProjectSnapshot` a few seconds
+The window hands :class:`Autosaver` a :class:`~protein_studio.core.storage.project.ProjectSnapshot` shortly
 after each change; one thread writes the newest one (older ones still waiting are skipped) with
 :func:`~protein_studio.core.storage.project.save_project`, so the GUI thread never waits for the disk. A project
-that has a file is saved into it; one that has none goes to a recovery file in
-``<config dir>/recovery/autosave-<pid>.psproj``. A normal exit removes the recovery file; after a crash or
-``kill -9`` the next start finds it (its process is gone) and offers to restore it.
+that has a file is saved into it, and a marker ``<config dir>/recovery/autosave-<pid>.json`` names that file
+while it is open; one that has none goes to a recovery file ``<config dir>/recovery/autosave-<pid>.psproj``.
+A normal exit removes both; after a crash or ``kill -9`` the next start finds them (their process is gone)
+and offers the autosaved work: the recovery file, or the project file the marker names.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -19,7 +21,8 @@ from typing import Callable
 
 from protein_studio.core.storage.project import ProjectError, ProjectSnapshot, project_summary, save_project
 
-__all__ = ["Autosaver", "RecoveryFile", "recovery_dir", "recovery_path", "find_recovery_files"]
+__all__ = ["Autosaver", "RecoveryFile", "recovery_dir", "recovery_path", "marker_path", "mark_open_project",
+           "find_recovery_files"]
 
 RECOVERY_PREFIX = "autosave-"
 
@@ -36,6 +39,26 @@ def recovery_path(pid: int | None = None) -> Path:
     return recovery_dir() / f"{RECOVERY_PREFIX}{os.getpid() if pid is None else pid}.psproj"
 
 
+def marker_path(pid: int | None = None) -> Path:
+    """This process's marker of the project file it has open."""
+    return recovery_dir() / f"{RECOVERY_PREFIX}{os.getpid() if pid is None else pid}.json"
+
+
+def mark_open_project(path: Path | None) -> None:
+    """Name the project file this process autosaves into (None: it has none open); a crash leaves the marker."""
+    marker = marker_path()
+    if path is None:
+        marker.unlink(missing_ok=True)
+        return
+    from protein_studio.core.files import write_text_atomically
+
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(marker, json.dumps({"project": str(Path(path).resolve()), "pid": os.getpid()}))
+    except Exception:  # noqa: BLE001 - a marker that cannot be written only means no offer after a crash
+        pass
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -50,17 +73,27 @@ def _alive(pid: int) -> bool:
 
 @dataclass(frozen=True)
 class RecoveryFile:
-    """Work autosaved by a Protein Studio that did not close normally."""
+    """Work autosaved by a Protein Studio that did not close normally: a recovery file of a project that had
+    no file, or (``project``) the project file it autosaved into; ``marker`` is what to remove once it is
+    dealt with."""
 
     path: Path
     modified: float
     documents: list
+    project: bool = False
+    marker: Path | None = None
 
     @property
     def description(self) -> str:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.modified))
         names = ", ".join(self.documents[:4]) + (", ..." if len(self.documents) > 4 else "")
-        return f"{len(self.documents)} document{'s' if len(self.documents) != 1 else ''} autosaved {when}: {names}"
+        where = f" in the project {self.path.name}" if self.project else ""
+        return (f"{len(self.documents)} document{'s' if len(self.documents) != 1 else ''} autosaved{where} {when}: "
+                f"{names}")
+
+    def forget(self) -> None:
+        """Remove the recovery file (never a project file) or the marker."""
+        (self.marker or self.path).unlink(missing_ok=True)
 
 
 def find_recovery_files() -> list[RecoveryFile]:
@@ -83,6 +116,21 @@ def find_recovery_files() -> list[RecoveryFile]:
             continue
         if summary["documents"]:
             found.append(RecoveryFile(path, path.stat().st_mtime, [d["name"] for d in summary["documents"]]))
+    for marker in folder.glob(f"{RECOVERY_PREFIX}*.json"):
+        try:
+            pid = int(marker.stem[len(RECOVERY_PREFIX):])
+            project = Path(json.loads(marker.read_text(encoding="utf-8"))["project"])
+        except (ValueError, KeyError, TypeError, OSError):
+            continue
+        if _alive(pid):
+            continue
+        try:
+            summary = project_summary(project)
+        except ProjectError:
+            marker.unlink(missing_ok=True)  # the project is gone or unreadable: nothing to offer
+            continue
+        found.append(RecoveryFile(project, project.stat().st_mtime, [d["name"] for d in summary["documents"]],
+                                  project=True, marker=marker))
     return sorted(found, key=lambda r: r.modified, reverse=True)
 
 

@@ -21,13 +21,14 @@ from protein_studio.core.molecules.numbering import NumberingScheme
 from protein_studio.core.molecules.sequences import AMINO_ACIDS, ProteinSequence, format_fasta
 
 __all__ = [
-    "VariantRow", "VARIANT_COLUMNS", "variant_rows", "document_record", "variant_table", "variants_fasta",
+    "VariantRow", "VARIANT_COLUMNS", "VARIANT_TAIL", "score_column", "variant_rows", "document_record", "variant_table", "variants_fasta",
     "SCAN_COLUMNS", "SCAN_WIDE_COLUMNS", "scan_long_rows", "scan_wide_rows",
 ]
 
-#: Columns of the variant CSV, in order.
-VARIANT_COLUMNS = ("variant", "sequence_variant", "n_mutations", "scan_additive_score", "model_score", "model",
-                   "method", "note", "sequence")
+#: The first columns of the variant CSV; one ``score_<model>_<method>`` column per model and method that scored a
+#: variant follows, then :data:`VARIANT_TAIL`.
+VARIANT_COLUMNS = ("variant", "sequence_variant", "n_mutations", "scan_additive_score", "scan")
+VARIANT_TAIL = ("note", "sequence")
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,12 @@ class VariantRow:
         0-based indices of its mutated residues.
     n_mutations : int
     scan_additive_score : float or None
-        Sum of its single-site scores from the session's scan; None when there is no scan or one of
-        its positions is not scanned.
-    model_score : float or None
-        Score from the last "Score Variants" job; None when not scored.
-    model, method : str
-        What produced ``model_score`` (empty when not scored).
+        Sum of its single-site scores from the scan shown; None when there is no scan or one of its positions
+        is not scanned.
+    scan : str
+        That scan's name (model, strategy, precision, date); empty without a scan.
+    scores : tuple of VariantScore
+        Every model's score of the variant (one per model and method), oldest first.
     sequence : str
         The full mutated sequence.
     sequence_variant : str
@@ -60,12 +61,16 @@ class VariantRow:
     positions: tuple
     n_mutations: int
     scan_additive_score: float | None
-    model_score: float | None
-    model: str
-    method: str
+    scan: str
+    scores: tuple
     sequence: str
     sequence_variant: str = ""
     note: str = ""
+
+    @property
+    def latest(self):
+        """The most recent model score (what the variant list's Model score column shows), or None."""
+        return self.scores[-1] if self.scores else None
 
 
 def _number(value: Any) -> float | None:
@@ -76,9 +81,9 @@ def _number(value: Any) -> float | None:
 
 
 def variant_rows(wild_type: str, variants: Iterable[MultiMutant], scan: Any = None,
-                 model_scores: Mapping[str, tuple[float, str, str]] | None = None,
+                 model_scores: Mapping[str, Mapping] | None = None,
                  scheme: NumberingScheme | None = None, notes: Mapping[str, str] | None = None) -> list[VariantRow]:
-    """The variant list's rows: names, additive scan scores, model scores and mutated sequences.
+    """The variant list's rows: names, additive scan scores, every model's scores and mutated sequences.
 
     Parameters
     ----------
@@ -87,11 +92,10 @@ def variant_rows(wild_type: str, variants: Iterable[MultiMutant], scan: Any = No
     variants : iterable of MultiMutant
         In 1-based sequence positions.
     scan : ScanState, optional
-        The session's scan; its :meth:`~protein_studio.core.documents.scans.ScanState.additive_score` gives
-        the additive score.
+        The scan shown; its :meth:`~protein_studio.core.documents.scans.ScanState.additive_score` gives the
+        additive score and its label names it.
     model_scores : mapping, optional
-        Canonical variant (sequence positions, ``str(variant)``) -> ``(score, model, method)`` from the
-        last scoring job.
+        Canonical variant (sequence positions, ``str(variant)``) -> {(model, method): VariantScore}.
     scheme : NumberingScheme, optional
         Names the variants (default: sequence numbering).
     notes : mapping, optional
@@ -106,11 +110,42 @@ def variant_rows(wild_type: str, variants: Iterable[MultiMutant], scan: Any = No
     rows = []
     for variant in variants:
         additive = _number(scan.additive_score(variant)) if scan is not None else None
-        score, model, method = model_scores.get(str(variant), (None, "", ""))
+        scores = tuple(model_scores.get(str(variant), {}).values())
         rows.append(VariantRow(scheme.name_mutant(variant), tuple(m.position - 1 for m in variant.mutations),
-                               len(variant.mutations), additive, _number(score), model, method,
+                               len(variant.mutations), additive, scan.label if scan is not None else "", scores,
                                apply_mutant(wild_type, variant), str(variant), (notes or {}).get(str(variant), "")))
     return rows
+
+
+def _slug(text: str) -> str:
+    return "_".join(part for part in "".join(c if c.isalnum() else "_" for c in text).split("_") if part)
+
+
+def score_column(model: str, method: str) -> str:
+    """The variant CSV's column of one model and method: ``score_esm2_t33_650M_UR50D_masked_marginals_joint``."""
+    return f"score_{_slug(model)}_{_slug(method)}"
+
+
+def variant_table(rows: Sequence[VariantRow]) -> tuple[list[str], list[list]]:
+    """The variant CSV: :data:`VARIANT_COLUMNS`, a column per model and method that scored any variant (named
+    by them, see :func:`score_column`), then :data:`VARIANT_TAIL`; scores empty where not computed.
+
+    Returns
+    -------
+    columns, rows
+    """
+    keys: list[tuple[str, str]] = []
+    for row in rows:
+        for score in row.scores:
+            if (score.model, score.method) not in keys:
+                keys.append((score.model, score.method))
+    columns = [*VARIANT_COLUMNS, *(score_column(*key) for key in keys), *VARIANT_TAIL]
+    table = []
+    for row in rows:
+        by_key = {(s.model, s.method): s.score for s in row.scores}
+        table.append([row.variant, row.sequence_variant, row.n_mutations, _text(row.scan_additive_score), row.scan,
+                      *(_text(_number(by_key.get(key))) for key in keys), row.note, row.sequence])
+    return columns, table
 
 
 def _text(value: float | None) -> str:
@@ -134,18 +169,9 @@ def document_record(name: str, sequence: str, mutant: MultiMutant | None,
     return ProteinSequence(f"{name}_{named}", sequence, description)
 
 
-def variant_table(rows: Sequence[VariantRow]) -> list[list]:
-    """The rows of the variant CSV, in the columns of :data:`VARIANT_COLUMNS`; scores empty where not
-    computed."""
-    return [[row.variant, row.sequence_variant, row.n_mutations, _text(row.scan_additive_score),
-             _text(row.model_score), row.model, row.method, row.note, row.sequence] for row in rows]
-
-
 def variants_fasta(rows: Sequence[VariantRow], name: str, line_width: int = 60) -> str:
-    """FASTA text, one record per variant: ``>NAME_E104K:G238S scan_additive_score=... model_score=...``.
-
-    Scores not computed are left out of the header; ``model=`` and ``method=`` follow a model score.
-    """
+    """FASTA text, one record per variant: ``>NAME_E104K:G238S scan_additive_score=... score_<model>_<method>=...``
+    (each model score named by its model and method, as in the CSV); scores not computed are left out."""
     records = []
     for row in rows:
         fields = [f"n_mutations={row.n_mutations}"]
@@ -153,10 +179,8 @@ def variants_fasta(rows: Sequence[VariantRow], name: str, line_width: int = 60) 
             fields.append(f"sequence_variant={row.sequence_variant}")
         if row.scan_additive_score is not None:
             fields.append(f"scan_additive_score={_text(row.scan_additive_score)}")
-        if row.model_score is not None:
-            fields.append(f"model_score={_text(row.model_score)}")
-            fields += [f"{key}={value.replace(' ', '_')}" for key, value in (("model", row.model),
-                                                                          ("method", row.method)) if value]
+        for score in row.scores:
+            fields.append(f"{score_column(score.model, score.method)}={_text(_number(score.score))}")
         records.append(ProteinSequence(f"{name}_{row.variant}", row.sequence, " ".join(fields)))
     return format_fasta(records, line_width)
 

@@ -15,13 +15,17 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, ``PRAGMA application_i
     meta(key PRIMARY KEY, value)                   application version, created, modified, active document
     blobs(sha256 PRIMARY KEY, data)                file bytes and arrays, by content
     documents(id, position, name, wild_type, sequence, chain, record, scheme JSON, view JSON,
-              saved_sequence, paths JSON, undo JSON, undo_index)       undo: steps of [index, old, new] edits
+              saved_sequence, paths JSON, undo JSON, undo_index,   undo: steps of [index, old, new] edits
+              confidence, active_scan)          what the B-factor column holds (the user's word), the scan shown
     sources(document_id, position, file_name, sha256 -> blobs)
-    scans(document_id PRIMARY KEY, model, strategy, sequence, scores -> blobs, final -> blobs,
-          excluded JSON, random_weights, complete, provenance JSON)
+    scans(id, document_id, position, model, strategy, sequence, scores -> blobs, final -> blobs,
+          excluded JSON, random_weights, complete, provenance JSON, created)        every scan of a document
     variants(id, document_id, position, mutant, note)            mutant in 1-based sequence positions
-    variant_scores(variant_id PRIMARY KEY, score, model, method, provenance JSON)
+    variant_scores(variant_id, position, score, model, method, provenance JSON)   one per model and method
     results(id, document_id, position, kind, name, data JSON, arrays JSON name -> blobs, provenance JSON)
+
+Version 2 keeps every scan of a document (version 1 kept one) and every model's score of a variant (one), and
+the B-factor column choice and the chosen scan; :data:`MIGRATIONS` brings version-1 files to it.
 
 Migrations: :data:`MIGRATIONS` maps a schema version to the SQL that brings a file from it to the next;
 opening an older file migrates a copy in memory and saving writes the current schema. A file from a newer
@@ -48,17 +52,42 @@ from protein_studio.core.provenance import provenance_now
 
 __all__ = [
     "SCHEMA_VERSION", "APPLICATION_ID", "PROJECT_SUFFIX", "MIGRATIONS", "ProjectError", "ProjectSnapshot",
-    "snapshot", "save_project", "load_project", "primer_record", "project_summary", "array_bytes", "array_from_bytes",
+    "snapshot", "save_project", "load_project", "merge_states", "merge_into", "primer_record", "project_summary", "array_bytes", "array_from_bytes",
     "prediction_record", "generated_record",
 ]
 
 #: Version of the schema this application writes and reads.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: SQLite application id of Protein Studio projects ("PStu").
 APPLICATION_ID = 0x50537475
 PROJECT_SUFFIX = ".psproj"
-#: schema version -> SQL that upgrades a file from it to the next version (none yet: version 1 is the first).
-MIGRATIONS: dict[int, str] = {}
+#: schema version -> SQL that upgrades a file from it to the next version.
+MIGRATIONS: dict[int, str] = {
+    1: """
+ALTER TABLE documents ADD COLUMN confidence TEXT;
+ALTER TABLE documents ADD COLUMN active_scan INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE scans_2 (
+    id INTEGER PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, model TEXT NOT NULL, strategy TEXT NOT NULL, sequence TEXT NOT NULL,
+    scores TEXT NOT NULL REFERENCES blobs(sha256), final TEXT NOT NULL REFERENCES blobs(sha256),
+    excluded TEXT NOT NULL DEFAULT '[]', random_weights INTEGER NOT NULL DEFAULT 0,
+    complete INTEGER NOT NULL DEFAULT 0, provenance TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL DEFAULT '');
+INSERT INTO scans_2 (document_id, position, model, strategy, sequence, scores, final, excluded, random_weights,
+                     complete, provenance, created)
+    SELECT document_id, 0, model, strategy, sequence, scores, final, excluded, random_weights, complete, provenance,
+           COALESCE(json_extract(provenance, '$.date'), '') FROM scans;
+DROP TABLE scans;
+ALTER TABLE scans_2 RENAME TO scans;
+CREATE TABLE variant_scores_2 (
+    variant_id INTEGER NOT NULL REFERENCES variants(id) ON DELETE CASCADE, position INTEGER NOT NULL,
+    score REAL NOT NULL, model TEXT NOT NULL, method TEXT NOT NULL, provenance TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (variant_id, model, method));
+INSERT INTO variant_scores_2 (variant_id, position, score, model, method, provenance)
+    SELECT variant_id, 0, score, model, method, provenance FROM variant_scores;
+DROP TABLE variant_scores;
+ALTER TABLE variant_scores_2 RENAME TO variant_scores
+""",
+}
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,22 +96,24 @@ CREATE TABLE documents (
     id INTEGER PRIMARY KEY, position INTEGER NOT NULL, name TEXT NOT NULL, wild_type TEXT NOT NULL,
     sequence TEXT NOT NULL, chain TEXT, record INTEGER NOT NULL DEFAULT 0, scheme TEXT NOT NULL,
     view TEXT NOT NULL DEFAULT '{}', saved_sequence TEXT, paths TEXT NOT NULL DEFAULT '[]',
-    undo TEXT NOT NULL DEFAULT '[]', undo_index INTEGER NOT NULL DEFAULT 0);
+    undo TEXT NOT NULL DEFAULT '[]', undo_index INTEGER NOT NULL DEFAULT 0, confidence TEXT,
+    active_scan INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE sources (
     document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE, position INTEGER NOT NULL,
     file_name TEXT NOT NULL, sha256 TEXT NOT NULL REFERENCES blobs(sha256));
 CREATE TABLE scans (
-    document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE, model TEXT NOT NULL,
-    strategy TEXT NOT NULL, sequence TEXT NOT NULL, scores TEXT NOT NULL REFERENCES blobs(sha256),
-    final TEXT NOT NULL REFERENCES blobs(sha256), excluded TEXT NOT NULL DEFAULT '[]',
-    random_weights INTEGER NOT NULL DEFAULT 0, complete INTEGER NOT NULL DEFAULT 0,
-    provenance TEXT NOT NULL DEFAULT '{}');
+    id INTEGER PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, model TEXT NOT NULL, strategy TEXT NOT NULL, sequence TEXT NOT NULL,
+    scores TEXT NOT NULL REFERENCES blobs(sha256), final TEXT NOT NULL REFERENCES blobs(sha256),
+    excluded TEXT NOT NULL DEFAULT '[]', random_weights INTEGER NOT NULL DEFAULT 0,
+    complete INTEGER NOT NULL DEFAULT 0, provenance TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL DEFAULT '');
 CREATE TABLE variants (
     id INTEGER PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     position INTEGER NOT NULL, mutant TEXT NOT NULL, note TEXT NOT NULL DEFAULT '');
 CREATE TABLE variant_scores (
-    variant_id INTEGER PRIMARY KEY REFERENCES variants(id) ON DELETE CASCADE, score REAL NOT NULL,
-    model TEXT NOT NULL, method TEXT NOT NULL, provenance TEXT NOT NULL DEFAULT '{}');
+    variant_id INTEGER NOT NULL REFERENCES variants(id) ON DELETE CASCADE, position INTEGER NOT NULL,
+    score REAL NOT NULL, model TEXT NOT NULL, method TEXT NOT NULL, provenance TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (variant_id, model, method));
 CREATE TABLE results (
     id INTEGER PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     position INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}',
@@ -133,19 +164,11 @@ def snapshot(session, meta: dict | None = None) -> ProjectSnapshot:
     immutable parts shared)."""
     from dataclasses import replace
 
-    from protein_studio.core.documents.scans import ScanState
-
     states = []
     for state in session.states:
-        scan = state.scan
-        if scan is not None:
-            scan = ScanState(scan.model, scan.strategy, scan.sequence, scan.scores.copy(),
-                             random_weights=scan.random_weights, complete=scan.complete, final=scan.final.copy(),
-                             excluded=scan.excluded, provenance=dict(scan.provenance))
-        states.append(replace(state, scan=scan, variants=list(state.variants), notes=dict(state.notes),
-                              undo=json.loads(json.dumps(state.undo)),
-                              model_scores=dict(state.model_scores),
-                              score_provenance={k: dict(v) for k, v in state.score_provenance.items()},
+        states.append(replace(state, scans=[scan.copy() for scan in state.scans], variants=list(state.variants),
+                              notes=dict(state.notes), undo=json.loads(json.dumps(state.undo)),
+                              model_scores={k: dict(v) for k, v in state.model_scores.items()},
                               results=[_copy_result(r) for r in state.results], view=json.loads(json.dumps(state.view))))
     return ProjectSnapshot(tuple(states), max(session.active, 0), dict(meta or {}))
 
@@ -282,31 +305,30 @@ def _write_state(con: sqlite3.Connection, position: int, state, keep: set[str]) 
     doc = state.document
     cursor = con.execute(
         "INSERT INTO documents (position, name, wild_type, sequence, chain, record, scheme, view, saved_sequence,"
-        " paths, undo, undo_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " paths, undo, undo_index, confidence, active_scan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (position, doc.name, doc.wild_type, doc.sequence, doc.chain, int(doc.record),
          json.dumps(doc.scheme.to_dict()), json.dumps(state.view), state.saved_sequence,
-         json.dumps([str(p) for p in doc.paths]), json.dumps(state.undo), int(state.undo_index)))
+         json.dumps([str(p) for p in doc.paths]), json.dumps(state.undo), int(state.undo_index), doc.confidence,
+         int(state.active_scan)))
     doc_id = cursor.lastrowid
     for k, (file_name, data) in enumerate(doc.sources):
         con.execute("INSERT INTO sources (document_id, position, file_name, sha256) VALUES (?, ?, ?, ?)",
                     (doc_id, k, file_name, _blob(con, bytes(data), keep)))
-    scan = state.scan
-    if scan is not None:
+    for k, scan in enumerate(state.scans):
         con.execute(
-            "INSERT INTO scans (document_id, model, strategy, sequence, scores, final, excluded, random_weights,"
-            " complete, provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (doc_id, scan.model, scan.strategy, scan.sequence, _blob(con, array_bytes(scan.scores), keep),
+            "INSERT INTO scans (document_id, position, model, strategy, sequence, scores, final, excluded,"
+            " random_weights, complete, provenance, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc_id, k, scan.model, scan.strategy, scan.sequence, _blob(con, array_bytes(scan.scores), keep),
              _blob(con, array_bytes(scan.final.astype(bool)), keep), json.dumps(sorted(scan.excluded)),
-             int(scan.random_weights), int(scan.complete), json.dumps(scan.provenance)))
+             int(scan.random_weights), int(scan.complete), json.dumps(scan.provenance), scan.created))
     for k, variant in enumerate(state.variants):
         name = str(variant)
         cursor = con.execute("INSERT INTO variants (document_id, position, mutant, note) VALUES (?, ?, ?, ?)",
                              (doc_id, k, name, state.notes.get(name, "")))
-        if name in state.model_scores:
-            score, model, method = state.model_scores[name]
-            con.execute("INSERT INTO variant_scores (variant_id, score, model, method, provenance) "
-                        "VALUES (?, ?, ?, ?, ?)", (cursor.lastrowid, float(score), model, method,
-                                                   json.dumps(state.score_provenance.get(name, {}))))
+        for j, score in enumerate(state.model_scores.get(name, {}).values()):
+            con.execute("INSERT INTO variant_scores (variant_id, position, score, model, method, provenance) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", (cursor.lastrowid, j, float(score.score), score.model,
+                                                      score.method, json.dumps(score.provenance)))
     for k, result in enumerate(state.results):
         arrays = {name: _blob(con, array_bytes(value), keep) for name, value in result.get("arrays", {}).items()}
         con.execute("INSERT INTO results (document_id, position, kind, name, data, arrays, provenance) "
@@ -352,7 +374,7 @@ def load_project(path: str | Path) -> ProjectSnapshot:
     """
     from protein_studio.core.documents.document import document_from_sources
     from protein_studio.core.documents.scans import ScanState
-    from protein_studio.core.documents.session import DocumentState
+    from protein_studio.core.documents.session import DocumentState, VariantScore
 
     con, source = _read(path)
     try:
@@ -360,38 +382,40 @@ def load_project(path: str | Path) -> ProjectSnapshot:
         states = []
         meta = dict(con.execute("SELECT key, value FROM meta"))
         rows = con.execute("SELECT id, name, wild_type, sequence, chain, record, scheme, view, saved_sequence, paths, "
-                           "undo, undo_index FROM documents ORDER BY position").fetchall()
-        for doc_id, name, wild_type, sequence, chain, record, scheme, view, saved, paths, undo, undo_index in rows:
+                           "undo, undo_index, confidence, active_scan FROM documents ORDER BY position").fetchall()
+        for (doc_id, name, wild_type, sequence, chain, record, scheme, view, saved, paths, undo, undo_index, confidence,
+             active_scan) in rows:
             sources = [(file_name, blobs[digest]) for file_name, digest in con.execute(
                 "SELECT file_name, sha256 FROM sources WHERE document_id = ? ORDER BY position", (doc_id,))]
             try:
                 document = document_from_sources(sources, name=name, wild_type=wild_type, sequence=sequence,
                                                   chain=chain, record=record,
                                                   scheme=NumberingScheme.from_dict(json.loads(scheme)),
-                                                  paths=json.loads(paths))
+                                                  paths=json.loads(paths), confidence=confidence)
             except InputError as exc:
                 raise ProjectError(f"document '{name}' cannot be rebuilt: {exc}", source=source) from None
-            state = DocumentState(document, view=json.loads(view), saved_sequence=saved, undo=json.loads(undo),
-                                  undo_index=int(undo_index))
-            scan = con.execute("SELECT model, strategy, sequence, scores, final, excluded, random_weights, complete,"
-                               " provenance FROM scans WHERE document_id = ?", (doc_id,)).fetchone()
-            if scan is not None:
-                model, strategy, scan_sequence, scores, final, excluded, random_weights, complete, provenance = scan
-                state.scan = ScanState(model, strategy, scan_sequence, array_from_bytes(blobs[scores]).astype(float),
+            scans = []
+            for (model, strategy, scan_sequence, scores, final, excluded, random_weights, complete, provenance,
+                 created) in con.execute("SELECT model, strategy, sequence, scores, final, excluded, random_weights,"
+                                         " complete, provenance, created FROM scans WHERE document_id = ?"
+                                         " ORDER BY position", (doc_id,)):
+                scans.append(ScanState(model, strategy, scan_sequence, array_from_bytes(blobs[scores]).astype(float),
                                        random_weights=bool(random_weights), complete=bool(complete),
                                        final=array_from_bytes(blobs[final]).astype(bool),
-                                       excluded=frozenset(json.loads(excluded)), provenance=json.loads(provenance))
+                                       excluded=frozenset(json.loads(excluded)), provenance=json.loads(provenance),
+                                       created=created or ""))
+            state = DocumentState(document, scans=scans, active_scan=int(active_scan), view=json.loads(view),
+                                  saved_sequence=saved, undo=json.loads(undo), undo_index=int(undo_index))
             for variant_id, mutant, note in con.execute(
                     "SELECT id, mutant, note FROM variants WHERE document_id = ? ORDER BY position", (doc_id,)):
                 variant = parse_mutant(mutant)
                 state.variants.append(variant)
                 if note:
                     state.notes[str(variant)] = note
-                score = con.execute("SELECT score, model, method, provenance FROM variant_scores WHERE variant_id = ?",
-                                    (variant_id,)).fetchone()
-                if score is not None:
-                    state.model_scores[str(variant)] = (float(score[0]), score[1], score[2])
-                    state.score_provenance[str(variant)] = json.loads(score[3])
+                for score, model, method, provenance in con.execute(
+                        "SELECT score, model, method, provenance FROM variant_scores WHERE variant_id = ? "
+                        "ORDER BY position", (variant_id,)):
+                    state.set_score(str(variant), VariantScore(float(score), model, method, json.loads(provenance)))
             for kind, result_name, data, arrays, provenance in con.execute(
                     "SELECT kind, name, data, arrays, provenance FROM results WHERE document_id = ? ORDER BY position",
                     (doc_id,)):
@@ -433,21 +457,27 @@ def project_summary(path: str | Path) -> dict[str, Any]:
             item: dict[str, Any] = {"name": name, "length": len(sequence),
                                     "numbering": json.loads(scheme).get("description", ""),
                                     "files": [Path(p).name for p in json.loads(paths)]}
-            scan = con.execute("SELECT model, strategy, final, excluded, complete, random_weights, provenance "
-                               "FROM scans WHERE document_id = ?", (doc_id,)).fetchone()
-            if scan is not None:
-                final = array_from_bytes(_BlobReader(con)[scan[2]])
-                excluded = len(json.loads(scan[3]))
-                item["scan"] = {"model": scan[0], "strategy": scan[1], "complete": bool(scan[4]),
-                                "positions_done": int(np.count_nonzero(final)) - excluded,
-                                "positions": int(final.size) - excluded, "random_weights": bool(scan[5]),
-                                "provenance": json.loads(scan[6])}
+            item["scans"] = []
+            for model, strategy, final, excluded, complete, random_weights, provenance, created in con.execute(
+                    "SELECT model, strategy, final, excluded, complete, random_weights, provenance, created "
+                    "FROM scans WHERE document_id = ? ORDER BY position", (doc_id,)).fetchall():
+                final = array_from_bytes(_BlobReader(con)[final])
+                excluded = len(json.loads(excluded))
+                item["scans"].append({"model": model, "strategy": strategy, "complete": bool(complete),
+                                      "positions_done": int(np.count_nonzero(final)) - excluded,
+                                      "positions": int(final.size) - excluded, "random_weights": bool(random_weights),
+                                      "created": created, "provenance": json.loads(provenance)})
+            shown = con.execute("SELECT active_scan FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
+            item["chosen_scan"] = int(shown) if item["scans"] else None
             item["variants"] = con.execute("SELECT COUNT(*) FROM variants WHERE document_id = ?", (doc_id,)).fetchone()[0]
             item["notes"] = con.execute("SELECT COUNT(*) FROM variants WHERE document_id = ? AND note != ''",
                                         (doc_id,)).fetchone()[0]
             item["scored_variants"] = con.execute(
-                "SELECT COUNT(*) FROM variant_scores JOIN variants ON variants.id = variant_id WHERE document_id = ?",
-                (doc_id,)).fetchone()[0]
+                "SELECT COUNT(DISTINCT variant_id) FROM variant_scores JOIN variants ON variants.id = variant_id "
+                "WHERE document_id = ?", (doc_id,)).fetchone()[0]
+            item["score_models"] = [f"{model}, {method}" for model, method in con.execute(
+                "SELECT DISTINCT model, method FROM variant_scores JOIN variants ON variants.id = variant_id "
+                "WHERE document_id = ? ORDER BY model, method", (doc_id,))]
             item["results"] = [{"kind": kind, "name": result_name} for kind, result_name in con.execute(
                 "SELECT kind, name FROM results WHERE document_id = ? ORDER BY position", (doc_id,))]
             documents.append(item)
@@ -459,16 +489,63 @@ def project_summary(path: str | Path) -> dict[str, Any]:
     return {"file": source, "schema": version, "meta": meta, "documents": documents}
 
 
-def merge_into(path: str | Path, states: Sequence, meta: dict | None = None) -> Path:
-    """Add document states to a project (created when missing), keeping what it holds: how batch commands
-    (``--project``) hand their results to the window."""
+def merge_states(existing: Sequence, incoming: Sequence) -> tuple[list, list[str]]:
+    """``existing`` document states with ``incoming`` ones merged in: a document of the same name and wild type
+    gains the newcomer's scans, variants, notes, model scores and results; one of a known name but another
+    sequence is added under a name of its own (``"name (2)"``), never in place of the first.
+
+    Returns
+    -------
+    states, notes
+        The merged states, and one line for each document that had to be renamed.
+    """
+    from dataclasses import replace
+
+    out = list(existing)
+    notes = []
+    for state in incoming:
+        doc = state.document
+        same = next((s for s in out if s.document.name == doc.name and s.document.wild_type == doc.wild_type), None)
+        if same is None:
+            names = {s.document.name for s in out}
+            if doc.name in names:
+                k = 2
+                while f"{doc.name} ({k})" in names:
+                    k += 1
+                notes.append(f"the project already holds a document named {doc.name!r} with another sequence; this "
+                             f"one is added as {doc.name + f' ({k})'!r}")
+                state = replace(state, document=replace(doc, name=f"{doc.name} ({k})"))
+            out.append(state)
+            continue
+        for scan in state.scans:
+            same.add_scan(scan)
+        for variant in state.variants:
+            if variant not in same.variants:
+                same.variants.append(variant)
+        same.notes.update(state.notes)
+        for name, scores in state.model_scores.items():
+            for score in scores.values():
+                same.set_score(name, score)
+        same.results.extend(state.results)
+    return out, notes
+
+
+def merge_into(path: str | Path, states: Sequence, meta: dict | None = None) -> tuple[Path, list[str]]:
+    """Add document states to a project (created when missing), keeping what it holds (see
+    :func:`merge_states`): how batch commands (``--project``) hand their results to the window.
+
+    Returns
+    -------
+    path, notes
+    """
     path = Path(path)
     existing: Iterable = ()
     active = 0
     if path.exists():
         loaded = load_project(path)
         existing, active = loaded.states, loaded.active
-    return save_project(path, ProjectSnapshot(tuple(existing) + tuple(states), active, dict(meta or {})))
+    merged, notes = merge_states(list(existing), list(states))
+    return save_project(path, ProjectSnapshot(tuple(merged), active, dict(meta or {}))), notes
 
 
 # ------------------------------------------------------------------------------------------ result records

@@ -180,8 +180,7 @@ class DocumentController(QObject):
         if not 0 <= index < len(self.session.states):
             return False
         state = self.session.states[index]
-        has_work = (state.document.mutated_indices() or state.scan is not None or state.variants or state.results)
-        if w.confirm_close and w.projects.path is None and has_work:
+        if w.confirm_close and w.projects.path is None and state.has_work:
             if self.ask_close_document(state.document.name) != QMessageBox.Discard:
                 return False
         w.scans.cancel_jobs_of(state)

@@ -35,10 +35,11 @@ class EditController(QObject):
 
     def add_edit_actions(self, menu) -> None:
         w = self.window
-        undo = self.undo_group.createUndoAction(w, "&Undo")
+        self.undo_action = undo = self.undo_group.createUndoAction(w, "&Undo")  # its text names the step
         undo.setShortcut(QKeySequence.Undo)
-        undo.setStatusTip("Undo the last edit of the shown document (mutations, pastes, chain or record changes)")
-        redo = self.undo_group.createRedoAction(w, "&Redo")
+        undo.setStatusTip("Undo the last change of the shown document (mutations, pastes, chain or record changes, "
+                          "scans and assays removed or renamed)")
+        self.redo_action = redo = self.undo_group.createRedoAction(w, "&Redo")
         redo.setShortcut(QKeySequence.Redo)
         redo.setStatusTip("Redo the edit undone last")
         menu.addAction(undo)

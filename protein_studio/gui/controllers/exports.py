@@ -12,8 +12,8 @@ from protein_studio.core.errors import UserError
 from protein_studio.core.files import write_text_atomically
 from protein_studio.core.molecules.sequences import format_fasta
 from protein_studio.core.provenance import table_provenance
-from protein_studio.core.storage.export import (SCAN_COLUMNS, SCAN_WIDE_COLUMNS, VARIANT_COLUMNS, document_record,
-                                                scan_long_rows, scan_wide_rows, variant_table, variants_fasta)
+from protein_studio.core.storage.export import (SCAN_COLUMNS, SCAN_WIDE_COLUMNS, document_record, scan_long_rows,
+                                                scan_wide_rows, score_column, variant_table, variants_fasta)
 from protein_studio.core.tables import write_table
 from protein_studio.gui.file_dialogs import save_file
 from protein_studio.gui.menus import add_action
@@ -196,9 +196,10 @@ class ExportController(QObject):
     def export_variants(self, path: str) -> bool:
         """Write the variant list to ``path``: FASTA for ``.fasta``/``.fa``/``.faa``, else CSV.
 
-        CSV columns: variant, n_mutations, scan_additive_score, model_score, model, method, sequence;
-        FASTA: one record per variant with its full sequence and its scores in the header. The numbers
-        are those the variant list shows (empty where not computed).
+        CSV columns: variant, sequence_variant, n_mutations, scan_additive_score, scan (the scan's name), a
+        ``score_<model>_<method>`` column for each model and method that scored a variant, note, sequence;
+        FASTA: one record per variant with its full sequence and its scores in the header. Empty where not
+        computed.
         """
         doc = self.session.document
         if doc is None or not self.session.variants:
@@ -208,8 +209,14 @@ class ExportController(QObject):
         if Path(path).suffix.lower() in (".fasta", ".fa", ".faa"):
             written = self._write(path, variants_fasta(rows, doc.name), "Cannot export the variants")
         else:
-            written = self._write_table(path, variant_table(rows), VARIANT_COLUMNS, table_provenance(doc),
-                                        "Cannot export the variants")
+            columns, table = variant_table(rows)
+            state = self.session.state
+            scores = {score_column(*key): {"model": s.model, "method": s.method, "weights": s.provenance.get("weights")}
+                      for key, s in {s.key: s for row in rows for s in row.scores}.items()}
+            provenance = table_provenance(doc, scan=state.scan.label if state.scan is not None else None,
+                                          scan_run=dict(state.scan.provenance) if state.scan is not None else None,
+                                          score_columns=scores)
+            written = self._write_table(path, table, columns, provenance, "Cannot export the variants")
         if not written:
             return False
         self.window.activity.add_entry(f"Exported {len(rows)} variants to {path}")

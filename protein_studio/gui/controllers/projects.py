@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
-from protein_studio.core.storage.autosave import Autosaver, find_recovery_files, recovery_path
+from protein_studio.core.storage.autosave import Autosaver, find_recovery_files, mark_open_project, recovery_path
 from protein_studio.core.files import printable
 from protein_studio.core.storage.project import PROJECT_SUFFIX, ProjectError, load_project, save_project, snapshot
 from protein_studio.gui.background import Cancelled, run_with_progress
@@ -24,8 +24,10 @@ from protein_studio.gui.menus import add_action
 
 __all__ = ["ProjectController", "AUTOSAVE_DELAY_MS", "PROJECT_FILTER"]
 
-#: How long after a change autosave writes (changes in between are written together).
-AUTOSAVE_DELAY_MS = 2000
+#: How long after a change autosave writes (changes in between are written together) ...
+AUTOSAVE_DELAY_MS = 250
+#: ... and how long at most while changes keep coming.
+AUTOSAVE_MAX_DELAY_S = 5.0
 PROJECT_FILTER = f"Protein Studio project (*{PROJECT_SUFFIX})"
 
 
@@ -53,6 +55,7 @@ class ProjectController(QObject):
         self.autosaver = Autosaver(on_saved=lambda path: self.saved.emit(str(path)),
                                    on_error=lambda path, message: self.saveFailed.emit(message))
         self.timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS, timeout=self.autosave_now)
+        self._dirty_since: float | None = None
         self.session.modified.connect(self._changed)
         self.saved.connect(self._on_saved)
         self.saveFailed.connect(self._on_failed)
@@ -82,10 +85,18 @@ class ProjectController(QObject):
         return self.path if self.path is not None else recovery_path()
 
     def _changed(self) -> None:
+        import time
+
         if self._closed:
             return
+        now = time.monotonic()
+        if not self.dirty:
+            self._dirty_since = now
         self.dirty = True
-        self.timer.start()
+        if self._dirty_since is not None and now - self._dirty_since > AUTOSAVE_MAX_DELAY_S:
+            self.autosave_now()  # changes keep coming: write what there is now
+        else:
+            self.timer.start()
         self.window.documents.show_title()
 
     def autosave_now(self) -> None:
@@ -97,6 +108,7 @@ class ProjectController(QObject):
             self.dirty = False
             return
         self.dirty = False
+        self._dirty_since = None
         self.window.edits.capture_history()
         self.autosaver.submit(self.target, snapshot(self.session))
 
@@ -137,13 +149,20 @@ class ProjectController(QObject):
             self.window.show_error("Cannot save the project", str(exc))
             return False
         previous = self.path
-        self.path = path
+        self._set_path(path)
         self.dirty = False
         if previous is None:
             recovery_path().unlink(missing_ok=True)  # the work is in the project now
         self.window.activity.add_entry(f"Saved the project to {path}")
         self.window.documents.show_title()
         return True
+
+    def _set_path(self, path: Path | None) -> None:
+        """The project's file: autosaved into, named by this process's crash marker, first in Open Recent."""
+        self.path = path
+        mark_open_project(path)
+        if path is not None:
+            self.window.documents.remember([path])
 
     def _default_name(self) -> str:
         doc = self.session.document
@@ -170,7 +189,7 @@ class ProjectController(QObject):
         if ask and not self.may_discard():
             return False
         self._replace(project.states, project.active)
-        self.path = path
+        self._set_path(path)
         self.dirty = False
         recovery_path().unlink(missing_ok=True)
         self.window.activity.add_entry(f"Opened project {path.name}: {len(project.states)} documents")
@@ -182,7 +201,7 @@ class ProjectController(QObject):
         if ask and not self.may_discard():
             return False
         self._replace([], 0)
-        self.path = None
+        self._set_path(None)
         self.dirty = False
         recovery_path().unlink(missing_ok=True)
         self.window.documents.show_title()
@@ -204,8 +223,9 @@ class ProjectController(QObject):
         if not found:
             return False
         newest = found[0]
+        older = [r for r in found[1:] if not r.project]
         text = (f"Protein Studio did not close normally. Restore the work it autosaved?\n\n{newest.description}"
-                + (f"\n\n({len(found) - 1} older autosaves are kept in {newest.path.parent})" if len(found) > 1 else ""))
+                + (f"\n\n({len(older)} older autosaves are kept in {older[0].path.parent})" if older else ""))
         if ask is None:
             answer = QMessageBox.question(self.window, "Restore autosaved work?", text,
                                           QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
@@ -213,7 +233,15 @@ class ProjectController(QObject):
         else:
             restore = ask(text)
         if not restore:
+            if newest.project:
+                newest.forget()  # the project file stays as it is; it is offered no more
             return False
+        if newest.project:  # the project autosaved into its own file: open it as it was
+            opened = self.open_project(newest.path, ask=False)
+            if opened:
+                newest.forget()
+                self.window.activity.add_entry(f"Restored {newest.description}")
+            return opened
         try:
             project = load_project(newest.path)
         except ProjectError as exc:
@@ -237,8 +265,7 @@ class ProjectController(QObject):
         that was never saved."""
         if self.path is not None:
             return False
-        return any(state.document.mutated_indices() or state.scan is not None or state.variants or state.results
-                   for state in self.session.states)
+        return any(state.has_work for state in self.session.states)
 
     def may_discard(self) -> bool:
         """Before the open documents go (new/open project, closing the window): True when nothing would be
@@ -258,6 +285,7 @@ class ProjectController(QObject):
         self._closed = True
         self.timer.stop()
         self.autosaver.close()
+        mark_open_project(None)  # closed normally: nothing to offer at the next start
         if self.path is None:
             recovery_path().unlink(missing_ok=True)
 

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QActionGroup
 
+from protein_studio.core.documents.session import VariantScore
 from protein_studio.core.errors import UserError
 from protein_studio.engines.methods import STRATEGIES
 from protein_studio.engines.scoring import check_model_for_document, model_for_document
@@ -42,7 +43,11 @@ class ScanController(QObject):
         self._heatmap_timer = QTimer(self, singleShot=True, interval=80, timeout=self.redraw_scan)
         self._table_timer = QTimer(self, singleShot=True, interval=400, timeout=self.refresh_table)
         self.session.scan_changed.connect(self._on_scan_changed)
+        self.session.documents_changed.connect(self.fill_scan_choice)
         window.worker.partial.connect(self._on_partial)
+        window.scan_choice.activated.connect(self.choose_scan)
+        self.difference = None  # a ScanComparison the heatmap shows instead of the chosen scan
+        self.compare_dialog = None
 
     def add_run_actions(self, menu) -> None:
         w = self.window
@@ -54,6 +59,14 @@ class ScanController(QObject):
         self.score_joint_action = add_action(
             w, menu, "Score Variants (&joint masking)", lambda: self.score_variants("joint"), None,
             "Score the variant list masking all mutated positions of a variant at once (ESM-1v)")
+
+    def add_scan_actions(self, menu) -> None:
+        w = self.window
+        self.compare_action = add_action(w, menu, "Compare S&cans\u2026", self.open_compare_dialog, None,
+                                         "Two scans of the document side by side: scatter, rank correlation and the "
+                                         "difference map")
+        self.remove_scan_action = add_action(w, menu, "Remove Shown Scan", self.remove_shown_scan, None,
+                                             "Drop the scan shown from the document (undoable); the others stay")
 
     def add_strategy_menu(self, menu) -> None:
         strategy_menu = menu.addMenu("Scan S&trategy")
@@ -150,6 +163,100 @@ class ScanController(QObject):
                                         cancelled=lambda: self._forget_score(job.id))
         return job.id
 
+    # the document's scans -----------------------------------------------------------------------
+    def fill_scan_choice(self) -> None:
+        """The scan chooser lists the shown document's scans by name, the one shown chosen."""
+        state = self.session.state
+        combo = self.window.scan_choice
+        combo.blockSignals(True)
+        combo.clear()
+        scans = state.scans if state is not None else []
+        for scan in scans:
+            combo.addItem(scan.label)
+        if state is not None and scans:
+            combo.setCurrentIndex(state.active_scan)
+        combo.setEnabled(bool(scans))
+        if not scans:
+            combo.addItem("no scan yet: Run \u25b8 Scan")
+        combo.blockSignals(False)
+        for action in (getattr(self, "compare_action", None), getattr(self, "remove_scan_action", None)):
+            if action is not None:
+                action.setEnabled(len(scans) >= (2 if action is self.compare_action else 1))
+
+    def choose_scan(self, index: int) -> None:
+        """Show scan ``index`` of the document (the chooser above the heatmap)."""
+        state = self.session.state
+        if state is None or not 0 <= index < len(state.scans):
+            return
+        self._set_difference(None)
+        self.session.choose_scan(index)
+        self.window.activity.add_entry(f"Showing the scan {state.scans[index].label}")
+
+    def remove_shown_scan(self) -> bool:
+        """Run > Remove Shown Scan (undoable)."""
+        from protein_studio.gui.commands import RemoveScanCommand
+
+        state = self.session.state
+        if state is None or state.scan is None:
+            self.window.show_error("No scan to remove", "The document has no scan.")
+            return False
+        if state.scan is self._scan_target and self._scan_job is not None:
+            self.window.jobs.cancel(self._scan_job)
+        self._set_difference(None)
+        self.window.edits.undo_stack.push(RemoveScanCommand(self.session, state.active_scan))
+        return True
+
+    def open_compare_dialog(self):
+        """Run > Compare Scans (one dialog per window)."""
+        from protein_studio.gui.dialogs.scan_compare import ScanCompareDialog
+
+        if self.compare_dialog is None:
+            self.compare_dialog = ScanCompareDialog(self.window)
+        else:
+            self.compare_dialog.fill()
+        self.compare_dialog.show()
+        self.compare_dialog.raise_()
+        return self.compare_dialog
+
+    def show_difference(self, first: int, second: int) -> bool:
+        """The heatmap shows scan ``second`` minus scan ``first`` (kept with the document and in the project)."""
+        from protein_studio.core.documents.scans import compare_scans
+        from protein_studio.core.provenance import provenance_now
+
+        state = self.session.state
+        if state is None or not (0 <= first < len(state.scans) and 0 <= second < len(state.scans)) or first == second:
+            return False
+        comparison = compare_scans(state.scans[first], state.scans[second])
+        record = {"kind": "scan comparison", "name": f"{comparison.second} minus {comparison.first}",
+                  "data": {"first": comparison.first, "second": comparison.second, "n": comparison.n,
+                           "spearman": comparison.spearman, "pearson": comparison.pearson},
+                  "arrays": {}, "provenance": provenance_now(method="second scan minus first, substitutions both "
+                                                                    "scored; Spearman and Pearson over them")}
+        state.results = [r for r in state.results if not (r["kind"] == "scan comparison" and r["name"] == record["name"])]
+        state.results.append(record)
+        state.view = {**state.view, "difference": [first, second]}
+        self._set_difference(comparison)
+        self.session.modified.emit()
+        self.window.activity.add_entry(comparison.describe())
+        return True
+
+    def _set_difference(self, comparison) -> None:
+        state = self.session.state
+        self.difference = comparison
+        if comparison is None and state is not None and "difference" in state.view:
+            state.view = {k: v for k, v in state.view.items() if k != "difference"}
+        self.redraw_scan()
+
+    def restore_difference(self) -> None:
+        """A document comes back (switched to, or a project opened) with the difference map it showed."""
+        from protein_studio.core.documents.scans import compare_scans
+
+        state = self.session.state
+        pair = state.view.get("difference") if state is not None else None
+        self.difference = None
+        if pair and all(isinstance(k, int) and 0 <= k < len(state.scans) for k in pair) and pair[0] != pair[1]:
+            self.difference = compare_scans(state.scans[pair[0]], state.scans[pair[1]])
+
     # results -----------------------------------------------------------------------------------
     def _on_partial(self, job_id: int, payload) -> None:
         if job_id != self._scan_job or payload is None:
@@ -193,8 +300,7 @@ class ScanController(QObject):
         if state is not None and state in self.session.states:
             provenance = dict(getattr(result, "provenance", {}) or {})
             for name, score in zip(result.mutants, np.asarray(result.scores, dtype=float)):
-                state.model_scores[name] = (float(score), result.model, result.method)
-                state.score_provenance[name] = provenance
+                state.set_score(name, VariantScore(float(score), result.model, result.method, provenance))
             self.session.modified.emit()
             self.window.variants.refresh_variants()
 
@@ -220,8 +326,14 @@ class ScanController(QObject):
     # drawing -----------------------------------------------------------------------------------
     def _on_scan_changed(self, positions) -> None:
         if positions is None:
+            self.restore_difference()
+            self.fill_scan_choice()
             self.redraw_scan()
             self.refresh_table()
+            view = self.window.view
+            if view.color_mode == "score" and self.session.document is not None:
+                # the 3D colouring follows the scan chosen (chain colours when none is left)
+                view.set_color_mode("score" if self.session.scan is not None else "chain")
         else:
             if not self._heatmap_timer.isActive():
                 self._heatmap_timer.start()
@@ -239,12 +351,16 @@ class ScanController(QObject):
         marks = dict(breaks=doc.breaks, excluded=doc.excluded)
         name = html.escape(doc.name)
         layer = w.measurements.heatmap_layer()
-        if layer is not None:  # measured data, their difference to the scan, or a fitted model
+        if layer is None and self.difference is not None:  # two scans compared
+            d = self.difference
+            layer = (d.difference, f"{doc.name}: {d.second} minus {d.first}", None)
+        if layer is not None:  # measured data, their difference to the scan, a fitted model, or two scans' difference
             matrix, title, summary = layer
             w.heatmap.set_data(matrix, doc.sequence, labels, summary=summary, title=title,
                                describe=doc.residue_text, **marks)
-            w.scan_title.setText(f"<b>{name}</b> \u2014 {html.escape(title.split(': ', 1)[-1])}. "
-                                 f"(Measurements panel: Heatmap shows)")
+            source = "Run \u25b8 Compare Scans" if layer[0] is getattr(self.difference, "difference", None) else \
+                "Measurements panel: Heatmap shows"
+            w.scan_title.setText(f"<b>{name}</b> \u2014 {html.escape(title.split(': ', 1)[-1])}. ({source})")
             return
         if scan is None:
             w.heatmap.set_data(None, doc.sequence, labels, describe=doc.residue_text,

@@ -106,11 +106,26 @@ class VariantController(QObject):
                             doc.scheme, self.session.state.notes)
 
     def refresh_variants(self) -> None:
-        rows = [(row.variant, list(row.positions), row.scan_additive_score, row.model_score,
-                 f"{row.model}, {row.method}" if row.model_score is not None else "",
-                 row.note)
-                for row in self.variant_rows()]
-        self.window.variant_list.set_variants(rows)
+        """The variant list with its scores, each column and score named by the model and method behind it."""
+        rows = self.variant_rows()
+        scan = self.session.scan
+        latest = [row.latest for row in rows if row.latest is not None]
+        kinds = {(s.model, s.method) for s in latest}
+        scan_header = (f"Additive ({scan.model})" if scan is not None else "Scan (additive)",
+                       f"Sum of single-site scores of the scan shown: {scan.label}" if scan is not None
+                       else "Sum of single-site scores of the scan shown (none yet)")
+        if len(kinds) == 1:
+            model, method = next(iter(kinds))
+            model_header = (f"{model} ({method.split(', ')[-1]})", f"Score Variants with {model}, {method}")
+        else:
+            model_header = ("Model score (latest)" if kinds else "Model score",
+                            "The latest Score Variants result of each variant; its tooltip lists every model's")
+        self.window.variant_list.set_headers(scan_header, model_header)
+        self.window.variant_list.set_variants([
+            (row.variant, list(row.positions), row.scan_additive_score,
+             row.latest.score if row.latest is not None else None,
+             "\n".join(f"{s.model}, {s.method}: {s.score:.3f}" for s in reversed(row.scores)),
+             row.note) for row in rows])
         self.window.exports.export_variants_action.setEnabled(bool(rows))
 
     # DNA -----------------------------------------------------------------------------------------

@@ -232,7 +232,8 @@ class ViewController(QObject):
         state = self.session.state
         if state is None or self._applying_view:
             return
-        view = {"colour": self.color_mode, "ranked": self.window.ranked.filters(),
+        # the keys of this view; other panels keep theirs beside them (the assay shown, a scan difference)
+        view = {**state.view, "colour": self.color_mode, "ranked": self.window.ranked.filters(),
                 "selection": sorted(int(i) for i in self.window.mediator.selection)}
         if view != state.view:
             state.view = view

@@ -6,7 +6,10 @@ combination up to k, or the variant list; each with its additive score, and with
 model's joint score and the difference (flagged above :data:`~protein_studio.core.cloning.library.EPISTASIS_THRESHOLD`).
 Step 2, the DNA: the gene imported from a file (checked against the protein) or back-translated for a host;
 the protocol and the windows. Design Primers fills the primer table; Write Order writes ``order.csv``,
-``variants_cds.fasta`` and ``plate_map.csv``/``.png`` into a folder and keeps the design in the project.
+``variants_cds.fasta`` and ``plate_map.csv``/``.png`` into a folder.
+
+The design (settings, library with its joint scores, gene, primers) is kept with the document as a
+``"dna design"`` result, so a project opens with it: the dialog shows the design of the document shown.
 """
 
 from __future__ import annotations
@@ -116,8 +119,94 @@ class DesignDnaDialog(QDialog):
         self._protocol_defaults()
         window.mediator.subscribe(self, lambda indices, source: self._show_positions())
         window.worker.jobFinished.connect(self._on_joint)
+        window.session.documents_changed.connect(self.restore_design)
+        self._restoring = False
         self._show_positions()
+        self.restore_design()
         self.resize(900, 820)
+
+    # the design, kept with the document ----------------------------------------------------------
+    def _record(self, state=None) -> dict | None:
+        state = state or self.window.session.state
+        if state is None:
+            return None
+        return next((r for r in state.results if r["kind"] == "dna design"), None)
+
+    def save_design(self) -> None:
+        """Keep the design with the document shown (its project keeps it)."""
+        state = self.window.session.state
+        if state is None or self._restoring:
+            return
+        from protein_studio.core.provenance import provenance_now
+
+        gene = self.gene
+        data = {"settings": {"mode": self.mode.currentData(), "order": self.order.value(),
+                             "min_score": self.min_score.value(), "exclude": self.exclude.text(),
+                             "keep": self.keep.text(), "host": self.host.currentData(),
+                             "protocol": self.protocol.currentData(),
+                             "windows": [self.min_length.value(), self.max_length.value(), self.min_tm.value(),
+                                         self.max_tm.value()]},
+                "library": [{"variant": str(e.variant), "additive": e.additive, "joint": e.joint} for e in self.library],
+                "gene": None if gene is None else {"name": gene.name, "dna": gene.dna, "stop": gene.stop,
+                                                   "source": gene.source,
+                                                   "file": self.gene_path.name if self.gene_path else ""},
+                "designed": bool(self.designs)}
+        record = {"kind": "dna design", "name": f"DNA design: {len(self.library)} variants, "
+                                                f"{self.protocol.currentData()}",
+                  "data": data, "arrays": {}, "provenance": provenance_now()}
+        old = self._record(state)
+        if old is not None:
+            state.results[state.results.index(old)] = record
+        else:
+            state.results.append(record)
+        self.window.session.modified.emit()
+
+    def restore_design(self) -> None:
+        """Show the design of the document shown (empty for one without)."""
+        from protein_studio.core.cloning.dna import CodingSequence
+        from protein_studio.core.cloning.library import LibraryVariant
+        from protein_studio.core.molecules.mutations import parse_mutant
+
+        record = self._record()
+        self._restoring = True
+        try:
+            self.library, self.designs, self.gene, self.gene_path = [], [], None, None
+            self.designed_gene = self.windows = None
+            if record is None:
+                self.gene_label.setText("No gene imported: the protein is back-translated for the host")
+                _fill(self.library_table, [])
+                _fill(self.primer_table, [])
+                return
+            data = record["data"]
+            settings = data.get("settings", {})
+            self.mode.setCurrentIndex(max(0, self.mode.findData(settings.get("mode", "singles"))))
+            self.order.setValue(int(settings.get("order", 2)))
+            self.min_score.setValue(float(settings.get("min_score", -100.0)))
+            self.exclude.setText(str(settings.get("exclude", "CP")))
+            self.keep.setText(str(settings.get("keep", "")))
+            self.host.setCurrentIndex(max(0, self.host.findData(settings.get("host", "ecoli"))))
+            self.protocol.setCurrentIndex(max(0, self.protocol.findData(settings.get("protocol", "q5"))))
+            windows = settings.get("windows")
+            if windows:
+                self.min_length.setValue(int(windows[0]))
+                self.max_length.setValue(int(windows[1]))
+                self.min_tm.setValue(float(windows[2]))
+                self.max_tm.setValue(float(windows[3]))
+            self.library = [LibraryVariant(parse_mutant(e["variant"]), float(e["additive"]),
+                                           None if e.get("joint") is None else float(e["joint"]))
+                            for e in data.get("library", [])]
+            gene = data.get("gene")
+            if gene:
+                self.gene = CodingSequence(gene["name"], gene["dna"], gene.get("stop", ""), gene["source"])
+                self.gene_path = Path(gene["file"]) if gene.get("file") else None
+                self.gene_label.setText(f"Gene: {gene.get('file') or gene['name']} ({len(gene['dna'])} bases, checked)")
+            self._fill_library()
+            if data.get("designed"):
+                self.design()  # the same gene, library and rules give the same primers
+            else:
+                _fill(self.primer_table, [])
+        finally:
+            self._restoring = False
 
     # library ---------------------------------------------------------------------------------
     def _show_positions(self) -> None:
@@ -156,11 +245,14 @@ class DesignDnaDialog(QDialog):
             return 0
         self._fill_library()
         self.status.setText(f"{len(self.library)} variants in the library")
+        self.save_design()
         return len(self.library)
 
     def _fill_library(self) -> None:
         from protein_studio.core.cloning.library import library_rows
 
+        if self.window.session.document is None:
+            return
         name = self.window.session.document.name_mutant
         _fill(self.library_table, library_rows(self.library, name))
 
@@ -194,6 +286,7 @@ class DesignDnaDialog(QDialog):
         self.joint_job = None
         with_joint_scores(self.library, dict(zip(result.mutants, (float(s) for s in result.scores))))
         self._fill_library()
+        self.save_design()
         flagged = sum(entry.epistasis for entry in self.library)
         self.status.setText(f"joint scores from {result.model}; {flagged} variants differ from additive by more "
                             f"than the epistasis threshold")
@@ -228,6 +321,7 @@ class DesignDnaDialog(QDialog):
             return False
         self.gene_path = Path(path)
         self.gene_label.setText(f"Gene: {self.gene_path.name} ({len(self.gene.dna)} bases, checked)")
+        self.save_design()
         return True
 
     def _gene_and_usage(self):
@@ -264,6 +358,7 @@ class DesignDnaDialog(QDialog):
         marked = sum(not d.ok for d in self.designs)
         self.status.setText(f"{sum(len(d.primers) for d in self.designs)} primers for {len(self.designs)} variants"
                             + (f"; {marked} variants marked (see their notes)" if marked else ""))
+        self.save_design()
         return len(self.designs)
 
     def write_order(self, folder: str | Path | None = None) -> list[Path]:

@@ -43,7 +43,7 @@ def _does(spec) -> str:
 
 def model_state(spec) -> str:
     """``on disk``, ``not on disk``, ``built on the fly`` (random weights), or what optional extra is missing."""
-    from protein_studio.models import locations, weights
+    from protein_studio.models import weights
     from protein_studio.models.registry import EXTRAS
 
     extra = ""

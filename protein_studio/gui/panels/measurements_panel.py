@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QSpinBox,
+                               QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from protein_studio.core.errors import UserError
@@ -100,6 +100,15 @@ class MeasurementsPanel(QWidget):
         self._fit_state = None
         self.assay_box = QComboBox()
         self.assay_box.setToolTip("Measured data of this document (several assays each keep their own column)")
+        self.rename_button = QPushButton("Rename\u2026")
+        self.rename_button.setToolTip("Rename the assay shown (undoable)")
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Remove the assay shown from the document (undoable)")
+        self.fit_state = QLabel("")
+        self.fit_state.setWordWrap(True)
+        self.fit_state.setTextFormat(Qt.PlainText)
+        self.fit_state.setToolTip("The fitted model: the assay, features and scan it learned from, and whether they "
+                                  "are still those shown")
         self.import_button = QPushButton("Import\u2026")
         self.import_button.setToolTip("Import a DMS or assay table (CSV/TSV) onto this document's numbering")
         self.layer = QComboBox()
@@ -150,6 +159,8 @@ class MeasurementsPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.assay_box, 1)
         top.addWidget(self.import_button)
+        top.addWidget(self.rename_button)
+        top.addWidget(self.remove_button)
         layer_row = QHBoxLayout()
         layer_row.addWidget(QLabel("Heatmap shows"))
         layer_row.addWidget(self.layer, 1)
@@ -162,6 +173,7 @@ class MeasurementsPanel(QWidget):
         fit_form.addRow("Model", self.regressor)
         fit_form.addRow("Cross-validation", self.cv)
         fit_form.addRow(self.fit_button)
+        fit_form.addRow(self.fit_state)
         fit_form.addRow("Propose", self.n)
         fit_form.addRow("At most per position", self.per_position)
         fit_form.addRow("Min. distance", self.min_distance)
@@ -178,7 +190,9 @@ class MeasurementsPanel(QWidget):
         layout.addWidget(fit_box)
 
         self.import_button.clicked.connect(lambda: self.import_dialog())
-        self.assay_box.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.rename_button.clicked.connect(lambda: self.rename_dialog())
+        self.remove_button.clicked.connect(lambda: self.remove_assay())
+        self.assay_box.currentIndexChanged.connect(lambda _i: self._assay_chosen())
         self.layer.currentIndexChanged.connect(lambda _i: window.scans.redraw_scan())
         self.fit_button.clicked.connect(lambda: self.fit())
         self.propose_button.clicked.connect(lambda: self.propose())
@@ -205,6 +219,66 @@ class MeasurementsPanel(QWidget):
         assays = self.assays()
         k = self.assay_box.currentIndex()
         return assays[k] if 0 <= k < len(assays) else None
+
+    def _records(self) -> list[dict]:
+        state = self.window.session.state
+        return [r for r in state.results if r["kind"] == "measurements"] if state is not None else []
+
+    def _assay_chosen(self) -> None:
+        """The assay shown is kept with the document (and its project)."""
+        state = self.window.session.state
+        assay = self.current_assay()
+        if state is not None and assay is not None and state.view.get("assay") != assay.name:
+            state.view = {**state.view, "assay": assay.name}
+            self.window.session.modified.emit()
+        self.refresh()
+
+    def rename_dialog(self) -> bool:
+        """Rename the assay shown (its name is asked for)."""
+        from PySide6.QtWidgets import QInputDialog
+
+        assay = self.current_assay()
+        if assay is None:
+            return False
+        name, ok = QInputDialog.getText(self, "Rename assay", "Name:", text=assay.name)
+        return self.rename_assay(name) if ok else False
+
+    def rename_assay(self, name: str) -> bool:
+        """Rename the assay shown (undoable); names are unique within a document."""
+        from protein_studio.gui.commands import RenameResultCommand
+
+        k = self.assay_box.currentIndex()
+        records = self._records()
+        name = name.strip()
+        if not 0 <= k < len(records) or not name:
+            return False
+        if any(r["name"] == name for j, r in enumerate(records) if j != k):
+            self.window.show_error("Cannot rename the assay", f"the document already has an assay named {name!r}")
+            return False
+        self.window.edits.undo_stack.push(RenameResultCommand(self.window.session, records[k], name,
+                                                              on_change=self._after_change))
+        state = self.window.session.state
+        state.view = {**state.view, "assay": name}
+        self._fill_assays()
+        return True
+
+    def remove_assay(self) -> bool:
+        """Remove the assay shown from the document (undoable: Edit > Undo brings it back)."""
+        from protein_studio.gui.commands import RemoveResultCommand
+
+        k = self.assay_box.currentIndex()
+        records = self._records()
+        if not 0 <= k < len(records):
+            return False
+        record = records[k]
+        self.window.edits.undo_stack.push(RemoveResultCommand(self.window.session, record,
+                                                              f"remove assay {record['name']}",
+                                                              on_change=self._after_change))
+        self.window.activity.add_entry(f"Removed the assay {record['name']} (Edit \u25b8 Undo brings it back)")
+        return True
+
+    def _after_change(self) -> None:
+        self._fill_assays()
 
     def import_dialog(self) -> bool:
         """File > Import Measurements: a table, then its measured column."""
@@ -257,6 +331,21 @@ class MeasurementsPanel(QWidget):
         except UserError as exc:
             self.window.show_error("Cannot import the measurements", str(exc))
             return False
+        same = next((r for r in self._records() if r["data"].get("source") == assay.source
+                     and r["data"].get("column") == assay.column
+                     and r["data"].get("numbering", "sequence") == assay.numbering), None)
+        if same is not None:  # the same table and column again: shown, not added twice
+            self.assay_box.setCurrentIndex(self._records().index(same))
+            self.window.statusBar().showMessage(f"{assay.source}: {assay.column} is already imported, as "
+                                                f"{same['name']!r}; it is shown", 8000)
+            self.window.activity.add_entry(f"{assay.source}: {assay.column} is already imported, as {same['name']!r}")
+            return True
+        names = {r["name"] for r in self._records()}
+        if assay.name in names:  # the same column name of another file or numbering: a name of its own
+            k = 2
+            while f"{assay.name} ({k})" in names:
+                k += 1
+            assay.name = f"{assay.name} ({k})"
         state.results.append(measurement_record(assay))
         self.window.session.modified.emit()
         self.window.activity.add_entry(f"Imported {assay.summary()}")
@@ -264,23 +353,55 @@ class MeasurementsPanel(QWidget):
         return True
 
     def _fill_assays(self, select_last: bool = False) -> None:
+        """List the document's assays; the one it showed last (kept in the project) is shown again."""
+        state = self.window.session.state
+        names = [assay.name for assay in self.assays()]
         self.assay_box.blockSignals(True)
         self.assay_box.clear()
-        for assay in self.assays():
-            self.assay_box.addItem(assay.name)
-        if select_last and self.assay_box.count():
-            self.assay_box.setCurrentIndex(self.assay_box.count() - 1)
+        self.assay_box.addItems(names)
+        if select_last and names:
+            self.assay_box.setCurrentIndex(len(names) - 1)
+        elif state is not None and state.view.get("assay") in names:
+            self.assay_box.setCurrentIndex(names.index(state.view["assay"]))
         self.assay_box.blockSignals(False)
-        self.refresh()
+        for button in (self.rename_button, self.remove_button):
+            button.setEnabled(bool(names))
+        if select_last:
+            self._assay_chosen()
+        else:
+            self.refresh()
 
     def _documents_changed(self) -> None:
         self._fill_assays()
 
     # showing -----------------------------------------------------------------------------------
+    def fit_status(self, state) -> str:
+        """What the document's fitted model learned from (assay, features, scan) with its cross-validation, and
+        ``OUT OF DATE`` with why when they are no longer what the document holds or shows."""
+        record = next((r for r in reversed(state.results) if r["kind"] == "fit"), None) if state is not None else None
+        if record is None:
+            return ""
+        data, provenance = record["data"], record.get("provenance", {})
+        features = data.get("features", {}).get("names", [])
+        text = (f"Fitted {data.get('regressor', '?')} on {'+'.join(features)} of {provenance.get('measured', '?')}"
+                + (f", zero-shot from the scan {provenance['scan']}" if provenance.get("scan") else ""))
+        cv = data.get("cv")
+        if cv:
+            text += f"; {cv['scheme']} {cv['k']}-fold CV Spearman {cv['mean']:.3f}"
+        stale = []
+        if provenance.get("measured") not in {assay.name for assay in self.assays()}:
+            stale.append(f"the assay {provenance.get('measured')!r} is no longer in the document")
+        if "zeroshot" in features and provenance.get("scan"):
+            shown = state.scan.label if state.scan is not None else None
+            if shown != provenance["scan"]:
+                stale.append(f"the scan shown is {shown}" if shown else "the document has no scan now")
+        return text + (f". OUT OF DATE: {'; '.join(stale)}; fit again" if stale else "")
+
     def refresh(self) -> None:
         """Scatter, metrics and problems of the chosen assay against the scan shown."""
         assay = self.current_assay()
         scan = self.window.session.scan
+        self.fit_state.setText(self.fit_status(self.window.session.state))
         if assay is None:
             self.scatter.set_points([], [], [])
             self.summary.setText("")
@@ -355,9 +476,11 @@ class MeasurementsPanel(QWidget):
         regressor, scheme = self.regressor.currentData(), self.cv.currentText()
         wild_type, variants, values = doc.wild_type, list(assay.variants), assay.values.copy()
         model_name = self.window.models.model_name if "embeddings" in names else None
-        source = {"measured": assay.name, "numbering": doc.scheme.description}
+        source = {"measured": assay.name, "rows_used": assay.rows_used, "numbering": assay.numbering,
+                  "features": "+".join(names)}
         if "zeroshot" in names:
             source["zeroshot"] = {"kind": "scan", "model": state.scan.model, "strategy": state.scan.strategy}
+            source["scan"] = state.scan.label
 
         def run(ctx, loaded):
             embedder = None
@@ -419,6 +542,7 @@ class MeasurementsPanel(QWidget):
         self.window.session.modified.emit()
         text = result.cv.describe() if result.cv is not None else "fitted without cross-validation"
         self.metrics.setText(f"Fitted {result.regressor} on {len(result.variants)} variants: {text}")
+        self.fit_state.setText(self.fit_status(state))
         self.window.activity.add_entry(f"Fitted {result.regressor} on {'+'.join(result.features.names)}: {text}")
         if self.layer.currentData() == "learned":
             self.window.scans.redraw_scan()

@@ -24,6 +24,7 @@ class ScatterPlot(QWidget):
 
     positionsSelected = Signal(list, bool)
     MARGIN = 36
+    LEFT = 64  # room for the y title and the y range's labels beside it
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -34,6 +35,7 @@ class ScatterPlot(QWidget):
         self.highlighted: set[int] = set()  # 0-based positions selected anywhere
         self._drag: tuple[QPointF, QPointF] | None = None
         self.x_title, self.y_title = "predicted", "measured"
+        self.empty_text = "Import measurements and run a scan to compare them"
 
     def set_points(self, x, y, positions, x_title: str = "predicted", y_title: str = "measured") -> None:
         self.x, self.y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -56,8 +58,8 @@ class ScatterPlot(QWidget):
 
     def _to_screen(self, x: float, y: float, ranges) -> QPointF:
         x0, x1, y0, y1 = ranges
-        w, h = self.width() - 2 * self.MARGIN, self.height() - 2 * self.MARGIN
-        return QPointF(self.MARGIN + (x - x0) / (x1 - x0) * w, self.height() - self.MARGIN - (y - y0) / (y1 - y0) * h)
+        w, h = self.width() - self.LEFT - self.MARGIN, self.height() - 2 * self.MARGIN
+        return QPointF(self.LEFT + (x - x0) / (x1 - x0) * w, self.height() - self.MARGIN - (y - y0) / (y1 - y0) * h)
 
     def points_in(self, rect: QRectF) -> list[int]:
         """Indices of the points inside a rectangle of widget coordinates."""
@@ -82,23 +84,26 @@ class ScatterPlot(QWidget):
         ranges = self._ranges()
         text = self.palette().text().color()
         painter.setPen(QPen(text))
-        m = self.MARGIN
-        painter.drawLine(m, self.height() - m, self.width() - m, self.height() - m)
-        painter.drawLine(m, m, m, self.height() - m)
-        painter.drawText(QRectF(m, self.height() - m + 4, self.width() - 2 * m, m - 6), Qt.AlignCenter, self.x_title)
+        m, left = self.MARGIN, self.LEFT
+        painter.drawLine(left, self.height() - m, self.width() - m, self.height() - m)
+        painter.drawLine(left, m, left, self.height() - m)
+        painter.drawText(QRectF(left, self.height() - m + 4, self.width() - left - m, m - 6), Qt.AlignCenter,
+                         self.x_title)
         painter.save()
         painter.translate(10, self.height() / 2)
         painter.rotate(-90)
-        painter.drawText(QRectF(-80, -8, 160, 16), Qt.AlignCenter, self.y_title)
+        span = max(40.0, self.height() - 2.0 * m)
+        painter.drawText(QRectF(-span / 2, -8, span, 16), Qt.AlignCenter,
+                         painter.fontMetrics().elidedText(self.y_title, Qt.ElideMiddle, int(span)))
         painter.restore()
         if ranges is None:
-            painter.drawText(self.rect(), Qt.AlignCenter, "Import measurements and run a scan to compare them")
+            painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.empty_text)
             return
         x0, x1, y0, y1 = ranges
-        painter.drawText(QRectF(m - 30, self.height() - m + 2, 60, 14), Qt.AlignCenter, f"{x0:.3g}")
+        painter.drawText(QRectF(left - 30, self.height() - m + 2, 60, 14), Qt.AlignCenter, f"{x0:.3g}")
         painter.drawText(QRectF(self.width() - m - 30, self.height() - m + 2, 60, 14), Qt.AlignCenter, f"{x1:.3g}")
-        painter.drawText(QRectF(0, self.height() - m - 14, m - 2, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y0:.3g}")
-        painter.drawText(QRectF(0, m, m - 2, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y1:.3g}")
+        painter.drawText(QRectF(18, self.height() - m - 14, left - 20, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y0:.3g}")
+        painter.drawText(QRectF(18, m, left - 20, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y1:.3g}")
         painter.setRenderHint(QPainter.Antialiasing)
         normal, chosen = QColor(40, 90, 180, 150), QColor(230, 120, 20)
         for k in range(len(self.x)):

@@ -72,6 +72,14 @@ class VariantList(QWidget):
         self.table.itemSelectionChanged.connect(self._selected)
         self.table.itemChanged.connect(self._item_changed)
 
+    def set_headers(self, scan: str, model: str) -> None:
+        """Name the score columns after what made them: the scan shown, and the model and method of the model
+        scores (the full names in the headers' tooltips)."""
+        for column, (short, full) in ((1, scan), (2, model)):
+            item = self.table.horizontalHeaderItem(column)
+            item.setText(short)
+            item.setToolTip(full)
+
     def set_variants(self, rows: list[tuple]) -> None:
         """``rows``: (name, 0-based positions, additive scan score, model score or None, score tooltip[,
         note])."""
