@@ -15,6 +15,7 @@ import traceback
 from protein_studio import __version__
 from protein_studio.core.errors import JobCancelled, UserError
 from protein_studio.core.files import printable
+from protein_studio.cli.options import whole
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -44,7 +45,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"protein-studio {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    parser.add_argument("--threads", type=int, metavar="N",
+    parser.add_argument("--threads", type=whole(1, 4096), metavar="N",
                         help="CPU threads for the models (default: the cores this process may use, less one; "
                              "also $PROTEIN_STUDIO_THREADS); accepted anywhere on the line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

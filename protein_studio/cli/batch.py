@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from protein_studio.engines.methods import MULTI_METHODS, PRECISIONS, STRATEGIES
+from protein_studio.cli.options import number, whole
 
 __all__ = ["register", "run"]
 
@@ -36,21 +37,21 @@ def register(subparsers) -> None:
     parser.add_argument("--chain", metavar="ID", help="chain of the structure files (default: the first)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto")
-    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
+    parser.add_argument("--batch-size", type=whole(1, 4096), default=None, metavar="N",
                         help="masked copies per forward pass (default 1 on a CPU, 32 on a GPU: fixed, so that "
                              "reruns and every engine give the same numbers)")
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="local: this machine (default); ray: a Ray cluster (pip install "
                              "\"protein-studio[cluster]\")")
     parser.add_argument("--ray-address", default="auto", metavar="auto|HOST:PORT", help="the Ray cluster")
-    parser.add_argument("--workers", type=int, metavar="N",
+    parser.add_argument("--workers", type=whole(1, 4096), metavar="N",
                         help="Ray actors (default: one per GPU, else one per 4 CPUs)")
     parser.add_argument("--shard", metavar="I/N", help="run only every N-th protein from the I-th (Slurm arrays)")
     generation = parser.add_argument_group("generate (each input sequence is the prompt)")
-    generation.add_argument("--n", type=int, default=20, help="sequences sampled per prompt")
-    generation.add_argument("--max-length", type=int, default=400)
-    generation.add_argument("--temperature", type=float, default=1.0)
-    generation.add_argument("--seed", type=int, default=0)
+    generation.add_argument("--n", type=whole(1, 100_000), default=20, help="sequences sampled per prompt")
+    generation.add_argument("--max-length", type=whole(1, 100_000), default=400)
+    generation.add_argument("--temperature", type=number(0, 100, above=True), default=1.0)
+    generation.add_argument("--seed", type=whole(0, 2**32 - 1), default=0)
     parser.set_defaults(handler=run)
 
 
@@ -82,10 +83,11 @@ def _settings(args):
 
 
 def run(args: argparse.Namespace) -> int:
-    from protein_studio.jobs.batch import LocalEngine, RayEngine, parse_shard, read_tasks, run_batch
+    from protein_studio.jobs.batch import LocalEngine, RayEngine, check_output_folder, parse_shard, read_tasks, run_batch
 
     which = parse_shard(args.shard)
     settings = _settings(args)
+    check_output_folder(args.out)  # before any protein is read or model loaded
     tasks = read_tasks(args.inputs, chain=args.chain)
     engine = (RayEngine(settings, args.ray_address, args.workers) if args.engine == "ray"
               else LocalEngine(settings))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from protein_studio.core.errors import InputError
+from protein_studio.cli.options import number, whole
 
 if TYPE_CHECKING:  # numpy and the readers load when the command runs, not for --help
     import numpy as np
@@ -42,10 +43,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--dms-column", required=True, metavar="COL", help="the measured column of DMS.csv")
     parser.add_argument("--mutant-column", metavar="COL",
                         help="the mutant column of DMS.csv (default: found by name, e.g. 'mutant')")
-    parser.add_argument("--offset", type=int, default=0, metavar="N",
+    parser.add_argument("--offset", type=whole(-1_000_000, 1_000_000), default=0, metavar="N",
                         help="add N to the positions written in DMS.csv before matching them to the scores "
                              "(e.g. -25 when the table counts from 26 and the scores from 1)")
-    parser.add_argument("--top", type=float, default=10.0, metavar="PERCENT",
+    parser.add_argument("--top", type=number(0, 100, above=True), default=10.0, metavar="PERCENT",
                         help="top percentage for NDCG and recall (default: 10)")
     parser.add_argument("--plot", type=Path, metavar="OUT.png", help="write a scatter plot (PNG) here")
     parser.set_defaults(handler=run)

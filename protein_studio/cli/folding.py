@@ -12,46 +12,22 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time
 from pathlib import Path
 
 from protein_studio.core.errors import InputError, UserError
+from protein_studio.cli.options import whole
 
-__all__ = ["register", "run", "StatusLine", "output_paths", "check_output", "load_for_task", "format_table"]
-
-
-class StatusLine:
-    """Progress text on stderr: redrawn in place on a terminal; elsewhere only the first and last
-    message of each job. Use as a JobContext ``on_progress`` callback."""
-
-    def __init__(self, label: str, stream=None):
-        self.label = label
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._last = 0.0
-
-    def __call__(self, done: float, total: float, text: str = "") -> None:
-        now = time.monotonic()
-        first, last = done <= 0, total > 0 and done >= total
-        if self.tty:
-            if first or last or now - self._last >= 0.1:
-                self.stream.write(f"\r\033[K{self.label}: {text}" + ("\n" if last else ""))
-                self.stream.flush()
-                self._last = now
-        elif first or last:
-            self.stream.write(f"{self.label}: {text}\n")
-            self.stream.flush()
-
-    def warn(self, text: str) -> None:
-        """Print a warning on its own line."""
-        self.stream.write(("\n" if self.tty else "") + f"{self.label}: warning: {text}\n")
-        self.stream.flush()
+__all__ = ["register", "run", "output_paths", "check_output", "load_for_task", "format_table"]
 
 
 def check_output(out: str) -> None:
-    """InputError when the folder ``out`` is to be written in does not exist (``-``, stdout, is fine)."""
+    """InputError when the folder ``out`` is to be written in does not exist, UserError when ``out`` is a device,
+    pipe, socket or symbolic link (``-``, stdout, is fine)."""
+    from protein_studio.core.files import refuse_special_target
+
     if out == "-":
         return
+    refuse_special_target(out)  # before any work: a device, pipe or link is never replaced
     parent = Path(out).resolve().parent
     if not parent.is_dir():
         raise InputError(f"cannot write here: folder {parent} does not exist", source=out)
@@ -126,6 +102,8 @@ def run(args) -> int:
     if list(paths.values()) == [Path(args.out)]:
         check_output(args.out)
     loaded = load_for_task(args.model, "folding", args.device, "fold")
+    from protein_studio.cli.terminal import StatusLine
+
     status = StatusLine("protein-studio fold")
     written: list[tuple[FoldResult, Path]] = []
 
@@ -150,7 +128,7 @@ def run(args) -> int:
 
 def prediction_state(result, file_name: str):
     """A project document of a prediction: the predicted structure, with its pLDDT, pTM and PAE kept."""
-    from protein_studio.core.storage.project import prediction_record
+    from protein_studio.core.storage.records import prediction_record
     from protein_studio.core.documents.document import load_sources
     from protein_studio.core.documents.session import DocumentState
 
@@ -203,7 +181,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--chunk-size", type=_chunk, default="auto", metavar="N",
                         help="trunk chunk size: auto (default: from length and free memory), none, or a "
                              "number (smaller uses less memory and runs slower)")
-    parser.add_argument("--num-recycles", type=int, metavar="N", help="recycling passes (default: the model's)")
+    parser.add_argument("--num-recycles", type=whole(0, 64), metavar="N", help="recycling passes (default: the model's)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
     from protein_studio.cli.project import add_project_argument
 

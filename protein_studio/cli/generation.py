@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from protein_studio.core.errors import InputError, UserError
+from protein_studio.cli.options import number, whole
 
 __all__ = ["register", "run"]
 
@@ -57,7 +58,8 @@ def _table(result) -> str:
 
 def run(args) -> int:
     """Handler of ``protein-studio generate``."""
-    from protein_studio.cli.folding import StatusLine, check_output, load_for_task
+    from protein_studio.cli.folding import check_output, load_for_task
+    from protein_studio.cli.terminal import StatusLine
     from protein_studio.core.files import write_text_atomically
     from protein_studio.engines.generation import GenerationSettings, generate_sequences
     from protein_studio.core.job_context import JobContext
@@ -104,7 +106,7 @@ def run(args) -> int:
 def generated_state(result, settings, fasta_text: str, model: str):
     """A project document of a generated set: its sequences as the records of one FASTA (the best first,
     File > Choose Record shows the others), with the settings and seed that made them."""
-    from protein_studio.core.storage.project import generated_record
+    from protein_studio.core.storage.records import generated_record
     from protein_studio.core.documents.document import load_sources
     from protein_studio.core.documents.session import DocumentState
 
@@ -123,18 +125,18 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "perplexity (lower is better). Defaults follow the ProtGPT2 model card.")
     parser.add_argument("--model", required=True, metavar="NAME",
                         help="protgpt2, an imported GPT-2 checkpoint name, or a snapshot folder")
-    parser.add_argument("--n", type=int, default=20, help="sequences to sample (default: 20)")
+    parser.add_argument("--n", type=whole(1, 100_000), default=20, help="sequences to sample (default: 20)")
     parser.add_argument("--prompt", metavar="RESIDUES", help="start every sequence with these residues, e.g. M")
-    parser.add_argument("--max-length", type=int, default=400, metavar="N",
+    parser.add_argument("--max-length", type=whole(1, 100_000), default=400, metavar="N",
                         help="longest sequence in residues, prompt included; longer ones are dropped as "
                              "truncated (default: 400)")
-    parser.add_argument("--min-length", type=int, default=10, metavar="N", help="shortest kept (default: 10)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: 1.0)")
-    parser.add_argument("--top-k", type=int, default=950, metavar="K", help="top-k sampling, 0 = off (default: 950)")
-    parser.add_argument("--top-p", type=float, default=1.0, metavar="P", help="nucleus sampling, 1 = off (default)")
-    parser.add_argument("--repetition-penalty", type=float, default=1.2, metavar="R", help="default: 1.2")
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same file")
-    parser.add_argument("--batch-size", type=int, default=8, metavar="B", help="sequences sampled at once")
+    parser.add_argument("--min-length", type=whole(0, 100_000), default=10, metavar="N", help="shortest kept (default: 10)")
+    parser.add_argument("--temperature", type=number(0, 100, above=True), default=1.0, help="sampling temperature (default: 1.0)")
+    parser.add_argument("--top-k", type=whole(0, 1_000_000), default=950, metavar="K", help="top-k sampling, 0 = off (default: 950)")
+    parser.add_argument("--top-p", type=number(0, 1, above=True), default=1.0, metavar="P", help="nucleus sampling, 1 = off (default)")
+    parser.add_argument("--repetition-penalty", type=number(0, 100, above=True), default=1.2, metavar="R", help="default: 1.2")
+    parser.add_argument("--seed", type=whole(0, 2**32 - 1), default=0, help="random seed; the same seed gives the same file")
+    parser.add_argument("--batch-size", type=whole(1, 4096), default=8, metavar="B", help="sequences sampled at once")
     parser.add_argument("--reference", metavar="SEQ|FASTA", help="report identity to this sequence")
     parser.add_argument("--fold-model", metavar="NAME", help="also fold each kept sequence and report mean pLDDT")
     parser.add_argument("--include-dropped", action="store_true",

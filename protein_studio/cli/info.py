@@ -17,6 +17,7 @@ from pathlib import Path
 
 from protein_studio.core.errors import InputError
 from protein_studio.core.formats import FASTA_SUFFIXES, STRUCTURE_SUFFIXES
+from protein_studio.cli.options import whole
 
 __all__ = ["FASTA_SUFFIXES", "register", "run", "describe_file", "chain_record", "fasta_record",
            "format_records"]
@@ -38,7 +39,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                         help=f"FASTA ({', '.join(FASTA_SUFFIXES)}) or structure "
                              f"({', '.join(STRUCTURE_SUFFIXES)}, optionally .gz)")
     parser.add_argument("--chain", metavar="ID", help="only this chain (structures)")
-    parser.add_argument("--model", type=int, default=1, metavar="N",
+    parser.add_argument("--model", type=whole(1, 1_000_000), default=1, metavar="N",
                         help="model of a multi-model (NMR) structure to read (default: 1)")
     parser.add_argument("--json", action="store_true", help="print a JSON list of records")
     parser.set_defaults(handler=run)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.files import printable
+from protein_studio.cli.options import number, whole
 
 __all__ = ["register", "run_fit", "run_propose"]
 
@@ -73,10 +74,17 @@ def run_fit(args) -> int:
     assay = read_assay(args.measured, doc.wild_type, doc.scheme, column=args.column,
                        enrichment=args.enrichment, mutant_column=args.mutant_column, schemes=doc.schemes())
     print(printable(f"protein-studio fit: {assay.summary()} (replicates averaged)"), file=sys.stderr)
-    for problem in assay.problems[:20]:
-        print(f"protein-studio fit: line {problem.line}: {problem.text}: {problem.reason}", file=sys.stderr)
-    if len(assay.problems) > 20:
-        print(f"protein-studio fit: ... and {len(assay.problems) - 20} more rows not used", file=sys.stderr)
+    from protein_studio.cli.terminal import echo_skipped
+
+    echo_skipped("protein-studio fit", [(p.line, p.text, p.reason) for p in assay.problems])
+    if len(assay.variants) < 3:
+        from collections import Counter
+
+        reasons = Counter(p.reason for p in assay.problems).most_common(3)
+        why = "; ".join(f"{count} rows: {reason}" for reason, count in reasons)
+        raise InputError(f"only {len(assay.variants)} measured variants in column {args.column or 'enrichment'} "
+                         f"({assay.rows} rows{': ' + why if why else ''}); at least 3 are needed to fit",
+                         source=Path(args.measured).name)
     zeroshot, zeroshot_source = _zeroshot_provider(args, doc) if "zeroshot" in features else (None, None)
     feature_set = FeatureSet(doc.wild_type, tuple(features), _embedder(args, doc) if "embeddings" in features else None,
                              zeroshot)
@@ -86,9 +94,13 @@ def run_fit(args) -> int:
         provenance["zeroshot"] = zeroshot_source
     if "embeddings" in features:
         provenance["embeddings"] = args.model
+    from protein_studio.cli.terminal import StatusLine
+    from protein_studio.core.job_context import JobContext
+
+    status = StatusLine("protein-studio fit")
     model = fit(doc.wild_type, assay.variants, assay.values, features=feature_set, regressor=args.regressor,
                 alpha=args.alpha, cv_scheme=None if args.cv == "none" else args.cv, k=args.folds, seed=args.seed,
-                provenance=provenance)
+                provenance=provenance, ctx=JobContext(on_progress=status, on_warning=status.warn))
     if model.cv is not None:
         print(f"protein-studio fit: {model.cv.describe()}")
     model.save(args.out)
@@ -102,22 +114,19 @@ def run_propose(args) -> int:
     import numpy as np
 
     from protein_studio.cli.folding import check_output
-    import json
-
     from protein_studio.cli.scoring import format_score, load_input_document, write_csv
     from protein_studio.core.provenance import table_provenance
-
-    from protein_studio.core.files import read_input_text
-    from protein_studio.engines.learning import model_from_dict, propose
+    from protein_studio.engines.learning import model_from_dict, propose, read_model_json
 
     check_output(args.out)
     doc = load_input_document(args)
     source_name = Path(args.model_file).name
-    try:  # read once: the feature names say what the model needs, then the same data builds it
-        saved = json.loads(read_input_text(args.model_file, "a fitted model"))
-        names = saved["features"]["names"]
+    saved = read_model_json(args.model_file)  # read once: the feature names say what it needs, then it is built
+    try:
+        names = [str(n) for n in saved["features"]["names"]]
         source = saved.get("provenance", {}).get("zeroshot", {})
-    except (ValueError, KeyError, TypeError):
+        source = source if isinstance(source, dict) else {}
+    except (KeyError, TypeError, AttributeError):
         raise InputError("not a model written by protein-studio fit", source=source_name) from None
     if "zeroshot" in names and not (args.zeroshot_model or args.zeroshot_column):
         if source.get("kind") == "model":
@@ -157,7 +166,7 @@ def _input_arguments(parser) -> None:
     parser.add_argument("--record", metavar="NAME|N", help="record of a FASTA file")
     parser.add_argument("--numbering", nargs="+", metavar="SCHEME",
                         help="how positions are named: structure, sequence, reference FILE, offset N, table FILE")
-    parser.add_argument("--offset", type=int, default=0, metavar="N", help="short for --numbering offset N")
+    parser.add_argument("--offset", type=whole(-1_000_000, 1_000_000), default=0, metavar="N", help="short for --numbering offset N")
     bfactor_column_argument(parser)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     parser.add_argument("--zeroshot-model", metavar="NAME", help="zero-shot scores from this ESM model's scan")
@@ -186,11 +195,11 @@ def register(subparsers) -> None:
                                  "--zeroshot-model or --zeroshot-column)")
     fit_parser.add_argument("--model", metavar="NAME", help="ESM model for embedding features")
     fit_parser.add_argument("--regressor", choices=REGRESSORS, default="ridge", help="ridge (default) or gp")
-    fit_parser.add_argument("--alpha", type=float, default=1.0, help="ridge regularisation (default 1.0)")
+    fit_parser.add_argument("--alpha", type=number(0, 1e9, above=True), default=1.0, help="ridge regularisation (default 1.0)")
     fit_parser.add_argument("--cv", choices=CV_SCHEMES + ("none",), default="random",
                             help="cross-validation split scheme (default random)")
-    fit_parser.add_argument("--folds", type=int, default=5, help="folds (default 5)")
-    fit_parser.add_argument("--seed", type=int, default=0, help="seed of the random folds")
+    fit_parser.add_argument("--folds", type=whole(2, 100), default=5, help="folds (default 5)")
+    fit_parser.add_argument("--seed", type=whole(0, 2**32 - 1), default=0, help="seed of the random folds")
     fit_parser.add_argument("--out", required=True, metavar="model.json", help="the fitted model (JSON)")
     _input_arguments(fit_parser)
     fit_parser.set_defaults(handler=run_fit)
@@ -201,11 +210,11 @@ def register(subparsers) -> None:
                     "set, and write it as CSV.")
     propose_parser.add_argument("model_file", metavar="model.json")
     propose_parser.add_argument("input", nargs="?", metavar="INPUT", help="the same protein the model was fitted on")
-    propose_parser.add_argument("--n", type=int, default=24, help="how many to propose (default 24)")
-    propose_parser.add_argument("--per-position", type=int, default=1, help="at most this many per position")
-    propose_parser.add_argument("--min-distance", type=int, default=0,
+    propose_parser.add_argument("--n", type=whole(1, 100_000), default=24, help="how many to propose (default 24)")
+    propose_parser.add_argument("--per-position", type=whole(1, 19), default=1, help="at most this many per position")
+    propose_parser.add_argument("--min-distance", type=whole(0, 100_000), default=0,
                                 help="chosen positions at least this far apart along the sequence")
-    propose_parser.add_argument("--explore", type=float, default=0.0,
+    propose_parser.add_argument("--explore", type=number(0, 100), default=0.0,
                                 help="GP only: rank by mean + EXPLORE * std (upper confidence bound)")
     propose_parser.add_argument("--model", metavar="NAME", help="ESM model, when the fit used embeddings")
     propose_parser.add_argument("--zeroshot-table", metavar="FILE", help="table with the candidates' zero-shot scores")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from protein_studio.core.errors import UserError
+from protein_studio.cli.options import number, whole
 
 __all__ = ["register", "run"]
 
@@ -33,21 +34,24 @@ def register(subparsers) -> None:
                         help="back-translate the protein with this host's most used codons")
     parser.add_argument("--codon-table", metavar="FILE",
                         help="codon usage CSV (python-codon-tables layout) for the host (needed for pichia)")
-    parser.add_argument("--min-codon-frequency", type=float, default=0.1, metavar="F",
+    parser.add_argument("--min-codon-frequency", type=number(0, 1), default=0.1, metavar="F",
                         help="never choose a codon rarer than this in the host (default 0.1)")
     mutants = parser.add_mutually_exclusive_group(required=True)
     mutants.add_argument("--mutants", metavar="LIST", help="variants, e.g. E104K,G238S,E104K:G238S")
     mutants.add_argument("--mutants-file", metavar="FILE", help="one variant per line, or a table (as score reads)")
     parser.add_argument("--protocol", choices=("q5", "quikchange"), default="q5")
-    parser.add_argument("--min-length", type=int, help="shortest primer (default q5 18, quikchange 25)")
-    parser.add_argument("--max-length", type=int, help="longest primer (default 45)")
-    parser.add_argument("--min-tm", type=float, help="lowest Tm in C (default q5 55, quikchange 75)")
-    parser.add_argument("--max-tm", type=float, help="highest Tm in C (default q5 72, quikchange 90)")
-    parser.add_argument("--primer-nm", type=float, default=500.0, help="primer concentration for the Tm (nM)")
-    parser.add_argument("--na-mm", type=float, default=50.0, help="Na+ for the Tm (mM)")
-    parser.add_argument("--mg-mm", type=float, default=2.0, help="Mg2+ for the Tm (mM)")
-    parser.add_argument("--scale", default="25 nmol", help="synthesis scale on the order sheet")
-    parser.add_argument("--purification", default="desalt", help="purification on the order sheet")
+    parser.add_argument("--min-length", type=whole(10, 200), help="shortest primer (default q5 18, quikchange 25)")
+    parser.add_argument("--max-length", type=whole(10, 200), help="longest primer (default 45)")
+    parser.add_argument("--min-tm", type=number(0, 100), help="lowest Tm in C (default q5 55, quikchange 75)")
+    parser.add_argument("--max-tm", type=number(0, 100), help="highest Tm in C (default q5 72, quikchange 90)")
+    parser.add_argument("--primer-nm", type=number(0, 1_000_000, above=True), default=500.0, help="primer concentration for the Tm (nM)")
+    parser.add_argument("--na-mm", type=number(0, 5000), default=50.0, help="Na+ for the Tm (mM)")
+    parser.add_argument("--mg-mm", type=number(0, 1000), default=2.0, help="Mg2+ for the Tm (mM)")
+    parser.add_argument("--scale", default="25 nmol",
+                        help="synthesis scale on the order sheet: 25 nmol (default), 100 nmol, 250 nmol, 1 umol, "
+                             "5 umol or 10 umol")
+    parser.add_argument("--purification", default="desalt",
+                        help="purification on the order sheet: desalt (default), cartridge, HPLC or PAGE")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs (made if needed)")
     add_project_argument(parser)
     parser.set_defaults(handler=run)
@@ -58,11 +62,24 @@ def run(args: argparse.Namespace) -> int:
     from protein_studio.cli.scoring import load_input_document, read_mutants
     from protein_studio.core.cloning.dna import back_translate, codon_usage, read_coding_sequence
     from protein_studio.core.cloning.primers import Conditions, Windows, design_primers, write_order
-    from protein_studio.core.storage.project import primer_record
+    from protein_studio.core.storage.records import primer_record
     from protein_studio.core.documents.session import DocumentState
 
+    from protein_studio.core.cloning.primers import order_purification, order_scale
+
+    from protein_studio.core.files import make_output_folder
+
+    scale, purification = order_scale(args.scale), order_purification(args.purification)  # before any work
+    make_output_folder(args.out)
+    if args.na_mm == 0 and args.mg_mm == 0:
+        raise UserError("--na-mm and --mg-mm cannot both be 0: the Tm needs a salt concentration")
     doc = load_input_document(args)
     names, variants = zip(*read_mutants(args, doc))
+    for name, variant in zip(names, variants):
+        unchanged = [m for m in variant.mutations if m.wt == m.mt]
+        if unchanged:
+            raise UserError(f"{name} changes nothing ({unchanged[0].wt} stays {unchanged[0].mt}): there is no "
+                            f"mutation to make primers for; leave it out")
     host = args.host or "ecoli"  # mutant codons follow E. coli's usage unless a host is named
     usage = codon_usage(host, args.codon_table)
     if args.dna:
@@ -78,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
     conditions = Conditions(args.primer_nm, args.na_mm, args.mg_mm)
     designs = design_primers(gene, variants, args.protocol, usage=usage, min_frequency=args.min_codon_frequency,
                              conditions=conditions, windows=windows, names=list(names))
-    written = write_order(Path(args.out), designs, doc, gene, args.protocol, conditions, windows, args.scale,
-                          args.purification)
+    written = write_order(Path(args.out), designs, doc, gene, args.protocol, conditions, windows, scale,
+                          purification)
     bad = [d for d in designs if not d.ok]
     for design in bad:
         print(f"protein-studio primers: {design.variant}: {design.error or '; '.join(design.notes)}", file=sys.stderr)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from protein_studio.cli.folding import check_output
@@ -29,8 +28,9 @@ from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.files import printable
 from protein_studio.core.provenance import table_provenance
 from protein_studio.engines.methods import MULTI_METHODS, PRECISIONS, STRATEGIES
+from protein_studio.cli.options import whole
 
-__all__ = ["register", "run_scan", "run_score", "ProgressBar", "parse_positions", "read_mutants_file"]
+__all__ = ["register", "run_scan", "run_score", "parse_positions", "read_mutants_file"]
 
 
 # ------------------------------------------------------------------------------------------- input
@@ -221,15 +221,9 @@ def read_mutants(args, doc) -> list:
         texts, skipped = read_mutants_file(args.mutants_file)
         source = Path(args.mutants_file).name
         check_numbering([text for text, _ in texts], doc.wild_type, doc.scheme, doc.schemes(), source=source)
-    for line, text, reason in skipped:
-        where = f"line {line}: " if line else ""
-        print(printable(f"protein-studio {args.command}: skipped {where}{text}: {reason}"), file=sys.stderr)
-    if skipped:
-        reasons: dict[str, int] = {}
-        for _line, _text, reason in skipped:
-            reasons[reason] = reasons.get(reason, 0) + 1
-        print(f"protein-studio {args.command}: skipped " + ", ".join(f"{n} ({reason})" for reason, n in reasons.items()),
-              file=sys.stderr)
+    from protein_studio.cli.terminal import echo_skipped
+
+    echo_skipped(f"protein-studio {args.command}", skipped)
     if not texts:
         raise InputError("no mutants given" + (" (every row was skipped)" if skipped else ""), source=source)
     return [_engine_mutant(text, doc, source, line) for text, line in texts]
@@ -245,41 +239,6 @@ def _engine_mutant(text: str, doc, source: str, line: int | None):
 
 
 # ------------------------------------------------------------------------------------------- progress
-class ProgressBar:
-    """A text progress bar on a stream: redrawn in place with ``\\r`` on a terminal, otherwise only a
-    final line. Use as the ``on_progress`` callback of a :class:`~protein_studio.core.job_context.JobContext`.
-    """
-
-    def __init__(self, label: str, stream=None, width: int = 30):
-        self.label = label
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.started = time.monotonic()
-        self._drawn = 0.0
-        self.finished = False
-
-    def __call__(self, done: float, total: float, text: str = "") -> None:
-        if total <= 0 or self.finished:
-            return
-        now = time.monotonic()
-        elapsed = now - self.started
-        complete = done >= total
-        if self.tty and (complete or now - self._drawn >= 0.1):
-            filled = int(self.width * min(done / total, 1.0))
-            bar = "#" * filled + "-" * (self.width - filled)
-            self.stream.write(f"\r{self.label} [{bar}] {done:.0f}/{total:.0f} passes, {elapsed:.0f}s")
-            self.stream.flush()
-            self._drawn = now
-        if complete:
-            self.finished = True
-            if self.tty:
-                self.stream.write("\n")
-            else:
-                self.stream.write(f"{self.label}: {done:.0f}/{total:.0f} passes in {elapsed:.1f}s\n")
-            self.stream.flush()
-
-
 # ------------------------------------------------------------------------------------------- running
 def run_models(args, job, document=None):
     """Load each ``--model`` in turn, run ``job(loaded, ctx)`` and return the results. With ``document``,
@@ -312,6 +271,8 @@ def run_models(args, job, document=None):
                 print(printable(f"protein-studio {args.command}: {name} reads the 3Di tokens of chain {tokens.chain}: "
                                 f"{tokens.masked} of {len(tokens)} residues masked ({tokens.masked_why()})"),
                       file=sys.stderr)
+        from protein_studio.cli.terminal import ProgressBar
+
         ctx = JobContext(on_progress=ProgressBar(f"{args.command} {name}"),
                          on_warning=lambda text: print(f"protein-studio {args.command}: warning: {text}",
                                                        file=sys.stderr))
@@ -429,7 +390,7 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
                              "structure), sequence (1-based index), reference FILE (a FASTA aligned to "
                              "this one, e.g. UniProt), offset N (index + N), table FILE (CSV of sequence "
                              "index,label)")
-    parser.add_argument("--offset", type=int, default=0, metavar="N",
+    parser.add_argument("--offset", type=whole(-1_000_000, 1_000_000), default=0, metavar="N",
                         help="short for --numbering offset N")
     bfactor_column_argument(parser)
 
@@ -454,7 +415,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto (fp16 on a CUDA GPU, fp32 elsewhere), fp32, bf16 or fp16; written into the "
                              "output's header and the project")
-    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
+    parser.add_argument("--batch-size", type=whole(1, 4096), default=None, metavar="N",
                         help="masked copies per forward pass (default: automatic, 1 on the CPU)")
     parser.add_argument("--out", required=True, metavar="CSV", help="output CSV file ('-' for standard output)")
     from protein_studio.cli.project import add_project_argument

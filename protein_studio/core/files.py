@@ -19,7 +19,7 @@ from pathlib import Path
 from protein_studio.core.errors import InputError, UserError
 
 __all__ = ["read_input_bytes", "looks_binary", "decode_text", "read_input_text", "write_text_atomically",
-           "write_bytes_atomically", "describe_path", "gunzip_limited", "max_input_bytes", "printable",
+           "write_bytes_atomically", "refuse_special_target", "make_output_folder", "describe_path", "gunzip_limited", "max_input_bytes", "printable",
            "reading_progress"]
 
 #: Bytes read between two calls of the :func:`reading_progress` callback.
@@ -42,7 +42,7 @@ def reading_progress(callback: Callable[[str, int, int], None]) -> Iterator[None
 
 
 #: Largest input file (or decompressed input) read, in MB; ``PROTEIN_STUDIO_MAX_INPUT_MB`` overrides it.
-DEFAULT_MAX_INPUT_MB = 1024
+DEFAULT_MAX_INPUT_MB = 256
 
 
 def max_input_bytes() -> int:
@@ -135,23 +135,37 @@ def _read_reporting(handle, count: int, name: str, size: int, callback) -> bytes
 
 
 def gunzip_limited(data: bytes, source: str) -> bytes:
-    """Decompress gzip data, refusing a file that is damaged or that expands past :func:`max_input_bytes`
-    (a small file that decompresses to gigabytes is refused before it fills the memory)."""
+    """Decompress gzip data, refusing a file that is damaged or that expands past :func:`max_input_bytes`.
+    The output is made in chunks of :data:`READ_CHUNK` and counted as it grows: a small file that
+    decompresses to gigabytes is refused holding at most the limit, never more."""
     import zlib
 
     limit = max_input_bytes()
     decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    chunks: list[bytes] = []
+    size = 0
+    pending = data
     try:
-        out = decompressor.decompress(data, limit + 1)
-        if len(out) > limit or decompressor.unconsumed_tail:
+        while True:
+            chunk = decompressor.decompress(pending, READ_CHUNK)
+            pending = decompressor.unconsumed_tail
+            size += len(chunk)
+            if size > limit:
+                raise InputError(f"decompresses to more than {limit // (1024 * 1024)} MB, the input limit (raise it "
+                                 f"with PROTEIN_STUDIO_MAX_INPUT_MB)", source=source)
+            chunks.append(chunk)
+            if not pending and (not chunk or decompressor.eof):
+                break
+        tail = decompressor.flush()
+        if size + len(tail) > limit:
             raise InputError(f"decompresses to more than {limit // (1024 * 1024)} MB, the input limit (raise it with "
                              f"PROTEIN_STUDIO_MAX_INPUT_MB)", source=source)
-        out += decompressor.flush()
+        chunks.append(tail)
     except zlib.error as exc:
         raise InputError(f"not a valid gzip file: damaged or truncated ({exc})", source=source) from None
     if not decompressor.eof:
         raise InputError("not a valid gzip file: truncated", source=source)
-    return out
+    return b"".join(chunks)
 
 
 def looks_binary(data: bytes) -> bool:
@@ -237,11 +251,68 @@ def _remove_stale_temporaries(path: Path) -> None:
             pass
 
 
+def refuse_special_target(path: str | PathLike) -> None:
+    """Refuse to write onto anything but a regular file or a new name: a rename over a device (``/dev/null``),
+    a named pipe or a socket would replace it, and one over a symbolic link would replace the link (a link
+    planted in a shared folder must not redirect the write either).
+
+    Raises
+    ------
+    UserError
+        Naming the path and what it is.
+    """
+    import stat as stat_module
+
+    path = Path(path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if stat_module.S_ISREG(info.st_mode):
+        return
+    if stat_module.S_ISLNK(info.st_mode):
+        raise UserError(f"cannot write {path}: it is a symbolic link (to {os.readlink(path)}); it is not replaced "
+                        f"or followed: write to the file itself or choose another name")
+    what = describe_path(path) or "is not a regular file"
+    raise UserError(f"cannot write {path}: it {what.removeprefix('is ')}, not a file; it is not replaced: choose a "
+                    f"file name")
+
+
+def make_output_folder(path: str | PathLike, option: str = "--out") -> Path:
+    """A folder outputs are written into, made when missing.
+
+    Raises
+    ------
+    UserError
+        A file, pipe, device or link to one is there, or the folder cannot be made or written (said before
+        any work, naming the option and the path).
+    """
+    path = Path(path)
+    problem = describe_path(path)
+    if problem == "is a folder":
+        pass
+    elif problem == "does not exist":
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"{option} {path}: cannot make the folder ({exc.strerror or exc})") from None
+    elif problem is None:
+        raise UserError(f"{option} {path}: a file is there; give a folder for the outputs")
+    else:
+        raise UserError(f"{option} {path}: it {problem.removeprefix('is ')}; give a folder for the outputs")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: the folder cannot be written")
+    return path
+
+
 def write_bytes_atomically(path: str | PathLike, data: bytes) -> Path:
     """:func:`write_text_atomically` for bytes (images, BinaryCIF): every file the application writes goes
     through here. A write killed before its rename leaves ``.NAME.PID.XXXX.tmp``; the next write to the same
     file removes it once that process is gone."""
     path = Path(path)
+    refuse_special_target(path)
     _remove_stale_temporaries(path)
     try:
         mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()

@@ -14,6 +14,7 @@ every cell goes through :func:`safe_cell`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -23,7 +24,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-__all__ = ["FORMULA_LEADS", "safe_cell", "table_csv", "sidecar_path", "write_table", "provenance_comment_lines"]
+__all__ = ["FORMULA_LEADS", "safe_cell", "table_csv", "sidecar_path", "write_table", "provenance_comment_lines",
+           "csv_field_limit"]
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
@@ -50,6 +52,17 @@ def safe_cell(value: Any) -> str:
     if text.startswith(FORMULA_LEADS) and not _is_number(text):
         return "'" + text
     return text
+
+
+@contextlib.contextmanager
+def csv_field_limit(limit: int):
+    """Within the block, the csv module reads fields of at most ``limit`` characters (its limit is one setting
+    of the whole process: each reader says its own and gives the previous one back)."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def table_csv(rows: Iterable[Sequence], columns: Sequence[str]) -> str:

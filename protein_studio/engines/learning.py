@@ -13,7 +13,10 @@ Features (chosen by the user, concatenated):
 
 Regression: ridge (scikit-learn ``Ridge``, default) or a Gaussian process (``GaussianProcessRegressor``,
 constant x RBF + white noise, hyper-parameters fitted by maximum likelihood), which also gives an
-uncertainty. Cross-validation splits the variants by ProteinGym's three schemes over their (first) mutated
+uncertainty. An exact GP costs n^3 time and n^2 memory: its hyper-parameters are fitted on a seeded random
+:data:`GP_HYPERPARAMETER_SUBSET` of the variants when there are more, then the posterior is the exact one on
+all of them with those hyper-parameters; more than :data:`GP_MAX_VARIANTS` are refused (ridge takes any
+number). Cross-validation splits the variants by ProteinGym's three schemes over their (first) mutated
 position: ``random`` (shuffled folds of variants), ``contiguous`` (the protein cut into k stretches of
 positions) and ``modulo`` (position mod k).
 
@@ -39,13 +42,25 @@ from protein_studio.engines.methods import CV_SCHEMES, FEATURES, REGRESSORS
 
 __all__ = [
     "FEATURES", "REGRESSORS", "CV_SCHEMES", "FeatureSet", "FittedModel", "CrossValidation", "Proposal",
-    "onehot_matrix", "cv_folds", "cross_validate", "is_constant", "fit", "all_singles", "propose", "load_model_file",
-    "model_from_dict",
+    "onehot_matrix", "onehot_columns", "varying_onehot_columns", "read_model_json", "cv_folds", "cross_validate", "is_constant", "fit", "all_singles", "propose", "load_model_file",
+    "model_from_dict", "GP_MAX_VARIANTS", "GP_HYPERPARAMETER_SUBSET", "MAX_FEATURE_BYTES",
 ]
 
 _AA = {aa: i for i, aa in enumerate(AMINO_ACIDS)}
 #: Weight of the standardised zero-shot feature: large, so ridge barely shrinks its coefficient.
 ZEROSHOT_WEIGHT = 10.0
+#: Candidates predicted at once (their feature rows are made a chunk at a time).
+PREDICT_CHUNK = 2000
+#: Largest fitted-model file read, and most variants and residues a model may hold.
+MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024
+MAX_MODEL_VARIANTS = 1_000_000
+MAX_MODEL_LENGTH = 100_000
+#: Most variants an exact GP is fitted on (its kernel matrix and Cholesky factor stay well under 1 GB).
+GP_MAX_VARIANTS = 6000
+#: Variants the GP's hyper-parameters are fitted on (a seeded random subset when there are more).
+GP_HYPERPARAMETER_SUBSET = 1200
+#: Largest feature matrix (variants x features, 8 bytes each) a fit builds; the estimators copy it about twice.
+MAX_FEATURE_BYTES = 512 * 2**20
 
 
 # ------------------------------------------------------------------------------------------ features
@@ -62,6 +77,49 @@ def onehot_matrix(wild_type: str, variants: Sequence[MultiMutant]) -> np.ndarray
             i = m.position - 1
             out[row, i * 20:(i + 1) * 20] = 0.0
             out[row, i * 20 + _AA[m.mt]] = 1.0
+    return out
+
+
+def varying_onehot_columns(wild_type: str, variants: Sequence[MultiMutant]) -> np.ndarray:
+    """The columns of :func:`onehot_matrix` that are not the same for every variant, found from counts of the
+    mutations (the n x 20L matrix is never made): a wild-type column varies when some variants mutate its
+    position and others do not, a substitution's column when some variants carry it and others do not."""
+    n = len(variants)
+    mutated: dict[int, int] = {}
+    carried: dict[int, int] = {}
+    for variant in variants:
+        for m in variant.mutations:
+            mutated[m.position - 1] = mutated.get(m.position - 1, 0) + 1
+            column = (m.position - 1) * 20 + _AA[m.mt]
+            carried[column] = carried.get(column, 0) + 1
+    columns = set()
+    for i, count in mutated.items():
+        if wild_type[i] in _AA and 0 < count < n:
+            columns.add(i * 20 + _AA[wild_type[i]])
+    columns.update(c for c, count in carried.items() if 0 < count < n)
+    return np.array(sorted(columns), dtype=int)
+
+
+def onehot_columns(wild_type: str, variants: Sequence[MultiMutant], columns) -> np.ndarray:
+    """``onehot_matrix(wild_type, variants)[:, columns]``, made without the full matrix (n x len(columns))."""
+    columns = np.asarray(columns, dtype=int)
+    index = {int(c): j for j, c in enumerate(columns)}
+    base = np.zeros(len(columns))
+    for i, aa in enumerate(wild_type):
+        j = index.get(i * 20 + _AA[aa]) if aa in _AA else None
+        if j is not None:
+            base[j] = 1.0
+    out = np.repeat(base[None, :], len(variants), axis=0)
+    for row, variant in enumerate(variants):
+        for m in variant.mutations:
+            start = (m.position - 1) * 20
+            for column in range(start, start + 20):
+                j = index.get(column)
+                if j is not None:
+                    out[row, j] = 0.0
+            j = index.get(start + _AA[m.mt])
+            if j is not None:
+                out[row, j] = 1.0
     return out
 
 
@@ -109,8 +167,7 @@ class FeatureSet:
     def prepare(self, variants: Sequence[MultiMutant]) -> None:
         """Fix the one-hot columns and the zero-shot scaling on the training variants."""
         if "onehot" in self.names:
-            full = onehot_matrix(self.wild_type, variants)
-            self.columns = np.flatnonzero(np.ptp(full, axis=0) > 0) if len(variants) else np.arange(0)
+            self.columns = varying_onehot_columns(self.wild_type, variants)
         if "zeroshot" in self.names:
             values = np.asarray(self.zeroshot(list(variants)), dtype=float)
             finite = values[np.isfinite(values)]
@@ -121,7 +178,7 @@ class FeatureSet:
         """Feature rows of ``variants`` (after :meth:`prepare`); rows with an unknown zero-shot score are NaN."""
         blocks = []
         if "onehot" in self.names:
-            blocks.append(onehot_matrix(self.wild_type, variants)[:, self.columns])
+            blocks.append(onehot_columns(self.wild_type, variants, self.columns))
         if "embeddings" in self.names:
             rows = []
             for variant in variants:
@@ -192,6 +249,34 @@ def _regressor(kind: str, alpha: float):
     raise InputError(f"unknown regressor '{kind}'; use one of {', '.join(REGRESSORS)}")
 
 
+def _fit_estimator(regressor: str, alpha: float, x: np.ndarray, y: np.ndarray, seed: int = 0):
+    """The regressor fitted on ``x``, ``y``; a GP on more than :data:`GP_HYPERPARAMETER_SUBSET` variants gets its
+    hyper-parameters from a seeded subset and its exact posterior from all of them."""
+    estimator = _regressor(regressor, alpha)
+    if regressor != "gp" or len(y) <= GP_HYPERPARAMETER_SUBSET:
+        return estimator.fit(x, y)
+    subset = np.random.default_rng(seed).choice(len(y), GP_HYPERPARAMETER_SUBSET, replace=False)
+    estimator.fit(x[subset], y[subset])
+    exact = _regressor(regressor, alpha)
+    exact.kernel, exact.optimizer = estimator.kernel_, None
+    return exact.fit(x, y)
+
+
+def _check_size(regressor: str, variants: Sequence[MultiMutant], features: FeatureSet) -> None:
+    """Refuse, before any work, a fit whose kernel or feature matrix would not fit the memory budget."""
+    n = len(variants)
+    if regressor == "gp" and n > GP_MAX_VARIANTS:
+        raise InputError(f"{n:,} measured variants are more than an exact Gaussian process takes here "
+                         f"({GP_MAX_VARIANTS:,}: its n x n kernel would not fit the memory); use --regressor ridge, or "
+                         f"fit on a subset")
+    width = len(varying_onehot_columns(features.wild_type, variants)) if "onehot" in features.names else 0
+    width += ("zeroshot" in features.names) + 1
+    if n * width * 8 > MAX_FEATURE_BYTES:
+        raise InputError(f"{n:,} measured variants x {width:,} one-hot features would take "
+                         f"{n * width * 8 / 2**30:.1f} GB, more than the {MAX_FEATURE_BYTES / 2**30:.1f} GB a fit may "
+                         f"use; fit on a subset of the variants (e.g. the singles and doubles)")
+
+
 @dataclass(frozen=True)
 class CrossValidation:
     """Held-out Spearman correlation of each fold, and the scheme that made the folds."""
@@ -235,15 +320,20 @@ def _clean(variants, values, features: FeatureSet):
 
 def cross_validate(wild_type: str, variants: Sequence[MultiMutant], values, *, features: FeatureSet,
                    regressor: str = "ridge", alpha: float = 1.0, scheme: str = "random", k: int = 5,
-                   seed: int = 0) -> CrossValidation:
+                   seed: int = 0, ctx=None) -> CrossValidation:
     """Held-out Spearman of each fold: fit on the other folds (features prepared on them alone), predict this
-    one. Variants without a value (or without a zero-shot score when that is a feature) are left out."""
+    one. Variants without a value (or without a zero-shot score when that is a feature) are left out.
+    ``ctx`` (a JobContext) hears of each fold and may cancel between them."""
     from scipy.stats import spearmanr
 
     variants, values = _clean(variants, values, features)
+    _check_size(regressor, variants, features)
     folds = cv_folds(variants, scheme, k, seed)
     scores = []
     for fold in range(k):
+        if ctx is not None:
+            ctx.check_cancelled()
+            ctx.progress(fold, k + 1, f"{scheme} cross-validation: fold {fold + 1} of {k}")
         train, test = folds != fold, folds == fold
         if train.sum() < 2 or test.sum() < 2:
             scores.append(float("nan"))
@@ -253,7 +343,7 @@ def cross_validate(wild_type: str, variants: Sequence[MultiMutant], values, *, f
         train_variants = [v for v, t in zip(variants, train) if t]
         test_variants = [v for v, t in zip(variants, test) if t]
         fold_features.prepare(train_variants)
-        model = _regressor(regressor, alpha).fit(fold_features.transform(train_variants), values[train])
+        model = _fit_estimator(regressor, alpha, fold_features.transform(train_variants), values[train], seed)
         predicted = model.predict(fold_features.transform(test_variants))
         if is_constant(predicted) or is_constant(values[test]):
             scores.append(float("nan"))  # no ranking to compare (one-hot cannot reach unseen positions)
@@ -303,15 +393,19 @@ class FittedModel:
         """Predicted values (and, for a Gaussian process with ``return_std``, their standard deviations);
         NaN for a variant without a zero-shot score when that is a feature."""
         variants = list(variants)
-        X = self.features.transform(variants)
-        ok = np.all(np.isfinite(X), axis=1)
         mean = np.full(len(variants), np.nan)
         std = np.full(len(variants), np.nan)
-        if ok.any():
+        for start in range(0, len(variants), PREDICT_CHUNK):  # feature rows of a few thousand at a time
+            chunk = slice(start, start + PREDICT_CHUNK)
+            X = self.features.transform(variants[chunk])
+            ok = np.all(np.isfinite(X), axis=1)
+            if not ok.any():
+                continue
+            part_mean, part_std = mean[chunk], std[chunk]
             if return_std and self.regressor == "gp":
-                mean[ok], std[ok] = self.estimator.predict(X[ok], return_std=True)
+                part_mean[ok], part_std[ok] = self.estimator.predict(X[ok], return_std=True)
             else:
-                mean[ok] = self.estimator.predict(X[ok])
+                part_mean[ok] = self.estimator.predict(X[ok])
         return (mean, std) if return_std else mean
 
     def predict_singles(self) -> np.ndarray:
@@ -346,15 +440,22 @@ class FittedModel:
 
 def fit(wild_type: str, variants: Sequence[MultiMutant], values, *, features: FeatureSet, regressor: str = "ridge",
         alpha: float = 1.0, cv_scheme: str | None = "random", k: int = 5, seed: int = 0,
-        provenance: Mapping | None = None) -> FittedModel:
-    """Fit on every measured variant (after cross-validating with ``cv_scheme`` when given)."""
+        provenance: Mapping | None = None, ctx=None) -> FittedModel:
+    """Fit on every measured variant (after cross-validating with ``cv_scheme`` when given); ``ctx`` (a
+    JobContext) hears of the folds and the final fit and may cancel between them."""
+    given = len(variants)
     variants, values = _clean(variants, values, features)
     if len(variants) < 3:
-        raise InputError(f"at least 3 measured variants are needed to fit a model, not {len(variants)}")
+        dropped = f" ({given - len(variants)} of {given} had no zero-shot score)" if given > len(variants) else ""
+        raise InputError(f"at least 3 measured variants are needed to fit a model, not {len(variants)}{dropped}")
+    _check_size(regressor, variants, features)
     cv = (cross_validate(wild_type, variants, values, features=features, regressor=regressor, alpha=alpha,
-                         scheme=cv_scheme, k=k, seed=seed) if cv_scheme else None)
+                         scheme=cv_scheme, k=k, seed=seed, ctx=ctx) if cv_scheme else None)
+    if ctx is not None:
+        ctx.check_cancelled()
+        ctx.progress(k if cv_scheme else 0, (k if cv_scheme else 0) + 1, f"fitting on all {len(variants)} variants")
     features.prepare(variants)
-    estimator = _regressor(regressor, alpha).fit(features.transform(variants), values)
+    estimator = _fit_estimator(regressor, alpha, features.transform(variants), values, seed)
     from protein_studio import __version__
 
     record = {"application": f"protein-studio {__version__}", "regressor": regressor, "alpha": alpha,
@@ -373,14 +474,60 @@ def load_model_file(path: str | Path, *, embedder: Callable | None = None,
     InputError
         Not such a file, damaged, or a feature it needs is not given (``embedder``, ``zeroshot``).
     """
-    from protein_studio.core.files import read_input_text
+    path = Path(path)
+    return model_from_dict(read_model_json(path), embedder=embedder, zeroshot=zeroshot, source=path.name)
+
+
+def read_model_json(path: str | Path) -> dict:
+    """The JSON object of a fitted-model file, read with bounds (size, nesting).
+
+    Raises
+    ------
+    InputError
+        Not a regular file, larger than :data:`MAX_MODEL_FILE_BYTES`, not JSON, nested too deep, not an object.
+    """
+    from protein_studio.core.files import describe_path, read_input_text
 
     path = Path(path)
+    if describe_path(path) is None and path.stat().st_size > MAX_MODEL_FILE_BYTES:
+        raise InputError(f"is larger than {MAX_MODEL_FILE_BYTES // (1024 * 1024)} MB: not a model written by "
+                         f"protein-studio fit", source=path.name)
     try:
         data = json.loads(read_input_text(path, "a fitted model"))
-    except ValueError as exc:
-        raise InputError(f"not a model written by protein-studio fit ({exc})", source=path.name) from None
-    return model_from_dict(data, embedder=embedder, zeroshot=zeroshot, source=path.name)
+    except InputError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InputError(f"not a model written by protein-studio fit ({reason})", source=path.name) from None
+    if not isinstance(data, dict):
+        raise InputError("not a model written by protein-studio fit (not a JSON object)", source=path.name)
+    return data
+
+
+def _check_model_data(data: Mapping, source: str) -> None:
+    """Sizes and kinds a fitted model's data must have before any of it is used (a tampered file must not take
+    the memory): a protein sequence, as many values as variants, columns inside the one-hot matrix."""
+    wild_type = data.get("wild_type")
+    if not isinstance(wild_type, str) or not 1 <= len(wild_type) <= MAX_MODEL_LENGTH:
+        raise InputError(f"damaged model file: its wild type is not a protein sequence of 1 to {MAX_MODEL_LENGTH:,} "
+                         f"residues", source=source)
+    variants, values = data.get("variants"), data.get("values")
+    if not isinstance(variants, list) or not isinstance(values, list) or len(variants) != len(values):
+        raise InputError("damaged model file: its variants and values are not two lists of one length", source=source)
+    limit = GP_MAX_VARIANTS if data.get("regressor") == "gp" else MAX_MODEL_VARIANTS
+    if len(variants) > limit:
+        raise InputError(f"damaged model file: {len(variants):,} training variants, more than a "
+                         f"{data.get('regressor')} model here holds ({limit:,})", source=source)
+    spec = data.get("features")
+    columns = spec.get("columns") if isinstance(spec, Mapping) else None
+    width = 20 * len(wild_type)
+    if not isinstance(columns, list) or len(columns) > width or not all(
+            isinstance(c, int) and not isinstance(c, bool) and 0 <= c < width for c in columns):
+        raise InputError("damaged model file: its one-hot columns are not columns of its wild type", source=source)
+    for key, most in (("coef", width + 100_000), ("kernel_theta", 16)):
+        if key in data and (not isinstance(data[key], list) or len(data[key]) > most):
+            raise InputError(f"damaged model file: its {key} is not a list of at most {most:,} numbers",
+                             source=source)
 
 
 def model_from_dict(data: Mapping, *, embedder: Callable | None = None, zeroshot: Callable | None = None,
@@ -389,6 +536,7 @@ def model_from_dict(data: Mapping, *, embedder: Callable | None = None, zeroshot
     try:
         if not isinstance(data, Mapping) or data.get("format") != "protein-studio fitted model":
             raise InputError("not a model written by protein-studio fit", source=source)
+        _check_model_data(data, source)
         spec = data["features"]
         features = FeatureSet(data["wild_type"], tuple(spec["names"]), embedder, zeroshot,
                               columns=np.asarray(spec["columns"], dtype=int), zs_mean=float(spec["zs_mean"]),

@@ -242,7 +242,10 @@ def run_application(args) -> int:
     window.show()
     if not screenshot:
         window.confirm_close = True  # a person is at the window: ask before losing unsaved edits
-        window.projects.offer_recovery()  # an earlier run that did not close normally left autosaved work
+        try:  # an earlier run that did not close normally left autosaved work
+            window.projects.offer_recovery()
+        except Exception as exc:  # noqa: BLE001 - nothing in an autosave may stop the window from starting
+            window.activity.add_entry(f"Could not look for autosaved work: {type(exc).__name__}: {exc}", error=True)
         return app.exec()
 
     shooter = Screenshotter(window, screenshot, getattr(args, "scan", None))

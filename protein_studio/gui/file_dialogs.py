@@ -13,17 +13,57 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog
 
-__all__ = ["window_settings", "last_folder", "remember_folder", "open_file", "open_files", "save_file",
+__all__ = ["window_settings", "window_settings_notice", "last_folder", "remember_folder", "open_file", "open_files", "save_file",
            "choose_folder"]
 
 
+#: Largest window.ini read (it holds a layout, ten recent files and a few folders).
+MAX_WINDOW_INI_BYTES = 1024 * 1024
+_notice: list[str] = []
+
+
 def window_settings() -> QSettings:
-    """Window layout, recent files and dialog folders: an INI file in the configuration folder."""
+    """Window layout, recent files and dialog folders: an INI file in the configuration folder. One that is
+    not a small regular file (a pipe would block the start, a huge one fill the memory) is moved aside
+    first, once; :func:`window_settings_notice` says so."""
     from protein_studio.core.storage.settings import config_dir
 
     folder = config_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    return QSettings(str(folder / "window.ini"), QSettings.IniFormat)
+    path = folder / "window.ini"
+    _set_aside_if_unusable(path)
+    return QSettings(str(path), QSettings.IniFormat)
+
+
+def _set_aside_if_unusable(path: Path) -> None:
+    import os
+    import time
+
+    from protein_studio.core.files import describe_path
+
+    problem = describe_path(path)
+    if problem == "does not exist":
+        return
+    if problem is None:
+        try:
+            if path.stat().st_size <= MAX_WINDOW_INI_BYTES:
+                return
+        except OSError:
+            return
+        problem = f"is larger than {MAX_WINDOW_INI_BYTES // 1024} kB"
+    aside = path.with_name(f"{path.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        os.replace(path, aside)
+        _notice.append(f"{path} {problem}: it was moved to {aside}; the window layout starts afresh")
+    except OSError as exc:
+        _notice.append(f"{path} {problem} and cannot be moved aside ({exc.strerror or exc})")
+
+
+def window_settings_notice() -> str | None:
+    """What :func:`window_settings` set aside since the last call (None: nothing)."""
+    text = "; ".join(_notice) or None
+    _notice.clear()
+    return text
 
 
 def last_folder(kind: str) -> Path:

@@ -35,7 +35,7 @@ from protein_studio.gui.controllers.projects import ProjectController
 from protein_studio.gui.controllers.scans import ScanController
 from protein_studio.gui.controllers.variants import VariantController
 from protein_studio.gui.controllers.view import ViewController
-from protein_studio.gui.file_dialogs import window_settings
+from protein_studio.gui.file_dialogs import window_settings, window_settings_notice
 from protein_studio.gui.menus import add_action
 from protein_studio.gui.panels.activity_panel import ActivityPanel
 from protein_studio.gui.panels.document_list import DocumentList
@@ -92,6 +92,9 @@ class MainWindow(QMainWindow):
         self.settings = window_settings()
         # a settings file that cannot be used is moved aside with a message: the window always starts
         self.user_settings, self.settings_notice = load_settings_or_set_aside()
+        layout_notice = window_settings_notice()
+        if layout_notice:
+            self.settings_notice = "; ".join(filter(None, [self.settings_notice, layout_notice]))
         self.last_error: tuple[str, str] | None = None
         self.message_box: QMessageBox | None = None
         #: ask "Save changes?" when the window closes with unsaved edits; only the interactive

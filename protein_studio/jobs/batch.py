@@ -24,6 +24,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
 import sys
 import time
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from protein_studio.core.errors import InputError, UserError
+from protein_studio.core.errors import InputError, JobCancelled, UserError
 
 __all__ = ["OPERATIONS", "Task", "BatchSettings", "read_tasks", "shard", "TaskRecord", "run_batch",
            "LocalEngine", "RayEngine", "run_task", "parse_shard", "BatchProgress"]
@@ -154,15 +155,22 @@ def _is_structure(path: Path, suffixes) -> bool:
 def _csv_tasks(path: Path, text: str, taken: set[str]) -> list[Task]:
     from protein_studio.core.molecules.mutations import split_mutants
 
+    from protein_studio.core.tables import csv_field_limit
+
     reader = csv.DictReader(line for line in io.StringIO(text) if not line.startswith("#"))
+    try:
+        with csv_field_limit(131072):  # 128 kB: a protein sequence is far shorter
+            rows = list(reader)
+    except csv.Error as exc:
+        raise InputError(f"cannot read the table: {exc}", source=str(path), line=reader.line_num) from None
     columns = {c.strip().lower(): c for c in reader.fieldnames or []}
     if "sequence" not in columns:
-        raise InputError(f"no 'sequence' column (columns: {', '.join(reader.fieldnames or [])})", source=path.name)
+        raise InputError(f"no 'sequence' column (columns: {', '.join(reader.fieldnames or [])})", source=str(path))
     tasks = []
-    for line, row in enumerate(reader, start=2):
+    for line, row in enumerate(rows, start=2):
         sequence = (row.get(columns["sequence"]) or "").strip()
         if not sequence:
-            raise InputError("empty sequence", source=path.name, line=line)
+            raise InputError("empty sequence", source=str(path), line=line)
         name = (row.get(columns["name"]) or "").strip() if "name" in columns else ""
         name = name or f"{path.stem}_{line - 1}"
         mutants = tuple(split_mutants(row.get(columns["mutants"]) or "")) if "mutants" in columns else ()
@@ -206,9 +214,19 @@ class ModelCache:
         return self.loaded[name]
 
 
+def _in_user_terms(message: str, task: Task) -> str:
+    """An error message about a task's input, naming the user's file and line or record (``designs.csv, line 3``,
+    ``designs.fasta, record 2``) instead of the temporary file its bytes were read from."""
+    for name, _data in task.sources:
+        if name != Path(task.origin).name:
+            message = re.sub(rf"\S*{re.escape(name)}(, line \d+)?", lambda _m: task.origin, message)
+    return message
+
+
 def run_task(task: Task, settings: BatchSettings, models: ModelCache) -> dict:
     """Compute one task; returns ``{"files": {suffix: bytes}, "summary": {...}, "provenance": {...}}`` or
-    ``{"error": message}`` for a failure the user can act on (the batch goes on)."""
+    ``{"error": message}`` for a failure the user can act on; any other failure of one task is that task's
+    error too (the batch goes on with the others)."""
     from protein_studio.core.documents.document import load_sources
     from protein_studio.core.job_context import JobContext
 
@@ -217,7 +235,11 @@ def run_task(task: Task, settings: BatchSettings, models: ModelCache) -> dict:
         document = load_sources(list(task.sources), chain=task.chain)
         out = _OPERATIONS[settings.operation](task, document, settings, models, JobContext())
     except UserError as exc:
-        return {"error": str(exc), "seconds": time.perf_counter() - started}
+        return {"error": _in_user_terms(str(exc), task), "seconds": time.perf_counter() - started}
+    except JobCancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one protein's failure must not end the others'
+        return {"error": f"internal error: {type(exc).__name__}: {exc}", "seconds": time.perf_counter() - started}
     out["seconds"] = time.perf_counter() - started
     return out
 
@@ -436,23 +458,63 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+#: Largest task record read back (a record is a few kB).
+MAX_RECORD_BYTES = 1024 * 1024
+
+
+def _regular_size(path: Path) -> int | None:
+    """The size of a regular file (never following a link), None for anything else: what a rerun finds in
+    the output folder is read only when it is a plain file."""
+    import stat as stat_module
+
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info.st_size if stat_module.S_ISREG(info.st_mode) else None
+
+
 def completed(out: Path, task: Task, settings: BatchSettings) -> TaskRecord | None:
-    """The record of ``task`` when it is done for these settings and its files are intact, else None."""
+    """The record of ``task`` when it is done for these settings and its files are intact, else None (also
+    for a record or output that is damaged, tampered with, a link or a special file: the task runs again)."""
     path = _record_path(out, task, settings.operation)
+    size = _regular_size(path)
+    if size is None or size > MAX_RECORD_BYTES:
+        return None
     try:
         record = TaskRecord(**json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
-    if (record.status != "done" or record.settings_key != settings.key()
-            or record.input_key != task.input_key()):
-        return None
-    for name, facts in record.files.items():
-        try:
-            if _sha256((out / name).read_bytes()) != facts["sha256"]:
-                return None
-        except OSError:
+        if (record.status != "done" or record.settings_key != settings.key()
+                or record.input_key != task.input_key()):
             return None
+        for name, facts in record.files.items():
+            file = out / Path(str(name)).name
+            if _regular_size(file) != int(facts["bytes"]) or _file_sha256(file) != facts["sha256"]:
+                return None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None
     return record
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _clear(path: Path) -> None:
+    """A link or special file where an output of the batch's own goes is removed (never followed, never
+    read): the output folder is the batch's, and its file is written anew."""
+    if path.is_symlink() or (path.exists() and _regular_size(path) is None and not path.is_dir()):
+        path.unlink()
+
+
+def check_output_folder(out: str | Path) -> Path:
+    """The batch's output folder, made when missing (see :func:`~protein_studio.core.files.make_output_folder`)."""
+    from protein_studio.core.files import make_output_folder
+
+    return make_output_folder(out)
 
 
 def _write_result(out: Path, task: Task, settings: BatchSettings, result: dict) -> TaskRecord:
@@ -464,12 +526,14 @@ def _write_result(out: Path, task: Task, settings: BatchSettings, result: dict) 
     status = "failed" if "error" in result else "done"
     for suffix, data in (result.get("files") or {}).items():
         name = f"{task.id}.{settings.operation}.{suffix}"
+        _clear(out / name)
         write_bytes_atomically(out / name, data)
         files[name] = {"sha256": _sha256(data), "bytes": len(data)}
     record = TaskRecord(task.id, task.name, task.origin, settings.operation, status, settings.key(),
                         task.input_key(), files, result.get("summary", {}), result.get("provenance", {}),
                         result.get("error", ""), round(float(result.get("seconds", 0.0)), 3),
                         datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    _clear(_record_path(out, task, settings.operation))
     write_text_atomically(_record_path(out, task, settings.operation),
                           json.dumps(asdict(record), indent=1, default=str))
     return record
@@ -515,8 +579,7 @@ def run_batch(tasks: Sequence[Task], settings: BatchSettings, out: str | Path, e
     from protein_studio import __version__
     from protein_studio.core.files import write_text_atomically
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_folder(out)
     mine = shard(tasks, which)
     records: dict[str, TaskRecord] = {}
     todo = []
@@ -548,5 +611,6 @@ def run_batch(tasks: Sequence[Task], settings: BatchSettings, out: str | Path, e
                       for t in mine],
         }
         name = "manifest.json" if which is None else f"manifest.shard-{which[0]}-of-{which[1]}.json"
+        _clear(out / name)
         write_text_atomically(out / name, json.dumps(manifest, indent=1, default=str))
     return manifest

@@ -16,7 +16,7 @@ from protein_studio.models.locations import folder_bytes, has_weights, imported_
 from protein_studio.models.registry import architecture_mismatches, builtin_models, is_builtin_name
 from protein_studio.models.spec import ModelSpec
 
-__all__ = ["SAPROT_VOCABULARY_SIZE", "IMPORTED_SUFFIXES", "detect_hf_family", "import_hf_snapshot",
+__all__ = ["SAPROT_VOCABULARY_SIZE", "IMPORTED_SUFFIXES", "MAX_CONFIG_BYTES", "read_config", "detect_hf_family", "import_hf_snapshot",
            "verify_snapshot", "imported_hf_models", "spec_for_folder"]
 
 
@@ -33,20 +33,89 @@ _IMPORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # ------------------------------------------------------------------------------------------------
 # import / download
 # ------------------------------------------------------------------------------------------------
+#: Largest configuration read (a model's config.json is a few kB).
+MAX_CONFIG_BYTES = 1024 * 1024
+#: Upper bounds of a configuration's size fields (the largest protein language models are far below): a
+#: configuration asking for more is refused before a model is built from it.
+_SIZE_LIMITS = (("layer", 512), ("block", 512), ("head", 1024), ("intermediate", 262_144), ("n_inner", 262_144),
+                ("hidden", 65_536), ("n_embd", 65_536), ("d_model", 65_536), ("vocab", 1_000_000),
+                ("position", 1_000_000), ("n_ctx", 1_000_000), ("dim", 65_536), ("size", 1_000_000))
+
+
+def _checked_entries(folder: Path) -> list[Path]:
+    """The files of a snapshot folder an import may read and copy: regular files, or links that lead to a
+    regular file inside the snapshot's own hub-cache repository (``models--ORG--NAME/blobs``); any other
+    link (``/etc/passwd``, ``/dev/zero``) or special file among the model's files is refused before anything
+    is read."""
+    import stat as stat_module
+
+    root = folder.resolve()
+    if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith("models--"):
+        root = folder.parent.parent.resolve()  # a hub cache: its snapshot's files link to ../../blobs
+    entries = []
+    for path in sorted(folder.iterdir()):
+        if not path.name.endswith(IMPORTED_SUFFIXES) or path.name.startswith("."):
+            continue
+        info = os.lstat(path)
+        if stat_module.S_ISDIR(info.st_mode):
+            continue
+        if stat_module.S_ISLNK(info.st_mode):
+            target = path.resolve()
+            if not target.is_relative_to(root):
+                raise UserError(f"{path}: a link to {target}, outside the model folder; an import never follows it")
+            info = os.stat(target)
+        if not stat_module.S_ISREG(info.st_mode):
+            raise UserError(f"{path}: not a regular file (a device, pipe or socket); an import copies model files only")
+        entries.append(path)
+    return entries
+
+
+def _check_sizes(config, source: str, depth: int = 0) -> None:
+    """Refuse a configuration whose sizes (layers, widths, vocabulary, positions) are beyond any real model's."""
+    if depth > 8:
+        return
+    items = config.items() if isinstance(config, dict) else ()
+    for key, value in items:
+        if isinstance(value, dict):
+            _check_sizes(value, source, depth + 1)
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        lowered = str(key).lower()
+        limit = next((most for part, most in _SIZE_LIMITS if part in lowered), None)
+        if limit is not None and not (abs(value) <= limit):
+            raise UserError(f"{source}: {key} = {value!r} is beyond any protein language model's (at most "
+                            f"{limit:,}); the configuration is not imported")
+
+
+def read_config(config_path: Path) -> dict:
+    """A ``config.json`` read with bounds: a regular file of at most :data:`MAX_CONFIG_BYTES`, JSON nested
+    reasonably, an object, with sizes a real model has."""
+    from protein_studio.core.files import describe_path, read_input_text
+
+    problem = describe_path(config_path)
+    if problem is None and config_path.stat().st_size > MAX_CONFIG_BYTES:
+        problem = f"is larger than {MAX_CONFIG_BYTES // 1024} kB"
+    if problem is not None:
+        raise UserError(f"{config_path}: {problem}, not a model configuration")
+    try:
+        config = json.loads(read_input_text(config_path, "a model configuration (JSON)"))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise UserError(f"{config_path}: cannot read the model configuration ({reason})") from None
+    if not isinstance(config, dict):
+        raise UserError(f"{config_path}: the model configuration is not a JSON object")
+    _check_sizes(config, str(config_path))
+    return config
+
+
 def detect_hf_family(folder: str | os.PathLike) -> str:
     """``esmfold`` or ``protgpt2`` from a snapshot folder's ``config.json``; UserError otherwise."""
     folder = Path(folder)
     config_path = folder / "config.json"
-    if not config_path.is_file():
+    if not config_path.exists() and not config_path.is_symlink():
         raise UserError(f"{folder}: not a Hugging Face model folder (no config.json)")
-    from protein_studio.core.files import read_input_text
-
-    try:
-        config = json.loads(read_input_text(config_path, "a model configuration (JSON)"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{config_path}: cannot read the model configuration ({exc})") from exc
-    if not isinstance(config, dict):
-        raise UserError(f"{config_path}: the model configuration is not a JSON object")
+    config = read_config(config_path)
     if config.get("model_type") == "esm" and config.get("is_folding_model"):
         return "esmfold"
     if config.get("model_type") == "esm" and config.get("vocab_size") == SAPROT_VOCABULARY_SIZE:
@@ -91,6 +160,9 @@ def import_hf_snapshot(folder: str | os.PathLike, name: str | None = None) -> Mo
         of model.
     """
     folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder")
+    _checked_entries(folder)  # links out of the folder and special files are refused before anything is read
     family = detect_hf_family(folder)
     if not has_weights(folder):
         raise UserError(f"{folder}: no model.safetensors or pytorch_model.bin next to config.json")
@@ -203,14 +275,10 @@ IMPORTED_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model")
 
 
 def _not_model_files(folder: str, names: list[str]) -> list[str]:
-    """``shutil.copytree`` ignore rule: every file that is not a weights/config/tokenizer file, and every
-    sub-folder (a snapshot's files sit at its top)."""
-    ignored = []
-    for name in names:
-        path = Path(folder) / name
-        if path.is_dir() or not name.endswith(IMPORTED_SUFFIXES) or name.startswith("."):
-            ignored.append(name)
-    return ignored
+    """``shutil.copytree`` ignore rule: every file that is not a weights/config/tokenizer file checked by
+    :func:`_checked_entries`, and every sub-folder (a snapshot's files sit at its top)."""
+    keep = {path.name for path in _checked_entries(Path(folder))}
+    return [name for name in names if name not in keep]
 
 
 def _import_name(folder: Path, family: str) -> str:

@@ -277,9 +277,14 @@ def import_checkpoint(path: str | os.PathLike, name: str | None = None) -> list[
     from protein_studio.models.esm_loading import validate_checkpoint
     from protein_studio.models.safe_load import safe_torch_load
 
+    from protein_studio.core.files import describe_path
+
     source = Path(path).expanduser()
-    if not source.is_file():
+    problem = describe_path(source)
+    if problem == "does not exist":
         raise UserError(f"{source}: no such checkpoint file")
+    if problem is not None:
+        raise UserError(f"{source}: {problem}, not a checkpoint file")
     model_name = name or source.name.removesuffix(".pt")
     try:
         spec = get_spec(model_name)

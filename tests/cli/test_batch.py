@@ -154,24 +154,62 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _processes_under(marker: str) -> list[int]:
+    """Pids of this machine's processes whose command line names ``marker`` (our cluster's own temp folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
-    """A real Ray head node on 127.0.0.1 with two CPUs (two workers), stopped afterwards; the tests start it
+    """A real Ray head node on 127.0.0.1 with two CPUs (two workers), started here as a child process
+    (``ray start --block``) and stopped by stopping that process and whatever it started (found by its own
+    temp folder): never ``ray stop``, which would stop every Ray cluster of the machine. The tests start it
     only inside a loopback-only network namespace (see :func:`_ran_in_loopback_namespace`)."""
     pytest.importorskip("ray")
+    import signal
+    import time
+
     ray_cli = Path(sys.executable).parent / "ray"
     port = _free_port()
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_IMPORT_WARNING": "1"}
     temp = tmp_path_factory.mktemp("ray")
-    started = subprocess.run([str(ray_cli), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
-                              "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false",
-                              "--disable-usage-stats", f"--temp-dir={temp}"],
-                             env=env, capture_output=True, text=True, timeout=180)
-    assert started.returncode == 0, started.stderr[-2000:]
+    head = subprocess.Popen([str(ray_cli), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+                             f"--port={port}", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false",
+                             "--disable-usage-stats", f"--temp-dir={temp}"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
     try:
+        deadline, seen = time.monotonic() + 180, []
+        while time.monotonic() < deadline:
+            line = head.stdout.readline()
+            seen.append(line)
+            if "Ray runtime started" in line or "--block" in line and "blocking" in line.lower():
+                break
+            if not line and head.poll() is not None:
+                raise AssertionError("".join(seen)[-2000:])
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([str(ray_cli), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        head.send_signal(signal.SIGTERM)  # a blocking `ray start` stops the processes it started
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+            head.wait(timeout=30)
+        head.stdout.close()
+        for pid in _processes_under(str(temp)):  # anything of this cluster left behind, and nothing else
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def test_the_ray_engine_gives_the_local_engine_outputs_exactly(tmp_path, request):

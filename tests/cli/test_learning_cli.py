@@ -75,7 +75,9 @@ def test_fit_errors_are_one_line(blat300, tmp_path, capsys, argv, message):
     code = main(argv + ["--out", str(tmp_path / "m.json")])
     err = capsys.readouterr().err
     if message == "position 24 is outside":
-        assert code == 1 and "at least 3 measured variants" in err  # every row failed the wild-type check
+        last = err.strip().splitlines()[-1]  # every row failed: the file, the count and why, on one line
+        assert code == 1 and "blat300.csv: only 0 measured variants in column 2500 (300 rows: " in last
+        assert "position not in the numbering" in last and "at least 3 are needed to fit" in last
     else:
         assert code == 1 and message in err.strip().splitlines()[-1]
     assert "Traceback" not in err and not (tmp_path / "m.json").exists()

@@ -15,7 +15,8 @@ pytest.importorskip("torch")
 pytest.importorskip("esm")
 
 from protein_studio.cli import main  # noqa: E402
-from protein_studio.cli.scoring import ProgressBar, parse_positions, read_mutants_file  # noqa: E402
+from protein_studio.cli.terminal import ProgressBar  # noqa: E402
+from protein_studio.cli.scoring import parse_positions, read_mutants_file  # noqa: E402
 from protein_studio.core.errors import InputError  # noqa: E402
 from protein_studio.core.storage.export import SCAN_COLUMNS  # noqa: E402
 from protein_studio.core.molecules.numbering import NumberingScheme  # noqa: E402
@@ -221,7 +222,7 @@ def test_a_stop_in_a_table_is_skipped_and_counted_not_fatal(tmp_path, capsys):
     assert [r["mutant"] for r in _rows(out)] == [f"{SEQ300[1]}2A"]
     err = capsys.readouterr().err
     assert f"skipped line 3: {SEQ300[2]}3*: stop codon (nonsense mutations cannot be scored)" in err
-    assert "skipped 1 (stop codon (nonsense mutations cannot be scored)), 1 (synonymous (no change))" in err
+    assert "skipped 2 rows: 1 stop codon (nonsense mutations cannot be scored), 1 synonymous (no change)" in err
 
 
 def test_score_reads_gb1s_split_column_table_in_2qmt_numbering(tmp_path, capsys):

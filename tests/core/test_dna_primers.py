@@ -121,7 +121,7 @@ def variants():
     def at(index, mt):
         return f"{TEM1[index - 1]}{index}{mt}"
 
-    texts = [at(104, "K"), at(238, "S"), at(182, "T"), f"{at(104, 'K')}:{at(238, 'S')}", f"{at(50, 'A')}:{at(52, 'G')}"]
+    texts = [at(104, "K"), at(238, "S"), at(182, "T"), f"{at(104, 'K')}:{at(238, 'S')}", f"{at(50, 'A')}:{at(52, 'S')}"]
     return [parse_mutant(t) for t in texts]
 
 

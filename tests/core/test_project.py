@@ -278,9 +278,9 @@ def test_a_locked_project_says_so(tmp_path):
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        with pytest.raises(ProjectError, match="locked by another program"):
-            save_project(path, snapshot(Session()))
-        with pytest.raises(ProjectError, match="locked"):
+        with pytest.raises(ProjectError, match="in use: another program"):
+            save_project(path, snapshot(Session()), wait=0.5)
+        with pytest.raises(ProjectError, match="in use"):
             load_project(path)
     finally:
         holder.execute("ROLLBACK")

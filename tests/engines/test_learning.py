@@ -182,3 +182,52 @@ def test_predictions_of_an_assay_from_a_scan_are_single_scores_or_their_sum():
     first = assay.variants[0].mutations[0]
     assert predicted[0] == scores[first.position - 1, AMINO_ACIDS.index(first.mt)]
     assert np.isnan(assay_predictions(assay, None)).all()
+
+
+def _random_doubles(wild_type: str, n: int, seed: int = 0):
+    """``n`` distinct double mutants of ``wild_type`` with an additive measured value plus noise."""
+    from protein_studio.core.molecules.mutations import Mutation, MultiMutant
+
+    rng = np.random.default_rng(seed)
+    effects = rng.normal(size=(len(wild_type), 20))
+    chosen = {}
+    while len(chosen) < n:
+        a, b = sorted(rng.choice(len(wild_type), 2, replace=False))
+        x, y = rng.integers(20, size=2)
+        if AMINO_ACIDS[x] == wild_type[a] or AMINO_ACIDS[y] == wild_type[b]:
+            continue
+        variant = MultiMutant((Mutation(int(a) + 1, wild_type[a], AMINO_ACIDS[x]),
+                               Mutation(int(b) + 1, wild_type[b], AMINO_ACIDS[y])))
+        if variant not in chosen:
+            chosen[variant] = effects[a, x] + effects[b, y] + rng.normal(scale=0.3)
+    return list(chosen), np.array(list(chosen.values()))
+
+
+def test_an_exact_gp_fits_5000_variants_and_more_than_its_bound_are_refused_before_any_work():
+    from protein_studio.core.errors import JobCancelled
+    from protein_studio.core.job_context import JobContext
+    from protein_studio.engines.learning import GP_MAX_VARIANTS
+
+    wild_type = TEM1[:60]
+    variants, values = _random_doubles(wild_type, 5000)
+    said = []
+    ctx = JobContext(on_progress=lambda done, total, text: said.append(text))
+    model = fit(wild_type, variants, values, features=FeatureSet(wild_type, ("onehot",)), regressor="gp",
+                cv_scheme=None, ctx=ctx)
+    assert said == ["fitting on all 5000 variants"]
+    fitted = model.predict(variants[:500])  # the posterior is exact on all 5000: it follows what it saw
+    assert spearmanr(fitted, values[:500])[0] > 0.8
+    every, every_value = _random_doubles(wild_type, 5400)  # the same draws, 400 more
+    assert every[:5000] == variants
+    held_out, truth = every[5000:], every_value[5000:]
+    assert spearmanr(model.predict(held_out), truth)[0] > 0.5  # additive effects are learned, not memorised
+
+    more, more_values = _random_doubles(wild_type, GP_MAX_VARIANTS + 1, seed=1)
+    with pytest.raises(InputError, match=r"6,001 measured variants .* \(6,000: .*use --regressor ridge"):
+        fit(wild_type, more, more_values, features=FeatureSet(wild_type, ("onehot",)), regressor="gp")
+
+    cancelled = JobContext()
+    cancelled.cancel()
+    with pytest.raises(JobCancelled):
+        cross_validate(wild_type, variants[:300], values[:300], features=FeatureSet(wild_type, ("onehot",)),
+                       regressor="gp", ctx=cancelled)

@@ -23,7 +23,6 @@ Examples
 from __future__ import annotations
 
 import csv
-import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -54,6 +53,26 @@ MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "none", "null", "-", "?"})
 
 _DELIMITERS = (",", "\t", ";")
 
+
+
+class _Rows:
+    """Rows read with the line each ended on, iterated like a csv reader (``line_num``)."""
+
+    def __init__(self, rows: list):
+        self._rows = iter(rows)
+        self.line_num = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> list[str]:
+        self.line_num, row = next(self._rows)
+        return row
+
+
+def _shown(text: str, width: int = 80) -> str:
+    """A cell as a problem quotes it: at most ``width`` characters (a 20 MB cell is not copied)."""
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 def _key(name: str) -> str:
     """Normalise a column name for matching: lower case, only letters and digits."""
@@ -166,21 +185,61 @@ def _to_float(text: str) -> float | None:
 
 def _read_text(path: Path) -> str:
     text = read_input_text(path, "a text table")
-    if not text.strip():
+    if not _NOT_SPACE.search(text):  # text.strip() would copy a table of up to the input cap
         raise InputError("empty file", source=str(path))
     return text
 
 
 def _blank_leading_comments(text: str) -> str:
     """Blank the ``#`` comment lines before the header (provenance written by protein-studio's own
-    tables), keeping every later line's number."""
-    lines = text.split("\n")
-    for k, line in enumerate(lines):
+    tables), keeping every later line's number; only those lines are copied (a table is as large as the
+    input cap allows)."""
+    start, blanked = 0, []
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:min(end, start + 4096)]
         if line.lstrip().startswith("#"):
-            lines[k] = ""
+            blanked.append(start)
         elif line.strip():
             break
-    return "\n".join(lines)
+        start = end + 1
+    if not blanked:
+        return text
+    return "\n" * len(blanked) + "".join(text[a:b] for a, b in _kept(text, blanked))
+
+
+def _kept(text: str, blanked: list[int]):
+    """(start, stop) of the text between the blanked comment lines (each line's own newline dropped with it)."""
+    kept_from = 0
+    for start in blanked:
+        yield kept_from, start
+        end = text.find("\n", start)
+        kept_from = len(text) if end < 0 else end + 1
+    yield kept_from, len(text)
+
+
+#: Longest cell of a table, in characters.
+MAX_FIELD_CHARS = 48 * 2**20
+_NOT_SPACE = re.compile(r"\S")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _lines(text: str):
+    """The lines of ``text`` with their endings, as slices (``io.StringIO`` would hold a copy four bytes wide
+    per character)."""
+    return (match.group() for match in _LINE.finditer(text))
+
+
+def _first_line(text: str) -> str:
+    """The first line with any text (at most 64 kB of it), without copying the rest."""
+    start = 0
+    while start < len(text):
+        end = min((i for i in (text.find("\n", start), text.find("\r", start)) if i >= 0), default=len(text))
+        if text[start:min(end, start + 65536)].strip():
+            return text[start:min(end, start + 65536)]
+        start = end + 1
+    return ""
 
 
 def _sniff_delimiter(path: Path, header_line: str) -> str:
@@ -240,16 +299,22 @@ def read_dms(path, mutant_column: str | None = None, *, wt_column: str | None = 
     """
     path = Path(path)
     text = _blank_leading_comments(_read_text(path))
-    if not text.strip():
+    first_line = _first_line(text)
+    if not first_line:
         raise InputError("no table after the '#' comment lines", source=str(path))
-    first_line = text.lstrip("\r\n").splitlines()[0]
     delimiter = _sniff_delimiter(path, first_line)
-    # a table read whole is within the input cap already: no field-size limit below it (a 20 MB remark
-    # column failed with csv's 128 kB default)
-    from protein_studio.core.files import max_input_bytes
+    # fields up to MAX_FIELD_CHARS (a 20 MB remark column failed with csv's 128 kB default); csv builds a
+    # field four bytes per character and doubles its buffer, so the bound keeps that under 512 MB
+    from protein_studio.core.tables import csv_field_limit
 
-    csv.field_size_limit(max(csv.field_size_limit(), max_input_bytes()))
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(_lines(text), delimiter=delimiter)
+    try:
+        with csv_field_limit(MAX_FIELD_CHARS):
+            rows = _Rows([(reader.line_num, row) for row in reader])  # (line a row ends on, cells)
+    except csv.Error as exc:
+        reason = (f"a field longer than {MAX_FIELD_CHARS // 2**20} MB (a quote left open?)"
+                  if "field limit" in str(exc) else str(exc))
+        raise InputError(f"cannot read the table: {reason}", source=str(path), line=reader.line_num) from None
     header: list[str] | None = None
     for header in rows:
         if any(cell.strip() for cell in header):
@@ -297,11 +362,11 @@ def read_dms(path, mutant_column: str | None = None, *, wt_column: str | None = 
             continue
         raw = "".join(row[i].strip() for i in mutant_idx if i < len(row))
         if len(row) > len(header):
-            problems.append(DmsProblem(line, raw, f"{len(row)} fields, the header has {len(header)}"))
+            problems.append(DmsProblem(line, _shown(raw), f"{len(row)} fields, the header has {len(header)}"))
             continue
         row = row + [""] * (len(header) - len(row))
         if not raw:
-            problems.append(DmsProblem(line, raw, "no mutant"))
+            problems.append(DmsProblem(line, _shown(raw), "no mutant"))
             continue
         try:
             # a cell holds one row's variant: a comma inside it joins mutations (lists elsewhere use commas
@@ -309,7 +374,7 @@ def read_dms(path, mutant_column: str | None = None, *, wt_column: str | None = 
             mutant = parse_mutant(raw.replace(",", ":"), offset=offset)
         except ValueError as exc:  # InputError is a ValueError
             reason = getattr(exc, "reason", str(exc))
-            problems.append(DmsProblem(line, raw, reason.removeprefix(f"in '{raw}': ")))
+            problems.append(DmsProblem(line, _shown(raw), reason.removeprefix(f"in '{raw}': ")))
             continue
         mutants.append(mutant)
         lines.append(line)

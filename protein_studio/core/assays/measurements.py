@@ -127,6 +127,10 @@ class Assay:
                    int(data["rows"]), str(data.get("numbering", "sequence")))
 
 
+#: Largest magnitude a measured value may have (far beyond any assay's; sums and squares stay finite).
+MAX_MEASURED_VALUE = 1e15
+
+
 def read_assay(path: str | Path, wild_type: str, scheme: NumberingScheme | None = None, *,
                column: str | None = None, enrichment: Sequence[str] | None = None,
                mutant_column: str | None = None, schemes: dict[str, NumberingScheme] | None = None) -> Assay:
@@ -186,6 +190,10 @@ def read_assay(path: str | Path, wild_type: str, scheme: NumberingScheme | None 
         text = str(mutant)
         if value is None or not math.isfinite(value):
             problems.append(AssayProblem(int(line), text, "no value"))
+            continue
+        if abs(value) > MAX_MEASURED_VALUE:
+            problems.append(AssayProblem(int(line), text, f"the value {value:g} is beyond \u00b1{MAX_MEASURED_VALUE:g}, "
+                                                          f"out of any assay's range"))
             continue
         try:
             variant = scheme.parse_mutant(text, wild_type)

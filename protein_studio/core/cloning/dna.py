@@ -23,7 +23,7 @@ from pathlib import Path
 
 from protein_studio.core.errors import InputError, UserError
 
-__all__ = ["HOSTS", "CodingSequence", "read_coding_sequence", "check_coding_sequence", "codon_usage",
+__all__ = ["HOSTS", "CodingSequence", "read_coding_sequence", "check_coding_sequence", "codon_usage", "check_codon_table",
            "back_translate", "choose_codon", "CodonChoice", "translate", "genetic_code"]
 
 #: host name -> python-codon-tables table name (None: not bundled; give a table file)
@@ -94,11 +94,15 @@ def _parse_dna(text: str, path: Path) -> tuple[str, str]:
     if not records:
         raise InputError("no sequence found (expected FASTA or GenBank)", source=path.name)
     record = records[0]
-    if kind == "genbank":
-        cds = [f for f in record.features if f.type == "CDS"]
-        if cds:
-            return record.id, str(cds[0].extract(record.seq))
-    return record.id, str(record.seq)
+    try:
+        if kind == "genbank":
+            cds = [f for f in record.features if f.type == "CDS"]
+            if cds:
+                return record.id, str(cds[0].extract(record.seq))
+        return record.id, str(record.seq)
+    except ValueError as exc:  # Bio's UndefinedSequenceError: a record without its bases (no ORIGIN)
+        raise InputError(f"record {record.id!r} holds no DNA sequence (a GenBank file needs its ORIGIN section; "
+                         f"{exc})", source=path.name) from None
 
 
 def check_coding_sequence(dna: str, protein: str | None, *, name: str = "gene",
@@ -152,6 +156,7 @@ def codon_usage(host: str, table_file: str | Path | None = None) -> dict[str, di
         if "*" not in table or len(table) < 21:
             raise InputError(f"the codon usage table covers {len(table)} of the 21 amino acids and stop",
                              source=str(table_file))
+        check_codon_table(table, str(table_file))
         return table
     if host not in HOSTS:
         raise UserError(f"unknown host {host!r}; choose {', '.join(HOSTS)}")
@@ -161,6 +166,29 @@ def codon_usage(host: str, table_file: str | Path | None = None) -> dict[str, di
                         f"(columns amino_acid,codon,relative_frequency, e.g. from the Kazusa codon usage "
                         f"database for Komagataella phaffii, taxonomy id 4922)")
     return python_codon_tables.get_codons_table(name)
+
+
+def check_codon_table(table: dict[str, dict[str, float]], source: str) -> None:
+    """Refuse a codon usage table whose codons do not code for the amino acid they are listed under (the
+    standard genetic code), or whose frequencies are not numbers from 0 to 1: a design from it would not
+    translate to the protein."""
+    import math
+
+    from Bio.Data.CodonTable import standard_dna_table
+
+    code = dict(standard_dna_table.forward_table)
+    code.update({stop: "*" for stop in standard_dna_table.stop_codons})
+    for amino_acid, codons in table.items():
+        for codon, frequency in codons.items():
+            dna = str(codon).upper().replace("U", "T")
+            if code.get(dna) != amino_acid:
+                meaning = code.get(dna)
+                raise InputError(f"the codon {codon} is listed for {amino_acid!r} but codes for "
+                                 f"{meaning!r}" if meaning else f"{codon!r} listed for {amino_acid!r} is not a codon",
+                                 source=source)
+            if not isinstance(frequency, (int, float)) or not math.isfinite(frequency) or not 0 <= frequency <= 1:
+                raise InputError(f"the frequency of {codon} ({frequency!r}) is not a number from 0 to 1",
+                                 source=source)
 
 
 def back_translate(protein: str, usage: dict[str, dict[str, float]], min_frequency: float = 0.1,

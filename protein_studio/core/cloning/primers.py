@@ -26,12 +26,40 @@ from dataclasses import dataclass, field
 from protein_studio.core.cloning.dna import CodingSequence, choose_codon, translate
 from protein_studio.core.errors import UserError
 
-__all__ = ["PROTOCOLS", "Conditions", "Windows", "Primer", "PrimerDesign", "design_primers", "order_rows",
+__all__ = ["PROTOCOLS", "ORDER_SCALES", "ORDER_PURIFICATIONS", "order_scale", "order_purification", "Conditions", "Windows", "Primer", "PrimerDesign", "design_primers", "order_rows",
            "ORDER_COLUMNS", "variant_genes_fasta", "plate_map", "plate_map_png", "mutated_gene", "write_order"]
 
 PROTOCOLS = ("q5", "quikchange")
 ORDER_COLUMNS = ("name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note")
 _COMPLEMENT = str.maketrans("ACGT", "TGCA")
+#: Synthesis scales an oligo vendor takes (what the order sheet's scale column may say).
+ORDER_SCALES = ("25 nmol", "100 nmol", "250 nmol", "1 umol", "5 umol", "10 umol")
+#: Purifications an oligo vendor offers for unmodified primers.
+ORDER_PURIFICATIONS = ("desalt", "cartridge", "HPLC", "PAGE")
+
+
+def _vocabulary(text: str, choices: tuple, what: str, aliases: dict) -> str:
+    key = "".join(str(text).lower().split()).replace("µ", "u").replace("nmole", "nmol").replace("umole", "umol")
+    key = aliases.get(key, key)
+    for choice in choices:
+        if key == "".join(choice.lower().split()):
+            return choice
+    raise UserError(f"{what} {str(text)[:40]!r} is not one a vendor takes: use one of {', '.join(choices)}")
+
+
+def order_scale(text: str) -> str:
+    """The synthesis scale as the order sheet writes it (``25nm`` -> ``25 nmol``); anything else is refused:
+    a free-text field never reaches the vendor's sheet."""
+    return _vocabulary(text, ORDER_SCALES, "the synthesis scale", {"25nm": "25nmol", "100nm": "100nmol",
+                                                                   "250nm": "250nmol", "1um": "1umol",
+                                                                   "5um": "5umol", "10um": "10umol"})
+
+
+def order_purification(text: str) -> str:
+    """The purification as the order sheet writes it (``STD`` -> ``desalt``); anything else is refused."""
+    return _vocabulary(text, ORDER_PURIFICATIONS, "the purification", {"std": "desalt", "standard": "desalt",
+                                                                       "standarddesalting": "desalt",
+                                                                       "desalting": "desalt"})
 
 
 def reverse_complement(dna: str) -> str:
@@ -199,6 +227,10 @@ def design_primers(gene: CodingSequence, variants, protocol: str = "q5", *, usag
         name = _primer_name(label)
         design = PrimerDesign(label, "", "")
         designs.append(design)
+        unchanged = next((m for m in variant.mutations if m.wt == m.mt), None)
+        if unchanged is not None:
+            design.error = f"{unchanged.wt}{unchanged.position}{unchanged.mt} changes nothing: no primers are needed"
+            continue
         try:
             product, changes = mutated_gene(gene, variant.mutations, usage, min_frequency)
         except UserError as exc:
@@ -346,8 +378,10 @@ def write_order(out, designs, doc, gene: CodingSequence, protocol: str, conditio
     from protein_studio.core.provenance import table_provenance
     from protein_studio.core.tables import write_table
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    scale, purification = order_scale(scale), order_purification(purification)
+    from protein_studio.core.files import make_output_folder
+
+    out = make_output_folder(out)
     provenance = table_provenance(doc, method=f"{protocol} primers", conditions=conditions.describe(),
                                   windows=f"length {windows.min_length}-{windows.max_length} nt, Tm "
                                           f"{windows.min_tm:g}-{windows.max_tm:g} C",

@@ -256,6 +256,15 @@ class Session:
         self.documents_changed.emit()
         self._redraw_all()
 
+    def adopt(self, states: Iterable[DocumentState]) -> None:
+        """The open documents become ``states`` (after a merge: those open, changed in place, then new ones);
+        the document shown stays shown."""
+        shown = self.state
+        self.states = list(states)
+        self.active = next((k for k, s in enumerate(self.states) if s is shown), 0 if self.states else -1)
+        self.documents_changed.emit()
+        self._redraw_all()
+
     def _redraw_all(self) -> None:
         self.document_changed.emit()
         self.scan_changed.emit(None)

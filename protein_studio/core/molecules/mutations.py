@@ -35,6 +35,7 @@ from protein_studio.core.errors import InputError
 from protein_studio.core.molecules.sequences import AMINO_ACIDS, ProteinSequence
 
 __all__ = [
+    "MAX_MUTANT_TEXT",
     "Mutation",
     "MultiMutant",
     "MutationText",
@@ -46,6 +47,16 @@ __all__ = [
     "validate_mutant",
     "apply_mutant",
 ]
+
+#: Longest text read as one variant (about 2,000 mutations): longer text is refused before it is split, so a
+#: huge cell in a table costs nothing.
+MAX_MUTANT_TEXT = 20_000
+
+
+def _check_length(text: str) -> None:
+    if len(text) > MAX_MUTANT_TEXT:
+        raise InputError(f"a variant of {len(text):,} characters ({text[:24]!r}...): at most {MAX_MUTANT_TEXT:,} "
+                         f"are read")
 
 _ONE_TO_THREE = {aa: _BiotiteProtein.convert_letter_1to3(aa).capitalize() for aa in AMINO_ACIDS}
 _THREE_TO_ONE = {three.upper(): one for one, three in _ONE_TO_THREE.items()}
@@ -234,6 +245,7 @@ def split_mutant_text(text: str) -> list[MutationText]:
     InputError
         For an empty text or an unreadable mutation.
     """
+    _check_length(text)
     if "," in text:
         mutants = split_mutants(text)
         raise InputError(f"{text.strip()!r} holds {len(mutants)} mutants separated by ','; join the mutations of "
@@ -310,6 +322,7 @@ def parse_mutant(text: str, offset: int = 0) -> MultiMutant:
     InputError
         For an empty text, an unreadable mutation, or a position given twice.
     """
+    _check_length(text)
     if "," in text:
         split_mutant_text(text)  # raises: a comma separates mutants
     tokens = [t for t in _SEPARATORS.split(text.strip()) if t]

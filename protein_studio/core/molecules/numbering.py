@@ -535,6 +535,9 @@ def read_numbering_table(text: str, length: int, source: str = "table") -> list[
         if not content:
             continue
         delimiter = "\t" if "\t" in content else ","
+        if len(content) > 10_000:
+            raise InputError(f"a line of {len(content):,} characters: a numbering table has an index and a label",
+                             source=source, line=number)
         cells = [c.strip() for c in next(csv.reader(io.StringIO(content), delimiter=delimiter))]
         if len(cells) < 2:
             raise InputError(f"expected two columns, sequence index and label, not {content!r}",

@@ -11,7 +11,8 @@ reported as :class:`SequenceProblem` with whether a language model can score the
 Positions are 1-based residue positions in the cleaned sequence: the digits and whitespace removed do not
 count, so ``"1 mkt@"`` reports ``@`` at position 4.
 
-FASTA files are read and written with :mod:`biotite.sequence.io.fasta`. A header ``>name description``
+FASTA files are read in one streaming pass (one record held at a time) and written with
+:mod:`biotite.sequence.io.fasta`. A header ``>name description``
 gives the record's name (first word) and description (the rest). A name ending in a residue range
 ``/126-200`` whose length matches the sequence sets the number of the first residue (126); otherwise
 it is 1. The first-residue number is not written back to FASTA unless the name carries such a range.
@@ -36,6 +37,7 @@ from protein_studio.core.files import read_input_text
 
 __all__ = [
     "AMINO_ACIDS",
+    "MAX_RECORD_RESIDUES",
     "SCORABLE_SPECIAL",
     "SequenceProblem",
     "ProteinSequence",
@@ -94,6 +96,10 @@ class SequenceProblem:
     message: str
 
 
+#: Most residues of one sequence record (titin, the longest known protein, has about 35,000): a longer record
+#: is refused while it is read, before anything is built from it.
+MAX_RECORD_RESIDUES = 100_000
+
 def clean_sequence(text: str, *, source: str = "sequence",
                    line: int | None = None) -> tuple[str, list[SequenceProblem]]:
     """Clean and validate residues typed, pasted or read from a file.
@@ -125,6 +131,9 @@ def clean_sequence(text: str, *, source: str = "sequence",
         residues = residues[:-1]
     if not residues:
         raise InputError("empty sequence: no residues found", source=source, line=line)
+    if len(residues) > MAX_RECORD_RESIDUES:
+        raise InputError(f"{len(residues):,} residues: more than {MAX_RECORD_RESIDUES:,}, not a protein sequence (the "
+                         f"longest known protein, titin, has about 35,000)", source=source, line=line)
     cleaned = []
     problems = []
     for index, char in enumerate(residues):
@@ -262,57 +271,65 @@ def parse_fasta_text(text: str, source: str = "pasted text", *,
         If there is no record, text before the first header, a record without residues, or an invalid
         character; the message names ``source``, the line and the character.
     """
-    # Line numbers of each record's header and sequence lines, for messages; the same skipping rules
-    # as biotite's reader (blank lines and ';' comments).
-    lines = text.splitlines()  # every line ending (\r, \r\n, ...) counts the same for both readers
-    layout: list[tuple[int, list[tuple[int, str]]]] = []
-    for number, raw in enumerate(lines, start=1):
+    records: list[ProteinSequence] = []
+    header_line, header, seq_lines, count = 0, "", [], 0  # the record being read
+    # One pass, one record held at a time: blank lines and ';' comments are skipped, a header is the
+    # stripped line after '>', a record's residues are its stripped sequence lines joined.
+    for number, raw in enumerate(io.StringIO(text, newline=None), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith(";"):
             continue
         if stripped.startswith(">"):
-            layout.append((number, []))
-        elif not layout:
+            if header_line:
+                records.append(_fasta_record(header_line, header, seq_lines, source, allow_chain_breaks))
+            header_line, header, seq_lines, count = number, stripped[1:].strip(), [], 0
+        elif not header_line:
             raise InputError(f"expected a FASTA header line starting with '>', found {stripped[:20]!r}",
                              source=source, line=number)
         else:
-            layout[-1][1].append((number, stripped))
-    if not layout:
+            count += len(stripped)
+            if count > MAX_RECORD_RESIDUES:  # said at once: nothing of it is built
+                raise InputError(f"the record that starts on line {header_line} has more than "
+                                 f"{MAX_RECORD_RESIDUES:,} residues: not a protein sequence (the longest known "
+                                 f"protein, titin, has about 35,000)", source=source, line=number)
+            seq_lines.append((number, stripped))
+    if not header_line:
         raise InputError("no FASTA record found (no line starting with '>')", source=source)
-
-    records = []
-    from biotite.sequence.io.fasta import FastaFile  # loaded when a FASTA is read (the engines need none)
-
-    entries = list(FastaFile.read_iter(io.StringIO("\n".join(lines))))
-    for (header_line, seq_lines), (header, residues) in zip(layout, entries):
-        name, description = _split_header(header)
-        label = f"record '{name}'" if name else "record"
-        if not seq_lines:
-            raise InputError(f"{label} has no residues", source=source, line=header_line)
-        parts = residues.split(":") if allow_chain_breaks else [residues]
-        chains, breaks, typed = [], [], 0  # typed: characters of the record before this chain
-        for number, part in enumerate(parts, start=1):
-            if len(parts) > 1 and not _IGNORED.sub("", part):
-                line, _ = _locate(seq_lines, max(typed, 1))
-                raise InputError(f"{label}: chain {number} of {len(parts)} is empty (check the ':' "
-                                 f"separators)", source=source, line=line)
-            try:
-                cleaned, _problems = clean_sequence(part, source=source)
-            except InputError as error:
-                reason = f"{label}: {error.reason}" + (f" (chain {number})" if len(parts) > 1 else "")
-                if error.position is None:
-                    raise InputError(reason, source=source, line=header_line) from None
-                line, _ = _locate(seq_lines, typed + error.position)
-                raise InputError(reason, source=source, line=line, position=typed + error.position) from None
-            if chains:
-                breaks.append(sum(map(len, chains)))
-            chains.append(cleaned)
-            typed += len(_IGNORED.sub("", part)) + 1
-        cleaned = "".join(chains)
-        records.append(ProteinSequence(name=name, sequence=cleaned, description=description,
-                                       first_residue=_first_residue_from_name(name, len(cleaned)),
-                                       chain_breaks=tuple(breaks)))
+    records.append(_fasta_record(header_line, header, seq_lines, source, allow_chain_breaks))
     return records
+
+
+def _fasta_record(header_line: int, header: str, seq_lines: list[tuple[int, str]], source: str,
+                  allow_chain_breaks: bool) -> ProteinSequence:
+    """Build one record of :func:`parse_fasta_text` from its header and its numbered sequence lines."""
+    name, description = _split_header(header)
+    label = f"record '{name}'" if name else "record"
+    if not seq_lines:
+        raise InputError(f"{label} has no residues", source=source, line=header_line)
+    residues = "".join(text for _, text in seq_lines)
+    parts = residues.split(":") if allow_chain_breaks else [residues]
+    chains, breaks, typed = [], [], 0  # typed: characters of the record before this chain
+    for number, part in enumerate(parts, start=1):
+        if len(parts) > 1 and not _IGNORED.sub("", part):
+            line, _ = _locate(seq_lines, max(typed, 1))
+            raise InputError(f"{label}: chain {number} of {len(parts)} is empty (check the ':' "
+                             f"separators)", source=source, line=line)
+        try:
+            cleaned, _problems = clean_sequence(part, source=source)
+        except InputError as error:
+            reason = f"{label}: {error.reason}" + (f" (chain {number})" if len(parts) > 1 else "")
+            if error.position is None:
+                raise InputError(reason, source=source, line=header_line) from None
+            line, _ = _locate(seq_lines, typed + error.position)
+            raise InputError(reason, source=source, line=line, position=typed + error.position) from None
+        if chains:
+            breaks.append(sum(map(len, chains)))
+        chains.append(cleaned)
+        typed += len(_IGNORED.sub("", part)) + 1
+    cleaned = "".join(chains)
+    return ProteinSequence(name=name, sequence=cleaned, description=description,
+                           first_residue=_first_residue_from_name(name, len(cleaned)),
+                           chain_breaks=tuple(breaks))
 
 
 def read_fasta(path: str | PathLike, *, allow_chain_breaks: bool = False) -> list[ProteinSequence]:

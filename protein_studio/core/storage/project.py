@@ -30,113 +30,48 @@ the B-factor column choice and the chosen scan; :data:`MIGRATIONS` brings versio
 Migrations: :data:`MIGRATIONS` maps a schema version to the SQL that brings a file from it to the next;
 opening an older file migrates a copy in memory and saving writes the current schema. A file from a newer
 version is refused, never overwritten.
+
+A project file is untrusted input: :mod:`protein_studio.core.storage.project_file` opens it (read-only for
+every read), checks its schema is exactly a project's and decodes every value with a check; what cannot be
+used is one :class:`ProjectError` naming the file, the document and what is wrong.
+
+Several writers: every save counts up the ``revision`` in ``meta`` under SQLite's write lock. A save that
+finds another revision than the one it last read or wrote (another process added to the project meanwhile)
+merges that process's additions into what it writes (:func:`write_project`), so no committed work is lost;
+``--project`` (:func:`merge_into`) reads and writes in one locked transaction.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
-import io
 import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from protein_studio.core.errors import InputError
 from protein_studio.core.molecules.mutations import parse_mutant
 from protein_studio.core.molecules.numbering import NumberingScheme
-from protein_studio.core.provenance import provenance_now
+from protein_studio.core.storage.project_file import (APPLICATION_ID, MIGRATIONS, PROJECT_SUFFIX, SCHEMA_VERSION,
+                                                      WRITE_WAIT_SECONDS, ProjectError, array_bytes, array_value,
+                                                      json_value, reading, sqlite_error, writing)
 
 __all__ = [
     "SCHEMA_VERSION", "APPLICATION_ID", "PROJECT_SUFFIX", "MIGRATIONS", "ProjectError", "ProjectSnapshot",
-    "snapshot", "save_project", "load_project", "merge_states", "merge_into", "primer_record", "project_summary", "array_bytes", "array_from_bytes",
-    "prediction_record", "generated_record",
+    "SaveReport", "snapshot", "copy_snapshot", "save_project", "write_project", "load_project", "project_revision",
+    "merge_states", "merge_into", "project_summary", "array_bytes", "array_from_bytes",
 ]
 
-#: Version of the schema this application writes and reads.
-SCHEMA_VERSION = 2
-#: SQLite application id of Protein Studio projects ("PStu").
-APPLICATION_ID = 0x50537475
-PROJECT_SUFFIX = ".psproj"
-#: schema version -> SQL that upgrades a file from it to the next version.
-MIGRATIONS: dict[int, str] = {
-    1: """
-ALTER TABLE documents ADD COLUMN confidence TEXT;
-ALTER TABLE documents ADD COLUMN active_scan INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE scans_2 (
-    id INTEGER PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL, model TEXT NOT NULL, strategy TEXT NOT NULL, sequence TEXT NOT NULL,
-    scores TEXT NOT NULL REFERENCES blobs(sha256), final TEXT NOT NULL REFERENCES blobs(sha256),
-    excluded TEXT NOT NULL DEFAULT '[]', random_weights INTEGER NOT NULL DEFAULT 0,
-    complete INTEGER NOT NULL DEFAULT 0, provenance TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL DEFAULT '');
-INSERT INTO scans_2 (document_id, position, model, strategy, sequence, scores, final, excluded, random_weights,
-                     complete, provenance, created)
-    SELECT document_id, 0, model, strategy, sequence, scores, final, excluded, random_weights, complete, provenance,
-           COALESCE(json_extract(provenance, '$.date'), '') FROM scans;
-DROP TABLE scans;
-ALTER TABLE scans_2 RENAME TO scans;
-CREATE TABLE variant_scores_2 (
-    variant_id INTEGER NOT NULL REFERENCES variants(id) ON DELETE CASCADE, position INTEGER NOT NULL,
-    score REAL NOT NULL, model TEXT NOT NULL, method TEXT NOT NULL, provenance TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (variant_id, model, method));
-INSERT INTO variant_scores_2 (variant_id, position, score, model, method, provenance)
-    SELECT variant_id, 0, score, model, method, provenance FROM variant_scores;
-DROP TABLE variant_scores;
-ALTER TABLE variant_scores_2 RENAME TO variant_scores
-""",
-}
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE documents (
-    id INTEGER PRIMARY KEY, position INTEGER NOT NULL, name TEXT NOT NULL, wild_type TEXT NOT NULL,
-    sequence TEXT NOT NULL, chain TEXT, record INTEGER NOT NULL DEFAULT 0, scheme TEXT NOT NULL,
-    view TEXT NOT NULL DEFAULT '{}', saved_sequence TEXT, paths TEXT NOT NULL DEFAULT '[]',
-    undo TEXT NOT NULL DEFAULT '[]', undo_index INTEGER NOT NULL DEFAULT 0, confidence TEXT,
-    active_scan INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE sources (
-    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE, position INTEGER NOT NULL,
-    file_name TEXT NOT NULL, sha256 TEXT NOT NULL REFERENCES blobs(sha256));
-CREATE TABLE scans (
-    id INTEGER PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL, model TEXT NOT NULL, strategy TEXT NOT NULL, sequence TEXT NOT NULL,
-    scores TEXT NOT NULL REFERENCES blobs(sha256), final TEXT NOT NULL REFERENCES blobs(sha256),
-    excluded TEXT NOT NULL DEFAULT '[]', random_weights INTEGER NOT NULL DEFAULT 0,
-    complete INTEGER NOT NULL DEFAULT 0, provenance TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL DEFAULT '');
-CREATE TABLE variants (
-    id INTEGER PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL, mutant TEXT NOT NULL, note TEXT NOT NULL DEFAULT '');
-CREATE TABLE variant_scores (
-    variant_id INTEGER NOT NULL REFERENCES variants(id) ON DELETE CASCADE, position INTEGER NOT NULL,
-    score REAL NOT NULL, model TEXT NOT NULL, method TEXT NOT NULL, provenance TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (variant_id, model, method));
-CREATE TABLE results (
-    id INTEGER PRIMARY KEY, document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}',
-    arrays TEXT NOT NULL DEFAULT '{}', provenance TEXT NOT NULL DEFAULT '{}');
-"""
 _TABLES = ("results", "variant_scores", "variants", "scans", "sources", "documents")
 
 
-class ProjectError(InputError):
-    """A project file that cannot be opened or written; the message names the file and why."""
-
-
-# -------------------------------------------------------------------------------------------- arrays
-def array_bytes(array: np.ndarray) -> bytes:
-    """``.npy`` bytes of an array (no pickles: object arrays are refused)."""
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(array), allow_pickle=False)
-    return buffer.getvalue()
-
-
 def array_from_bytes(data: bytes) -> np.ndarray:
-    """The array of :func:`array_bytes`; never unpickles."""
-    return np.load(io.BytesIO(bytes(data)), allow_pickle=False)
+    """The array of :func:`array_bytes`; never unpickles, and checks the declared size against the bytes."""
+    return array_value(data, "an array", "project")
 
 
 # -------------------------------------------------------------------------------------------- snapshot
@@ -151,26 +86,41 @@ class ProjectSnapshot:
     active : int
         The active document.
     meta : dict
-        Extra key/value pairs for the ``meta`` table (strings).
+        Extra key/value pairs for the ``meta`` table (strings); a loaded project's include its ``revision``.
     """
 
     states: tuple
     active: int = 0
     meta: dict = field(default_factory=dict)
 
+    @property
+    def revision(self) -> int:
+        """The file's revision this snapshot was read at (0: not read from a file)."""
+        try:
+            return int(self.meta.get("revision", 0))
+        except (TypeError, ValueError):
+            return 0
+
 
 def snapshot(session, meta: dict | None = None) -> ProjectSnapshot:
     """A :class:`ProjectSnapshot` of ``session`` that later edits do not change (cheap: arrays copied,
     immutable parts shared)."""
+    return ProjectSnapshot(tuple(_copy_state(state) for state in session.states), max(session.active, 0),
+                           dict(meta or {}))
+
+
+def copy_snapshot(project: ProjectSnapshot) -> ProjectSnapshot:
+    """A copy of ``project`` that changes to its states (a window working on them) leave as it is."""
+    return ProjectSnapshot(tuple(_copy_state(s) for s in project.states), project.active, dict(project.meta))
+
+
+def _copy_state(state):
     from dataclasses import replace
 
-    states = []
-    for state in session.states:
-        states.append(replace(state, scans=[scan.copy() for scan in state.scans], variants=list(state.variants),
-                              notes=dict(state.notes), undo=json.loads(json.dumps(state.undo)),
-                              model_scores={k: dict(v) for k, v in state.model_scores.items()},
-                              results=[_copy_result(r) for r in state.results], view=json.loads(json.dumps(state.view))))
-    return ProjectSnapshot(tuple(states), max(session.active, 0), dict(meta or {}))
+    return replace(state, scans=[scan.copy() for scan in state.scans], variants=list(state.variants),
+                   notes=dict(state.notes), undo=json.loads(json.dumps(state.undo)),
+                   model_scores={k: dict(v) for k, v in state.model_scores.items()},
+                   results=[_copy_result(r) for r in state.results], view=json.loads(json.dumps(state.view)))
 
 
 def _copy_result(result: dict) -> dict:
@@ -179,59 +129,34 @@ def _copy_result(result: dict) -> dict:
             "provenance": dict(result.get("provenance", {}))}
 
 
-# -------------------------------------------------------------------------------------------- files
-def _connect(path: Path, *, write: bool) -> sqlite3.Connection:
-    from protein_studio.core.files import describe_path
+# -------------------------------------------------------------------------------------------- writing
+@dataclass(frozen=True)
+class SaveReport:
+    """What :func:`write_project` did.
 
-    source = str(path)
-    problem = describe_path(path)
-    if problem == "does not exist" and not write:
-        raise ProjectError("no such file", source=source)
-    if problem is not None and problem.startswith("cannot be read") and write:
-        raise ProjectError(f"cannot be written here ({problem.split('(', 1)[-1].rstrip(')')}); save the project in "
-                           f"a folder you can write to", source=source)
-    if problem is not None and problem != "does not exist":
-        raise ProjectError(f"{problem}, not a project file", source=source)
-    try:
-        con = sqlite3.connect(source, timeout=2.0, isolation_level=None)
-        con.execute("PRAGMA foreign_keys = ON")
-        con.execute("PRAGMA journal_mode = DELETE")  # one file at rest; a journal only while writing
-    except sqlite3.Error as exc:
-        raise _error(exc, source) from None
-    return con
+    Attributes
+    ----------
+    path : Path
+    revision : int
+        The file's revision now (this save's).
+    theirs : tuple of DocumentState
+        When another process had written the file since the revision the caller knew: what the file held
+        then (its additions are merged into what was written; the window merges them into its session too,
+        with :func:`merge_states` and the same ``base``). Empty otherwise.
+    notes : tuple of str
+        One line for each document that had to be renamed while merging.
+    states : tuple of DocumentState
+        What was written (the caller's states, with ``theirs``' additions when there were any).
+    base : tuple of DocumentState
+        The ``base`` the additions were judged against (what to hand :func:`merge_states` with ``theirs``).
+    """
 
-
-def _error(exc: BaseException, source: str) -> ProjectError:
-    text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
-        return ProjectError("is locked by another program (or another Protein Studio window); try again when "
-                            "it is closed", source=source)
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return ProjectError(f"cannot be written here ({text}); save the project in a folder you can write to",
-                            source=source)
-    if "disk is full" in text or "database or disk is full" in text:
-        return ProjectError("the disk is full: nothing was changed in the project", source=source)
-    if isinstance(exc, sqlite3.DatabaseError):
-        return ProjectError(f"not a readable Protein Studio project: damaged, truncated or not an SQLite file "
-                            f"({text})", source=source)
-    return ProjectError(f"cannot use the project ({type(exc).__name__}: {text})", source=source)
-
-
-def _check_version(con: sqlite3.Connection, source: str, *, empty_ok: bool) -> int:
-    try:
-        version = con.execute("PRAGMA user_version").fetchone()[0]
-        application = con.execute("PRAGMA application_id").fetchone()[0]
-        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.Error as exc:
-        raise _error(exc, source) from None
-    if not tables and empty_ok:
-        return 0
-    if application != APPLICATION_ID or "documents" not in tables:
-        raise ProjectError("an SQLite file, but not a Protein Studio project", source=source)
-    if version > SCHEMA_VERSION:
-        raise ProjectError(f"was written by a newer Protein Studio (project schema {version}; this version reads "
-                           f"up to {SCHEMA_VERSION}); open it with that version", source=source)
-    return version
+    path: Path
+    revision: int
+    theirs: tuple = ()
+    notes: tuple = ()
+    states: tuple = ()
+    base: tuple = ()
 
 
 def _blob(con: sqlite3.Connection, data: bytes, keep: set[str]) -> str:
@@ -241,8 +166,22 @@ def _blob(con: sqlite3.Connection, data: bytes, keep: set[str]) -> str:
     return digest
 
 
-def save_project(path: str | Path, project: ProjectSnapshot) -> Path:
-    """Write ``project`` to ``path`` (created or replaced) in one transaction.
+def _disk_revision(con: sqlite3.Connection, source: str) -> int:
+    row = con.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+    try:
+        return int(row[0]) if row is not None else 0
+    except (TypeError, ValueError):
+        raise ProjectError(f"its revision ({str(row[0])[:40]!r}) is not a number: damaged", source=source) from None
+
+
+def write_project(path: str | Path, project: ProjectSnapshot, *, known_revision: int | None = None,
+                  base: ProjectSnapshot | None = None, wait: float = WRITE_WAIT_SECONDS) -> SaveReport:
+    """Write ``project`` to ``path`` (created or replaced) in one transaction under the file's write lock.
+
+    ``known_revision``: the revision the caller last read or wrote (None: replace whatever is there, as Save
+    As onto a chosen file does). When the file holds another revision, another process wrote it meanwhile:
+    what it added since ``base`` (what the caller last read or wrote) is merged into what is written, and
+    returned in :attr:`SaveReport.theirs`. ``wait``: how long to wait for another process's write to end.
 
     Raises
     ------
@@ -250,55 +189,54 @@ def save_project(path: str | Path, project: ProjectSnapshot) -> Path:
         The file is not a project (it is left untouched), is from a newer version, is locked, or cannot be
         written (read-only folder, full disk); the previous contents stay as they were.
     """
+    path = Path(path)
+    with writing(path, wait=wait) as (con, source, version):
+        revision = _disk_revision(con, source) if version else 0
+        states, theirs, notes = list(project.states), (), []
+        if version and known_revision is not None and revision != known_revision:
+            loaded, _meta, _active = _load_states(con, source)
+            theirs = tuple(loaded)
+            states, notes = merge_states([_copy_state(s) for s in states], [_copy_state(s) for s in loaded],
+                                         base=base.states if base is not None else ())
+        _replace_contents(con, source, version, states, project.meta, project.active)
+    return SaveReport(path, revision + 1, theirs, tuple(notes), tuple(states),
+                      tuple(base.states) if base is not None else ())
+
+
+def _replace_contents(con: sqlite3.Connection, source: str, version: int, states: Sequence, meta: dict,
+                      active: int) -> int:
+    """Write ``states`` as the whole contents of the project open for writing; its revision counts up by one
+    (returned)."""
     from protein_studio import __version__
 
-    path = Path(path)
-    source = str(path)
-    con = _connect(path, write=True)
-    try:
-        version = _check_version(con, source, empty_ok=True)
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            if version == 0:
-                for statement in _SCHEMA.strip().split(";"):
-                    if statement.strip():
-                        con.execute(statement)
-                con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version < SCHEMA_VERSION:
-                _migrate(con, version)
-            for table in _TABLES:
-                con.execute(f"DELETE FROM {table}")
-            keep: set[str] = set()
-            for position, state in enumerate(project.states):
-                _write_state(con, position, state, keep)
-            now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-            meta = {"application": "protein-studio", "version": __version__, "modified": now,
-                    "active": str(project.active), **{str(k): str(v) for k, v in project.meta.items()}}
-            if con.execute("SELECT 1 FROM meta WHERE key = 'created'").fetchone() is None:
-                meta["created"] = now
-            con.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
-            stored = [row[0] for row in con.execute("SELECT sha256 FROM blobs")]
-            con.executemany("DELETE FROM blobs WHERE sha256 = ?", [(d,) for d in stored if d not in keep])
-            con.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise _error(exc, source) from None
-    finally:
-        con.close()
-    return path
+    revision = _disk_revision(con, source) if version else 0
+    for table in _TABLES:
+        con.execute(f"DELETE FROM {table}")
+    keep: set[str] = set()
+    for position, state in enumerate(states):
+        _write_state(con, position, state, keep)
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    values = {**{str(k): str(v) for k, v in meta.items()}, "application": "protein-studio", "version": __version__,
+              "modified": now, "active": str(min(max(active, 0), max(len(states) - 1, 0))),
+              "revision": str(revision + 1)}
+    if con.execute("SELECT 1 FROM meta WHERE key = 'created'").fetchone() is None:
+        values["created"] = now
+    con.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", values.items())
+    stored = [row[0] for row in con.execute("SELECT sha256 FROM blobs")]
+    con.executemany("DELETE FROM blobs WHERE sha256 = ?", [(d,) for d in stored if d not in keep])
+    return revision + 1
 
 
-def _migrate(con: sqlite3.Connection, version: int) -> None:
-    """Bring the schema from ``version`` to :data:`SCHEMA_VERSION`, one step of :data:`MIGRATIONS` at a time
-    (inside the caller's transaction)."""
-    while version < SCHEMA_VERSION:
-        for statement in MIGRATIONS[version].split(";"):
-            if statement.strip():
-                con.execute(statement)
-        version += 1
-        con.execute(f"PRAGMA user_version = {version}")
+def save_project(path: str | Path, project: ProjectSnapshot, *, wait: float = WRITE_WAIT_SECONDS) -> Path:
+    """Write ``project`` to ``path`` (created or replaced) in one transaction: :func:`write_project`
+    replacing whatever the file holds.
+
+    Raises
+    ------
+    ProjectError
+        See :func:`write_project`.
+    """
+    return write_project(path, project, wait=wait).path
 
 
 def _write_state(con: sqlite3.Connection, position: int, state, keep: set[str]) -> None:
@@ -337,30 +275,195 @@ def _write_state(con: sqlite3.Connection, position: int, state, keep: set[str]) 
                      json.dumps(arrays), json.dumps(result.get("provenance", {}))))
 
 
-def _read(path: str | Path) -> tuple[sqlite3.Connection, str]:
-    path = Path(path)
-    source = str(path)
-    con = _connect(path, write=False)
+# -------------------------------------------------------------------------------------------- reading
+class _Blobs:
+    """Blobs by digest, each checked, at most the input cap in all (a project cannot fill the memory)."""
+
+    def __init__(self, con: sqlite3.Connection, source: str):
+        from protein_studio.core.files import max_input_bytes
+
+        self._con, self._source = con, source
+        self._left = 4 * max_input_bytes()  # a project holds several inputs
+
+    def bytes(self, digest, what: str) -> bytes:
+        if not isinstance(digest, str):
+            raise ProjectError(f"{what}: its data reference is not text: damaged", source=self._source)
+        row = self._con.execute("SELECT length(data) FROM blobs WHERE sha256 = ?", (digest,)).fetchone()
+        if row is None:
+            raise ProjectError(f"{what}: its data ({digest[:12]}) is missing from the file: damaged",
+                               source=self._source)
+        size = int(row[0] or 0)
+        if size > self._left:
+            raise ProjectError(f"{what}: the project holds more data than four times the input limit (raise it with "
+                               f"PROTEIN_STUDIO_MAX_INPUT_MB)", source=self._source)
+        self._left -= size
+        data = self._con.execute("SELECT data FROM blobs WHERE sha256 = ?", (digest,)).fetchone()[0]
+        if not isinstance(data, bytes):
+            raise ProjectError(f"{what}: its data is not bytes: damaged", source=self._source)
+        return data
+
+    def array(self, digest, what: str) -> np.ndarray:
+        return array_value(self.bytes(digest, what), what, self._source)
+
+
+def _text(value, what: str, source: str, *, null_ok: bool = False) -> str | None:
+    if value is None and null_ok:
+        return None
+    if not isinstance(value, str):
+        raise ProjectError(f"{what} should be text, not {type(value).__name__}: damaged", source=source)
+    return value
+
+
+def _integer(value, what: str, source: str, low: int = 0, high: int = 2**31) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ProjectError(f"{what} should be a whole number from {low} to {high}, not {value!r}: damaged",
+                           source=source)
+    return value
+
+
+def _undo_steps(steps, length: int, what: str, source: str) -> list:
+    """The saved undo history: steps of ``[index, old, new]`` edits inside the sequence."""
+    for step in steps:
+        if not isinstance(step, list) or not all(
+                isinstance(edit, list) and len(edit) == 3 and isinstance(edit[0], int) and not isinstance(edit[0], bool)
+                and 0 <= edit[0] < length and all(isinstance(r, str) and len(r) == 1 for r in edit[1:])
+                for edit in step):
+            raise ProjectError(f"{what}: its undo history holds a step that is not a list of residue edits inside "
+                               f"the sequence: damaged", source=source)
+    return steps
+
+
+def _clean_view(view: dict, length: int) -> dict:
+    """The saved view settings with what the window reads checked: a selection of positions inside the
+    sequence, filters as an object, a colouring name (anything else is dropped, never used)."""
+    out = dict(view)
+    selection = out.get("selection")
+    if selection is not None and not (isinstance(selection, list) and all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < length for i in selection)):
+        out.pop("selection")
+    for key, kind in (("ranked", dict), ("colour", str), ("assay", str), ("difference", list)):
+        if key in out and not isinstance(out[key], kind):
+            out.pop(key)
+    return out
+
+
+def _load_states(con: sqlite3.Connection, source: str) -> tuple[list, dict, int]:
+    """Every document state of an open project, each value checked: ``(states, meta, active)``."""
+    from protein_studio.core.documents.document import document_from_sources
+    from protein_studio.core.documents.scans import ScanState
+    from protein_studio.core.documents.session import DocumentState, VariantScore
+    from protein_studio.core.molecules.sequences import AMINO_ACIDS
+
+    blobs = _Blobs(con, source)
+    meta = {}
+    for key, value in con.execute("SELECT key, value FROM meta"):
+        meta[_text(key, "a meta key", source)] = _text(value, f"meta {key!r}", source)
+    states = []
+    rows = con.execute("SELECT id, name, wild_type, sequence, chain, record, scheme, view, saved_sequence, paths, "
+                       "undo, undo_index, confidence, active_scan FROM documents ORDER BY position").fetchall()
+    for (doc_id, name, wild_type, sequence, chain, record, scheme, view, saved, paths, undo, undo_index, confidence,
+         active_scan) in rows:
+        name = _text(name, "a document's name", source)
+        what = f"document {name[:80]!r}"
+        wild_type = _text(wild_type, f"{what}: its wild type", source)
+        sequence = _text(sequence, f"{what}: its sequence", source)
+        scheme = json_value(scheme, f"{what}: its numbering", source, dict)
+        paths = json_value(paths, f"{what}: its file paths", source, list)
+        view = json_value(view, f"{what}: its view settings", source, dict)
+        undo = _undo_steps(json_value(undo, f"{what}: its undo history", source, list), len(sequence), what, source)
+        sources = []
+        for file_name, digest in con.execute(
+                "SELECT file_name, sha256 FROM sources WHERE document_id = ? ORDER BY position", (doc_id,)):
+            file_name = _text(file_name, f"{what}: a source file's name", source)
+            sources.append((file_name, blobs.bytes(digest, f"{what}: its file {file_name[:80]!r}")))
+        try:
+            document = document_from_sources(
+                sources, name=name, wild_type=wild_type, sequence=sequence,
+                chain=_text(chain, f"{what}: its chain", source, null_ok=True),
+                record=_integer(record, f"{what}: its record", source),
+                scheme=NumberingScheme.from_dict(scheme), paths=[str(p) for p in paths],
+                confidence=_text(confidence, f"{what}: its B-factor column", source, null_ok=True))
+        except ProjectError:
+            raise
+        except (InputError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+                OverflowError) as exc:
+            raise ProjectError(f"{what} cannot be rebuilt: {exc}", source=source) from None
+        length = len(document.wild_type)
+        scans = []
+        for (model, strategy, scan_sequence, scores, final, excluded, random_weights, complete, provenance,
+             created) in con.execute("SELECT model, strategy, sequence, scores, final, excluded, random_weights,"
+                                     " complete, provenance, created FROM scans WHERE document_id = ?"
+                                     " ORDER BY position", (doc_id,)):
+            model = _text(model, f"{what}: a scan's model", source)
+            label = f"{what}: the scan by {model[:60]!r}"
+            scan_sequence = _text(scan_sequence, f"{label}: its sequence", source)
+            matrix = blobs.array(scores, f"{label}: its scores")
+            done = blobs.array(final, f"{label}: its finished positions")
+            if matrix.shape != (len(scan_sequence), len(AMINO_ACIDS)) or done.shape != (len(scan_sequence),):
+                raise ProjectError(f"{label}: its scores are {matrix.shape} for {len(scan_sequence)} residues: damaged",
+                                   source=source)
+            left_out = json_value(excluded, f"{label}: its left-out positions", source, list)
+            if not all(isinstance(i, int) and 0 <= i < len(scan_sequence) for i in left_out):
+                raise ProjectError(f"{label}: its left-out positions are not positions of the sequence: damaged",
+                                   source=source)
+            scans.append(ScanState(model, _text(strategy, f"{label}: its strategy", source), scan_sequence,
+                                   matrix.astype(float), random_weights=bool(random_weights), complete=bool(complete),
+                                   final=done.astype(bool), excluded=frozenset(left_out),
+                                   provenance=json_value(provenance, f"{label}: its provenance", source, dict),
+                                   created=_text(created, f"{label}: its date", source, null_ok=True) or ""))
+        shown = _integer(active_scan, f"{what}: its chosen scan", source, -1) if scans else -1
+        state = DocumentState(document, scans=scans, active_scan=min(shown, len(scans) - 1) if scans else -1,
+                              view=_clean_view(view, length),
+                              saved_sequence=_text(saved, f"{what}: its saved sequence", source, null_ok=True),
+                              undo=undo, undo_index=_integer(undo_index, f"{what}: its undo position", source, 0,
+                                                             len(undo)))
+        for variant_id, mutant, note in con.execute(
+                "SELECT id, mutant, note FROM variants WHERE document_id = ? ORDER BY position", (doc_id,)):
+            mutant = _text(mutant, f"{what}: a variant", source)
+            try:
+                variant = parse_mutant(mutant)
+            except InputError as exc:
+                raise ProjectError(f"{what}: the variant {mutant[:80]!r} cannot be read ({exc.reason})",
+                                   source=source) from None
+            for m in variant.mutations:
+                if not 1 <= m.position <= length or document.wild_type[m.position - 1] != m.wt:
+                    raise ProjectError(f"{what}: the variant {mutant[:80]!r} does not fit its wild type at position "
+                                       f"{m.position}: damaged", source=source)
+            state.variants.append(variant)
+            if note:
+                state.notes[str(variant)] = _text(note, f"{what}: the note of {mutant[:80]!r}", source)
+            for score, model, method, provenance in con.execute(
+                    "SELECT score, model, method, provenance FROM variant_scores WHERE variant_id = ? "
+                    "ORDER BY position", (variant_id,)):
+                if isinstance(score, bool) or not isinstance(score, (int, float)):
+                    raise ProjectError(f"{what}: a score of {mutant[:80]!r} is not a number: damaged", source=source)
+                state.set_score(str(variant), VariantScore(
+                    float(score), _text(model, f"{what}: a score's model", source),
+                    _text(method, f"{what}: a score's method", source),
+                    json_value(provenance, f"{what}: a score's provenance", source, dict)))
+        for kind, result_name, data, arrays, provenance in con.execute(
+                "SELECT kind, name, data, arrays, provenance FROM results WHERE document_id = ? ORDER BY position",
+                (doc_id,)):
+            result_name = _text(result_name, f"{what}: a result's name", source)
+            label = f"{what}: the result {result_name[:80]!r}"
+            references = json_value(arrays, f"{label}: its arrays", source, dict)
+            state.results.append({"kind": _text(kind, f"{label}: its kind", source), "name": result_name,
+                                  "data": json_value(data, f"{label}: its data", source, dict),
+                                  "arrays": {str(k): blobs.array(d, f"{label}: its array {str(k)[:40]!r}")
+                                             for k, d in references.items()},
+                                  "provenance": json_value(provenance, f"{label}: its provenance", source, dict)})
+        states.append(state)
     try:
-        version = _check_version(con, source, empty_ok=False)
-        if version < SCHEMA_VERSION:  # upgrade a copy in memory; the file itself stays as it is
-            memory = sqlite3.connect(":memory:", isolation_level=None)
-            con.backup(memory)
-            con.close()
-            con = memory
-            _migrate(con, version)
-        con.execute("BEGIN")  # one consistent read
-    except sqlite3.Error as exc:
-        con.close()
-        raise _error(exc, source) from None
-    except ProjectError:
-        con.close()
-        raise
-    return con, source
+        active = int(meta.get("active", "0") or 0)
+    except ValueError:
+        active = 0
+    return states, meta, min(max(active, 0), max(len(states) - 1, 0))
 
 
-def load_project(path: str | Path) -> ProjectSnapshot:
-    """Read a project written by :func:`save_project`; the file is not changed.
+def load_project(path: str | Path, *, roll_back: bool = False) -> ProjectSnapshot:
+    """Read a project written by :func:`save_project`; the file is not changed (``roll_back``: except that
+    the unfinished part of an interrupted save is rolled back, as SQLite does when it opens such a file to
+    write).
 
     Returns
     -------
@@ -370,129 +473,119 @@ def load_project(path: str | Path) -> ProjectSnapshot:
     Raises
     ------
     ProjectError
-        A missing, damaged, truncated, foreign, newer or locked file (the message says which).
+        A missing, damaged, truncated, foreign, newer, hostile or locked file (the message says which).
     """
-    from protein_studio.core.documents.document import document_from_sources
-    from protein_studio.core.documents.scans import ScanState
-    from protein_studio.core.documents.session import DocumentState, VariantScore
-
-    con, source = _read(path)
-    try:
-        blobs = _BlobReader(con)
-        states = []
-        meta = dict(con.execute("SELECT key, value FROM meta"))
-        rows = con.execute("SELECT id, name, wild_type, sequence, chain, record, scheme, view, saved_sequence, paths, "
-                           "undo, undo_index, confidence, active_scan FROM documents ORDER BY position").fetchall()
-        for (doc_id, name, wild_type, sequence, chain, record, scheme, view, saved, paths, undo, undo_index, confidence,
-             active_scan) in rows:
-            sources = [(file_name, blobs[digest]) for file_name, digest in con.execute(
-                "SELECT file_name, sha256 FROM sources WHERE document_id = ? ORDER BY position", (doc_id,))]
-            try:
-                document = document_from_sources(sources, name=name, wild_type=wild_type, sequence=sequence,
-                                                  chain=chain, record=record,
-                                                  scheme=NumberingScheme.from_dict(json.loads(scheme)),
-                                                  paths=json.loads(paths), confidence=confidence)
-            except InputError as exc:
-                raise ProjectError(f"document '{name}' cannot be rebuilt: {exc}", source=source) from None
-            scans = []
-            for (model, strategy, scan_sequence, scores, final, excluded, random_weights, complete, provenance,
-                 created) in con.execute("SELECT model, strategy, sequence, scores, final, excluded, random_weights,"
-                                         " complete, provenance, created FROM scans WHERE document_id = ?"
-                                         " ORDER BY position", (doc_id,)):
-                scans.append(ScanState(model, strategy, scan_sequence, array_from_bytes(blobs[scores]).astype(float),
-                                       random_weights=bool(random_weights), complete=bool(complete),
-                                       final=array_from_bytes(blobs[final]).astype(bool),
-                                       excluded=frozenset(json.loads(excluded)), provenance=json.loads(provenance),
-                                       created=created or ""))
-            state = DocumentState(document, scans=scans, active_scan=int(active_scan), view=json.loads(view),
-                                  saved_sequence=saved, undo=json.loads(undo), undo_index=int(undo_index))
-            for variant_id, mutant, note in con.execute(
-                    "SELECT id, mutant, note FROM variants WHERE document_id = ? ORDER BY position", (doc_id,)):
-                variant = parse_mutant(mutant)
-                state.variants.append(variant)
-                if note:
-                    state.notes[str(variant)] = note
-                for score, model, method, provenance in con.execute(
-                        "SELECT score, model, method, provenance FROM variant_scores WHERE variant_id = ? "
-                        "ORDER BY position", (variant_id,)):
-                    state.set_score(str(variant), VariantScore(float(score), model, method, json.loads(provenance)))
-            for kind, result_name, data, arrays, provenance in con.execute(
-                    "SELECT kind, name, data, arrays, provenance FROM results WHERE document_id = ? ORDER BY position",
-                    (doc_id,)):
-                state.results.append({"kind": kind, "name": result_name, "data": json.loads(data),
-                                      "arrays": {k: array_from_bytes(blobs[d]) for k, d in json.loads(arrays).items()},
-                                      "provenance": json.loads(provenance)})
-            states.append(state)
-    except sqlite3.Error as exc:
-        raise _error(exc, source) from None
-    except (ValueError, KeyError, TypeError) as exc:  # json, npy or a missing blob
-        raise ProjectError(f"damaged project contents ({type(exc).__name__}: {exc})", source=source) from None
-    finally:
-        con.close()
-    active = int(meta.get("active", "0") or 0)
-    return ProjectSnapshot(tuple(states), min(max(active, 0), max(len(states) - 1, 0)),
-                           {k: v for k, v in meta.items() if k != "active"})
+    with reading(path, roll_back=roll_back) as (con, source):
+        try:
+            states, meta, active = _load_states(con, source)
+            meta["revision"] = str(_disk_revision(con, source))
+        except sqlite3.Error as exc:
+            raise sqlite_error(exc, source) from None
+    return ProjectSnapshot(tuple(states), active, {k: v for k, v in meta.items() if k != "active"})
 
 
-class _BlobReader:
-    def __init__(self, con: sqlite3.Connection):
-        self._con = con
+def project_revision(path: str | Path) -> int:
+    """The revision a project file is at (read-only and quick: how the window notices another process's save).
 
-    def __getitem__(self, digest: str) -> bytes:
-        row = self._con.execute("SELECT data FROM blobs WHERE sha256 = ?", (digest,)).fetchone()
-        if row is None:
-            raise KeyError(f"missing data {digest[:12]}")
-        return bytes(row[0])
+    Raises
+    ------
+    ProjectError
+        As :func:`load_project`.
+    """
+    with reading(path) as (con, source):
+        try:
+            return _disk_revision(con, source)
+        except sqlite3.Error as exc:
+            raise sqlite_error(exc, source) from None
 
 
 def project_summary(path: str | Path) -> dict[str, Any]:
     """What a project holds, read without rebuilding documents: versions, dates, and for each document its
-    length, numbering, scan (model, strategy, positions done), variants, notes and results."""
-    con, source = _read(path)
-    try:
-        meta = dict(con.execute("SELECT key, value FROM meta"))
-        documents = []
-        for doc_id, name, sequence, scheme, paths in con.execute(
-                "SELECT id, name, sequence, scheme, paths FROM documents ORDER BY position").fetchall():
-            item: dict[str, Any] = {"name": name, "length": len(sequence),
-                                    "numbering": json.loads(scheme).get("description", ""),
-                                    "files": [Path(p).name for p in json.loads(paths)]}
-            item["scans"] = []
-            for model, strategy, final, excluded, complete, random_weights, provenance, created in con.execute(
-                    "SELECT model, strategy, final, excluded, complete, random_weights, provenance, created "
-                    "FROM scans WHERE document_id = ? ORDER BY position", (doc_id,)).fetchall():
-                final = array_from_bytes(_BlobReader(con)[final])
-                excluded = len(json.loads(excluded))
-                item["scans"].append({"model": model, "strategy": strategy, "complete": bool(complete),
-                                      "positions_done": int(np.count_nonzero(final)) - excluded,
-                                      "positions": int(final.size) - excluded, "random_weights": bool(random_weights),
-                                      "created": created, "provenance": json.loads(provenance)})
-            shown = con.execute("SELECT active_scan FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
-            item["chosen_scan"] = int(shown) if item["scans"] else None
-            item["variants"] = con.execute("SELECT COUNT(*) FROM variants WHERE document_id = ?", (doc_id,)).fetchone()[0]
-            item["notes"] = con.execute("SELECT COUNT(*) FROM variants WHERE document_id = ? AND note != ''",
-                                        (doc_id,)).fetchone()[0]
-            item["scored_variants"] = con.execute(
-                "SELECT COUNT(DISTINCT variant_id) FROM variant_scores JOIN variants ON variants.id = variant_id "
-                "WHERE document_id = ?", (doc_id,)).fetchone()[0]
-            item["score_models"] = [f"{model}, {method}" for model, method in con.execute(
-                "SELECT DISTINCT model, method FROM variant_scores JOIN variants ON variants.id = variant_id "
-                "WHERE document_id = ? ORDER BY model, method", (doc_id,))]
-            item["results"] = [{"kind": kind, "name": result_name} for kind, result_name in con.execute(
-                "SELECT kind, name FROM results WHERE document_id = ? ORDER BY position", (doc_id,))]
-            documents.append(item)
-        version = con.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.Error as exc:
-        raise _error(exc, source) from None
-    finally:
-        con.close()
-    return {"file": source, "schema": version, "meta": meta, "documents": documents}
+    length, numbering, scans (model, strategy, positions done), variants, notes and results. The file is
+    opened read-only: not a byte of it changes."""
+    with reading(path) as (con, source):
+        try:
+            return _summary(con, source)
+        except sqlite3.Error as exc:
+            raise sqlite_error(exc, source) from None
 
 
-def merge_states(existing: Sequence, incoming: Sequence) -> tuple[list, list[str]]:
-    """``existing`` document states with ``incoming`` ones merged in: a document of the same name and wild type
-    gains the newcomer's scans, variants, notes, model scores and results; one of a known name but another
-    sequence is added under a name of its own (``"name (2)"``), never in place of the first.
+def _summary(con: sqlite3.Connection, source: str) -> dict[str, Any]:
+    blobs = _Blobs(con, source)
+    meta = {_text(k, "a meta key", source): _text(v, f"meta {k!r}", source)
+            for k, v in con.execute("SELECT key, value FROM meta")}
+    for table, column in (("sources", "sha256"), ("scans", "scores"), ("scans", "final")):
+        missing = con.execute(f"SELECT count(*) FROM {table} WHERE {column} NOT IN (SELECT sha256 FROM blobs)"
+                              ).fetchone()[0]
+        if missing:
+            raise ProjectError(f"the data of {missing} of its {table} entries are missing from the file: damaged", source=source)
+    documents = []
+    for doc_id, name, sequence, scheme, paths, shown, view, undo in con.execute(
+            "SELECT id, name, sequence, scheme, paths, active_scan, view, undo FROM documents ORDER BY position"
+    ).fetchall():
+        what = f"document {_text(name, 'a document name', source)[:80]!r}"
+        json_value(view, f"{what}: its view settings", source, dict)
+        json_value(undo, f"{what}: its undo history", source, list)
+        item: dict[str, Any] = {"name": name, "length": len(_text(sequence, f"{what}: its sequence", source)),
+                                "numbering": str(json_value(scheme, f"{what}: its numbering", source, dict)
+                                                 .get("description", "")),
+                                "files": [Path(str(p)).name for p in json_value(paths, f"{what}: its file paths",
+                                                                                 source, list)]}
+        item["scans"] = []
+        for model, strategy, final, excluded, complete, random_weights, provenance, created in con.execute(
+                "SELECT model, strategy, final, excluded, complete, random_weights, provenance, created "
+                "FROM scans WHERE document_id = ? ORDER BY position", (doc_id,)).fetchall():
+            label = f"{what}: the scan by {str(model)[:60]!r}"
+            final = blobs.array(final, f"{label}: its finished positions")
+            excluded = len(json_value(excluded, f"{label}: its left-out positions", source, list))
+            item["scans"].append({"model": _text(model, f"{label}: its model", source),
+                                  "strategy": _text(strategy, f"{label}: its strategy", source),
+                                  "complete": bool(complete),
+                                  "positions_done": int(np.count_nonzero(final)) - excluded,
+                                  "positions": int(final.size) - excluded, "random_weights": bool(random_weights),
+                                  "created": created,
+                                  "provenance": json_value(provenance, f"{label}: its provenance", source, dict)})
+        item["chosen_scan"] = shown if item["scans"] and isinstance(shown, int) else None
+        item["variants"] = con.execute("SELECT COUNT(*) FROM variants WHERE document_id = ?", (doc_id,)).fetchone()[0]
+        item["notes"] = con.execute("SELECT COUNT(*) FROM variants WHERE document_id = ? AND note != ''",
+                                    (doc_id,)).fetchone()[0]
+        item["scored_variants"] = con.execute(
+            "SELECT COUNT(DISTINCT variant_id) FROM variant_scores JOIN variants ON variants.id = variant_id "
+            "WHERE document_id = ?", (doc_id,)).fetchone()[0]
+        item["score_models"] = [f"{model}, {method}" for model, method in con.execute(
+            "SELECT DISTINCT model, method FROM variant_scores JOIN variants ON variants.id = variant_id "
+            "WHERE document_id = ? ORDER BY model, method", (doc_id,))]
+        item["results"] = [{"kind": kind, "name": result_name} for kind, result_name in con.execute(
+            "SELECT kind, name FROM results WHERE document_id = ? ORDER BY position", (doc_id,))]
+        documents.append(item)
+    version = con.execute("PRAGMA user_version").fetchone()[0]
+    return {"file": source, "schema": version, "meta": meta, "revision": _disk_revision(con, source),
+            "documents": documents}
+
+
+# -------------------------------------------------------------------------------------------- merging
+def _scan_key(scan) -> tuple:
+    return scan.model, scan.strategy, scan.sequence, scan.created
+
+
+def _result_key(result: dict) -> tuple:
+    data = json.dumps(result.get("data", {}), sort_keys=True, default=str)
+    return result["kind"], result["name"], hashlib.sha256(data.encode()).hexdigest()
+
+
+def _state_key(state) -> tuple:
+    return state.document.name, state.document.wild_type
+
+
+def merge_states(existing: Sequence, incoming: Sequence, base: Sequence = ()) -> tuple[list, list[str]]:
+    """``existing`` document states with what ``incoming`` adds merged in (``existing``'s states are changed
+    in place): a document of the same name and wild type gains the newcomer's scans, variants, notes, model
+    scores and results it does not have yet; one of a known name but another sequence is added under a name of
+    its own (``"name (2)"``), never in place of the first.
+
+    ``base``: what ``existing`` was when ``incoming`` branched off it (the project as last read or written);
+    what ``base`` already held is not added again (``existing`` may have removed it on purpose). A scan in
+    both with more positions done in ``incoming`` is taken from there.
 
     Returns
     -------
@@ -501,12 +594,16 @@ def merge_states(existing: Sequence, incoming: Sequence) -> tuple[list, list[str
     """
     from dataclasses import replace
 
+    known = {_state_key(s): s for s in base}
     out = list(existing)
     notes = []
     for state in incoming:
         doc = state.document
-        same = next((s for s in out if s.document.name == doc.name and s.document.wild_type == doc.wild_type), None)
+        before = known.get(_state_key(state))
+        same = next((s for s in out if _state_key(s) == _state_key(state)), None)
         if same is None:
+            if before is not None:
+                continue  # the document was closed since: not brought back
             names = {s.document.name for s in out}
             if doc.name in names:
                 k = 2
@@ -517,70 +614,50 @@ def merge_states(existing: Sequence, incoming: Sequence) -> tuple[list, list[str
                 state = replace(state, document=replace(doc, name=f"{doc.name} ({k})"))
             out.append(state)
             continue
+        old_scans = {_scan_key(s) for s in before.scans} if before is not None else set()
         for scan in state.scans:
-            same.add_scan(scan)
+            mine = next((s for s in same.scans if _scan_key(s) == _scan_key(scan)), None)
+            if mine is not None:
+                if int(scan.final.sum()) > int(mine.final.sum()):
+                    same.scans[same.scans.index(mine)] = scan
+            elif _scan_key(scan) not in old_scans:
+                same.add_scan(scan)
+        old_variants = set(before.variants) if before is not None else set()
         for variant in state.variants:
-            if variant not in same.variants:
+            if variant not in same.variants and variant not in old_variants:
                 same.variants.append(variant)
-        same.notes.update(state.notes)
+        for name, note in state.notes.items():
+            if note and not same.notes.get(name) and (before is None or not before.notes.get(name)):
+                same.notes[name] = note
+        old_scores = {(n, k) for n, scores in (before.model_scores.items() if before is not None else ())
+                      for k in scores}
         for name, scores in state.model_scores.items():
-            for score in scores.values():
-                same.set_score(name, score)
-        same.results.extend(state.results)
+            for key, score in scores.items():
+                if key not in same.model_scores.get(name, {}) and (name, key) not in old_scores:
+                    same.set_score(name, score)
+        mine = {_result_key(r) for r in same.results}
+        old_results = {_result_key(r) for r in before.results} if before is not None else set()
+        for result in state.results:
+            key = _result_key(result)
+            if key not in mine and key not in old_results:
+                same.results.append(result)
+                mine.add(key)
     return out, notes
 
 
 def merge_into(path: str | Path, states: Sequence, meta: dict | None = None) -> tuple[Path, list[str]]:
     """Add document states to a project (created when missing), keeping what it holds (see
-    :func:`merge_states`): how batch commands (``--project``) hand their results to the window.
+    :func:`merge_states`): how batch commands (``--project``) hand their results to the window. What is there
+    is read and the merge written in one transaction under the file's write lock, so two processes adding to
+    one project at once both keep their work (the second waits for the first).
 
     Returns
     -------
     path, notes
     """
     path = Path(path)
-    existing: Iterable = ()
-    active = 0
-    if path.exists():
-        loaded = load_project(path)
-        existing, active = loaded.states, loaded.active
-    merged, notes = merge_states(list(existing), list(states))
-    return save_project(path, ProjectSnapshot(tuple(merged), active, dict(meta or {}))), notes
-
-
-# ------------------------------------------------------------------------------------------ result records
-def prediction_record(result, *, name: str, source: str, wild_type: str | None, numbered: bool) -> dict:
-    """The project record of a structure prediction (a FoldResult): the PDB text, pLDDT, pTM and PAE, and
-    what made it."""
-    return {"kind": "prediction", "name": name,
-            "data": {"pdb_text": result.pdb_text, "model": result.model, "sequence": result.sequence,
-                     "source": source, "wild_type": wild_type, "numbered": bool(numbered),
-                     "mean_plddt": float(result.mean_plddt), "ptm": float(result.ptm),
-                     "chain_ids": list(result.chain_ids), "chunk_size": result.chunk_size,
-                     "seconds": float(result.seconds)},
-            "arrays": {"plddt": np.asarray(result.plddt, dtype=float), "pae": np.asarray(result.pae, dtype=float)},
-            "provenance": provenance_now(model=result.model, chunk_size=result.chunk_size)}
-
-
-def primer_record(designs, protocol: str, conditions, windows, gene) -> dict:
-    """The project record of a primer design (PrimerDesigns of core.primers): every variant's codons, notes,
-    error and primers, with the protocol, Tm conditions, windows and gene they were made with."""
-    return {"kind": "primers", "name": f"{protocol} primers for {len(designs)} variants",
-            "data": {"protocol": protocol, "conditions": conditions.describe(),
-                     "windows": vars(windows), "gene": {"name": gene.name, "source": gene.source, "dna": gene.dna},
-                     "variants": [{"variant": d.variant, "codons": d.codons, "notes": d.notes, "error": d.error,
-                                   "primers": [vars(p) for p in d.primers]} for d in designs]},
-            "arrays": {}, "provenance": provenance_now()}
-
-
-def generated_record(result, settings, fasta_text: str, model: str) -> dict:
-    """The project record of a generated set (a GenerationResult): its FASTA, the sampling settings and
-    the seed that give it again."""
-    import dataclasses
-
-    plain = {k: v for k, v in dataclasses.asdict(settings).items() if isinstance(v, (int, float, str, bool, type(None)))}
-    seed = plain.get("seed")
-    return {"kind": "generated", "name": f"Generated with {model}, seed {seed}",
-            "data": {"settings": plain, "kept": len(result.kept), "sampled": len(result.candidates),
-                     "fasta": fasta_text},
-            "arrays": {}, "provenance": provenance_now(model=model, seed=seed)}
+    with writing(path) as (con, source, version):
+        existing, old_meta, active = _load_states(con, source) if version else ([], {}, 0)
+        merged, notes = merge_states(existing, list(states))
+        _replace_contents(con, source, version, merged, {**old_meta, **(meta or {})}, active)
+    return path, notes

@@ -22,6 +22,8 @@ __all__ = ["Settings", "config_dir", "settings_path", "load_settings", "load_set
 CONFIG_DIR_ENV = "PROTEIN_STUDIO_CONFIG_DIR"
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 _FILE_NAME = "settings.json"
+#: Largest settings file read (it holds a handful of keys).
+MAX_SETTINGS_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -71,15 +73,21 @@ def load_settings() -> Settings:
     from protein_studio.core.files import describe_path, read_input_text
 
     path = settings_path()
-    if describe_path(path) == "does not exist":
+    problem = describe_path(path)
+    if problem == "does not exist":
         return Settings()
     try:
+        if problem is None and path.stat().st_size > MAX_SETTINGS_BYTES:
+            raise UserError(f"it is larger than {MAX_SETTINGS_BYTES // 1024} kB")
         data = json.loads(read_input_text(path, "a settings file (JSON)"))  # never blocks on a FIFO
     except UserError as exc:
         raise UserError(f"{path}: cannot read the settings file ({exc.reason if hasattr(exc, 'reason') else exc}); "
                         f"fix or delete it") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: cannot read the settings file ({exc}); fix or delete it") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise UserError(f"{path}: cannot read the settings file ({reason}); fix or delete it") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the settings file ({exc.strerror or exc}); fix or delete it") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: the settings file must hold a JSON object")
     known = {f.name for f in fields(Settings)} - {"extra"}

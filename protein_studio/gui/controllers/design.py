@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QDialog, QDockWidget
 
 from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.provenance import provenance_now
-from protein_studio.core.storage.project import prediction_record
+from protein_studio.core.storage.records import prediction_record
 from protein_studio.core.molecules.numbering import renumber_like
 from protein_studio.core.molecules.predictions import PredictedAlignedError
 from protein_studio.core.molecules.structures import Structure, structure_from_text, to_pdb_text

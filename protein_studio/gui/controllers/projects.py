@@ -15,9 +15,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
-from protein_studio.core.storage.autosave import Autosaver, find_recovery_files, mark_open_project, recovery_path
+from protein_studio.core.storage.autosave import Autosaver, mark_open_project, recovery_path, scan_recovery, set_aside
 from protein_studio.core.files import printable
-from protein_studio.core.storage.project import PROJECT_SUFFIX, ProjectError, load_project, save_project, snapshot
+from protein_studio.core.storage.project import (PROJECT_SUFFIX, ProjectError, ProjectSnapshot, copy_snapshot,
+                                                 load_project, merge_states, project_revision, save_project, snapshot,
+                                                 write_project)
 from protein_studio.gui.background import Cancelled, run_with_progress
 from protein_studio.gui.file_dialogs import open_file, save_file
 from protein_studio.gui.menus import add_action
@@ -42,7 +44,7 @@ class ProjectController(QObject):
         A save failed with this message (the previous file is intact).
     """
 
-    saved = Signal(str)
+    saved = Signal(str, object)
     saveFailed = Signal(str)
 
     def __init__(self, window):
@@ -52,8 +54,14 @@ class ProjectController(QObject):
         #: the project's file; None until the work is saved as a project (autosave then goes to recovery)
         self.path: Path | None = None
         self.dirty = False  # changed since the last write was submitted
-        self.autosaver = Autosaver(on_saved=lambda path: self.saved.emit(str(path)),
+        self.autosaver = Autosaver(on_saved=lambda path, report: self.saved.emit(str(path), report),
                                    on_error=lambda path, message: self.saveFailed.emit(message))
+        # another program (a `--project` batch job, another window) writing the project file is noticed
+        from PySide6.QtCore import QFileSystemWatcher
+
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.fileChanged.connect(self._file_changed)
+        self._check_timer = QTimer(self, singleShot=True, interval=300, timeout=self.check_disk)
         self.timer = QTimer(self, singleShot=True, interval=AUTOSAVE_DELAY_MS, timeout=self.autosave_now)
         self._dirty_since: float | None = None
         self.session.modified.connect(self._changed)
@@ -144,10 +152,16 @@ class ProjectController(QObject):
             if path.exists() and self.path != path:
                 path.unlink()  # a new project replaces an older file of that name (the dialog asked)
             self.window.edits.capture_history()
-            save_project(path, snapshot(self.session))
+            project = snapshot(self.session)
+            known = self.autosaver.known(path) if self.path == path else None
+            report = write_project(path, project, known_revision=known[0] if known else None,
+                                   base=known[1] if known else None, wait=5.0)
         except (ProjectError, OSError) as exc:
             self.window.show_error("Cannot save the project", str(exc))
             return False
+        self.autosaver.track(path, report.revision, ProjectSnapshot(report.states, project.active))
+        if report.theirs:
+            self._merge_theirs(report)
         previous = self.path
         self._set_path(path)
         self.dirty = False
@@ -158,11 +172,63 @@ class ProjectController(QObject):
         return True
 
     def _set_path(self, path: Path | None) -> None:
-        """The project's file: autosaved into, named by this process's crash marker, first in Open Recent."""
+        """The project's file: autosaved into, named by this process's crash marker, first in Open Recent,
+        watched for another program's writes."""
+        if self.watcher.files():
+            self.watcher.removePaths(self.watcher.files())
         self.path = path
         mark_open_project(path)
         if path is not None:
             self.window.documents.remember([path])
+            self.watcher.addPath(str(path))
+
+    # another writer ----------------------------------------------------------------------------
+    def _file_changed(self, _path: str) -> None:
+        if self.path is not None and str(self.path) not in self.watcher.files() and self.path.exists():
+            self.watcher.addPath(str(self.path))  # some writers replace the file: keep watching the name
+        self._check_timer.start()  # a burst of changes is looked at once
+
+    def check_disk(self) -> bool:
+        """When another program has written the project file since this window last read or wrote it, merge
+        what it added into the open documents (nothing of this window's is lost: the next autosave writes
+        both). True when something was merged."""
+        if self._closed or self.path is None or self.autosaver.busy:
+            return False  # a save of this window's is under way: it merges what it finds itself
+        known = self.autosaver.known(self.path)
+        try:
+            if known is not None and project_revision(self.path) == known[0]:
+                return False
+            disk = load_project(self.path)
+        except ProjectError as exc:
+            self.window.activity.add_entry(f"The project file changed on disk and cannot be read now: {exc}",
+                                           error=True)
+            return False
+        from protein_studio.core.storage.project import SaveReport
+
+        self.autosaver.track(self.path, disk.revision, copy_snapshot(disk))
+        self._merge_theirs(SaveReport(self.path, disk.revision, disk.states, base=known[1].states if known else ()))
+        self.dirty = True
+        self.timer.start()
+        return True
+
+    def _merge_theirs(self, report) -> None:
+        """Another program's additions to the project file (``report.theirs``, judged against
+        ``report.base``) join the open documents."""
+        before = {id(s): (len(s.scans), len(s.variants), len(s.results)) for s in self.session.states}
+        merged, notes = merge_states(list(self.session.states), list(report.theirs), base=list(report.base))
+        added = [s.document.name for s in merged if id(s) not in before]
+        grown = [s.document.name for s in merged if id(s) in before
+                 and before[id(s)] != (len(s.scans), len(s.variants), len(s.results))]
+        if not added and not grown:
+            return
+        self.session.adopt(merged)
+        what = "; ".join(filter(None, [f"new documents: {', '.join(added)}" if added else "",
+                                       f"new results in: {', '.join(grown)}" if grown else ""]))
+        message = f"Another program wrote to the project {self.path.name if self.path else ''}; its work was merged in ({what})"
+        self.window.activity.add_entry(message)
+        for note in notes:
+            self.window.activity.add_entry(note)
+        self.window.statusBar().showMessage(message, 10000)
 
     def _default_name(self) -> str:
         doc = self.session.document
@@ -179,7 +245,7 @@ class ProjectController(QObject):
         path = Path(path)
         try:  # on a thread: a project with large structures must not freeze the window
             project = run_with_progress(self.window, f"Opening project {printable(path.name)}",
-                                        lambda: load_project(path))
+                                        lambda: load_project(path, roll_back=True))
         except Cancelled:
             self.window.activity.add_entry(f"Opening project {printable(path.name)} cancelled")
             return False
@@ -190,6 +256,7 @@ class ProjectController(QObject):
             return False
         self._replace(project.states, project.active)
         self._set_path(path)
+        self.autosaver.track(path, project.revision, copy_snapshot(project))
         self.dirty = False
         recovery_path().unlink(missing_ok=True)
         self.window.activity.add_entry(f"Opened project {path.name}: {len(project.states)} documents")
@@ -219,7 +286,10 @@ class ProjectController(QObject):
 
         ``ask(text) -> bool`` replaces the question (tests). Returns True when work was restored.
         """
-        found = find_recovery_files()
+        found, set_aside_notes = scan_recovery()
+        for note in set_aside_notes:  # damaged autosaves never stop the start: they are moved out of the way
+            self.window.activity.add_entry(note, error=True)
+            self.window.statusBar().showMessage(note, 15000)
         if not found:
             return False
         newest = found[0]
@@ -243,9 +313,11 @@ class ProjectController(QObject):
                 self.window.activity.add_entry(f"Restored {newest.description}")
             return opened
         try:
-            project = load_project(newest.path)
+            project = load_project(newest.path, roll_back=True)
         except ProjectError as exc:
-            self.window.show_error("Cannot restore the autosaved work", str(exc))
+            where = set_aside(newest.path)
+            self.window.show_error("Cannot restore the autosaved work",
+                                   f"{exc}\n\nIt was set aside" + (f" as {where}" if where else "") + ".")
             return False
         for state in project.states:  # added to what is open (the demo, or files given on the command line)
             self.session.open(state)
@@ -290,8 +362,10 @@ class ProjectController(QObject):
             recovery_path().unlink(missing_ok=True)
 
     # feedback --------------------------------------------------------------------------------
-    def _on_saved(self, path: str) -> None:
+    def _on_saved(self, path: str, report=None) -> None:
         self.window.statusBar().showMessage(f"Autosaved to {path}", 3000)
+        if report is not None and report.theirs and self.path is not None and Path(path) == self.path:
+            self._merge_theirs(report)
 
     def _on_failed(self, message: str) -> None:
         self.window.activity.add_entry(f"Autosave failed: {message}")

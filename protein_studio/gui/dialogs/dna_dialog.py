@@ -363,7 +363,7 @@ class DesignDnaDialog(QDialog):
 
     def write_order(self, folder: str | Path | None = None) -> list[Path]:
         from protein_studio.core.cloning.primers import Conditions, write_order
-        from protein_studio.core.storage.project import primer_record
+        from protein_studio.core.storage.records import primer_record
 
         if not self.designs:
             self.status.setText("design the primers first")

@@ -279,7 +279,7 @@ class GenerationDialog(QDialog):
         self.show_result(result)
         state = self.window.session.state
         if state is not None and self._settings is not None:  # the set, its settings and seed go in the project
-            from protein_studio.core.storage.project import generated_record
+            from protein_studio.core.storage.records import generated_record
 
             state.results.append(generated_record(result, self._settings, result.to_fasta(include_dropped=True),
                                                   self._model))

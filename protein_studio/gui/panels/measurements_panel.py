@@ -492,7 +492,7 @@ class MeasurementsPanel(QWidget):
             ctx.progress(0, 1, f"fitting {regressor} on {len(variants)} measured variants")
             features = FeatureSet(wild_type, names, embedder, zeroshot if "zeroshot" in names else None)
             return fit(wild_type, variants, values, features=features, regressor=regressor, cv_scheme=scheme,
-                       provenance={**source, **({"embeddings": model_name} if model_name else {})})
+                       provenance={**source, **({"embeddings": model_name} if model_name else {})}, ctx=ctx)
 
         try:
             FeatureSet(wild_type, names, (lambda s: None) if model_name else None,
