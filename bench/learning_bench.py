@@ -46,7 +46,7 @@ def _spearman(a, b) -> float:
 
 def tables(shared: Path):
     data = REPO / "tests" / "data"
-    tem1 = read_fasta(REPO / "protein_studio" / "resources" / "demo" / "tem1_P62593.fasta")[0].sequence
+    tem1 = read_fasta(REPO / "resources" / "demo" / "tem1_P62593.fasta")[0].sequence
     gb1 = load_structure(data / "2qmt.pdb").chains[0].sequence
     pabp = load_structure(data / "PABP_YEAST_126-200_predicted.pdb").chains[0].sequence
     letters = {}

@@ -20,8 +20,8 @@ def window_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="protein-studio",
         description="Open the Protein Studio window (on the bundled demo protein when no file is given). "
-                    "Subcommands for batch work: info, scan, score, evaluate, models, fold, generate "
-                    "(`protein-studio COMMAND --help`).",
+                    "Subcommands for batch work: info, scan, score, evaluate, models, fold, generate, "
+                    "design, fit, propose, primers, batch, project (`protein-studio COMMAND --help`).",
     )
     parser.add_argument("files", nargs="*", help="FASTA, PDB, mmCIF or BinaryCIF files to open")
     parser.add_argument("--screenshot", metavar="PNG",

@@ -17,6 +17,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["PROTEIN_STUDIO_RANDOM_MODELS"] = "1"
+# ProteinMPNN's trained weights, put in the user's weights folder by `make install` (read before the
+# suite points the weights folder at a throw-away one)
+from protein_studio.models.locations import weights_dir as _weights_dir  # noqa: E402
+
+_INSTALLED_WEIGHTS = _weights_dir()
 _SESSION_TMP = Path(tempfile.mkdtemp(prefix="protein-studio-tests-"))
 os.environ["PROTEIN_STUDIO_WEIGHTS_DIR"] = str(_SESSION_TMP / "weights")
 os.environ["PROTEIN_STUDIO_CONFIG_DIR"] = str(_SESSION_TMP / "config")
@@ -37,6 +42,23 @@ def pytest_sessionfinish(session, exitstatus):
 def data_dir() -> Path:
     """tests/data: small real fixtures (see tests/data/README.md for provenance)."""
     return DATA
+
+
+@pytest.fixture(scope="session")
+def proteinmpnn_weights() -> Path:
+    """The trained ProteinMPNN weights `make install` fetched (v48-020, soluble v48-020, CA v48-020), copied
+    into the suite's weights folder; the test fails, saying what to run, when they are not installed."""
+    from protein_studio.models.locations import weights_dir
+    from protein_studio.models.mpnn_weights import INSTALLED_BY_DEFAULT
+
+    target = weights_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    for name in INSTALLED_BY_DEFAULT:
+        source = _INSTALLED_WEIGHTS / f"{name}.pt"
+        if not source.is_file():
+            pytest.fail(f"ProteinMPNN's trained weights are not installed ({source} is missing): run `make install`")
+        shutil.copyfile(source, target / f"{name}.pt")
+    return target
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "models": "models",
     "fold": "folding",
     "generate": "generation",
+    "design": "design",
     "project": "project",
     "fit": "learning",
     "propose": "learning",

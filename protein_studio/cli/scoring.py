@@ -353,14 +353,14 @@ def run_score(args) -> int:
     engine_mutants = [mutant for _, mutant in parsed]
     results = run_models(args, lambda loaded, ctx: score_mutants(
         doc.wild_type, engine_mutants, loaded, ctx, multi=args.multi, strategy=args.strategy,
-        batch_size=args.batch_size), doc)
+        batch_size=args.batch_size, orders=args.orders, order_seed=args.order_seed), doc)
     result = results[0] if len(results) == 1 else ensemble_mutant_scores(results, standardise=args.standardise)
     names = list(result.per_model)
     columns = ["mutant", "sequence_mutant", "score", "model", "method"] + [f"score_{n}" for n in names]
     rows = [[name, str(mutant), format_score(result.scores[k]), result.model, result.method]
             + [format_score(result.per_model[n][k]) for n in names] for k, (name, mutant) in enumerate(parsed)]
-    write_csv(args, rows, columns, table_provenance(doc, result.model, f"method {result.method}, strategy "
-                                                    f"{args.strategy}", run=dict(result.provenance)))
+    how = f"method {result.method}" + ("" if result.multi == "sequence-likelihood" else f", strategy {args.strategy}")
+    write_csv(args, rows, columns, table_provenance(doc, result.model, how, run=dict(result.provenance)))
     if args.out != "-":
         print(f"protein-studio score: wrote {len(rows)} mutants ({result.method}) to {args.out}", file=sys.stderr)
     from protein_studio.cli.project import add_to_project
@@ -405,8 +405,8 @@ def bfactor_column_argument(parser: argparse.ArgumentParser) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     input_arguments(parser)
     parser.add_argument("--model", action="append", required=True, metavar="NAME",
-                        help="scoring model: ESM-2/1v/1b, ESM C, SaProt (reads the structure) (see `protein-studio "
-                             "models list`); repeat for an ensemble")
+                        help="scoring model: ESM-2/1v/1b, ESM C, SaProt (reads the structure), ProteinMPNN "
+                             "(reads the backbone) (see `protein-studio models list`); repeat for an ensemble")
     parser.add_argument("--standardise", action="store_true",
                         help="ensembles: standardise each model's scores before averaging")
     parser.add_argument("--strategy", choices=STRATEGIES, default="masked-marginals",
@@ -448,4 +448,9 @@ def register(subparsers) -> None:
     score.add_argument("--multi", choices=MULTI_METHODS, default="additive",
                        help="multiple mutants: additive (sum of single-site scores, default) or joint "
                             "(all mutated positions masked together, ESM-1v)")
+    score.add_argument("--orders", type=whole(1, 100), default=1, metavar="N",
+                       help="ProteinMPNN: decoding orders averaged, each shared by the wild type and every "
+                            "variant (default: 1)")
+    score.add_argument("--order-seed", type=whole(0, 2**31 - 1), default=0, metavar="S",
+                       help="ProteinMPNN: seed of the decoding orders (default: 0)")
     score.set_defaults(handler=run_score)

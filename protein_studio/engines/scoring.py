@@ -23,10 +23,10 @@ which carry residue numbers (``first_residue`` is the number of the first residu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,6 +34,7 @@ from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.engines.fast_paths import is_fair_esm, logits_at_rows, sdpa_attention
 from protein_studio.engines.methods import MULTI_METHODS, STRATEGIES
+from protein_studio.engines.results import MutantScores, PseudoLikelihood, ScanChunk, ScanResult
 from protein_studio.engines.windows import assign_tiles, centred_window, span_window, tiles
 from protein_studio.models.vocabulary import ResidueVocabulary
 
@@ -43,175 +44,6 @@ __all__ = [
     "model_for_document", "check_model_for_document", "embed_sequence", "result_provenance",
 ]
 
-
-
-# --------------------------------------------------------------------------------------------- results
-@dataclass(frozen=True)
-class ScanChunk:
-    """Rows of a saturation scan that are final, handed out through ``ctx.partial`` as positions finish.
-
-    Attributes
-    ----------
-    strategy : str
-        ``"wt-marginals"`` or ``"masked-marginals"``. A scan asked for a wild-type preview first sends
-        ``"wt-marginals"`` chunks for every position, then ``"masked-marginals"`` chunks that replace them.
-    positions : numpy.ndarray
-        0-based indices of the finished positions, shape ``(n,)``.
-    scores_rows : numpy.ndarray
-        Their scores, shape ``(n, 20)``, columns in ``AMINO_ACIDS`` order, the wild-type cell 0.
-    wt_logp : numpy.ndarray
-        Log-probability of the wild-type residue at each of those positions, shape ``(n,)``.
-    model : str
-        Name of the model.
-    """
-
-    strategy: str
-    positions: np.ndarray
-    scores_rows: np.ndarray
-    wt_logp: np.ndarray
-    model: str = ""
-
-
-def _substitution_mean(scores: np.ndarray, sequence: str) -> np.ndarray:
-    values = np.array(scores, dtype=float, copy=True)
-    for i, residue in enumerate(sequence):
-        column = AMINO_ACIDS.find(residue)
-        if column >= 0:
-            values[i, column] = np.nan
-    with np.errstate(all="ignore"):
-        finite = np.isfinite(values)
-        counts = finite.sum(axis=1)
-        sums = np.where(finite, values, 0.0).sum(axis=1)
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-
-
-@dataclass
-class ScanResult:
-    """A saturation scan: every substitution at every scanned position.
-
-    Attributes
-    ----------
-    sequence : str
-        The wild-type sequence.
-    scores : numpy.ndarray
-        ``(L, 20)`` scores, columns in ``AMINO_ACIDS`` order; the wild-type cell is 0 and rows that were
-        not scanned are NaN.
-    log_probs : numpy.ndarray
-        ``(L, 20)`` log-probabilities of each amino acid at each scanned position (NaN elsewhere). For an
-        ensemble, the mean over the models.
-    wt_logp : numpy.ndarray
-        ``(L,)`` log-probability of the wild-type residue (NaN where not scanned).
-    positions_done : numpy.ndarray
-        Sorted 0-based indices of the scanned positions.
-    model : str
-        Model name (``"ensemble(a+b)"`` for an ensemble).
-    strategy : str
-        ``"masked-marginals"`` or ``"wt-marginals"``.
-    per_model : dict of str to numpy.ndarray
-        For an ensemble, each model's own ``(L, 20)`` scores (raw, not standardised); empty otherwise.
-    standardised : bool
-        Whether ``scores`` averages per-model standardised scores.
-    """
-
-    sequence: str
-    scores: np.ndarray
-    log_probs: np.ndarray
-    wt_logp: np.ndarray
-    positions_done: np.ndarray
-    model: str
-    strategy: str
-    per_model: dict[str, np.ndarray] = field(default_factory=dict)
-    standardised: bool = False
-    #: where the numbers came from (:func:`result_provenance`)
-    provenance: dict = field(default_factory=dict)
-
-    @property
-    def summary(self) -> np.ndarray:
-        """Per-position summary: the mean score of the 19 substitutions (NaN where not scanned)."""
-        return _substitution_mean(self.scores, self.sequence)
-
-    def rows(self, labels: Sequence[str] | None = None, first_residue: int = 1
-             ) -> Iterator[tuple[str, str, str, str, float]]:
-        """One ``(mutant, position, wt, mt, score)`` tuple per substitution at each scanned position.
-
-        Parameters
-        ----------
-        labels : sequence of str, optional
-            Residue label of every position (e.g. structure numbers such as ``"42A"``); by default
-            ``first_residue + index``.
-        first_residue : int
-            Number of the first residue when ``labels`` is not given.
-        """
-        for i in self.positions_done:
-            wt = self.sequence[i]
-            label = labels[i] if labels is not None else str(first_residue + int(i))
-            for column, mt in enumerate(AMINO_ACIDS):
-                if mt != wt:
-                    yield f"{wt}{label}{mt}", label, wt, mt, float(self.scores[i, column])
-
-
-@dataclass
-class MutantScores:
-    """Scores of a list of (single or multiple) mutants.
-
-    Attributes
-    ----------
-    mutants : list of str
-        Canonical mutant names (``"A42G:K45R"``), numbered from ``first_residue``.
-    scores : numpy.ndarray
-        One score per mutant (a sum over its mutations).
-    model : str
-        Model name (``"ensemble(a+b)"`` for an ensemble).
-    multi : str
-        ``"additive"``: the sum of single-site scores (ProteinGym), or ``"joint"``: all mutated positions
-        masked in one pass and the differences summed (the ESM-1v paper's formula).
-    strategy : str
-        Where single-site scores come from (``"masked-marginals"`` or ``"wt-marginals"``); joint scores are
-        always masked.
-    per_model : dict of str to numpy.ndarray
-        For an ensemble, each model's own raw scores.
-    standardised : bool
-        Whether ``scores`` averages per-model standardised scores.
-    """
-
-    mutants: list[str]
-    scores: np.ndarray
-    model: str
-    multi: str
-    strategy: str
-    per_model: dict[str, np.ndarray] = field(default_factory=dict)
-    standardised: bool = False
-    #: where the numbers came from (:func:`result_provenance`)
-    provenance: dict = field(default_factory=dict)
-
-    @property
-    def method(self) -> str:
-        """How the numbers were computed, e.g. ``"additive masked-marginals"`` or ``"joint masked"``."""
-        return "joint masked" if self.multi == "joint" else f"additive {self.strategy}"
-
-
-@dataclass
-class PseudoLikelihood:
-    """Pseudo-log-likelihoods: for each sequence the sum over every residue of
-    ``log p(residue | that residue masked)``.
-
-    Attributes
-    ----------
-    pll : numpy.ndarray
-        One value per sequence.
-    per_residue : list of numpy.ndarray
-        The terms of each sum.
-    model : str
-    """
-
-    pll: np.ndarray
-    per_residue: list[np.ndarray]
-    model: str
-
-    @property
-    def mean(self) -> np.ndarray:
-        """Pseudo-log-likelihood per residue (comparable across lengths)."""
-        return np.array([values.mean() for values in self.per_residue])
 
 
 # --------------------------------------------------------------------------------------------- machinery
@@ -390,8 +222,11 @@ class _Runner:
 def check_model_for_document(spec, document) -> None:
     """Raise before anything is loaded when ``spec`` cannot score ``document`` (a structure-aware model
     and a document without a structure, or without the structure extra installed)."""
-    from protein_studio.models.registry import STRUCTURE_AWARE_FAMILIES
+    from protein_studio.models.registry import INVERSE_FOLDING_FAMILIES, STRUCTURE_AWARE_FAMILIES
 
+    if spec.family in INVERSE_FOLDING_FAMILIES and (document.structure is None or document.chain is None):
+        raise UserError(f"{spec.name} reads the backbone of a structure, and {document.name} has none: open a "
+                        f"structure file (PDB or mmCIF), or predict one with ESMFold and score that")
     if spec.family in STRUCTURE_AWARE_FAMILIES:
         from protein_studio.core.molecules.structure_tokens import structure_extra_problem
 
@@ -410,8 +245,12 @@ def model_for_document(loaded, document):
     they are. The model itself is shared, not copied."""
     from dataclasses import replace
 
-    from protein_studio.models.registry import STRUCTURE_AWARE_FAMILIES
+    from protein_studio.models.registry import INVERSE_FOLDING_FAMILIES, STRUCTURE_AWARE_FAMILIES
 
+    if loaded.spec.family in INVERSE_FOLDING_FAMILIES:
+        from protein_studio.engines.inverse_folding import bind_document
+
+        return bind_document(loaded, document)  # ProteinMPNN reads the document's backbone
     if loaded.spec.family not in STRUCTURE_AWARE_FAMILIES:
         return loaded
     from protein_studio.core.molecules.structure_tokens import structure_tokens
@@ -500,6 +339,20 @@ def _model_name(loaded) -> str:
     return loaded.spec.name
 
 
+def _inverse_folding(loaded) -> bool:
+    """ProteinMPNN and its kind score with :mod:`protein_studio.engines.inverse_folding` (no tokens, no masks)."""
+    from protein_studio.models.registry import INVERSE_FOLDING_FAMILIES
+
+    return getattr(getattr(loaded, "spec", None), "family", None) in INVERSE_FOLDING_FAMILIES
+
+
+def refuse_inverse_folding(loaded, what: str) -> None:
+    """Raise for an inverse-folding model asked for something only language models give."""
+    if _inverse_folding(loaded):
+        raise UserError(f"{loaded.spec.name} is an inverse-folding model: it gives no {what}; choose an ESM "
+                        f"model for that")
+
+
 # --------------------------------------------------------------------------------------------- scans
 def saturation_scan(sequence: str, loaded, ctx, strategy: str = "masked-marginals",
                     positions: Iterable[int] | None = None, *, wt_first: bool = False,
@@ -539,6 +392,10 @@ def saturation_scan(sequence: str, loaded, ctx, strategy: str = "masked-marginal
     JobCancelled
         When ``ctx`` is cancelled; the chunks already sent stay valid.
     """
+    if _inverse_folding(loaded):
+        from protein_studio.engines.inverse_folding import scan
+
+        return scan(sequence, loaded, ctx, positions)
     _check_strategy(strategy)
     runner = _Runner(loaded, ctx, batch_size, max_residues, fast)
     encoded = runner.encode(sequence)
@@ -617,6 +474,7 @@ def embed_sequence(sequence: str, loaded) -> np.ndarray:
 
     from protein_studio.core.job_context import JobContext
 
+    refuse_inverse_folding(loaded, "sequence embeddings")
     runner = _Runner(loaded, JobContext())
     encoded = runner.encode(sequence)
     if runner.max_residues is not None and len(encoded) > runner.max_residues:
@@ -667,7 +525,7 @@ def _as_mutants(mutants, sequence: str, first_residue: int) -> list:
 def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "additive",
                   first_residue: int = 1, *, strategy: str = "masked-marginals",
                   batch_size: int | None = None, max_residues: int | None = None,
-                  fast: bool = True) -> MutantScores:
+                  fast: bool = True, orders: int = 1, order_seed: int = 0) -> MutantScores:
     """Score single and multiple mutants of ``sequence``.
 
     Parameters
@@ -687,11 +545,18 @@ def score_mutants(sequence: str, mutants: Sequence, loaded, ctx, multi: str = "a
         Number of the first residue of ``sequence``.
     strategy : {"masked-marginals", "wt-marginals"}
         Single-site strategy for additive scores.
+    orders, order_seed : int
+        ProteinMPNN (which ignores ``multi`` and ``strategy``): decoding orders averaged, and their seed (see
+        :func:`protein_studio.engines.inverse_folding.score_variants`).
 
     Returns
     -------
     MutantScores
     """
+    if _inverse_folding(loaded):
+        from protein_studio.engines.inverse_folding import score_variants
+
+        return score_variants(sequence, mutants, loaded, ctx, first_residue, orders=orders, seed=order_seed)
     _check_strategy(strategy)
     if multi not in MULTI_METHODS:
         raise UserError(f"unknown multi-mutant method '{multi}': choose additive or joint")
@@ -762,6 +627,7 @@ def pseudo_log_likelihood(sequences: str | Sequence[str], loaded, ctx, *, batch_
     """
     if isinstance(sequences, str):
         sequences = [sequences]
+    refuse_inverse_folding(loaded, "pseudo-log-likelihoods (its variant scores are sequence likelihoods)")
     runner = _Runner(loaded, ctx, batch_size, max_residues, fast)
     encoded = [runner.encode(seq, source=f"sequence {k + 1}") for k, seq in enumerate(sequences)]
     own = [runner.vocab.read_columns(e) for e in encoded]

@@ -22,27 +22,29 @@ MISSING_COLOR = "#777777"
 NOT_ON_DISK = "  (not on disk)"
 
 
-def model_choices(task: str) -> list[tuple[str, str, bool, bool]]:
-    """``(name, label, is_random, on_disk)`` of every model for ``task`` (random ones labelled RANDOM
-    WEIGHTS, the ones not on disk marked so)."""
+def model_choices(task: str, family: str | None = None) -> list[tuple[str, str, bool, bool]]:
+    """``(name, label, is_random, on_disk)`` of every model for ``task`` (and of ``family`` when given; random
+    ones labelled RANDOM WEIGHTS, the ones not on disk marked so)."""
     from protein_studio.models.catalog import all_models
     from protein_studio.models.weights import is_on_disk
 
     out = []
     for spec in all_models(task=task):
+        if family is not None and spec.family != family:
+            continue
         on_disk = is_on_disk(spec)
         out.append((spec.name, spec.display_name + ("" if on_disk else NOT_ON_DISK), spec.is_random, on_disk))
     return out
 
 
-def fill_model_combo(combo: QComboBox, task: str) -> None:
+def fill_model_combo(combo: QComboBox, task: str, family: str | None = None) -> None:
     """Put the models for ``task`` in ``combo`` (data: the name): random-weight ones in red, those not on
     disk in grey and marked. The choice is kept when it is still there; otherwise the first model on disk."""
     previous = combo.currentData()
     combo.blockSignals(True)
     combo.clear()
     first_on_disk = None
-    for name, label, is_random, on_disk in model_choices(task):
+    for name, label, is_random, on_disk in model_choices(task, family):
         combo.addItem(label, name)
         row = combo.count() - 1
         if is_random:

@@ -2,7 +2,8 @@
 
 The worker thread loads models by name only; which loader applies follows from the registry spec:
 ESM families (``esm2``, ``esm1b``, ``esm1v``) go to :func:`protein_studio.models.esm_loading.load_esm`,
-SaProt and ESM C to :func:`protein_studio.models.hf_scoring.load_hf_scoring`,
+SaProt and ESM C to :func:`protein_studio.models.hf_scoring.load_hf_scoring`, ProteinMPNN to
+:func:`protein_studio.models.mpnn_loading.load_proteinmpnn`,
 folding (``esmfold``) and generation (``protgpt2``) models, imported Hugging Face snapshots included, to
 :func:`protein_studio.models.hf_loading.load_hf_model`. No torch at import time.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 from protein_studio.core.errors import UserError
 from protein_studio.models.catalog import get_spec
-from protein_studio.models.registry import ESM_FAMILIES, SCORING_HF_FAMILIES
+from protein_studio.models.registry import ESM_FAMILIES, INVERSE_FOLDING_FAMILIES, SCORING_HF_FAMILIES
 from protein_studio.models.spec import LoadedModel
 
 __all__ = ["HF_FAMILIES", "load_model"]
@@ -65,6 +66,12 @@ def load_model(name: str, device: str | Any = "auto", precision: str = "auto") -
         from protein_studio.models.hf_scoring import load_hf_scoring
 
         return load_hf_scoring(spec, device, dtype)
+    if spec.family in INVERSE_FOLDING_FAMILIES:
+        if dtype not in ("auto", "float32"):
+            raise UserError(f"{spec.name} runs in float32 only (it is small: 1.7 M parameters)")
+        from protein_studio.models.mpnn_loading import load_proteinmpnn
+
+        return load_proteinmpnn(spec, device)
     if dtype != "auto":
         raise UserError(f"{spec.name} is a {spec.task} model, which runs in its own precision; --precision "
                         f"applies to scoring models")

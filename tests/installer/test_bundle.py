@@ -53,3 +53,13 @@ def test_the_bundle_opens_its_demo_and_takes_a_screenshot(bundle, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert shot.is_file() and shot.stat().st_size > 20_000
     assert shot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_bundle_designs_with_the_proteinmpnn_weights_it_carries(bundle, tmp_path):
+    structure = tmp_path / "1ubq.pdb"
+    structure.write_bytes((DATA / "1ubq.pdb").read_bytes())
+    out = tmp_path / "designs.fasta"
+    result = subprocess.run([str(bundle), "design", str(structure), "--n", "2", "--out", str(out)],
+                            env=_clean_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert out.read_text().count(">design_") == 2

@@ -8,7 +8,7 @@ import numpy as np
 
 from protein_studio.core.provenance import provenance_now
 
-__all__ = ["prediction_record", "primer_record", "generated_record"]
+__all__ = ["prediction_record", "primer_record", "generated_record", "designs_record"]
 
 def prediction_record(result, *, name: str, source: str, wild_type: str | None, numbered: bool) -> dict:
     """The project record of a structure prediction (a FoldResult): the PDB text, pLDDT, pTM and PAE, and
@@ -45,3 +45,11 @@ def generated_record(result, settings, fasta_text: str, model: str) -> dict:
             "data": {"settings": plain, "kept": len(result.kept), "sampled": len(result.candidates),
                      "fasta": fasta_text},
             "arrays": {}, "provenance": provenance_now(model=model, seed=seed)}
+
+
+def designs_record(designs: list[dict], settings: dict, model: str) -> dict:
+    """The project record of a ProteinMPNN redesign: every design (its sequence, mean negative log-likelihood,
+    recovery, mutations in the document's numbering and seed) with the settings that give them again."""
+    return {"kind": "designs", "name": f"Redesigned with {model}, seed {settings.get('seed')}",
+            "data": {"settings": dict(settings), "model": model, "designs": list(designs)},
+            "arrays": {}, "provenance": provenance_now(model=model, seed=settings.get("seed"))}

@@ -76,6 +76,7 @@ class DesignTools(QObject):
         self.last_prediction = None
         self.last_comparison = None
         self.generation_dialog = None
+        self.redesign_dialog = None
         self.dialog: QDialog | None = None
 
         self.tracks = TrackPanel()
@@ -108,6 +109,8 @@ class DesignTools(QObject):
                  "Fold the current sequence or a variant with ESMFold and colour it by confidence"),
                 ("compare", "C&ompare Structures\u2026", self.open_compare_dialog, None,
                  "Superpose two structures: RMSD, TM-score and per-residue displacement"),
+                ("redesign", "&Redesign with ProteinMPNN\u2026", self.open_redesign_dialog, "Ctrl+Shift+E",
+                 "Design new sequences for the open structure's backbone, on the selection or the whole chain"),
                 ("generate", "&Generate Sequences\u2026", self.open_generation_dialog, "Ctrl+Shift+G",
                  "Sample new sequences with a ProtGPT2-style language model")):
             self.actions[key] = add_action(w, menu, text, slot, shortcut, tip)
@@ -322,8 +325,10 @@ class DesignTools(QObject):
             return f"Cannot run: {exc}", False
         return f"{estimate.describe()} (weights included).", True
 
-    def predict(self, model: str, sequence: str | None = None, name: str | None = None) -> int | None:
-        """Fold ``sequence`` (default: the current one) with ``model`` on the worker; the job id or None."""
+    def predict(self, model: str, sequence: str | None = None, name: str | None = None,
+                then=None) -> int | None:
+        """Fold ``sequence`` (default: the current one) with ``model`` on the worker; the job id or None.
+        ``then(label)`` is called with the prediction's label once it is shown (e.g. to compare it)."""
         from protein_studio.models.catalog import get_spec
 
         doc = self.window.session.document
@@ -351,7 +356,7 @@ class DesignTools(QObject):
         job = Job(f"Predict structure of {name} with {spec.display_name}", run, model=spec.name,
                   device=self.window.models.device, kind="fold",
                   data={"wild_type": doc.wild_type if doc is not None else None, "name": name,
-                        "sequence": sequence})
+                        "sequence": sequence, "then": then})
         return self._submit(job)
 
     def _show_prediction(self, result, data: dict) -> None:
@@ -404,6 +409,8 @@ class DesignTools(QObject):
         self.window.activity.add_entry(text)
         self.window.statusBar().showMessage(text, 8000)
         self.predictionShown.emit(result)
+        if data.get("then") is not None:
+            data["then"](label)
 
     def _load_prediction(self) -> None:
         _state, entry = self._prediction
@@ -500,6 +507,17 @@ class DesignTools(QObject):
         return self.generation_dialog
 
     # dialogs ---------------------------------------------------------------------------------
+    def open_redesign_dialog(self):
+        """Run > Redesign with ProteinMPNN: the dialog (one per window, kept between uses)."""
+        from protein_studio.gui.dialogs.redesign_dialog import RedesignDialog
+
+        if self.redesign_dialog is None:
+            self.redesign_dialog = RedesignDialog(self.window)
+        self.redesign_dialog.show_latest()
+        self.redesign_dialog.show()
+        self.redesign_dialog.raise_()
+        return self.redesign_dialog
+
     def open_predict_dialog(self) -> PredictDialog:
         self.dialog = PredictDialog(self)
         self.dialog.open()

@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QActionGroup
 from protein_studio.core.documents.session import VariantScore
 from protein_studio.core.errors import UserError
 from protein_studio.engines.methods import STRATEGIES
+from protein_studio.models.registry import INVERSE_FOLDING_FAMILIES
 from protein_studio.engines.scoring import check_model_for_document, model_for_document
 from protein_studio.gui.menus import add_action
 from protein_studio.gui.worker import Job
@@ -104,6 +105,10 @@ class ScanController(QObject):
         if self._scan_job is not None:
             w.jobs.cancel(self._scan_job)
         sequence, strategy = doc.sequence, self.strategy
+        if spec.family in INVERSE_FOLDING_FAMILIES:  # ProteinMPNN: each position decoded last, no masks
+            from protein_studio.engines.inverse_folding import SCAN_STRATEGY
+
+            strategy = SCAN_STRATEGY
         remaining = self.session.resumable_positions(spec.name, strategy)
         positions = doc.scannable() if remaining is None else remaining  # a chromophore's residues are left out
         if doc.excluded:
@@ -118,8 +123,8 @@ class ScanController(QObject):
 
             loaded = model_for_document(loaded, doc)  # SaProt reads the document's structure tokens
             # a masked-marginal scan first shows the one-pass wt-marginal matrix, then refines it
-            return saturation_scan(sequence, loaded, ctx, strategy=strategy, positions=positions,
-                                   wt_first=strategy == "masked-marginals")
+            return saturation_scan(sequence, loaded, ctx, strategy=strategy if strategy in STRATEGIES else
+                                   STRATEGIES[0], positions=positions, wt_first=strategy == "masked-marginals")
 
         resumed = "Resume scan" if remaining is not None else "Scan"
         job = Job(f"{resumed} {doc.name} with {spec.display_name} ({strategy})", run, model=spec.name,

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, 
-                               QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar,
-                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
+                               QHeaderView, QLineEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem)
 
 from protein_studio.core.errors import UserError
 from protein_studio.core.files import write_text_atomically
-from protein_studio.gui.model_choice import RANDOM_COLOR, fill_model_combo
+from protein_studio.gui.dialogs.job_dialog import WorkerJobDialog
+from protein_studio.gui.model_choice import fill_model_combo
 from protein_studio.gui.worker import Job
 from protein_studio.gui.file_dialogs import save_file
 
@@ -49,7 +49,7 @@ def _is_random(model: str) -> bool:
         return False
 
 
-class GenerationDialog(QDialog):
+class GenerationDialog(WorkerJobDialog):
     """Settings, a results table and the actions on its rows.
 
     Parameters
@@ -66,13 +66,11 @@ class GenerationDialog(QDialog):
     """
 
     def __init__(self, window):
-        super().__init__(window)
-        self.window = window
+        super().__init__(window, "Choose the settings and press Generate.")
         self.setWindowTitle("Generate sequences")
         self.result = None
         self._settings = None  # what the running or last generation used (kept with its result)
         self._model = ""
-        self.job_id: int | None = None
         self._sampled = 0
 
         self.model = QComboBox()
@@ -113,11 +111,6 @@ class GenerationDialog(QDialog):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.status = QLabel("Choose the settings and press Generate.")
-        self.status.setWordWrap(True)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -152,20 +145,9 @@ class GenerationDialog(QDialog):
         actions.addWidget(self.export_button)
         actions.addWidget(self.include_dropped)
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(run_row)
-        layout.addWidget(self.status)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(actions)
-        self.resize(900, 760)
+        self._arrange(form, run_row, self.table, actions, 900, 760)
 
-        worker = window.worker
-        worker.progress.connect(self._on_progress)
-        worker.partial.connect(self._on_partial)
-        worker.jobFinished.connect(self._on_finished)
-        worker.jobFailed.connect(self._on_failed)
-        worker.jobCancelled.connect(self._on_cancelled)
+        window.worker.partial.connect(self._on_partial)
         self._update_buttons()
 
     # settings and running --------------------------------------------------------------------
@@ -230,20 +212,8 @@ class GenerationDialog(QDialog):
                   device=device, kind="generate")
         self._settings, self._model = settings, spec.name
         self._sampled = 0
-        self.job_id = self.window.jobs.submit(job)
-        self.progress.setRange(0, 0)
-        self._set_status(f"Generating {settings.n} sequences with {spec.display_name}\u2026")
-        self._update_buttons()
-        return self.job_id
-
-    def cancel(self) -> None:
-        """Stop the run in progress (results so far are dropped)."""
-        if self.job_id is not None:
-            self.window.worker.cancel(self.job_id)
-
-    def _set_status(self, text: str, error: bool = False) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(f"color: {RANDOM_COLOR}" if error else "")
+        return self._started(self.window.jobs.submit(job),
+                             f"Generating {settings.n} sequences with {spec.display_name}\u2026")
 
     def _update_buttons(self) -> None:
         running = self.job_id is not None
@@ -255,15 +225,6 @@ class GenerationDialog(QDialog):
         self.export_button.setEnabled(self.result is not None and not running)
 
     # worker signals --------------------------------------------------------------------------
-    def _on_progress(self, job_id: int, done: float, total: float, text: str, _eta: float) -> None:
-        if job_id != self.job_id:
-            return
-        if total > 0:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(1000 * min(1.0, done / total)))
-        if text:
-            self._set_status(text)
-
     def _on_partial(self, job_id: int, payload) -> None:
         if job_id != self.job_id or not isinstance(payload, list):
             return
@@ -272,10 +233,7 @@ class GenerationDialog(QDialog):
         self._set_status(f"Sampled {self._sampled} sequences ({kept} of the last {len(payload)} kept); "
                          f"scoring follows")
 
-    def _on_finished(self, job_id: int, result) -> None:
-        if job_id != self.job_id:
-            return
-        self.job_id = None
+    def _on_finished(self, result) -> None:
         self.show_result(result)
         state = self.window.session.state
         if state is not None and self._settings is not None:  # the set, its settings and seed go in the project
@@ -284,24 +242,6 @@ class GenerationDialog(QDialog):
             state.results.append(generated_record(result, self._settings, result.to_fasta(include_dropped=True),
                                                   self._model))
             self.window.session.modified.emit()
-
-    def _on_failed(self, job_id: int, message: str, _details: str) -> None:
-        if job_id != self.job_id:
-            return
-        self.job_id = None
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self._set_status(f"Failed: {message}", error=True)
-        self._update_buttons()
-
-    def _on_cancelled(self, job_id: int) -> None:
-        if job_id != self.job_id:
-            return
-        self.job_id = None
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self._set_status("Cancelled.")
-        self._update_buttons()
 
     # results ---------------------------------------------------------------------------------
     def show_result(self, result) -> None:
