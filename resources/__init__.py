@@ -6,5 +6,7 @@ checkout, an installed wheel and the bundled application alike:
   Ambler numbering table; provenance in ``demo/README.md``);
 * ``help/``: the user manual's pages (Help > User Manual, F1);
 * ``web/``: the 3D viewer's page; ``web/vendor/3Dmol-min.js`` is fetched at set-up, never committed;
-* ``desktop/``: the desktop entry and icon of the Linux bundle.
+* ``desktop/``: the desktop entry and icon of the Linux bundle;
+* ``codon_tables/``: codon usage the package index's python-codon-tables lacks (*Pichia pastoris*; provenance
+  in ``codon_tables/README.md``).
 """

@@ -29,11 +29,15 @@ def register(subparsers) -> None:
                     "write order.csv, variants_cds.fasta, plate_map.csv and plate_map.png into --out.")
     input_arguments(parser)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dna", metavar="GENE", help="the gene: FASTA or GenBank (its CDS feature) DNA")
+    source.add_argument("--dna", metavar="GENE",
+                        help="the gene: FASTA, or a GenBank record such as a plasmid (the CDS feature that encodes "
+                             "the protein is picked; --feature chooses another)")
     source.add_argument("--host", choices=("ecoli", "yeast", "human", "pichia"),
                         help="back-translate the protein with this host's most used codons")
+    parser.add_argument("--feature", metavar="NAME|INDEX",
+                        help="with a GenBank --dna: the CDS feature to use, by gene name or 1-based index")
     parser.add_argument("--codon-table", metavar="FILE",
-                        help="codon usage CSV (python-codon-tables layout) for the host (needed for pichia)")
+                        help="codon usage CSV (python-codon-tables layout) instead of the host's table")
     parser.add_argument("--min-codon-frequency", type=number(0, 1), default=0.1, metavar="F",
                         help="never choose a codon rarer than this in the host (default 0.1)")
     mutants = parser.add_mutually_exclusive_group(required=True)
@@ -67,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
     from protein_studio.core.cloning.primers import order_purification, order_scale
 
-    from protein_studio.core.files import make_output_folder
+    from protein_studio.core.files import make_output_folder, printable
 
     scale, purification = order_scale(args.scale), order_purification(args.purification)  # before any work
     make_output_folder(args.out)
@@ -82,8 +86,13 @@ def run(args: argparse.Namespace) -> int:
                             f"mutation to make primers for; leave it out")
     host = args.host or "ecoli"  # mutant codons follow E. coli's usage unless a host is named
     usage = codon_usage(host, args.codon_table)
+    if args.feature and not args.dna:
+        raise UserError("--feature picks a CDS of a GenBank --dna file; give --dna")
     if args.dna:
-        gene = read_coding_sequence(args.dna, doc.wild_type)
+        gene = read_coding_sequence(args.dna, doc.wild_type, args.feature)
+        if gene.feature:
+            print(printable(f"protein-studio primers: gene: CDS {gene.feature} {gene.location} of {gene.source}"),
+                  file=sys.stderr)
     else:
         gene = back_translate(doc.wild_type, usage, args.min_codon_frequency, name=doc.name, host=host)
     defaults = Windows.for_protocol(args.protocol)

@@ -24,7 +24,7 @@ from protein_studio.core.errors import InputError, UserError  # noqa: E402
 from protein_studio.core.cloning.library import (Candidate, LibraryFilters, build_library, candidates_at,  # noqa: E402
                                          with_joint_scores)
 from protein_studio.core.molecules.mutations import parse_mutant  # noqa: E402
-from protein_studio.core.cloning.primers import (Windows, design_primers, order_rows,  # noqa: E402
+from protein_studio.core.cloning.primers import (Windows, design_primers, not_designed_rows, order_rows,  # noqa: E402
                                          plate_map, reverse_complement)
 from protein_studio.core.molecules.sequences import read_fasta  # noqa: E402
 
@@ -101,11 +101,18 @@ def test_codon_choice_fewest_changes_then_host_usage_never_a_stop():
         choose_codon("TGG", "*", ECOLI)
 
 
-def test_hosts_and_a_missing_pichia_table(tmp_path):
+def test_hosts_pichia_from_its_bundled_genome_counts_and_a_table_file(tmp_path):
     assert set(codon_usage("yeast")["L"]) == {"TTA", "TTG", "CTT", "CTC", "CTA", "CTG"}
     assert abs(sum(codon_usage("human")["A"].values()) - 1) < 0.02
-    with pytest.raises(UserError, match="no pichia table offline; give one with --codon-table"):
-        codon_usage("pichia")
+    import json
+
+    counts = json.loads((Path(__file__).resolve().parents[2] / "resources" / "codon_tables" /
+                         "pichia_pastoris_counts.json").read_text())
+    lysine = {c["triplet"]: c["weight"] for a in counts["amino_acids"] if a["letter"] == "K" for c in a["codons"]}
+    pichia = codon_usage("pichia")
+    assert pichia["K"] == pytest.approx({k: v / sum(lysine.values()) for k, v in lysine.items()})
+    assert set(pichia) == set(codon_usage("ecoli")) and all(abs(sum(t.values()) - 1) < 1e-9 for t in pichia.values())
+    assert translate(back_translate("MKTAYIAKQR", pichia).dna) == "MKTAYIAKQR"
     table = tmp_path / "pichia.csv"
     table.write_text("amino_acid,codon,relative_frequency\n" + "".join(
         f"{aa},{codon},{1 / sum(1 for a in genetic_code().values() if a == aa):.3f}\n"
@@ -168,8 +175,9 @@ def test_primer_rows_mark_what_cannot_be_met_and_the_rest_is_still_ordered(gene,
     designs = design_primers(gene, variants[:2] + [parse_mutant("W999A")], "q5", usage=ECOLI, windows=tight)
     rows = order_rows(designs)
     assert any(r[-1].startswith("OUTSIDE THE TM WINDOW") for r in rows)
-    assert rows[-1][7] == "W999A" and "position 999 is outside the gene" in rows[-1][-1]
-    assert sum(1 for r in rows if r[0]) == 4  # the two designable variants are still ordered
+    assert len(rows) == 4 and all(r[0] and r[1] for r in rows)  # the two designable variants are still ordered
+    assert not_designed_rows(designs) == [["W999A", designs[-1].error]]  # reported apart, not as a blank row
+    assert "position 999 is outside the gene" in designs[-1].error
     assert plate_map(["a", "b"]) == [("A1", "a"), ("A2", "b"), ("A3", "wild type"), ("A4", "empty")]
     with pytest.raises(UserError, match="do not fit one 96-well plate"):
         plate_map([str(i) for i in range(95)])
@@ -221,13 +229,18 @@ def test_the_primers_command_writes_the_order_the_genes_and_the_plate(tmp_path, 
                  "--protocol", "quikchange", "--out", str(out), "--project", str(project)]) == 0
     order = list(csv.reader((out / "order.csv").read_text().splitlines()))
     assert order[0] == ["name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note"]
-    assert {row[7] for row in order[1:]} == {"E104K", "G238S", "E104K:G238S"}  # named in Ambler numbering
+    # one row per distinct oligo: the double's two rounds are the singles' primers, ordered once and referenced
+    assert len(order) == 1 + 4 and len({row[1] for row in order[1:]}) == 4 and all(row[0] for row in order[1:])
+    assert {row[7] for row in order[1:]} == {"E104K; E104K:G238S", "G238S; E104K:G238S"}  # in Ambler numbering
     assert order[1][0] == "E104K_F" and set(order[1][1]) <= set("ACGT")
+    assert (out / "not_designed.csv").read_text().splitlines() == ["variant,reason"]
     assert "Mg2+ 2 mM" in json.loads((out / "order.csv.json").read_text())["provenance"]["conditions"]
     genes = read_fasta(out / "variants_cds.fasta")
     assert [g.name for g in genes] == ["E104K", "G238S", "E104K:G238S"]
+    fasta = (out / "variants_cds.fasta").read_text().split(">")[1:]
+    assert all(translate("".join(record.splitlines()[1:])).endswith("*") for record in fasta)  # with their stop
     plate = (out / "plate_map.csv").read_text()
-    assert "A4,wild type" in plate and "A5,empty" in plate
+    assert "A3,E104K:G238S (2 rounds)" in plate and "A4,wild type" in plate and "A5,empty" in plate
     assert (out / "plate_map.png").read_bytes()[:4] == b"\x89PNG"
     from protein_studio.core.storage.project import load_project
 
@@ -246,4 +259,6 @@ def test_the_primers_command_writes_the_order_the_genes_and_the_plate(tmp_path, 
     text = (tmp_path / "y" / "order.csv").read_text()
     gene = json.loads((tmp_path / "y" / "order.csv.json").read_text())["provenance"]["gene"]
     assert f"{TEM1[99]}100A_F" in text and "back-translated with the most used yeast codons" in gene
-    assert "S2A,NOT DESIGNED: no primer of 18-45 nt fits here: the site is too close to an end" in text
+    assert "S2A" not in text  # what could not be designed is reported apart, never a blank-name row of the order
+    assert ("S2A,no primer of 18-45 nt fits here: the site is too close to an end"
+            in (tmp_path / "y" / "not_designed.csv").read_text())

@@ -96,6 +96,35 @@ def menu():
 
 
 @contextmanager
+def reopened_project(path, monkeypatch):
+    """A second, fresh window that opens the project ``path`` through File > Open (as a user picks it);
+    afterwards its jobs are cancelled, its project closed and it is disposed."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from protein_studio.gui.main_window import MainWindow
+
+    second = MainWindow(open_demo=False)
+    second.auto_warm_up = False
+    second.show()
+    try:
+        monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(path)], ""))
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+        menu_action(second, "File", "Open").trigger()
+        assert second.projects.path == path
+        yield second
+    finally:
+        second.jobs.cancel_jobs()
+        second.projects.close()
+        dispose_widget(second)
+
+
+@pytest.fixture(scope="session")
+def reopen():
+    """:func:`reopened_project`: ``with reopen(path, monkeypatch) as second: ...``."""
+    return reopened_project
+
+
+@contextmanager
 def killed_window(tmp_path, files, body: str):
     """A real window in a child process opens ``files`` and runs ``body`` (Python lines with ``window`` and
     ``app`` in scope); once it prints ``ready`` the child is yielded, and afterwards killed with SIGKILL."""

@@ -81,8 +81,9 @@ def test_design_dna_from_heatmap_cells_to_an_order(studio, qtbot, tmp_path, monk
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
     results_before = len(window.session.state.results)
     dialog.buttons["write"].click()
-    assert {p.name for p in out.iterdir()} == {"order.csv", "variants_cds.fasta", "plate_map.csv", "plate_map.png",
-                                               "order.csv.json", "plate_map.csv.json"}  # provenance beside tables
+    assert {p.name for p in out.iterdir()} == {"order.csv", "not_designed.csv", "variants_cds.fasta", "plate_map.csv",
+                                               "plate_map.png", "order.csv.json", "not_designed.csv.json",
+                                               "plate_map.csv.json"}  # provenance beside tables
     assert doc.name_mutant(double.variant) in (out / "variants_cds.fasta").read_text()
     assert json.loads((out / "order.csv.json").read_text())["provenance"]["gene"] == "bla_yeast (bla_yeast.fasta)"
     assert len(window.session.state.results) == results_before + 1
@@ -90,3 +91,35 @@ def test_design_dna_from_heatmap_cells_to_an_order(studio, qtbot, tmp_path, monk
     dialog.buttons["add"].click()
     assert len(window.session.variants) == len(dialog.library)
     dialog.close()
+
+
+def test_import_gene_picks_bla_from_pbr322_and_the_design_survives_a_reopened_project(studio, qtbot, menu, reopen,
+                                                                                        tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from protein_studio.core.molecules.mutations import MultiMutant, Mutation
+
+    window = studio
+    assert window.documents.open_files(list(DEMO_FILES), remember=False)
+    wt = window.session.document.wild_type
+    assert window.variants.add_variant(MultiMutant((Mutation(104, wt[103], "K"),)))
+    menu(window, "Run", "Design DNA").trigger()
+    dialog = window.variants.dna_dialog
+    dialog.mode.setCurrentIndex(dialog.mode.findData("chosen"))
+    dialog.buttons["build"].click()
+    plasmid = Path(__file__).resolve().parents[1] / "data" / "pBR322_J01749.gb"
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(plasmid), ""))
+    dialog.buttons["gene"].click()
+    assert window.last_error is None
+    assert "CDS bla complement(3293..4153)" in dialog.gene_label.text() and dialog.gene.stop == "TAA"
+    dialog.buttons["design"].click()
+    assert dialog.designs and not dialog.designs[0].error and dialog.primer_table.rowCount() == 2
+
+    path = tmp_path / "plasmid.psproj"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    menu(window, "File", "Save Project As").trigger()
+    with reopen(path, monkeypatch) as second:
+        menu(second, "Run", "Design DNA").trigger()
+        again = second.variants.dna_dialog
+        assert "CDS bla complement(3293..4153)" in again.gene_label.text()
+        assert again.gene.dna == dialog.gene.dna and again.primer_table.rowCount() == 2

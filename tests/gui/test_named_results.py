@@ -283,7 +283,7 @@ def test_a_project_with_a_dna_design_two_assays_a_fit_and_two_scans_reopens_pane
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(gene_file), ""))
     dna.buttons["gene"].click()
     dna.buttons["design"].click()
-    assert dna.library and dna.designs and dna.primer_table.rowCount() >= 2 * len(dna.library)
+    assert dna.library and dna.designs and dna.primer_table.rowCount() >= 2  # one row per distinct oligo
     before = _panels(window)
     assert before["primers"] and before["fit"].startswith("Fitted ") and len(before["scans"]) == 2
 

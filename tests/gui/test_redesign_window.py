@@ -13,14 +13,12 @@ from PySide6.QtWidgets import QFileDialog
 
 pytest.importorskip("torch")
 
-from protein_studio.gui.main_window import MainWindow  # noqa: E402
-
 DATA = Path(__file__).resolve().parents[1] / "data"
 TIMEOUT = 60000
 MPNN = "proteinmpnn-v48-020"
 
 
-def test_redesign_a_selection_add_to_variants_and_reopen_the_project(studio, qtbot, menu, dispose, tmp_path,
+def test_redesign_a_selection_add_to_variants_and_reopen_the_project(studio, qtbot, menu, reopen, tmp_path,
                                                                      monkeypatch, proteinmpnn_weights):
     window = studio
     assert window.documents.open_files([DATA / "1ubq.pdb"], remember=False)
@@ -74,14 +72,7 @@ def test_redesign_a_selection_add_to_variants_and_reopen_the_project(studio, qtb
     menu(window, "File", "Save Project As").trigger()
     assert path.is_file()
 
-    second = MainWindow(open_demo=False)
-    second.auto_warm_up = False
-    second.show()
-    try:
-        monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(path)], ""))
-        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
-        menu(second, "File", "Open").trigger()
-        assert second.projects.path == path
+    with reopen(path, monkeypatch) as second:
         assert [second.session.document.name_mutant(v) for v in second.session.variants] == [name]
         menu(second, "Run", "Redesign with ProteinMPNN").trigger()
         again = second.design_tools.redesign_dialog
@@ -89,7 +80,3 @@ def test_redesign_a_selection_add_to_variants_and_reopen_the_project(studio, qtb
         assert again.settings["seed"] == 11 and again.settings["model"] == MPNN and again.settings["n"] == 4
         assert again.settings["positions"] == [str(p) for p in range(40, 50)]
         assert second.session.scan.model == MPNN and second.session.scan.strategy == "decoded-last"
-    finally:
-        second.jobs.cancel_jobs()
-        second.projects.close()
-        dispose(second)

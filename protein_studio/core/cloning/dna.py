@@ -23,11 +23,13 @@ from pathlib import Path
 
 from protein_studio.core.errors import InputError, UserError
 
-__all__ = ["HOSTS", "CodingSequence", "read_coding_sequence", "check_coding_sequence", "codon_usage", "check_codon_table",
+__all__ = ["HOSTS", "CodingSequence", "CdsFeature", "cds_features", "genbank_cds", "read_coding_sequence", "check_coding_sequence", "codon_usage", "check_codon_table",
            "back_translate", "choose_codon", "CodonChoice", "translate", "genetic_code"]
 
-#: host name -> python-codon-tables table name (None: not bundled; give a table file)
-HOSTS = {"ecoli": "e_coli_316407", "yeast": "s_cerevisiae_4932", "human": "h_sapiens_9606", "pichia": None}
+#: host name -> python-codon-tables table name, or the bundled counts file (resources/codon_tables) of a host
+#: python-codon-tables lacks
+HOSTS = {"ecoli": "e_coli_316407", "yeast": "s_cerevisiae_4932", "human": "h_sapiens_9606",
+         "pichia": "codon_tables/pichia_pastoris_counts.json"}
 _DNA = frozenset("ACGT")
 
 
@@ -52,36 +54,163 @@ def translate(dna: str) -> str:
 
 @dataclass(frozen=True)
 class CodingSequence:
-    """A checked gene: ``dna`` without its stop codon, ``stop`` the stop codon it had (or "")."""
+    """A checked gene: ``dna`` without its stop codon, ``stop`` the stop codon it had (or ""); for a gene read
+    from a GenBank feature, ``feature`` names it and ``location`` gives its place in the record (GenBank style,
+    e.g. ``complement(3293..4153)``)."""
 
     name: str
     dna: str
     stop: str
     source: str
+    feature: str = ""
+    location: str = ""
 
     def codon(self, index: int) -> str:
         """The codon of residue ``index`` (0-based)."""
         return self.dna[3 * index:3 * index + 3]
 
 
-def read_coding_sequence(path: str | Path, protein: str | None = None) -> CodingSequence:
-    """Read a gene from a FASTA or GenBank file (a GenBank record's CDS feature when it has one) and check
-    it with :func:`check_coding_sequence` against ``protein`` when given.
+@dataclass(frozen=True)
+class CdsFeature:
+    """A CDS feature of a GenBank record, and whether it encodes the protein.
+
+    ``index`` is 1-based among the record's CDS features; ``name`` its gene (else locus tag, label or
+    product); ``location`` GenBank style; ``encodes`` whether its translation (table 11, stop dropped) is the
+    protein (None when no protein was given); ``difference`` where it is not."""
+
+    index: int
+    name: str
+    product: str
+    location: str
+    encodes: bool | None
+    difference: str
+
+    def describe(self) -> str:
+        what = f"{self.index} {self.name} {self.location}" + (f" ({self.product})" if self.product else "")
+        return what + (f": {self.difference}" if self.difference else "")
+
+
+def _location_text(location) -> str:
+    parts = getattr(location, "parts", [location])
+    text = ",".join(f"{int(p.start) + 1}..{int(p.end)}" for p in parts)
+    text = f"join({text})" if len(parts) > 1 else text
+    return f"complement({text})" if location.strand == -1 else text
+
+
+def _feature_name(feature, index: int) -> str:
+    for key in ("gene", "locus_tag", "label", "product"):
+        value = feature.qualifiers.get(key)
+        if value:
+            return str(value[0])
+    return f"CDS {index}"
+
+
+def _as_cds(dna: str) -> str:
+    """The protein a coding sequence makes: table 11, a start codon (GTG, TTG ...) read as M."""
+    coded = translate(dna[:len(dna) - len(dna) % 3])
+    if coded and dna[:3] in _code().start_codons:
+        coded = "M" + coded[1:]
+    return coded
+
+
+def _difference(dna: str, protein: str) -> str:
+    coded = _as_cds(dna).rstrip("*")
+    for i, (made, expected) in enumerate(zip(coded, protein)):
+        if made != expected:
+            return f"codon {i + 1} ({dna[3 * i:3 * i + 3]}) codes for {made}, residue {i + 1} of the protein is {expected}"
+    if len(coded) != len(protein):
+        return f"it codes for {len(coded)} residues, the protein has {len(protein)}"
+    return ""
+
+
+def cds_features(record, protein: str | None = None) -> list[CdsFeature]:
+    """The CDS features of a Biopython GenBank record, each checked against ``protein`` when given."""
+    out = []
+    for index, feature in enumerate((f for f in record.features if f.type == "CDS"), start=1):
+        dna = str(feature.extract(record.seq)).upper()
+        difference = _difference(dna, protein) if protein is not None else ""
+        out.append(CdsFeature(index, _feature_name(feature, index), str(feature.qualifiers.get("product", [""])[0]),
+                              _location_text(feature.location), None if protein is None else not difference,
+                              difference))
+    return out
+
+
+def _pick_feature(features: list[CdsFeature], wanted: str | None, protein: str | None, record_name: str,
+                  source: str) -> CdsFeature:
+    listing = "; ".join(f.describe() for f in features)
+    if wanted is not None:
+        key = str(wanted).strip()
+        for feature in features:
+            if key == str(feature.index) or key.lower() == feature.name.lower():
+                return feature
+        raise InputError(f"no CDS feature {key!r} in {record_name}; its CDS features: {listing}", source=source)
+    if len(features) == 1:
+        return features[0]
+    if protein is None:
+        raise InputError(f"{record_name} has {len(features)} CDS features; choose one with --feature NAME|INDEX: "
+                         f"{listing}", source=source)
+    encoding = [f for f in features if f.encodes]
+    if len(encoding) == 1:
+        return encoding[0]
+    if not encoding:
+        raise InputError(f"none of the {len(features)} CDS features of {record_name} encodes the protein: {listing}",
+                         source=source)
+    raise InputError(f"{len(encoding)} CDS features of {record_name} encode the protein "
+                     f"({', '.join(f.name for f in encoding)}); choose one with --feature NAME|INDEX", source=source)
+
+
+def genbank_cds(path: str | Path, protein: str | None = None) -> list[CdsFeature]:
+    """The CDS features of a GenBank file, each checked against ``protein`` (empty for FASTA or a record
+    without CDS features): what a chooser lists when the gene is not picked by itself."""
+    from protein_studio.core.files import read_input_text
+
+    path = Path(path)
+    record, kind = _parse_record(read_input_text(path, "a DNA file (FASTA or GenBank)"), path)
+    return cds_features(record, protein) if kind == "genbank" else []
+
+
+def read_coding_sequence(path: str | Path, protein: str | None = None, feature: str | None = None) -> CodingSequence:
+    """Read a gene from a FASTA or GenBank file and check it with :func:`check_coding_sequence` against
+    ``protein`` when given.
+
+    In a GenBank record (a plasmid) the CDS feature ``feature`` (its gene name or 1-based index among the CDS
+    features) is read; without it, the one CDS that encodes ``protein`` (or the only CDS). Messages name the
+    feature and its location in the record.
 
     Raises
     ------
     InputError
-        Unreadable file, no sequence, not DNA, out of frame, or not the protein (file, position, codon).
+        Unreadable file, no sequence, not DNA, out of frame, or not the protein (file, feature, position,
+        codon); no CDS encodes the protein or several do (each is listed with where it differs).
     """
     from protein_studio.core.files import read_input_text
 
     path = Path(path)
     text = read_input_text(path, "a DNA file (FASTA or GenBank)")
-    name, dna = _parse_dna(text, path)
-    return check_coding_sequence(dna, protein, name=name, source=path.name)
+    record, kind = _parse_record(text, path)
+    if kind == "genbank":
+        features = cds_features(record, protein)
+        if features:
+            chosen = _pick_feature(features, feature, protein, record.id, path.name)
+            cds = [f for f in record.features if f.type == "CDS"][chosen.index - 1]
+            gene = check_coding_sequence(str(cds.extract(record.seq)), protein, name=chosen.name,
+                                         source=f"{path.name}, CDS {chosen.name} {chosen.location}")
+            return CodingSequence(gene.name, gene.dna, gene.stop, path.name, chosen.name, chosen.location)
+    if feature is not None:
+        raise InputError(f"--feature {feature}: {path.name} is not a GenBank record with CDS features",
+                         source=path.name)
+    return check_coding_sequence(_bases(record, path), protein, name=record.id, source=path.name)
 
 
-def _parse_dna(text: str, path: Path) -> tuple[str, str]:
+def _bases(record, path: Path) -> str:
+    try:
+        return str(record.seq)
+    except ValueError as exc:  # Bio's UndefinedSequenceError: a record without its bases (no ORIGIN)
+        raise InputError(f"record {record.id!r} holds no DNA sequence (a GenBank file needs its ORIGIN section; "
+                         f"{exc})", source=path.name) from None
+
+
+def _parse_record(text: str, path: Path):
     import io
 
     from Bio import SeqIO
@@ -93,16 +222,9 @@ def _parse_dna(text: str, path: Path) -> tuple[str, str]:
         raise InputError(f"not a readable {kind.upper()} file ({exc})", source=path.name) from None
     if not records:
         raise InputError("no sequence found (expected FASTA or GenBank)", source=path.name)
-    record = records[0]
-    try:
-        if kind == "genbank":
-            cds = [f for f in record.features if f.type == "CDS"]
-            if cds:
-                return record.id, str(cds[0].extract(record.seq))
-        return record.id, str(record.seq)
-    except ValueError as exc:  # Bio's UndefinedSequenceError: a record without its bases (no ORIGIN)
-        raise InputError(f"record {record.id!r} holds no DNA sequence (a GenBank file needs its ORIGIN section; "
-                         f"{exc})", source=path.name) from None
+    if kind == "genbank":
+        _bases(records[0], path)  # a record without ORIGIN says so before its features are read
+    return records[0], kind
 
 
 def check_coding_sequence(dna: str, protein: str | None, *, name: str = "gene",
@@ -119,7 +241,7 @@ def check_coding_sequence(dna: str, protein: str | None, *, name: str = "gene",
     if len(dna) % 3:
         raise InputError(f"{len(dna)} bases is not a whole number of codons ({len(dna) % 3} extra): a frame "
                          f"shift, or not a coding sequence", source=source)
-    protein_of_dna = translate(dna)
+    protein_of_dna = _as_cds(dna)
     stop = ""
     if protein_of_dna.endswith("*"):
         stop, dna, protein_of_dna = dna[-3:], dna[:-3], protein_of_dna[:-1]
@@ -161,11 +283,24 @@ def codon_usage(host: str, table_file: str | Path | None = None) -> dict[str, di
     if host not in HOSTS:
         raise UserError(f"unknown host {host!r}; choose {', '.join(HOSTS)}")
     name = HOSTS[host]
-    if name is None:
-        raise UserError(f"python-codon-tables has no {host} table offline; give one with --codon-table FILE "
-                        f"(columns amino_acid,codon,relative_frequency, e.g. from the Kazusa codon usage "
-                        f"database for Komagataella phaffii, taxonomy id 4922)")
+    if name.endswith(".json"):
+        return _bundled_counts(name)
     return python_codon_tables.get_codons_table(name)
+
+
+def _bundled_counts(name: str) -> dict[str, dict[str, float]]:
+    """A bundled table of codon counts (``{"amino_acids": [{"letter", "codons": [{"triplet", "weight"}]}]}``) as
+    relative frequencies per amino acid."""
+    import json
+    from importlib import resources
+
+    data = json.loads((resources.files("protein_studio.resources") / name).read_text(encoding="utf-8"))
+    table = {}
+    for entry in data["amino_acids"]:
+        total = sum(float(c["weight"]) for c in entry["codons"])
+        table[entry["letter"]] = {c["triplet"]: float(c["weight"]) / total for c in entry["codons"]}
+    check_codon_table(table, name)
+    return table
 
 
 def check_codon_table(table: dict[str, dict[str, float]], source: str) -> None:

@@ -27,7 +27,7 @@ from protein_studio.core.cloning.dna import CodingSequence, choose_codon, transl
 from protein_studio.core.errors import UserError
 
 __all__ = ["PROTOCOLS", "ORDER_SCALES", "ORDER_PURIFICATIONS", "order_scale", "order_purification", "Conditions", "Windows", "Primer", "PrimerDesign", "design_primers", "order_rows",
-           "ORDER_COLUMNS", "variant_genes_fasta", "plate_map", "plate_map_png", "mutated_gene", "write_order"]
+           "ORDER_COLUMNS", "NOT_DESIGNED_COLUMNS", "not_designed_rows", "rounds", "variant_genes_fasta", "plate_map", "plate_map_png", "mutated_gene", "write_order"]
 
 PROTOCOLS = ("q5", "quikchange")
 ORDER_COLUMNS = ("name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note")
@@ -299,30 +299,51 @@ def _primer_name(label: str) -> str:
 
 
 def order_rows(designs, scale: str = "25 nmol", purification: str = "desalt"):
-    """Rows of the ordering sheet (:data:`ORDER_COLUMNS`); a variant that could not be designed is a row
-    with its error, and a primer outside the windows is marked."""
-    rows = []
+    """Rows of the ordering sheet (:data:`ORDER_COLUMNS`): one per distinct oligo, in the order first needed,
+    named by the first primer that needs it, its ``variant`` cell listing every variant that uses it (a
+    double mutant's rounds share the singles' oligos: ordered once). Variants that could not be designed
+    are not on the sheet (see :func:`not_designed_rows`); a primer outside the windows is marked."""
+    rows: dict[str, list] = {}
     for design in designs:
         if design.error:
-            rows.append(["", "", "", "", "", "", "", design.variant, f"NOT DESIGNED: {design.error}"])
             continue
         for primer in design.primers:
+            if primer.sequence in rows:
+                row = rows[primer.sequence]
+                row[7] = f"{row[7]}; {design.variant}" if design.variant not in row[7].split("; ") else row[7]
+                continue
             note = "; ".join(n for n in design.notes if n.startswith(primer.name) or "rounds" in n)
             if not primer.in_window:
                 note = "OUTSIDE THE TM WINDOW: " + note
-            rows.append([primer.name, primer.sequence, str(len(primer.sequence)), f"{primer.tm:.1f}",
-                         f"{primer.gc_percent:.1f}", scale, purification, design.variant, note])
-    return rows
+            rows[primer.sequence] = [primer.name, primer.sequence, str(len(primer.sequence)), f"{primer.tm:.1f}",
+                                     f"{primer.gc_percent:.1f}", scale, purification, design.variant, note]
+    return list(rows.values())
 
 
-def variant_genes_fasta(designs, width: int = 60) -> str:
-    """The mutated full-length genes, one record per variant, named by the variant (for gene synthesis)."""
+#: Columns of ``not_designed.csv``: the variants no primers were made for, and why.
+NOT_DESIGNED_COLUMNS = ("variant", "reason")
+
+
+def not_designed_rows(designs) -> list[list[str]]:
+    """``(variant, reason)`` of every variant that could not be designed."""
+    return [[design.variant, design.error] for design in designs if design.error]
+
+
+def rounds(design) -> int:
+    """How many mutagenesis rounds the variant needs (one primer pair each)."""
+    return max(1, len(design.primers) // 2)
+
+
+def variant_genes_fasta(designs, width: int = 60, stop: str = "TAA") -> str:
+    """The mutated full-length genes with their stop codon (``stop``: the gene's own), one record per variant,
+    named by the variant (for gene synthesis: a gene without its stop reads on into the vector)."""
     out = []
     for design in designs:
         if design.error or not design.gene:
             continue
+        gene = design.gene + stop
         out.append(f">{design.variant}\n")
-        out.extend(design.gene[i:i + width] + "\n" for i in range(0, len(design.gene), width))
+        out.extend(gene[i:i + width] + "\n" for i in range(0, len(gene), width))
     return "".join(out)
 
 
@@ -369,7 +390,8 @@ def plate_map_png(layout: list[tuple[str, str]], title: str = "") -> bytes:
 
 def write_order(out, designs, doc, gene: CodingSequence, protocol: str, conditions: Conditions, windows: Windows,
                 scale: str = "25 nmol", purification: str = "desalt") -> list:
-    """``order.csv``, ``variants_cds.fasta``, ``plate_map.csv`` and ``plate_map.png`` into the folder ``out``
+    """``order.csv``, ``not_designed.csv``, ``variants_cds.fasta``, ``plate_map.csv`` and ``plate_map.png`` into
+    the folder ``out``
     (each written atomically); the protocol, conditions, windows, gene and the numbering the variants are
     named in go beside the tables (``order.csv.json``). Returns the paths."""
     from pathlib import Path
@@ -386,9 +408,11 @@ def write_order(out, designs, doc, gene: CodingSequence, protocol: str, conditio
                                   windows=f"length {windows.min_length}-{windows.max_length} nt, Tm "
                                           f"{windows.min_tm:g}-{windows.max_tm:g} C",
                                   gene=f"{gene.name} ({gene.source})")
-    layout = plate_map([d.variant for d in designs if not d.error])
+    layout = plate_map([d.variant if rounds(d) == 1 else f"{d.variant} ({rounds(d)} rounds)"
+                        for d in designs if not d.error])
     return [Path(p) for p in (
         write_table(out / "order.csv", order_rows(designs, scale, purification), ORDER_COLUMNS, provenance),
-        write_text_atomically(out / "variants_cds.fasta", variant_genes_fasta(designs)),
+        write_table(out / "not_designed.csv", not_designed_rows(designs), NOT_DESIGNED_COLUMNS, provenance),
+        write_text_atomically(out / "variants_cds.fasta", variant_genes_fasta(designs, stop=gene.stop or "TAA")),
         write_table(out / "plate_map.csv", layout, ("well", "content"), provenance),
         write_bytes_atomically(out / "plate_map.png", plate_map_png(layout, f"{doc.name}: {protocol} variants")))]

@@ -148,6 +148,7 @@ class DesignDnaDialog(QDialog):
                                          self.max_tm.value()]},
                 "library": [{"variant": str(e.variant), "additive": e.additive, "joint": e.joint} for e in self.library],
                 "gene": None if gene is None else {"name": gene.name, "dna": gene.dna, "stop": gene.stop,
+                                                   "feature": gene.feature, "location": gene.location,
                                                    "source": gene.source,
                                                    "file": self.gene_path.name if self.gene_path else ""},
                 "designed": bool(self.designs)}
@@ -197,9 +198,12 @@ class DesignDnaDialog(QDialog):
                             for e in data.get("library", [])]
             gene = data.get("gene")
             if gene:
-                self.gene = CodingSequence(gene["name"], gene["dna"], gene.get("stop", ""), gene["source"])
+                self.gene = CodingSequence(gene["name"], gene["dna"], gene.get("stop", ""), gene["source"],
+                                           str(gene.get("feature") or ""), str(gene.get("location") or ""))
                 self.gene_path = Path(gene["file"]) if gene.get("file") else None
-                self.gene_label.setText(f"Gene: {gene.get('file') or gene['name']} ({len(gene['dna'])} bases, checked)")
+                where = f", CDS {self.gene.feature} {self.gene.location}" if self.gene.feature else ""
+                self.gene_label.setText(f"Gene: {gene.get('file') or gene['name']}{where} ({len(gene['dna'])} bases, "
+                                        f"checked)")
             self._fill_library()
             if data.get("designed"):
                 self.design()  # the same gene, library and rules give the same primers
@@ -314,15 +318,41 @@ class DesignDnaDialog(QDialog):
             if not path:
                 return False
         doc = self.window.session.document
+        protein = doc.wild_type if doc is not None else None
         try:
-            self.gene = read_coding_sequence(path, doc.wild_type if doc is not None else None)
+            try:
+                self.gene = read_coding_sequence(path, protein)
+            except UserError:
+                feature = self._choose_feature(path, protein)  # a plasmid whose gene is not picked by itself
+                if feature is None:
+                    raise
+                self.gene = read_coding_sequence(path, protein, feature)
         except UserError as exc:
             self.window.show_error("Cannot use this gene", str(exc))
             return False
         self.gene_path = Path(path)
-        self.gene_label.setText(f"Gene: {self.gene_path.name} ({len(self.gene.dna)} bases, checked)")
+        where = f", CDS {self.gene.feature} {self.gene.location}" if self.gene.feature else ""
+        self.gene_label.setText(f"Gene: {self.gene_path.name}{where} ({len(self.gene.dna)} bases, checked)")
         self.save_design()
         return True
+
+    def _choose_feature(self, path, protein) -> str | None:
+        """A GenBank file whose CDS is not picked by itself: the user chooses from its CDS features (each with
+        whether and where it differs from the protein); its index, or None."""
+        from PySide6.QtWidgets import QInputDialog
+
+        from protein_studio.core.cloning.dna import genbank_cds
+
+        try:
+            features = genbank_cds(path, protein)
+        except UserError:
+            return None
+        if len(features) < 2:
+            return None
+        labels = [f.describe() for f in features]
+        chosen, ok = QInputDialog.getItem(self, "Choose the gene", f"{Path(path).name} has {len(features)} CDS "
+                                          f"features; which one is the gene?", labels, 0, False)
+        return str(features[labels.index(chosen)].index) if ok and chosen in labels else None
 
     def _gene_and_usage(self):
         from protein_studio.core.cloning.dna import back_translate, codon_usage

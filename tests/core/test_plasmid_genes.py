@@ -1,0 +1,62 @@
+"""The gene in its plasmid (issue 25): the real pBR322 record (tests/data/pBR322_J01749.gb, provenance in
+tests/data/README.md) holds tet, rop and bla; the CDS that encodes the protein is picked without being named,
+any other is refused naming the feature and where it sits, and the order a lab sends is one row per oligo."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from protein_studio.cli import main
+from protein_studio.core.cloning.dna import genbank_cds, read_coding_sequence, translate
+from protein_studio.core.errors import InputError
+from protein_studio.core.molecules.sequences import read_fasta
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
+DEMO = REPO / "resources" / "demo"
+PLASMID = DATA / "pBR322_J01749.gb"
+TEM1 = read_fasta(DEMO / "tem1_P62593.fasta")[0].sequence
+
+
+def test_bla_is_picked_from_pbr322_without_being_named():
+    features = genbank_cds(PLASMID, TEM1)
+    assert [(f.name, f.location, f.encodes) for f in features] == [
+        ("tet", "86..1276", False), ("ROP protein", "1915..2106", False), ("bla", "complement(3293..4153)", True)]
+    gene = read_coding_sequence(PLASMID, TEM1)
+    assert (gene.feature, gene.location, gene.stop) == ("bla", "complement(3293..4153)", "TAA")
+    assert translate(gene.dna) == TEM1 and len(gene.dna) == 3 * 286
+
+
+def test_another_feature_or_protein_is_refused_naming_the_feature_and_its_place():
+    with pytest.raises(InputError, match=r"pBR322_J01749.gb, CDS tet 86..1276: codon 2 \(AAA, bases 4-6\) codes "
+                                         r"for K, but residue 2 of the protein is S"):
+        read_coding_sequence(PLASMID, TEM1, feature="tet")
+    with pytest.raises(InputError, match=r"none of the 3 CDS features of J01749.1 encodes the protein: 1 tet 86..1276 "
+                                         r".*3 bla complement\(3293..4153\) \(beta-lactamase\): codon 286"):
+        read_coding_sequence(PLASMID, TEM1[:-1] + "A")
+    with pytest.raises(InputError, match="no CDS feature 'lacZ' in J01749.1; its CDS features: 1 tet"):
+        read_coding_sequence(PLASMID, TEM1, feature="lacZ")
+    assert read_coding_sequence(PLASMID, TEM1, feature="3").feature == "bla"
+
+
+def test_primers_from_the_plasmid_order_each_oligo_once_with_genes_that_stop(tmp_path, capsys):
+    out = tmp_path / "order"
+    assert main(["primers", str(DEMO / "tem1_P62593.fasta"), "--numbering", "table",
+                 str(DEMO / "tem1_ambler_numbering.csv"), "--dna", str(PLASMID), "--mutants",
+                 "E104K,G238S,M182T,E104K:G238S", "--protocol", "q5", "--out", str(out)]) == 0
+    assert "gene: CDS bla complement(3293..4153) of pBR322_J01749.gb" in capsys.readouterr().err
+    rows = list(csv.DictReader(io.StringIO((out / "order.csv").read_text(encoding="utf-8"))))
+    assert rows and all(row["name"] and row["sequence"] for row in rows)
+    assert len({row["sequence"] for row in rows}) == len(rows) == 6  # the double reuses the singles' four
+    assert {v for row in rows for v in row["variant"].split("; ")} == {"E104K", "G238S", "M182T", "E104K:G238S"}
+    records = [r.splitlines() for r in (out / "variants_cds.fasta").read_text().split(">")[1:]]
+    assert [r[0] for r in records] == ["E104K", "G238S", "M182T", "E104K:G238S"]
+    for name, *lines in records:
+        protein = translate("".join(lines))
+        assert protein.endswith("*") and "*" not in protein[:-1]  # each gene ends with its stop codon
+        changed = [(a, b) for a, b in zip(TEM1, protein[:-1]) if a != b]
+        assert [b for _, b in changed] == [m[-1] for m in name.split(":")]
