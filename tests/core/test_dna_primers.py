@@ -154,14 +154,25 @@ def test_primers_make_the_variant_match_the_template_and_have_biopythons_tm(gene
             assert mismatches <= changed  # matches the template except at the intended bases
             assert top == product or primer.reverse  # carries the variant's bases
             assert windows.min_length <= len(primer.sequence) <= windows.max_length
-            if protocol == "quikchange" or primer.reverse:
+            inside = sorted(i - primer.start for i in changed if primer.start <= i < primer.start + len(top))
+            if protocol == "quikchange":  # Agilent: 81.5 + 0.41 %GC - 675/N - %mismatch, at least 78 C, centred
+                n = len(primer.sequence)
+                gc = 100 * sum(b in "GC" for b in primer.sequence) / n
+                assert math.isclose(primer.tm, 81.5 + 0.41 * gc - 675 / n - 100 * len(inside) / n, abs_tol=1e-9)
+                assert primer.tm >= 78 and abs(inside[0] - (len(top) - 1 - inside[-1])) <= 1
+                continue
+            if primer.reverse:
                 counted = primer.sequence
-            else:  # a Q5 forward primer: the part after its changed bases anneals to the template
-                last = max(i for i in changed if primer.start <= i < primer.start + len(top)) - primer.start
-                counted = primer.sequence[last + 1:]
+            else:  # a Q5 forward primer: the change in its centre, >= 10 matching bases after it, which count
+                counted = primer.sequence[inside[-1] + 1:]
+                assert len(counted) >= 10 and abs(inside[0] - len(counted)) <= 1
             expected_tm = MeltingTemp.Tm_NN(counted, dnac1=500, dnac2=0, Na=50, Mg=2, dNTPs=0.2, saltcorr=7)
             assert math.isclose(primer.tm, expected_tm, abs_tol=1e-9)
-            assert primer.in_window == (windows.min_tm <= primer.tm <= windows.max_tm)
+        if protocol == "q5":
+            for forward, reverse in zip(design.primers[::2], design.primers[1::2]):
+                assert abs(forward.tm - reverse.tm) <= 5  # NEB: the pair's Tms within 5 C
+                assert forward.anneal == reverse.anneal == min(forward.tm + 3, reverse.tm + 3, 72)
+                assert forward.start == reverse.start + len(reverse.sequence)  # back to back
     assert "made in 2 rounds" in " ".join(designs[3].notes)
     assert len(designs[4].primers) == 2  # two changes 6 bases apart: one primer pair
     if protocol == "quikchange":
@@ -171,10 +182,10 @@ def test_primers_make_the_variant_match_the_template_and_have_biopythons_tm(gene
 
 
 def test_primer_rows_mark_what_cannot_be_met_and_the_rest_is_still_ordered(gene, variants):
-    tight = Windows(18, 20, 40.0, 45.0)  # no primer of 18-20 nt melts this low
+    tight = Windows(18, 24, 40.0, 45.0)  # no primer of 18-24 nt melts this low
     designs = design_primers(gene, variants[:2] + [parse_mutant("W999A")], "q5", usage=ECOLI, windows=tight)
     rows = order_rows(designs)
-    assert any(r[-1].startswith("OUTSIDE THE TM WINDOW") for r in rows)
+    assert any(r[8].startswith("OUTSIDE THE TM WINDOW") for r in rows)
     assert len(rows) == 4 and all(r[0] and r[1] for r in rows)  # the two designable variants are still ordered
     assert not_designed_rows(designs) == [["W999A", designs[-1].error]]  # reported apart, not as a blank row
     assert "position 999 is outside the gene" in designs[-1].error
@@ -228,7 +239,8 @@ def test_the_primers_command_writes_the_order_the_genes_and_the_plate(tmp_path, 
                  str(DEMO / "tem1_ambler_numbering.csv"), "--dna", str(dna), "--mutants", "E104K,G238S,E104K:G238S",
                  "--protocol", "quikchange", "--out", str(out), "--project", str(project)]) == 0
     order = list(csv.reader((out / "order.csv").read_text().splitlines()))
-    assert order[0] == ["name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note"]
+    assert order[0] == ["name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note",
+                        "anneal_c"]
     # one row per distinct oligo: the double's two rounds are the singles' primers, ordered once and referenced
     assert len(order) == 1 + 4 and len({row[1] for row in order[1:]}) == 4 and all(row[0] for row in order[1:])
     assert {row[7] for row in order[1:]} == {"E104K; E104K:G238S", "G238S; E104K:G238S"}  # in Ambler numbering
@@ -260,5 +272,5 @@ def test_the_primers_command_writes_the_order_the_genes_and_the_plate(tmp_path, 
     gene = json.loads((tmp_path / "y" / "order.csv.json").read_text())["provenance"]["gene"]
     assert f"{TEM1[99]}100A_F" in text and "back-translated with the most used yeast codons" in gene
     assert "S2A" not in text  # what could not be designed is reported apart, never a blank-name row of the order
-    assert ("S2A,no primer of 18-45 nt fits here: the site is too close to an end"
-            in (tmp_path / "y" / "not_designed.csv").read_text())
+    assert ("S2A,\"no Q5 pair fits here: the forward primer needs the change in its centre with at least 10 "
+            "matching bases on its 3' side" in (tmp_path / "y" / "not_designed.csv").read_text())

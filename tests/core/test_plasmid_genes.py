@@ -60,3 +60,24 @@ def test_primers_from_the_plasmid_order_each_oligo_once_with_genes_that_stop(tmp
         assert protein.endswith("*") and "*" not in protein[:-1]  # each gene ends with its stop codon
         changed = [(a, b) for a, b in zip(TEM1, protein[:-1]) if a != b]
         assert [b for _, b in changed] == [m[-1] for m in name.split(":")]
+
+
+def test_q5_pairs_follow_neb_and_quikchange_follows_agilent_on_the_plasmid_gene():
+    from protein_studio.core.cloning.dna import codon_usage
+    from protein_studio.core.cloning.primers import agilent_tm, design_primers
+    from protein_studio.core.molecules.mutations import parse_mutant
+
+    gene = read_coding_sequence(PLASMID, TEM1)
+    variants = [parse_mutant(f"{TEM1[i - 1]}{i}{mt}") for i, mt in ((104, "K"), (238, "S"), (182, "T"), (50, "A"),
+                                                                     (270, "W"))]
+    for design in design_primers(gene, variants, "q5", usage=codon_usage("ecoli")):
+        assert not design.error, design.error
+        forward, reverse = design.primers
+        assert abs(forward.tm - reverse.tm) <= 5 and forward.anneal == min(forward.tm, reverse.tm) + 3
+    for design in design_primers(gene, variants, "quikchange", usage=codon_usage("ecoli")):
+        if design.error:
+            assert "reaches Agilent's Tm >= 78 C" in design.error
+            continue
+        forward, reverse = design.primers
+        changed = sum(a != b for a, b in zip(forward.sequence, gene.dna[forward.start:forward.start + len(forward.sequence)]))
+        assert forward.tm == agilent_tm(forward.sequence, changed) >= 78 and 25 <= len(forward.sequence) <= 45

@@ -30,7 +30,8 @@ __all__ = ["PROTOCOLS", "ORDER_SCALES", "ORDER_PURIFICATIONS", "order_scale", "o
            "ORDER_COLUMNS", "NOT_DESIGNED_COLUMNS", "not_designed_rows", "rounds", "variant_genes_fasta", "plate_map", "plate_map_png", "mutated_gene", "write_order"]
 
 PROTOCOLS = ("q5", "quikchange")
-ORDER_COLUMNS = ("name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note")
+ORDER_COLUMNS = ("name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note",
+                 "anneal_c")
 _COMPLEMENT = str.maketrans("ACGT", "TGCA")
 #: Synthesis scales an oligo vendor takes (what the order sheet's scale column may say).
 ORDER_SCALES = ("25 nmol", "100 nmol", "250 nmol", "1 umol", "5 umol", "10 umol")
@@ -98,7 +99,7 @@ class Windows:
 
     @classmethod
     def for_protocol(cls, protocol: str) -> "Windows":
-        return cls(25, 45, 75.0, 90.0) if protocol == "quikchange" else cls()
+        return cls(25, 45, QUIKCHANGE_MIN_TM, 100.0) if protocol == "quikchange" else cls()
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Primer:
     tm: float
     gc_percent: float
     in_window: bool
+    anneal: float | None = None  # the pair's annealing temperature (Q5), C
 
 
 @dataclass
@@ -150,54 +152,99 @@ def mutated_gene(gene: CodingSequence, mutations, usage=None, min_frequency: flo
     return "".join(dna), changes
 
 
-def _grow(candidates, conditions: Conditions, windows: Windows):
-    """The first candidate (shortest first) whose Tm is in the window, preferring a 3' G/C; else the
-    closest one. ``candidates`` yields (primer, the part whose Tm counts)."""
-    fitting, best = [], None
-    for primer, part in candidates:
-        if not windows.min_length <= len(primer) <= windows.max_length:
-            continue
-        tm = conditions.tm(part)
-        miss = 0.0 if windows.min_tm <= tm <= windows.max_tm else min(abs(tm - windows.min_tm), abs(tm - windows.max_tm))
-        if best is None or miss < best[2]:
-            best = (primer, tm, miss)
-        if miss == 0.0:
-            fitting.append((primer, tm))
-            if primer[-1] in "GC":
-                return primer, tm, True
-    if fitting:
-        return fitting[0][0], fitting[0][1], True
-    if best is None:
-        raise UserError(f"no primer of {windows.min_length}-{windows.max_length} nt fits here: the site is too close "
-                        f"to an end of the gene (the plasmid around it is not known)")
-    return best[0], best[1], False
+#: NEB's Q5 rules: at least this many template-matching bases on the 3' side of a substitution, the pair's Tms
+#: at most this far apart, and the annealing temperature that many degrees above the lower Tm, at most 72 C.
+Q5_MIN_3PRIME, Q5_MAX_TM_DIFFERENCE, Q5_ANNEAL_ABOVE, Q5_MAX_ANNEAL = 10, 5.0, 3.0, 72.0
+#: Agilent's QuikChange rule: Tm = 81.5 + 0.41 (%GC) - 675 / N - %mismatch at least this.
+QUIKCHANGE_MIN_TM = 78.0
+
+
+def agilent_tm(primer: str, mismatches: int) -> float:
+    """Agilent's QuikChange formula: 81.5 + 0.41 x %GC - 675 / N - %mismatch (N the primer length)."""
+    n = len(primer)
+    return 81.5 + 0.41 * _gc(primer) - 675.0 / n - 100.0 * mismatches / n
+
+
+def _window_miss(tm: float, windows: Windows) -> float:
+    return 0.0 if windows.min_tm <= tm <= windows.max_tm else min(abs(tm - windows.min_tm), abs(tm - windows.max_tm))
 
 
 def _q5_pair(name: str, template: str, product: str, first: int, last: int, conditions, windows):
-    """Forward from the first changed base downstream; reverse upstream of it, back to back."""
-    forward_candidates = ((product[first:end], product[last + 1:end]) for end in range(last + 2, len(product) + 1))
-    reverse_candidates = ((reverse_complement(template[start:first]),) * 2 for start in range(first - 1, -1, -1))
-    forward, tm_f, ok_f = _grow(forward_candidates, conditions, windows)
-    reverse, tm_r, ok_r = _grow(reverse_candidates, conditions, windows)
-    return [Primer(f"{name}_F", forward, first, False, tm_f, _gc(forward), ok_f),
-            Primer(f"{name}_R", reverse, first - len(reverse), True, tm_r, _gc(reverse), ok_r)]
+    """NEB's Q5 substitution design: the change in the centre of the forward primer with at least
+    :data:`Q5_MIN_3PRIME` matching bases on its 3' side; the reverse primer back to back with it (their 5' ends
+    meet); lengths chosen so that both Tms (of the template-matching parts: the forward primer's 3' side, the
+    whole reverse primer) are in the window and within :data:`Q5_MAX_TM_DIFFERENCE` of each other, 3' G/C
+    preferred; the pair's annealing temperature is the lower Tm + 3 C, at most 72 C."""
+    tm_forward: dict[int, float] = {}
+    tm_reverse: dict[tuple[int, int], float] = {}
+    best = None
+    for right in range(Q5_MIN_3PRIME, windows.max_length + 1):
+        end = last + 1 + right
+        if end > len(product):
+            break
+        for left in (right, right - 1):  # the change in the centre (one base either way for an even fit)
+            start = first - left
+            length = end - start
+            if left < 0 or start < 0 or not windows.min_length <= length <= windows.max_length:
+                continue
+            if right not in tm_forward:
+                tm_forward[right] = conditions.tm(product[last + 1:end])
+            tm_f = tm_forward[right]
+            for reverse_length in range(windows.min_length, windows.max_length + 1):
+                if start - reverse_length < 0:
+                    break
+                key = (start, reverse_length)
+                if key not in tm_reverse:
+                    tm_reverse[key] = conditions.tm(reverse_complement(template[start - reverse_length:start]))
+                tm_r = tm_reverse[key]
+                difference = abs(tm_f - tm_r)
+                cost = (_window_miss(tm_f, windows) + _window_miss(tm_r, windows)
+                        + 10 * max(0.0, difference - Q5_MAX_TM_DIFFERENCE),
+                        (product[end - 1] not in "GC") + (template[start - reverse_length] not in "GC"),
+                        difference, length + reverse_length)
+                if best is None or cost < best[0]:
+                    best = (cost, start, end, reverse_length, tm_f, tm_r)
+    if best is None:
+        raise UserError(f"no Q5 pair fits here: the forward primer needs the change in its centre with at least "
+                        f"{Q5_MIN_3PRIME} matching bases on its 3' side and {windows.min_length}-{windows.max_length} "
+                        f"nt in all, and the site is too close to an end of the gene (the plasmid around it is not "
+                        f"used)")
+    cost, start, end, reverse_length, tm_f, tm_r = best
+    fits = cost[0] == 0.0
+    anneal = min(min(tm_f, tm_r) + Q5_ANNEAL_ABOVE, Q5_MAX_ANNEAL)
+    forward, reverse = product[start:end], reverse_complement(template[start - reverse_length:start])
+    return [Primer(f"{name}_F", forward, start, False, tm_f, _gc(forward), fits, anneal),
+            Primer(f"{name}_R", reverse, start - reverse_length, True, tm_r, _gc(reverse), fits, anneal)]
 
 
-def _quikchange_pair(name: str, product: str, first: int, last: int, conditions, windows):
-    """One primer centred on the changes, equal flanks; the reverse primer is its reverse complement."""
-    starts: dict[str, int] = {}
-
-    def candidates():
-        for flank in range(1, len(product)):
-            start, end = max(0, first - flank), min(len(product), last + 1 + flank)
+def _quikchange_pair(name: str, product: str, first: int, last: int, conditions, windows, mismatches: int):
+    """Agilent's QuikChange design: one primer with the change in its centre, :data:`QUIKCHANGE_MIN_TM` or more
+    by Agilent's formula, within the length window, G or C at both 3' ends where possible (the forward primer's
+    last base, and its first, which is the reverse primer's last); the reverse primer is its reverse complement.
+    A site no centred primer can serve is refused with the reason. ``mismatches``: the bases it changes."""
+    best, closest = None, None
+    for right in range(0, windows.max_length):
+        for left in (right, right + 1):
+            start, end = first - left, last + 1 + right
+            if start < 0 or end > len(product) or not windows.min_length <= end - start <= windows.max_length:
+                continue
             primer = product[start:end]
-            starts.setdefault(primer, start)
-            yield primer, primer
-
-    forward, tm, ok = _grow(candidates(), conditions, windows)
-    start = starts[forward]
-    return [Primer(f"{name}_F", forward, start, False, tm, _gc(forward), ok),
-            Primer(f"{name}_R", reverse_complement(forward), start, True, tm, _gc(forward), ok)]
+            tm = agilent_tm(primer, mismatches)
+            if closest is None or tm > closest[1]:
+                closest = (primer, tm)
+            if tm < max(QUIKCHANGE_MIN_TM, windows.min_tm):
+                continue
+            cost = ((primer[-1] not in "GC") + (primer[0] not in "GC"), len(primer))
+            if best is None or cost < best[0]:
+                best = (cost, primer, start, tm)
+    if best is None:
+        reason = (f"the best centred primer reaches {closest[1]:.1f} C at {len(closest[0])} nt" if closest else
+                  "the site is too close to an end of the gene for a centred primer")
+        raise UserError(f"no QuikChange primer of {windows.min_length}-{windows.max_length} nt with the change in "
+                        f"its centre reaches Agilent's Tm >= {QUIKCHANGE_MIN_TM:g} C: {reason}")
+    _cost, forward, start, tm = best
+    return [Primer(f"{name}_F", forward, start, False, tm, _gc(forward), True),
+            Primer(f"{name}_R", reverse_complement(forward), start, True, tm, _gc(forward), True)]
 
 
 def _check(primer: Primer, template: str, intended: set[int]) -> None:
@@ -260,9 +307,12 @@ def design_primers(gene: CodingSequence, variants, protocol: str = "q5", *, usag
                 product_round = _apply(template, product, site)
                 pair = (_q5_pair(label, template, product_round, site[0], site[-1], conditions, windows)
                         if protocol == "q5" else
-                        _quikchange_pair(label, product_round, site[0], site[-1], conditions, windows))
+                        _quikchange_pair(label, product_round, site[0], site[-1], conditions, windows, len(site)))
                 for primer in pair:
                     _check(primer, template, set(site))
+                if protocol == "q5" and abs(pair[0].tm - pair[1].tm) > Q5_MAX_TM_DIFFERENCE:
+                    design.notes.append(f"{label}: the pair's Tms differ by {abs(pair[0].tm - pair[1].tm):.1f} C "
+                                        f"(NEB asks for at most {Q5_MAX_TM_DIFFERENCE:g})")
                 design.primers.extend(pair)
                 template = product_round
             if template != product:
@@ -316,7 +366,8 @@ def order_rows(designs, scale: str = "25 nmol", purification: str = "desalt"):
             if not primer.in_window:
                 note = "OUTSIDE THE TM WINDOW: " + note
             rows[primer.sequence] = [primer.name, primer.sequence, str(len(primer.sequence)), f"{primer.tm:.1f}",
-                                     f"{primer.gc_percent:.1f}", scale, purification, design.variant, note]
+                                     f"{primer.gc_percent:.1f}", scale, purification, design.variant, note,
+                                     "" if primer.anneal is None else f"{primer.anneal:.1f}"]
     return list(rows.values())
 
 

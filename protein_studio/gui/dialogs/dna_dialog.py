@@ -96,7 +96,8 @@ class DesignDnaDialog(QDialog):
         write = QPushButton("Write Order\u2026")
         write.setToolTip("Write order.csv, variants_cds.fasta and the plate map into a folder")
         write.clicked.connect(lambda: self.write_order())
-        self.primer_table = _table(("name", "sequence", "length", "Tm", "GC %", "variant", "note"), sortable=False)
+        self.primer_table = _table(("name", "sequence", "length", "Tm", "GC %", "anneal C", "variant", "note"),
+                                   sortable=False)
         self.status = QLabel()
         self.status.setWordWrap(True)
         dna_form = QFormLayout()
@@ -383,7 +384,7 @@ class DesignDnaDialog(QDialog):
             self.window.show_error("Cannot design primers", str(exc))
             return 0
         self.designed_gene = gene
-        rows = [[r[0], r[1], r[2], r[3], r[4], r[7], r[8]] for r in order_rows(self.designs)]
+        rows = [[r[0], r[1], r[2], r[3], r[4], r[9], r[7], r[8]] for r in order_rows(self.designs)]
         _fill(self.primer_table, rows)
         marked = sum(not d.ok for d in self.designs)
         self.status.setText(f"{sum(len(d.primers) for d in self.designs)} primers for {len(self.designs)} variants"
