@@ -47,14 +47,45 @@ def test_primers_from_the_plasmid_order_each_oligo_once_with_genes_that_stop(tmp
     out = tmp_path / "order"
     assert main(["primers", str(DEMO / "tem1_P62593.fasta"), "--numbering", "table",
                  str(DEMO / "tem1_ambler_numbering.csv"), "--dna", str(PLASMID), "--mutants",
-                 "E104K,G238S,M182T,E104K:G238S", "--protocol", "q5", "--out", str(out)]) == 0
+                 "E104K,G238S,M182T,E104K:G238S,S4A,W290F", "--protocol", "q5", "--out", str(out)]) == 0
     assert "gene: CDS bla complement(3293..4153) of pBR322_J01749.gb" in capsys.readouterr().err
     rows = list(csv.DictReader(io.StringIO((out / "order.csv").read_text(encoding="utf-8"))))
     assert rows and all(row["name"] and row["sequence"] for row in rows)
-    assert len({row["sequence"] for row in rows}) == len(rows) == 6  # the double reuses the singles' four
-    assert {v for row in rows for v in row["variant"].split("; ")} == {"E104K", "G238S", "M182T", "E104K:G238S"}
+    assert len({row["sequence"] for row in rows}) == len(rows) == 10  # the double reuses the singles' four
+    assert {v for row in rows for v in row["variant"].split("; ")} == {"E104K", "G238S", "M182T", "E104K:G238S",
+                                                                       "S4A", "W290F"}  # the end sites too
+    assert all(row["anneal_c"] for row in rows)
+    assert (out / "not_designed.csv").read_text().splitlines() == ["variant,reason"]
+    # every primer matches the plasmid except at the changed bases: the end sites reach into the vector
+    gene = read_coding_sequence(PLASMID, TEM1)
+    template = gene.upstream + gene.dna + gene.stop + gene.downstream
+    from protein_studio.core.cloning.primers import reverse_complement
+
+    for row in rows:
+        top = row["sequence"] if row["name"].endswith("_F") else reverse_complement(row["sequence"])
+        best = min(sum(a != b for a, b in zip(top, template[i:i + len(top)]))
+                   for i in range(len(template) - len(top) + 1))
+        assert best <= 3, row
+    # each variant as its whole plasmid, the change annotated (what SnapGene and Benchling open next)
+    from Bio import SeqIO
+
+    original = SeqIO.read(PLASMID, "genbank")
+    written = sorted(p.name for p in (out / "plasmids").iterdir())
+    assert written == sorted(["E104K.gb", "G238S.gb", "M182T.gb", "E104K_G238S.gb", "S4A.gb", "W290F.gb"])
+    double = SeqIO.read(out / "plasmids" / "E104K_G238S.gb", "genbank")
+    assert len(double) == len(original) == 4361 and double.annotations["topology"] == "circular"
+    cds = next(f for f in double.features if f.type == "CDS")
+    protein = str(cds.extract(double.seq).translate(table=11))
+    assert protein.endswith("*") and sum(a != b for a, b in zip(protein, TEM1)) == 2
+    variations = [f for f in double.features if f.type == "variation"]
+    assert sorted(f.qualifiers["label"][0] for f in variations) == ["E104K", "G238S"]  # in the numbering used
+    assert sorted(f.qualifiers["note"][0].split(": ")[1].split(" of")[0] for f in variations) == ["codon 102",
+                                                                                                   "codon 236"]
+    differing = [i for i, (a, b) in enumerate(zip(str(original.seq), str(double.seq))) if a != b]
+    assert differing and all(3292 <= i < 4153 for i in differing)  # only bla's codons changed
+
     records = [r.splitlines() for r in (out / "variants_cds.fasta").read_text().split(">")[1:]]
-    assert [r[0] for r in records] == ["E104K", "G238S", "M182T", "E104K:G238S"]
+    assert [r[0] for r in records] == ["E104K", "G238S", "M182T", "E104K:G238S", "S4A", "W290F"]
     for name, *lines in records:
         protein = translate("".join(lines))
         assert protein.endswith("*") and "*" not in protein[:-1]  # each gene ends with its stop codon
@@ -79,5 +110,6 @@ def test_q5_pairs_follow_neb_and_quikchange_follows_agilent_on_the_plasmid_gene(
             assert "reaches Agilent's Tm >= 78 C" in design.error
             continue
         forward, reverse = design.primers
-        changed = sum(a != b for a, b in zip(forward.sequence, gene.dna[forward.start:forward.start + len(forward.sequence)]))
+        template = gene.upstream + gene.dna + gene.stop + gene.downstream  # primers are placed on the plasmid
+        changed = sum(a != b for a, b in zip(forward.sequence, template[forward.start:forward.start + len(forward.sequence)]))
         assert forward.tm == agilent_tm(forward.sequence, changed) >= 78 and 25 <= len(forward.sequence) <= 45

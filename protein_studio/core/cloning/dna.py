@@ -64,6 +64,26 @@ class CodingSequence:
     source: str
     feature: str = ""
     location: str = ""
+    #: the plasmid's bases before the gene and after its stop codon, in the gene's direction (primers near the
+    #: gene's ends reach into them); empty for a gene read alone
+    upstream: str = ""
+    downstream: str = ""
+    #: the whole plasmid record the gene was read from (its bases, name, topology) and where the gene sits in
+    #: it (0-based start and end of the CDS, stop included; strand 1 or -1): variant plasmids are written from it
+    plasmid: str = ""
+    plasmid_name: str = ""
+    topology: str = ""
+    span: tuple = ()
+
+    def variant_plasmid(self, variant_gene: str) -> str:
+        """The plasmid's bases with ``variant_gene`` (without its stop) in place of the gene."""
+        from Bio.Seq import reverse_complement
+
+        start, end, strand = self.span
+        insert = variant_gene + self.stop
+        if len(insert) != end - start:
+            raise ValueError("a variant gene must keep the gene's length")
+        return self.plasmid[:start] + (insert if strand == 1 else reverse_complement(insert)) + self.plasmid[end:]
 
     def codon(self, index: int) -> str:
         """The codon of residue ``index`` (0-based)."""
@@ -159,6 +179,32 @@ def _pick_feature(features: list[CdsFeature], wanted: str | None, protein: str |
                      f"({', '.join(f.name for f in encoding)}); choose one with --feature NAME|INDEX", source=source)
 
 
+#: Bases of the plasmid kept on each side of a gene for primers near its ends.
+FLANK = 80
+
+
+def _flanks(record, location) -> tuple[str, str]:
+    """The plasmid's bases before and after a simple CDS location, in the gene's direction (a circular record
+    wraps around its origin; a linear one stops at its ends)."""
+    if len(getattr(location, "parts", [location])) != 1:
+        return "", ""
+    sequence = str(record.seq).upper()
+    circular = record.annotations.get("topology") == "circular"
+    start, end = int(location.start), int(location.end)
+
+    def span(a: int, b: int) -> str:
+        if circular:
+            return "".join(sequence[i % len(sequence)] for i in range(a, b))
+        return sequence[max(a, 0):min(b, len(sequence))]
+
+    before, after = span(start - FLANK, start), span(end, end + FLANK)
+    if location.strand == -1:
+        from Bio.Seq import reverse_complement
+
+        return reverse_complement(after), reverse_complement(before)
+    return before, after
+
+
 def genbank_cds(path: str | Path, protein: str | None = None) -> list[CdsFeature]:
     """The CDS features of a GenBank file, each checked against ``protein`` (empty for FASTA or a record
     without CDS features): what a chooser lists when the gene is not picked by itself."""
@@ -195,7 +241,13 @@ def read_coding_sequence(path: str | Path, protein: str | None = None, feature: 
             cds = [f for f in record.features if f.type == "CDS"][chosen.index - 1]
             gene = check_coding_sequence(str(cds.extract(record.seq)), protein, name=chosen.name,
                                          source=f"{path.name}, CDS {chosen.name} {chosen.location}")
-            return CodingSequence(gene.name, gene.dna, gene.stop, path.name, chosen.name, chosen.location)
+            upstream, downstream = _flanks(record, cds.location)
+            simple = len(getattr(cds.location, "parts", [cds.location])) == 1
+            return CodingSequence(gene.name, gene.dna, gene.stop, path.name, chosen.name, chosen.location,
+                                  upstream, downstream, str(record.seq).upper() if simple else "", record.id,
+                                  str(record.annotations.get("topology", "linear")),
+                                  (int(cds.location.start), int(cds.location.end), int(cds.location.strand or 1))
+                                  if simple else ())
     if feature is not None:
         raise InputError(f"--feature {feature}: {path.name} is not a GenBank record with CDS features",
                          source=path.name)

@@ -27,7 +27,7 @@ from protein_studio.core.cloning.dna import CodingSequence, choose_codon, transl
 from protein_studio.core.errors import UserError
 
 __all__ = ["PROTOCOLS", "ORDER_SCALES", "ORDER_PURIFICATIONS", "order_scale", "order_purification", "Conditions", "Windows", "Primer", "PrimerDesign", "design_primers", "order_rows",
-           "ORDER_COLUMNS", "NOT_DESIGNED_COLUMNS", "not_designed_rows", "rounds", "variant_genes_fasta", "plate_map", "plate_map_png", "mutated_gene", "write_order"]
+           "ORDER_COLUMNS", "NOT_DESIGNED_COLUMNS", "not_designed_rows", "rounds", "variant_genes_fasta", "plate_map", "plate_map_png", "mutated_gene", "write_order", "variant_plasmid_genbank"]
 
 PROTOCOLS = ("q5", "quikchange")
 ORDER_COLUMNS = ("name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note",
@@ -296,15 +296,20 @@ def design_primers(gene: CodingSequence, variants, protocol: str = "q5", *, usag
         if not changed:
             design.notes.append("no base changes")
             continue
+        # the template is the gene with its stop and, for a gene read from its plasmid, the plasmid around it:
+        # primers near the gene's ends reach into the vector
+        offset = len(gene.upstream)
+        changed = [base + offset for base in changed]
+        whole = gene.upstream + product + gene.stop + gene.downstream
         sites = _sites(changed, max_span)
         if len(sites) > 1:
             design.notes.append(f"{len(sites)} sites too far apart for one primer: made in {len(sites)} rounds")
         try:
-            template = gene.dna
+            template = gene.upstream + gene.dna + gene.stop + gene.downstream
             for round_number, site in enumerate(sites, start=1):
                 label = name if len(sites) == 1 else f"{name}_r{round_number}"
                 # each round's template carries the earlier rounds' changes
-                product_round = _apply(template, product, site)
+                product_round = _apply(template, whole, site)
                 pair = (_q5_pair(label, template, product_round, site[0], site[-1], conditions, windows)
                         if protocol == "q5" else
                         _quikchange_pair(label, product_round, site[0], site[-1], conditions, windows, len(site)))
@@ -315,7 +320,7 @@ def design_primers(gene: CodingSequence, variants, protocol: str = "q5", *, usag
                                         f"(NEB asks for at most {Q5_MAX_TM_DIFFERENCE:g})")
                 design.primers.extend(pair)
                 template = product_round
-            if template != product:
+            if template != whole:
                 raise UserError("the rounds do not make the variant's gene")
         except UserError as exc:
             design.error = str(exc)
@@ -398,6 +403,40 @@ def variant_genes_fasta(designs, width: int = 60, stop: str = "TAA") -> str:
     return "".join(out)
 
 
+def variant_plasmid_genbank(gene: CodingSequence, design) -> str:
+    """The variant's whole plasmid as GenBank text (what SnapGene and Benchling open): the plasmid with the
+    variant gene in place, the gene annotated as a CDS with its new translation, each changed codon as a
+    ``variation`` feature naming the substitution and its codons."""
+    import io
+
+    from Bio import SeqIO
+    from Bio.Seq import Seq
+    from Bio.SeqFeature import FeatureLocation, SeqFeature
+    from Bio.SeqRecord import SeqRecord
+
+    start, end, strand = gene.span
+    bases = gene.variant_plasmid(design.gene)
+    name = "".join(c if c.isalnum() else "_" for c in design.variant)[:16] or "variant"
+    record = SeqRecord(Seq(bases), id=name, name=name,
+                       description=f"{gene.plasmid_name} with {gene.feature} {design.variant}",
+                       annotations={"molecule_type": "DNA", "topology": gene.topology or "linear"})
+    record.features.append(SeqFeature(FeatureLocation(start, end, strand=strand), type="CDS", qualifiers={
+        "gene": [gene.feature], "label": [f"{gene.feature} {design.variant}"], "transl_table": ["11"],
+        "translation": [design.protein]}))
+    codons = [i for i in range(0, len(design.gene), 3) if gene.dna[i:i + 3] != design.gene[i:i + 3]]
+    named = design.variant.split(":")  # the user's numbering, in the order of the positions
+    for k, index in enumerate(codons):
+        old, new = gene.dna[index:index + 3], design.gene[index:index + 3]
+        a, b = (start + index, start + index + 3) if strand == 1 else (end - index - 3, end - index)
+        change = named[k] if len(named) == len(codons) else f"{translate(old)}{index // 3 + 1}{translate(new)}"
+        record.features.append(SeqFeature(FeatureLocation(a, b, strand=strand), type="variation", qualifiers={
+            "label": [change], "note": [f"{design.variant}: codon {index // 3 + 1} of {gene.feature} {old}>{new}"],
+            "replace": [new.lower()]}))
+    buffer = io.StringIO()
+    SeqIO.write(record, buffer, "genbank")
+    return buffer.getvalue()
+
+
 def plate_map(variants: list[str], controls: tuple[str, ...] = ("wild type", "empty")) -> list[tuple[str, str]]:
     """(well, content) for a 96-well plate filled by rows (A1, A2, ... H12): the variants, then the
     controls. More than 96 entries is refused."""
@@ -442,7 +481,7 @@ def plate_map_png(layout: list[tuple[str, str]], title: str = "") -> bytes:
 def write_order(out, designs, doc, gene: CodingSequence, protocol: str, conditions: Conditions, windows: Windows,
                 scale: str = "25 nmol", purification: str = "desalt") -> list:
     """``order.csv``, ``not_designed.csv``, ``variants_cds.fasta``, ``plate_map.csv`` and ``plate_map.png`` into
-    the folder ``out``
+    the folder ``out``, and for a gene read from its plasmid ``plasmids/<variant>.gb``
     (each written atomically); the protocol, conditions, windows, gene and the numbering the variants are
     named in go beside the tables (``order.csv.json``). Returns the paths."""
     from pathlib import Path
@@ -461,7 +500,14 @@ def write_order(out, designs, doc, gene: CodingSequence, protocol: str, conditio
                                   gene=f"{gene.name} ({gene.source})")
     layout = plate_map([d.variant if rounds(d) == 1 else f"{d.variant} ({rounds(d)} rounds)"
                         for d in designs if not d.error])
-    return [Path(p) for p in (
+    plasmids = []
+    if gene.plasmid and gene.span:  # the gene came from its plasmid: each variant as the whole plasmid
+        folder = make_output_folder(out / "plasmids")
+        for design in designs:
+            if not design.error and design.gene:
+                plasmids.append(write_text_atomically(folder / f"{_primer_name(design.variant)}.gb",
+                                                      variant_plasmid_genbank(gene, design)))
+    return plasmids + [Path(p) for p in (
         write_table(out / "order.csv", order_rows(designs, scale, purification), ORDER_COLUMNS, provenance),
         write_table(out / "not_designed.csv", not_designed_rows(designs), NOT_DESIGNED_COLUMNS, provenance),
         write_text_atomically(out / "variants_cds.fasta", variant_genes_fasta(designs, stop=gene.stop or "TAA")),

@@ -150,6 +150,9 @@ class DesignDnaDialog(QDialog):
                 "library": [{"variant": str(e.variant), "additive": e.additive, "joint": e.joint} for e in self.library],
                 "gene": None if gene is None else {"name": gene.name, "dna": gene.dna, "stop": gene.stop,
                                                    "feature": gene.feature, "location": gene.location,
+                                                   "upstream": gene.upstream, "downstream": gene.downstream,
+                                                   "plasmid": gene.plasmid, "plasmid_name": gene.plasmid_name,
+                                                   "topology": gene.topology, "span": list(gene.span),
                                                    "source": gene.source,
                                                    "file": self.gene_path.name if self.gene_path else ""},
                 "designed": bool(self.designs)}
@@ -199,8 +202,12 @@ class DesignDnaDialog(QDialog):
                             for e in data.get("library", [])]
             gene = data.get("gene")
             if gene:
-                self.gene = CodingSequence(gene["name"], gene["dna"], gene.get("stop", ""), gene["source"],
-                                           str(gene.get("feature") or ""), str(gene.get("location") or ""))
+                self.gene = CodingSequence(
+                    gene["name"], gene["dna"], gene.get("stop", ""), gene["source"], str(gene.get("feature") or ""),
+                    str(gene.get("location") or ""), str(gene.get("upstream") or ""),
+                    str(gene.get("downstream") or ""), str(gene.get("plasmid") or ""),
+                    str(gene.get("plasmid_name") or ""), str(gene.get("topology") or ""),
+                    tuple(int(v) for v in gene.get("span") or ()))
                 self.gene_path = Path(gene["file"]) if gene.get("file") else None
                 where = f", CDS {self.gene.feature} {self.gene.location}" if self.gene.feature else ""
                 self.gene_label.setText(f"Gene: {gene.get('file') or gene['name']}{where} ({len(gene['dna'])} bases, "
