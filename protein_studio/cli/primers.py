@@ -1,6 +1,7 @@
 """``protein-studio primers INPUT (--dna GENE | --host HOST) --mutants ... --protocol q5|quikchange --out DIR``.
 
-Writes ``order.csv`` (name, sequence 5'->3', length, Tm, GC %, scale, purification), ``variants_cds.fasta``
+Writes ``order.csv`` (IDT's bulk-upload layout: Name, Sequence 5'->3', Scale, Purification, one row per distinct
+oligo), ``primers.csv`` (length, Tm, GC %, annealing temperature and the variants of each), ``variants_cds.fasta``
 (the mutated full-length genes, one record per variant named by the variant) and ``plate_map.csv`` /
 ``plate_map.png`` (variants, wild type and an empty well on a 96-well plate) into DIR. Variants are named in
 the numbering used (``--numbering``); see :mod:`protein_studio.core.cloning.primers` for the design rules.
@@ -26,7 +27,8 @@ def register(subparsers) -> None:
         "primers", help="mutagenesis primers, variant genes and a plate map for chosen variants",
         description="Design site-directed mutagenesis primers for variants of a protein from its coding "
                     "sequence (--dna, checked to translate to the protein) or a back-translation for a host, and "
-                    "write order.csv, variants_cds.fasta, plate_map.csv and plate_map.png into --out.")
+                    "write order.csv (a vendor's bulk-upload sheet), primers.csv, not_designed.csv, variants_cds.fasta, "
+                    "plate_map.csv, plate_map.png and, for a gene read from its plasmid, plasmids/*.gb into --out.")
     input_arguments(parser)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dna", metavar="GENE",
@@ -55,7 +57,7 @@ def register(subparsers) -> None:
                         help="synthesis scale on the order sheet: 25 nmol (default), 100 nmol, 250 nmol, 1 umol, "
                              "5 umol or 10 umol")
     parser.add_argument("--purification", default="desalt",
-                        help="purification on the order sheet: desalt (default), cartridge, HPLC or PAGE")
+                        help="purification on the order sheet: desalt (default), HPLC or PAGE")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs (made if needed)")
     add_project_argument(parser)
     parser.set_defaults(handler=run)

@@ -75,9 +75,10 @@ def test_order_sheets_quote_names_from_files_and_take_scale_and_purification_fro
     assert main(["primers", str(protein), "--host", "ecoli", "--mutants", mutants, "--scale", "100nm",
                  "--purification", "STD", "--out", str(out)]) in (0, 1)
     rows = _no_formula_cells(out / "order.csv")
-    header = rows[0]
-    assert {r[header.index("scale")] for r in rows[1:]} == {"100 nmol"}
-    assert {r[header.index("purification")] for r in rows[1:]} == {"desalt"}
+    assert rows[0] == ["Name", "Sequence", "Scale", "Purification"]  # IDT's bulk-upload layout and codes
+    assert {r[2] for r in rows[1:]} == {"100nm"} and {r[3] for r in rows[1:]} == {"STD"}
+    details = _no_formula_cells(out / "primers.csv")
+    assert {r[details[0].index("scale")] for r in details[1:]} == {"100 nmol"}
     _no_formula_cells(out / "plate_map.csv")
     capsys.readouterr()
     for option, value in (("--scale", "=1+1"), ("--purification", "@cmd")):

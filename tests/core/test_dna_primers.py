@@ -238,7 +238,10 @@ def test_the_primers_command_writes_the_order_the_genes_and_the_plate(tmp_path, 
     assert main(["primers", str(DEMO / "tem1_P62593.fasta"), "--numbering", "table",
                  str(DEMO / "tem1_ambler_numbering.csv"), "--dna", str(dna), "--mutants", "E104K,G238S,E104K:G238S",
                  "--protocol", "quikchange", "--out", str(out), "--project", str(project)]) == 0
-    order = list(csv.reader((out / "order.csv").read_text().splitlines()))
+    vendor = list(csv.reader((out / "order.csv").read_text().splitlines()))
+    assert vendor[0] == ["Name", "Sequence", "Scale", "Purification"] and len(vendor) == 1 + 4
+    order = list(csv.reader((out / "primers.csv").read_text().splitlines()))
+    assert [row[:2] for row in order[1:]] == [row[:2] for row in vendor[1:]]
     assert order[0] == ["name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note",
                         "anneal_c"]
     # one row per distinct oligo: the double's two rounds are the singles' primers, ordered once and referenced
@@ -268,7 +271,7 @@ def test_the_primers_command_writes_the_order_the_genes_and_the_plate(tmp_path, 
     # no gene: back-translated for the host chosen, said in the order sheet
     assert main(["primers", "--sequence", TEM1, "--host", "yeast", "--mutants", f"{TEM1[99]}100A,S2A",
                  "--out", str(tmp_path / "y")]) == 1
-    text = (tmp_path / "y" / "order.csv").read_text()
+    text = (tmp_path / "y" / "primers.csv").read_text()
     gene = json.loads((tmp_path / "y" / "order.csv.json").read_text())["provenance"]["gene"]
     assert f"{TEM1[99]}100A_F" in text and "back-translated with the most used yeast codons" in gene
     assert "S2A" not in text  # what could not be designed is reported apart, never a blank-name row of the order

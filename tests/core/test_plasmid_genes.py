@@ -49,7 +49,11 @@ def test_primers_from_the_plasmid_order_each_oligo_once_with_genes_that_stop(tmp
                  str(DEMO / "tem1_ambler_numbering.csv"), "--dna", str(PLASMID), "--mutants",
                  "E104K,G238S,M182T,E104K:G238S,S4A,W290F", "--protocol", "q5", "--out", str(out)]) == 0
     assert "gene: CDS bla complement(3293..4153) of pBR322_J01749.gb" in capsys.readouterr().err
-    rows = list(csv.DictReader(io.StringIO((out / "order.csv").read_text(encoding="utf-8"))))
+    vendor = list(csv.DictReader(io.StringIO((out / "order.csv").read_text(encoding="utf-8"))))
+    assert vendor and all(row["Name"] and row["Sequence"] and row["Scale"] == "25nm" and row["Purification"] == "STD"
+                          for row in vendor)
+    assert len({row["Sequence"] for row in vendor}) == len(vendor) == 10
+    rows = list(csv.DictReader(io.StringIO((out / "primers.csv").read_text(encoding="utf-8"))))
     assert rows and all(row["name"] and row["sequence"] for row in rows)
     assert len({row["sequence"] for row in rows}) == len(rows) == 10  # the double reuses the singles' four
     assert {v for row in rows for v in row["variant"].split("; ")} == {"E104K", "G238S", "M182T", "E104K:G238S",

@@ -84,9 +84,9 @@ def test_design_dna_from_heatmap_cells_to_an_order(studio, qtbot, tmp_path, monk
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
     results_before = len(window.session.state.results)
     dialog.buttons["write"].click()
-    assert {p.name for p in out.iterdir()} == {"order.csv", "not_designed.csv", "variants_cds.fasta", "plate_map.csv",
-                                               "plate_map.png", "order.csv.json", "not_designed.csv.json",
-                                               "plate_map.csv.json"}  # provenance beside tables
+    assert {p.name for p in out.iterdir()} == {"order.csv", "primers.csv", "not_designed.csv", "variants_cds.fasta",
+                                               "plate_map.csv", "plate_map.png", "order.csv.json", "primers.csv.json",
+                                               "not_designed.csv.json", "plate_map.csv.json"}  # provenance beside
     assert doc.name_mutant(double.variant) in (out / "variants_cds.fasta").read_text()
     assert json.loads((out / "order.csv.json").read_text())["provenance"]["gene"] == "bla_yeast (bla_yeast.fasta)"
     assert len(window.session.state.results) == results_before + 1

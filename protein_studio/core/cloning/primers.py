@@ -27,7 +27,7 @@ from protein_studio.core.cloning.dna import CodingSequence, choose_codon, transl
 from protein_studio.core.errors import UserError
 
 __all__ = ["PROTOCOLS", "ORDER_SCALES", "ORDER_PURIFICATIONS", "order_scale", "order_purification", "Conditions", "Windows", "Primer", "PrimerDesign", "design_primers", "order_rows",
-           "ORDER_COLUMNS", "NOT_DESIGNED_COLUMNS", "not_designed_rows", "rounds", "variant_genes_fasta", "plate_map", "plate_map_png", "mutated_gene", "write_order", "variant_plasmid_genbank"]
+           "ORDER_COLUMNS", "VENDOR_COLUMNS", "vendor_rows", "NOT_DESIGNED_COLUMNS", "not_designed_rows", "rounds", "variant_genes_fasta", "plate_map", "plate_map_png", "mutated_gene", "write_order", "variant_plasmid_genbank"]
 
 PROTOCOLS = ("q5", "quikchange")
 ORDER_COLUMNS = ("name", "sequence", "length", "tm", "gc_percent", "scale", "purification", "variant", "note",
@@ -36,7 +36,12 @@ _COMPLEMENT = str.maketrans("ACGT", "TGCA")
 #: Synthesis scales an oligo vendor takes (what the order sheet's scale column may say).
 ORDER_SCALES = ("25 nmol", "100 nmol", "250 nmol", "1 umol", "5 umol", "10 umol")
 #: Purifications an oligo vendor offers for unmodified primers.
-ORDER_PURIFICATIONS = ("desalt", "cartridge", "HPLC", "PAGE")
+ORDER_PURIFICATIONS = ("desalt", "HPLC", "PAGE")
+#: ``order.csv`` is IDT's bulk-upload layout for tube oligos (Name, Sequence, Scale, Purification) with IDT's codes.
+VENDOR_COLUMNS = ("Name", "Sequence", "Scale", "Purification")
+VENDOR_SCALES = {"25 nmol": "25nm", "100 nmol": "100nm", "250 nmol": "250nm", "1 umol": "1um", "5 umol": "5um",
+                 "10 umol": "10um"}
+VENDOR_PURIFICATIONS = {"desalt": "STD", "HPLC": "HPLC", "PAGE": "PAGE"}
 
 
 def _vocabulary(text: str, choices: tuple, what: str, aliases: dict) -> str:
@@ -353,8 +358,15 @@ def _primer_name(label: str) -> str:
     return "".join(c if c.isalnum() or c in "-" else "_" for c in label.replace(":", "_")) or "wt"
 
 
+def vendor_rows(designs, scale: str = "25 nmol", purification: str = "desalt") -> list[list[str]]:
+    """``order.csv``: one row per distinct oligo in IDT's bulk-upload layout (:data:`VENDOR_COLUMNS`), the
+    scale and purification in IDT's codes; the details of each are in ``primers.csv`` (:func:`order_rows`)."""
+    scale, purification = VENDOR_SCALES[order_scale(scale)], VENDOR_PURIFICATIONS[order_purification(purification)]
+    return [[row[0], row[1], scale, purification] for row in order_rows(designs)]
+
+
 def order_rows(designs, scale: str = "25 nmol", purification: str = "desalt"):
-    """Rows of the ordering sheet (:data:`ORDER_COLUMNS`): one per distinct oligo, in the order first needed,
+    """Rows of ``primers.csv``, the details of the order (:data:`ORDER_COLUMNS`): one per distinct oligo, in the order first needed,
     named by the first primer that needs it, its ``variant`` cell listing every variant that uses it (a
     double mutant's rounds share the singles' oligos: ordered once). Variants that could not be designed
     are not on the sheet (see :func:`not_designed_rows`); a primer outside the windows is marked."""
@@ -480,7 +492,7 @@ def plate_map_png(layout: list[tuple[str, str]], title: str = "") -> bytes:
 
 def write_order(out, designs, doc, gene: CodingSequence, protocol: str, conditions: Conditions, windows: Windows,
                 scale: str = "25 nmol", purification: str = "desalt") -> list:
-    """``order.csv``, ``not_designed.csv``, ``variants_cds.fasta``, ``plate_map.csv`` and ``plate_map.png`` into
+    """``order.csv`` (the vendor sheet), ``primers.csv`` (its details), ``not_designed.csv``, ``variants_cds.fasta``, ``plate_map.csv`` and ``plate_map.png`` into
     the folder ``out``, and for a gene read from its plasmid ``plasmids/<variant>.gb``
     (each written atomically); the protocol, conditions, windows, gene and the numbering the variants are
     named in go beside the tables (``order.csv.json``). Returns the paths."""
@@ -508,7 +520,8 @@ def write_order(out, designs, doc, gene: CodingSequence, protocol: str, conditio
                 plasmids.append(write_text_atomically(folder / f"{_primer_name(design.variant)}.gb",
                                                       variant_plasmid_genbank(gene, design)))
     return plasmids + [Path(p) for p in (
-        write_table(out / "order.csv", order_rows(designs, scale, purification), ORDER_COLUMNS, provenance),
+        write_table(out / "order.csv", vendor_rows(designs, scale, purification), VENDOR_COLUMNS, provenance),
+        write_table(out / "primers.csv", order_rows(designs, scale, purification), ORDER_COLUMNS, provenance),
         write_table(out / "not_designed.csv", not_designed_rows(designs), NOT_DESIGNED_COLUMNS, provenance),
         write_text_atomically(out / "variants_cds.fasta", variant_genes_fasta(designs, stop=gene.stop or "TAA")),
         write_table(out / "plate_map.csv", layout, ("well", "content"), provenance),

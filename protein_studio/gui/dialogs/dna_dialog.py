@@ -5,8 +5,9 @@ Step 1, the library: the substitutions at the positions selected in the heatmap 
 combination up to k, or the variant list; each with its additive score, and with Score Jointly the chosen
 model's joint score and the difference (flagged above :data:`~protein_studio.core.cloning.library.EPISTASIS_THRESHOLD`).
 Step 2, the DNA: the gene imported from a file (checked against the protein) or back-translated for a host;
-the protocol and the windows. Design Primers fills the primer table; Write Order writes ``order.csv``,
-``variants_cds.fasta`` and ``plate_map.csv``/``.png`` into a folder.
+the protocol and the windows. Design Primers fills the primer table; Write Order writes ``order.csv`` (a vendor's
+bulk-upload sheet), ``primers.csv``, ``not_designed.csv``, ``variants_cds.fasta``, ``plate_map.csv``/``.png`` and,
+for a gene imported with its plasmid, ``plasmids/*.gb`` into a folder.
 
 The design (settings, library with its joint scores, gene, primers) is kept with the document as a
 ``"dna design"`` result, so a project opens with it: the dialog shows the design of the document shown.
@@ -94,7 +95,8 @@ class DesignDnaDialog(QDialog):
         design.setToolTip("Design the primers of every variant of the library")
         design.clicked.connect(lambda: self.design())
         write = QPushButton("Write Order\u2026")
-        write.setToolTip("Write order.csv, variants_cds.fasta and the plate map into a folder")
+        write.setToolTip("Write order.csv (a vendor's bulk-upload sheet), primers.csv, the variant genes (and plasmids) "
+                         "and the plate map into a folder")
         write.clicked.connect(lambda: self.write_order())
         self.primer_table = _table(("name", "sequence", "length", "Tm", "GC %", "anneal C", "variant", "note"),
                                    sortable=False)
