@@ -87,6 +87,12 @@ def test_primers_from_the_plasmid_order_each_oligo_once_with_genes_that_stop(tmp
                                                                                                    "codon 236"]
     differing = [i for i, (a, b) in enumerate(zip(str(original.seq), str(double.seq))) if a != b]
     assert differing and all(3292 <= i < 4153 for i in differing)  # only bla's codons changed
+    for path in (out / "plasmids").iterdir():  # every variant plasmid's bla: its variant, then a stop
+        record = SeqIO.read(path, "genbank")
+        made = str(next(f for f in record.features if f.type == "CDS").extract(record.seq).translate(table=11))
+        assert made.endswith("*") and "*" not in made[:-1]
+        assert len([f for f in record.features if f.type == "variation"]) == sum(
+            a != b for a, b in zip(made[:-1], TEM1)) == path.stem.count("_") + 1
 
     records = [r.splitlines() for r in (out / "variants_cds.fasta").read_text().split(">")[1:]]
     assert [r[0] for r in records] == ["E104K", "G238S", "M182T", "E104K:G238S", "S4A", "W290F"]
