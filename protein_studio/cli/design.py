@@ -43,6 +43,48 @@ def _chains(text: str | None) -> list[str] | None:
     return None if not text else [c.strip() for c in text.split(",") if c.strip()]
 
 
+def _chain_documents(path, structure, chains) -> dict:
+    """A document of each designed chain, whose numbering names its positions and mutations."""
+    from protein_studio.core.documents.document import load_document
+
+    return {c: load_document([path], chain=c, structure=structure) for c in chains}
+
+
+def _residues(positions: str | None, documents: dict):
+    """The residues ``--positions`` names, read in the numbering of each designed chain's document (a position
+    may be in several chains: a homo-oligomer); None for all."""
+    if not positions:
+        return None
+    picked = set()
+    for token in (t.strip() for t in positions.replace(";", ",").split(",")):
+        if not token:
+            continue
+        found = False
+        for document in documents.values():
+            try:
+                indices = document.scheme.parse_positions(token)
+            except InputError:
+                continue
+            picked.update(document.numbering.residues[i] for i in indices)
+            found = True
+        if not found:
+            spans = ", ".join(f"{c} {d.label(0)}-{d.label(len(d) - 1)}" for c, d in documents.items())
+            raise InputError(f"position {token} is in none of the designed chains ({spans})", source="--positions")
+    return picked
+
+
+def _mutation_text(item, backbone, chain: str, document) -> str:
+    """The design's changes in ``chain`` named by its document (``K6R:L8V``), empty when none."""
+    from protein_studio.core.molecules.mutations import MultiMutant, Mutation
+
+    index_of = {}
+    for index, residue in enumerate(document.numbering.residues):
+        index_of.setdefault(residue, index)
+    changes = [Mutation(index_of[backbone.residues[node]] + 1, native, new)
+               for node, native, new in item.mutations if backbone.chains[node] == chain]
+    return document.name_mutant(MultiMutant(tuple(changes))) if changes else ""
+
+
 def run(args) -> int:
     """Handler of ``protein-studio design``."""
     from protein_studio.cli.folding import check_output
@@ -51,8 +93,8 @@ def run(args) -> int:
     from protein_studio.core.job_context import JobContext
     from protein_studio.core.molecules.structures import load_structure
     from protein_studio.core.tables import write_table
-    from protein_studio.engines.inverse_folding import (bind_structure, design, designable_nodes, mutation_text,
-                                                        tied_groups)
+    from protein_studio.core.molecules.sequences import ProteinSequence, format_fasta
+    from protein_studio.engines.inverse_folding import bind_structure, design, designable_nodes, tied_groups
 
     structure = load_structure(args.structure)
     chains = _chains(args.chains) or list(structure.chain_ids)
@@ -71,7 +113,8 @@ def run(args) -> int:
     loaded = load_model(args.model, args.device)
     bound = bind_structure(loaded, structure, backbone_chains)
     backbone = bound.backbone.backbone
-    designable = designable_nodes(backbone, chains, args.positions)
+    documents = _chain_documents(args.structure, structure, chains)
+    designable = designable_nodes(backbone, chains, _residues(args.positions, documents))
     tied = tied_groups(backbone, _chains(args.tie_chains)) if args.tie_chains else None
     if tied:
         outside = [c for c in _chains(args.tie_chains) if c not in chains]
@@ -88,19 +131,21 @@ def run(args) -> int:
     records, rows = [], []
     for k, item in enumerate(designs, start=1):
         sequence = ":".join(item.chains[c] for c in chains)
-        texts = [(c, mutation_text(item, backbone, c)) for c in chains]
+        texts = [(c, _mutation_text(item, backbone, c, documents[c])) for c in chains]
         mutations = texts[0][1] if len(chains) == 1 else "; ".join(f"{c}/{t}" for c, t in texts if t)
-        records.append(f">design_{k} model={loaded.spec.name} T={args.temperature:g} seed={item.seed} "
-                       f"nll={item.nll:.4f} recovery={item.recovery:.3f} mutations={len(item.mutations)}\n"
-                       + "\n".join(sequence[i:i + 60] for i in range(0, len(sequence), 60)) + "\n")
+        starts = [sum(len(item.chains[c]) for c in chains[:j]) for j in range(1, len(chains))]
+        records.append(ProteinSequence(
+            f"design_{k}", sequence.replace(":", ""), chain_breaks=tuple(starts),
+            description=f"model={loaded.spec.name} T={args.temperature:g} seed={item.seed} nll={item.nll:.4f} "
+                        f"recovery={item.recovery:.3f} mutations={len(item.mutations)}"))
         rows.append((f"design_{k}", item.seed, f"{item.nll:.4f}", f"{item.recovery:.4f}", len(item.mutations),
                      mutations, sequence, loaded.spec.name, f"{args.temperature:g}"))
     provenance = {"model": loaded.spec.name, "weights": loaded.weights_identity, "structure": str(args.structure),
                   "designed_chains": ",".join(chains), "context_chains": ",".join(backbone_chains[len(chains):]),
                   "positions": args.positions or "all", "temperature": args.temperature, "omit": omit,
                   "bias": bias, "tied_chains": args.tie_chains or "", "seed": args.seed, "n": args.n,
-                  "numbering": "the structure's residue numbers"}
-    write_text_atomically(args.out, "".join(records))
+                  "numbering": "; ".join(f"chain {c}: {documents[c].scheme.description}" for c in chains)}
+    write_text_atomically(args.out, format_fasta(records))
     table = Path(args.out).with_suffix(".csv")
     write_table(table, rows, DESIGN_COLUMNS, provenance)
     for item, row in zip(designs, rows):

@@ -194,6 +194,19 @@ def decode_text(data: bytes, source: str, what: str) -> str:
         raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", source=source, line=line) from None
 
 
+def file_sha256(path: str | PathLike, each_block=None) -> str:
+    """The SHA-256 (hex) of a file, read in 1 MB blocks; ``each_block()`` is called after each (a cancel point)."""
+    import hashlib
+
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+            if each_block is not None:
+                each_block()
+    return hasher.hexdigest()
+
+
 def read_input_text(path: str | PathLike, what: str) -> str:
     """:func:`read_input_bytes` then :func:`decode_text`."""
     return decode_text(read_input_bytes(path, what), str(path), what)

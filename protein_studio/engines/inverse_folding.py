@@ -20,7 +20,6 @@ machine, so a score or a design can be made again.
 from __future__ import annotations
 
 import datetime
-import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -30,12 +29,11 @@ from protein_studio.core.molecules.sequences import AMINO_ACIDS
 
 __all__ = ["SCAN_STRATEGY", "VARIANT_METHOD", "BoundBackbone", "bind_document", "bind_structure", "scan",
            "score_variants", "Design", "design", "log_probabilities", "designable_nodes", "tied_groups",
-           "mutation_text", "decoding_orders"]
+           "decoding_orders"]
 
 SCAN_STRATEGY = "decoded-last"
 VARIANT_METHOD = "sequence-likelihood"
 _X = 20  # the network's "unknown" letter
-re_position = re.compile(r"-?\d+[A-Za-z]?|-?\d+--?\d+")
 _BATCH_NODES = 4096  # residues x batch rows per decoder pass: 48 edges of 128 floats each, ~0.4 GB in all
 
 
@@ -478,22 +476,14 @@ def design(loaded, ctx, *, designable, n: int = 8, temperature: float = 0.1, omi
 
 
 # --------------------------------------------------------------------------------------------- design plans
-def _label_matches(token: str, residue) -> bool:
-    if "-" in token[1:]:
-        cut = token.index("-", 1)
-        low, high = int(token[:cut]), int(token[cut + 1:])
-        return low <= residue.number <= high
-    return residue.label == token
-
-
-def designable_nodes(backbone, chains, positions: str | None = None) -> np.ndarray:
+def designable_nodes(backbone, chains, residues=None) -> np.ndarray:
     """Per node of ``backbone``: designed or not. ``chains`` are designed (the others are context); within
-    them ``positions`` (structure residue numbers, ``"10-40,77,52A"``, in every designed chain) or all.
+    them the nodes of ``residues`` (ResidueIds, as a document's numbering names them), or all.
 
     Raises
     ------
     InputError
-        A chain not in the backbone, a position written wrongly, or one no designed chain has.
+        A chain not in the backbone.
     """
     chains = list(chains)
     present = list(dict.fromkeys(backbone.chains))
@@ -501,20 +491,10 @@ def designable_nodes(backbone, chains, positions: str | None = None) -> np.ndarr
     if unknown:
         raise InputError(f"chain {unknown[0]!r} is not in the structure (chains: {', '.join(present)})")
     chosen = np.array([c in chains for c in backbone.chains])
-    if not positions:
+    if residues is None:
         return chosen
-    tokens = [t.strip() for t in positions.replace(";", ",").split(",") if t.strip()]
-    picked = np.zeros(len(backbone), dtype=bool)
-    for token in tokens:
-        if not re_position.fullmatch(token):
-            raise InputError(f"position {token!r}: write residue numbers as 42, 42A or ranges as 10-40")
-        hits = [k for k, residue in enumerate(backbone.residues) if chosen[k] and _label_matches(token, residue)]
-        if not hits:
-            spans = ", ".join(f"{c} {backbone.residues[backbone.nodes_of(c)[0]].label}-"
-                              f"{backbone.residues[backbone.nodes_of(c)[-1]].label}" for c in chains)
-            raise InputError(f"position {token} is in none of the designed chains ({spans})")
-        picked[hits] = True
-    return picked
+    wanted = set(residues)
+    return chosen & np.array([residue in wanted for residue in backbone.residues])
 
 
 def tied_groups(backbone, chains) -> list[list[int]]:
@@ -536,9 +516,3 @@ def tied_groups(backbone, chains) -> list[list[int]]:
         raise InputError("tied chains must have the same number of residues: "
                          + ", ".join(f"{c} {len(n)}" for c, n in zip(chains, nodes)))
     return [list(map(int, group)) for group in zip(*nodes)]
-
-
-def mutation_text(design: Design, backbone, chain: str) -> str:
-    """The design's changes in ``chain`` as mutation text in the structure's numbering (``K6R:L8V``)."""
-    return ":".join(f"{native}{backbone.residues[node].label}{new}" for node, native, new in design.mutations
-                    if backbone.chains[node] == chain)

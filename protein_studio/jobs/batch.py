@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from protein_studio.core.errors import InputError, JobCancelled, UserError
+from protein_studio.core.files import file_sha256
 
 __all__ = ["OPERATIONS", "Task", "BatchSettings", "read_tasks", "shard", "TaskRecord", "run_batch",
            "LocalEngine", "RayEngine", "run_task", "parse_shard", "BatchProgress"]
@@ -488,19 +489,11 @@ def completed(out: Path, task: Task, settings: BatchSettings) -> TaskRecord | No
             return None
         for name, facts in record.files.items():
             file = out / Path(str(name)).name
-            if _regular_size(file) != int(facts["bytes"]) or _file_sha256(file) != facts["sha256"]:
+            if _regular_size(file) != int(facts["bytes"]) or file_sha256(file) != facts["sha256"]:
                 return None
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
     return record
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _clear(path: Path) -> None:

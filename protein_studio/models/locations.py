@@ -62,8 +62,6 @@ def file_identity(path: str | os.PathLike) -> str:
     (with the size and modification time it belongs to) and computed again only when the file changed.
     A folder that cannot be written just means computing it each time.
     """
-    import hashlib
-
     path = Path(path)
     stat = path.stat()
     stamp = f"{stat.st_size} {stat.st_mtime_ns}"
@@ -74,12 +72,9 @@ def file_identity(path: str | os.PathLike) -> str:
             return f"sha256:{digest} ({path.name}, {stat.st_size} bytes)"
     except (OSError, ValueError):
         pass
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(block)
-            cancel_point()  # hashing a multi-GB file takes seconds: a cancelled job stops here
-    digest = hasher.hexdigest()
+    from protein_studio.core.files import file_sha256
+
+    digest = file_sha256(path, cancel_point)  # hashing a multi-GB file takes seconds: a cancelled job stops here
     try:
         cache.write_text(f"{stamp}\n{digest}\n")
     except OSError:

@@ -269,14 +269,21 @@ class ProteinMPNN(nn.Module):
         expanded["edge_terms"] = [term.expand(rows, *term.shape[1:]) for term in encoding["edge_terms"]]
         return expanded
 
-    def decoder_inputs(self, encoding: dict, rank: torch.Tensor):
-        """For each residue and neighbour: whether the neighbour comes earlier in the decoding order (its letter
-        is seen), and the encoder-only edge input used where it does not."""
-        index, mask, h_v, h_e = encoding["index"], encoding["mask"], encoding["h_v"], encoding["h_e"]
-        earlier = (gather_neighbours(rank.unsqueeze(-1).float(), index).squeeze(-1)
+    @staticmethod
+    def _visibility(encoding: dict, rank: torch.Tensor):
+        """``[B, L, K, 1]`` weights of each residue's edges: ``seen`` where the neighbour comes earlier in the
+        decoding order (its letter is read), ``unseen`` where not (only the encoder's view); residues without
+        coordinates have neither."""
+        earlier = (gather_neighbours(rank.unsqueeze(-1).float(), encoding["index"]).squeeze(-1)
                    < rank.unsqueeze(-1).float()).float().unsqueeze(-1)
-        query = mask.view(*mask.shape, 1, 1)
-        seen, unseen = query * earlier, query * (1.0 - earlier)
+        query = encoding["mask"].view(*encoding["mask"].shape, 1, 1)
+        return query * earlier, query * (1.0 - earlier)
+
+    def decoder_inputs(self, encoding: dict, rank: torch.Tensor):
+        """The edge weights of :meth:`_visibility` that read letters, and the encoder-only edge input used where
+        they do not (for :meth:`decode_step`)."""
+        index, h_v, h_e = encoding["index"], encoding["h_v"], encoding["h_e"]
+        seen, unseen = self._visibility(encoding, rank)
         encoder_edges = torch.cat([h_e, torch.zeros_like(h_e), gather_neighbours(h_v, index)], -1) * unseen
         return seen, encoder_edges
 
@@ -293,10 +300,8 @@ class ProteinMPNN(nn.Module):
         """
         index, mask, h_v = encoding["index"], encoding["mask"], encoding["h_v"]
         h_v_encoder = h_v
-        earlier = (gather_neighbours(rank.unsqueeze(-1).float(), index).squeeze(-1)
-                   < rank.unsqueeze(-1).float()).float().unsqueeze(-1)
+        seen, unseen = self._visibility(encoding, rank)
         query = mask.view(*mask.shape, 1, 1)
-        seen, unseen = query * earlier, query * (1.0 - earlier)
         h_s = self.W_s(letters)
         width = h_v.shape[-1]
         for layer, edge_term in zip(self.decoder_layers, self._edge_terms(encoding)):

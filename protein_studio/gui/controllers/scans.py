@@ -123,8 +123,8 @@ class ScanController(QObject):
 
             loaded = model_for_document(loaded, doc)  # SaProt reads the document's structure tokens
             # a masked-marginal scan first shows the one-pass wt-marginal matrix, then refines it
-            return saturation_scan(sequence, loaded, ctx, strategy=strategy if strategy in STRATEGIES else
-                                   STRATEGIES[0], positions=positions, wt_first=strategy == "masked-marginals")
+            return saturation_scan(sequence, loaded, ctx, strategy=strategy, positions=positions,
+                                   wt_first=strategy == "masked-marginals")
 
         resumed = "Resume scan" if remaining is not None else "Scan"
         job = Job(f"{resumed} {doc.name} with {spec.display_name} ({strategy})", run, model=spec.name,
