@@ -118,6 +118,26 @@ def test_import_gene_picks_bla_from_pbr322_and_the_design_survives_a_reopened_pr
     dialog.buttons["design"].click()
     assert dialog.designs and not dialog.designs[0].error and dialog.primer_table.rowCount() == 2
 
+    # a record with two CDS features that encode the protein: the user picks one from the list
+    from Bio import SeqIO
+    from PySide6.QtWidgets import QInputDialog
+
+    record = SeqIO.read(plasmid, "genbank")
+    copy = next(f for f in record.features if f.qualifiers.get("gene") == ["bla"])
+    record.features.append(type(copy)(copy.location, type="CDS", qualifiers={"gene": ["bla_copy"]}))
+    twice = tmp_path / "two_bla.gb"
+    SeqIO.write(record, twice, "genbank")
+    offered = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(twice), ""))
+    monkeypatch.setattr(QInputDialog, "getItem",
+                        lambda _parent, _title, _label, items, *a, **k: (offered.extend(items) or items[-1], True))
+    dialog.buttons["gene"].click()
+    assert len(offered) == 4 and offered[-1].startswith("4 bla_copy complement(3293..4153)")
+    assert "CDS bla_copy complement(3293..4153)" in dialog.gene_label.text()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(plasmid), ""))
+    dialog.buttons["gene"].click()
+    assert "CDS bla complement(3293..4153)" in dialog.gene_label.text()
+
     path = tmp_path / "plasmid.psproj"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
     menu(window, "File", "Save Project As").trigger()
@@ -126,3 +146,22 @@ def test_import_gene_picks_bla_from_pbr322_and_the_design_survives_a_reopened_pr
         again = second.variants.dna_dialog
         assert "CDS bla complement(3293..4153)" in again.gene_label.text()
         assert again.gene == dialog.gene and again.primer_table.rowCount() == 2  # the plasmid around it too
+
+
+def test_damaged_designs_kept_in_a_project_are_said_and_left_out(studio, menu):
+    """A project is untrusted input: a DNA design whose gene is not the protein's, and a redesign record with
+    fields of the wrong kind, open as empty dialogs with a message, never a traceback."""
+    window = studio
+    assert window.documents.open_files(list(DEMO_FILES), remember=False)
+    state = window.session.state
+    state.results.append({"kind": "dna design", "name": "tampered", "arrays": {}, "provenance": {},
+                          "data": {"library": [], "gene": {"name": "x", "dna": "ATGAAA", "source": "x"}}})
+    state.results.append({"kind": "designs", "name": "tampered", "arrays": {}, "provenance": {},
+                          "data": {"settings": {}, "designs": [{"name": "d", "nll": "much"}]}})
+    menu(window, "Run", "Design DNA").trigger()
+    dialog = window.variants.dna_dialog
+    assert dialog.gene is None and "No gene imported" in dialog.gene_label.text()
+    assert "The DNA design kept with this document could not be read" in window.activity.entries()[-1]
+    menu(window, "Run", "Redesign with ProteinMPNN").trigger()
+    redesign = window.design_tools.redesign_dialog
+    assert redesign.rows() == [] and "could not be read" in redesign.status.text()

@@ -54,8 +54,17 @@ def test_redesign_a_selection_add_to_variants_and_reopen_the_project(studio, qtb
     assert [doc.name_mutant(v) for v in window.session.variants] == [name], window.last_error
 
     export = tmp_path / "designs.fasta"
-    assert dialog.export_fasta(export)
-    assert export.read_text().count(">design_") == 4
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(export), ""))
+    dialog.export_button.click()
+    assert export.read_text().count(">design_") == 4 and f"model={MPNN}" in export.read_text()
+
+    # Fold and Compare: the selected design is predicted, then superposed on the open structure
+    dialog.fold_model.setCurrentIndex(dialog.fold_model.findData("random-esmfold-tiny"))
+    assert dialog.fold_button.isEnabled()
+    with qtbot.waitSignal(window.design_tools.predictionShown, timeout=TIMEOUT):
+        dialog.fold_button.click()
+    qtbot.waitUntil(lambda: window.design_tools.last_comparison is not None, timeout=TIMEOUT)
+    assert window.design_tools.last_comparison is not None and not window.design_tools.busy
 
     # a ProteinMPNN scan, like any scan, through the Models menu and Run
     models = window.models.menu

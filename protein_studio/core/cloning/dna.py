@@ -75,6 +75,42 @@ class CodingSequence:
     topology: str = ""
     span: tuple = ()
 
+    def to_dict(self) -> dict:
+        """Plain data for a project (see :meth:`from_dict`)."""
+        import dataclasses
+
+        data = dataclasses.asdict(self)
+        data["span"] = list(self.span)
+        return data
+
+    @classmethod
+    def from_dict(cls, data, protein: str | None, source: str = "the project") -> "CodingSequence":
+        """A gene kept in a project, checked again as any gene read from a file (a project is untrusted input):
+        A/C/G/T, in frame, the protein; a plasmid context that does not hold the gene where it says is dropped.
+
+        Raises
+        ------
+        InputError
+            Not a gene record, or not a gene of ``protein``.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("dna"), str):
+            raise InputError("its gene is not a gene record", source=source)
+        text = {key: str(data.get(key) or "") for key in ("name", "stop", "source", "feature", "location",
+                                                          "upstream", "downstream", "plasmid", "plasmid_name",
+                                                          "topology")}
+        checked = check_coding_sequence(data["dna"] + text["stop"], protein, name=text["name"] or "gene",
+                                        source=f"{source}, gene {text['name']}")
+        span = data.get("span") or ()
+        try:
+            span = tuple(int(v) for v in span)
+        except (TypeError, ValueError):
+            span = ()
+        gene = cls(checked.name, checked.dna, checked.stop, text["source"], text["feature"], text["location"],
+                   *(text[k] for k in ("upstream", "downstream", "plasmid", "plasmid_name", "topology")), span)
+        if gene.plasmid and (len(span) != 3 or not _holds(gene)):
+            gene = cls(checked.name, checked.dna, checked.stop, text["source"], text["feature"], text["location"])
+        return gene
+
     def variant_plasmid(self, variant_gene: str) -> str:
         """The plasmid's bases with ``variant_gene`` (without its stop) in place of the gene."""
         from Bio.Seq import reverse_complement
@@ -177,6 +213,17 @@ def _pick_feature(features: list[CdsFeature], wanted: str | None, protein: str |
                          source=source)
     raise InputError(f"{len(encoding)} CDS features of {record_name} encode the protein "
                      f"({', '.join(f.name for f in encoding)}); choose one with --feature NAME|INDEX", source=source)
+
+
+def _holds(gene: CodingSequence) -> bool:
+    """Whether the gene's plasmid holds the gene (with its stop) at its span, and its flanks around it."""
+    start, end, strand = gene.span
+    if not (0 <= start < end <= len(gene.plasmid)) or strand not in (1, -1):
+        return False
+    try:
+        return gene.variant_plasmid(gene.dna) == gene.plasmid
+    except ValueError:
+        return False
 
 
 #: Bases of the plasmid kept on each side of a gene for primers near its ends.

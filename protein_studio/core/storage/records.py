@@ -8,7 +8,7 @@ import numpy as np
 
 from protein_studio.core.provenance import provenance_now
 
-__all__ = ["prediction_record", "primer_record", "generated_record", "designs_record"]
+__all__ = ["prediction_record", "primer_record", "generated_record", "designs_record", "read_designs_record"]
 
 def prediction_record(result, *, name: str, source: str, wild_type: str | None, numbered: bool) -> dict:
     """The project record of a structure prediction (a FoldResult): the PDB text, pLDDT, pTM and PAE, and
@@ -53,3 +53,29 @@ def designs_record(designs: list[dict], settings: dict, model: str) -> dict:
     return {"kind": "designs", "name": f"Redesigned with {model}, seed {settings.get('seed')}",
             "data": {"settings": dict(settings), "model": model, "designs": list(designs)},
             "arrays": {}, "provenance": provenance_now(model=model, seed=settings.get("seed"))}
+
+
+def read_designs_record(record: dict) -> tuple[list[dict], dict]:
+    """The designs and settings of a ``designs`` record from a project (untrusted input), each field converted
+    to its type.
+
+    Raises
+    ------
+    ValueError
+        A record that is not a redesign as :func:`designs_record` writes it.
+    """
+    data = record.get("data") if isinstance(record, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("designs"), list) or not isinstance(data.get("settings"),
+                                                                                                    dict):
+        raise ValueError("not a redesign record")
+    designs = []
+    for item in data["designs"]:
+        if not isinstance(item, dict):
+            raise ValueError("a design is not a record")
+        try:
+            designs.append({"name": str(item["name"]), "seed": int(item["seed"]), "nll": float(item["nll"]),
+                            "recovery": float(item["recovery"]), "variant": str(item["variant"]),
+                            "sequence": str(item["sequence"]), "changes": int(item["changes"])})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"a design lacks or mistypes {exc}") from None
+    return designs, dict(data["settings"])

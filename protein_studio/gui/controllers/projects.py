@@ -195,14 +195,20 @@ class ProjectController(QObject):
         if self._closed or self.path is None or self.autosaver.busy:
             return False  # a save of this window's is under way: it merges what it finds itself
         known = self.autosaver.known(self.path)
+        path = self.path
         try:
-            if known is not None and project_revision(self.path) == known[0]:
+            if known is not None and project_revision(path) == known[0]:
                 return False
-            disk = load_project(self.path)
+            # read on a thread: the window keeps drawing (a progress dialog with Cancel for a large project)
+            disk = run_with_progress(self.window, f"Reading {path.name}, changed on disk", lambda: load_project(path))
+        except Cancelled:
+            return False
         except ProjectError as exc:
             self.window.activity.add_entry(f"The project file changed on disk and cannot be read now: {exc}",
                                            error=True)
             return False
+        if self._closed or self.path != path:
+            return False  # the project was closed or another opened while it was read
         from protein_studio.core.storage.project import SaveReport
 
         self.autosaver.track(self.path, disk.revision, copy_snapshot(disk))

@@ -150,12 +150,7 @@ class DesignDnaDialog(QDialog):
                              "windows": [self.min_length.value(), self.max_length.value(), self.min_tm.value(),
                                          self.max_tm.value()]},
                 "library": [{"variant": str(e.variant), "additive": e.additive, "joint": e.joint} for e in self.library],
-                "gene": None if gene is None else {"name": gene.name, "dna": gene.dna, "stop": gene.stop,
-                                                   "feature": gene.feature, "location": gene.location,
-                                                   "upstream": gene.upstream, "downstream": gene.downstream,
-                                                   "plasmid": gene.plasmid, "plasmid_name": gene.plasmid_name,
-                                                   "topology": gene.topology, "span": list(gene.span),
-                                                   "source": gene.source,
+                "gene": None if gene is None else {**gene.to_dict(),
                                                    "file": self.gene_path.name if self.gene_path else ""},
                 "designed": bool(self.designs)}
         record = {"kind": "dna design", "name": f"DNA design: {len(self.library)} variants, "
@@ -204,21 +199,26 @@ class DesignDnaDialog(QDialog):
                             for e in data.get("library", [])]
             gene = data.get("gene")
             if gene:
-                self.gene = CodingSequence(
-                    gene["name"], gene["dna"], gene.get("stop", ""), gene["source"], str(gene.get("feature") or ""),
-                    str(gene.get("location") or ""), str(gene.get("upstream") or ""),
-                    str(gene.get("downstream") or ""), str(gene.get("plasmid") or ""),
-                    str(gene.get("plasmid_name") or ""), str(gene.get("topology") or ""),
-                    tuple(int(v) for v in gene.get("span") or ()))
-                self.gene_path = Path(gene["file"]) if gene.get("file") else None
+                doc = self.window.session.document
+                self.gene = CodingSequence.from_dict(gene, doc.wild_type if doc is not None else None,
+                                                     "the project's DNA design")
+                self.gene_path = Path(str(gene["file"])) if gene.get("file") else None
                 where = f", CDS {self.gene.feature} {self.gene.location}" if self.gene.feature else ""
-                self.gene_label.setText(f"Gene: {gene.get('file') or gene['name']}{where} ({len(gene['dna'])} bases, "
-                                        f"checked)")
+                self.gene_label.setText(f"Gene: {gene.get('file') or self.gene.name}{where} ({len(self.gene.dna)} "
+                                        f"bases, checked)")
             self._fill_library()
             if data.get("designed"):
                 self.design()  # the same gene, library and rules give the same primers
             else:
                 _fill(self.primer_table, [])
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, UserError) as exc:
+            # a project is untrusted input: a damaged design is said, and the dialog starts empty
+            self.library, self.designs, self.gene, self.gene_path = [], [], None, None
+            _fill(self.library_table, [])
+            _fill(self.primer_table, [])
+            self.gene_label.setText("No gene imported: the protein is back-translated for the host")
+            self.window.activity.add_entry(f"The DNA design kept with this document could not be read and was left "
+                                           f"out: {exc}")
         finally:
             self._restoring = False
 

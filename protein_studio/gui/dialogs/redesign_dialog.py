@@ -74,6 +74,7 @@ class RedesignDialog(WorkerJobDialog):
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
         self.fold_model = QComboBox()
         fill_model_combo(self.fold_model, "folding")
+        self.fold_model.currentIndexChanged.connect(lambda _index: self._update_buttons())
 
         form = QFormLayout()
         form.addRow("Model", self.model)
@@ -207,7 +208,14 @@ class RedesignDialog(WorkerJobDialog):
         records = [r for r in (state.results if state is not None else []) if r.get("kind") == "designs"]
         if not records or self.job_id is not None:
             return False
-        self.show_designs(records[-1]["data"]["designs"], records[-1]["data"]["settings"])
+        from protein_studio.core.storage.records import read_designs_record
+
+        try:
+            designs, settings = read_designs_record(records[-1])
+        except ValueError as exc:  # a project is untrusted input: a damaged record is said and left out
+            self._set_status(f"The redesign kept with this document could not be read: {exc}", error=True)
+            return False
+        self.show_designs(designs, settings)
         return True
 
     def show_designs(self, designs: list[dict], settings: dict) -> None:
@@ -255,10 +263,11 @@ class RedesignDialog(WorkerJobDialog):
             path, _ = save_file(self, "export", "Export designs", "designs.fasta", "FASTA (*.fasta *.fa)")
             if not path:
                 return False
-        text = "".join(f">{d['name']} model={self.settings.get('model')} T={self.settings.get('temperature')} "
-                       f"seed={d['seed']} nll={d['nll']:.4f} recovery={d['recovery']:.3f} {d['variant']}\n"
-                       + "\n".join(d["sequence"][i:i + 60] for i in range(0, len(d["sequence"]), 60)) + "\n"
-                       for d in self.designs)
+        from protein_studio.core.molecules.sequences import ProteinSequence, format_fasta
+
+        text = format_fasta(ProteinSequence(d["name"], d["sequence"], description=(
+            f"model={self.settings.get('model')} T={self.settings.get('temperature')} seed={d['seed']} "
+            f"nll={d['nll']:.4f} recovery={d['recovery']:.3f} {d['variant']}").strip()) for d in self.designs)
         try:
             write_text_atomically(path, text)
         except UserError as exc:
