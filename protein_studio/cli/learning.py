@@ -3,10 +3,15 @@ round.
 
 ``fit MEASURED.csv INPUT --column COL --out model.json`` reads the measured column (or ``--enrichment
 SELECTED INPUT`` for two count columns) onto INPUT in the chosen numbering, prints how every row was used,
-cross-validates (``--cv random|contiguous|modulo``, ProteinGym's schemes) and fits a ridge regression (or
-``--regressor gp``) on one-hot, embedding and/or zero-shot features; the model is saved as JSON.
+cross-validates (``--cv random|contiguous|modulo``, ProteinGym's schemes; the pooled out-of-fold Spearman is
+printed as ``cv SCHEME spearman VALUE``) and fits a ridge regression, a Gaussian process (``--regressor gp``)
+or the structure-aware Gaussian process (``--regressor structure-gp``: the structure of INPUT, or of
+``--structure FILE``, read by ProteinMPNN) on one-hot, embedding and/or zero-shot features; the model is saved
+as JSON with everything ``propose`` needs.
 ``propose model.json INPUT --n 24 --out next_round.csv`` ranks the candidates (every single substitution not
-measured) by predicted value with a diversity rule and writes them with their predictions.
+measured; never Met1 unless ``--allow-start``; never a position of ``--exclude``) by predicted value with a
+diversity rule, adds ``--combinations`` multi-mutants of the best of them, and writes each with its predicted
+gain over the wild type and a 95 % interval; warnings say when the proposals are extrapolations.
 """
 
 from __future__ import annotations
@@ -49,6 +54,25 @@ def _zeroshot_provider(args, doc):
     return None, None
 
 
+def _structure_sites(args, doc):
+    """ProteinMPNN's site distributions and the C-alpha atoms of the document's structure."""
+    from protein_studio.engines.structure_gp import site_table
+
+    if doc.structure is None:
+        raise UserError("--regressor structure-gp reads the protein's structure: give a PDB or mmCIF INPUT, or a "
+                        "FASTA INPUT with --structure FILE")
+    run_args = argparse.Namespace(model=[args.structure_model], device=args.device, command=args.command)
+    from protein_studio.cli.scoring import run_models
+
+    sites = run_models(run_args, lambda loaded, ctx: site_table(doc, loaded, ctx), doc)[0]
+    covered = int(sites.covered.sum())
+    print(printable(f"protein-studio {args.command}: the kernel reads {covered} of {len(doc)} residues from "
+                    f"{doc.structure.name} with {args.structure_model}"
+                    + ("" if covered == len(doc) else "; mutations at the others have the sequence term only")),
+          file=sys.stderr)
+    return sites
+
+
 def _embedder(args, doc):
     if not getattr(args, "model", None):
         return None
@@ -85,6 +109,7 @@ def run_fit(args) -> int:
         raise InputError(f"only {len(assay.variants)} measured variants in column {args.column or 'enrichment'} "
                          f"({assay.rows} rows{': ' + why if why else ''}); at least 3 are needed to fit",
                          source=Path(args.measured).name)
+    sites = _structure_sites(args, doc) if args.regressor == "structure-gp" else None
     zeroshot, zeroshot_source = _zeroshot_provider(args, doc) if "zeroshot" in features else (None, None)
     feature_set = FeatureSet(doc.wild_type, tuple(features), _embedder(args, doc) if "embeddings" in features else None,
                              zeroshot)
@@ -100,9 +125,14 @@ def run_fit(args) -> int:
     status = StatusLine("protein-studio fit")
     model = fit(doc.wild_type, assay.variants, assay.values, features=feature_set, regressor=args.regressor,
                 alpha=args.alpha, cv_scheme=None if args.cv == "none" else args.cv, k=args.folds, seed=args.seed,
-                provenance=provenance, ctx=JobContext(on_progress=status, on_warning=status.warn))
+                provenance=provenance, sites=sites, ctx=JobContext(on_progress=status, on_warning=status.warn))
     if model.cv is not None:
-        print(f"protein-studio fit: {model.cv.describe()}")
+        print(model.cv.line())
+        print(f"protein-studio fit: {model.cv.describe()}", file=sys.stderr)
+    if args.regressor == "structure-gp":
+        from protein_studio.engines.structure_gp import describe
+
+        print(f"protein-studio fit: kernel: {describe(model.estimator)}", file=sys.stderr)
     model.save(args.out)
     print(f"protein-studio fit: {args.regressor} on {'+'.join(features)} features of {len(model.variants)} "
           f"variants; wrote {args.out}", file=sys.stderr)
@@ -111,8 +141,6 @@ def run_fit(args) -> int:
 
 def run_propose(args) -> int:
     """Handler of ``protein-studio propose``."""
-    import numpy as np
-
     from protein_studio.cli.folding import check_output
     from protein_studio.cli.scoring import format_score, load_input_document, write_csv
     from protein_studio.core.provenance import table_provenance
@@ -142,19 +170,45 @@ def run_propose(args) -> int:
     if model.wild_type != doc.wild_type:
         raise InputError(f"the model was fitted on another sequence ({len(model.wild_type)} residues) than "
                          f"{doc.name} ({len(doc)} residues)", source=source_name)
+    skip = set(doc.excluded)
+    if args.exclude:
+        skip.update(doc.scheme.parse_positions(args.exclude))
     chosen = propose(model, args.n, per_position=args.per_position, min_distance=args.min_distance,
-                     explore=args.explore, skip=frozenset(doc.excluded))
-    rows = [[rank, doc.name_mutant(p.variant), str(p.variant), format_score(p.predicted),
-             "" if not np.isfinite(p.std) or model.regressor != "gp" else format_score(p.std), format_score(p.acquisition)]
+                     explore=args.explore, skip=frozenset(skip), allow_start=args.allow_start,
+                     combinations=args.combinations)
+    for warning in chosen.warnings:
+        print(printable(f"protein-studio propose: warning: {warning}"), file=sys.stderr)
+    if not chosen.proposals:
+        raise UserError(f"no proposals: {chosen.reason}")
+    rows = [[rank, doc.name_mutant(p.variant), str(p.variant), len(p.variant.mutations), format_score(p.predicted),
+             _number(p.std), _number(p.gain), _number(p.interval[0]), _number(p.interval[1]),
+             format_score(p.acquisition), p.extrapolation, p.tied]
             for rank, p in enumerate(chosen, start=1)]
+    spread = {"structure-gp": "the Gaussian process's posterior (covariance with the wild type included)",
+              "gp": "the Gaussian process's posterior (covariance with the wild type included)",
+              "ridge": "the root-mean-square error of the cross-validation"}[model.regressor]
     provenance = table_provenance(doc, f"{model.regressor} on {'+'.join(names)}",
                                   f"fitted on {len(model.variants)} measured variants ({Path(args.model_file).name})",
                                   diversity=f"at most {args.per_position} per position, min distance "
-                                            f"{args.min_distance}, explore {args.explore}")
-    write_csv(args, rows, ["rank", "mutant", "sequence_mutant", "predicted", "std", "acquisition"], provenance)
+                                            f"{args.min_distance}, explore {args.explore}",
+                                  gain=f"predicted minus the wild type's prediction; 95 % interval from {spread}",
+                                  excluded=(args.exclude or "") + ("" if args.allow_start else
+                                                                   " (and Met1, the start codon)"),
+                                  combinations=args.combinations)
+    if chosen.warnings:
+        provenance["warnings"] = list(chosen.warnings)
+    write_csv(args, rows, ["rank", "mutant", "sequence_mutant", "mutations", "predicted", "std", "gain",
+                           "gain_lower_95", "gain_upper_95", "acquisition", "extrapolation", "tied_with"], provenance)
     if args.out != "-":
         print(f"protein-studio propose: wrote {len(rows)} proposals to {args.out}", file=sys.stderr)
     return 0
+
+
+def _number(value: float) -> str:
+    """A number for a CSV cell; empty when the model has none (never the text 'nan')."""
+    import math
+
+    return f"{value:.6f}" if math.isfinite(value) else ""
 
 
 def _input_arguments(parser) -> None:
@@ -177,7 +231,7 @@ def _input_arguments(parser) -> None:
 
 def register(subparsers) -> None:
     """Add ``fit`` and ``propose``."""
-    from protein_studio.engines.methods import CV_SCHEMES, REGRESSORS
+    from protein_studio.engines.methods import CV_SCHEMES, REGRESSORS, STRUCTURE_GP_MODEL as STRUCTURE_MODEL
 
     fit_parser = subparsers.add_parser(
         "fit", help="learn from measured variants (ridge or Gaussian process, cross-validated)",
@@ -194,7 +248,12 @@ def register(subparsers) -> None:
                             help="comma-separated: onehot (default), embeddings (needs --model), zeroshot (needs "
                                  "--zeroshot-model or --zeroshot-column)")
     fit_parser.add_argument("--model", metavar="NAME", help="ESM model for embedding features")
-    fit_parser.add_argument("--regressor", choices=REGRESSORS, default="ridge", help="ridge (default) or gp")
+    fit_parser.add_argument("--regressor", choices=REGRESSORS, default="ridge",
+                            help="ridge (default), gp, or structure-gp (the structure-aware Gaussian process: needs a "
+                                 "structure, read with ProteinMPNN)")
+    fit_parser.add_argument("--structure-model", default=STRUCTURE_MODEL, metavar="NAME",
+                            help=f"the ProteinMPNN weights structure-gp reads the structure with (default "
+                                 f"{STRUCTURE_MODEL})")
     fit_parser.add_argument("--alpha", type=number(0, 1e9, above=True), default=1.0, help="ridge regularisation (default 1.0)")
     fit_parser.add_argument("--cv", choices=CV_SCHEMES + ("none",), default="random",
                             help="cross-validation split scheme (default random)")
@@ -216,6 +275,14 @@ def register(subparsers) -> None:
                                 help="chosen positions at least this far apart along the sequence")
     propose_parser.add_argument("--explore", type=number(0, 100), default=0.0,
                                 help="GP only: rank by mean + EXPLORE * std (upper confidence bound)")
+    propose_parser.add_argument("--exclude", metavar="POSITIONS",
+                                help="never mutate these positions, in the numbering used (e.g. 1-23 for a signal "
+                                     "peptide, 1-23,70)")
+    propose_parser.add_argument("--allow-start", action="store_true",
+                                help="allow mutating Met1 (the start codon; left out by default)")
+    propose_parser.add_argument("--combinations", type=whole(0, 10_000), default=0, metavar="N",
+                                help="also propose N double mutants combining the best single proposals, scored "
+                                     "as combinations")
     propose_parser.add_argument("--model", metavar="NAME", help="ESM model, when the fit used embeddings")
     propose_parser.add_argument("--zeroshot-table", metavar="FILE", help="table with the candidates' zero-shot scores")
     propose_parser.add_argument("--out", required=True, metavar="CSV", help="next round ('-' for standard output)")

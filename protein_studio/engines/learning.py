@@ -35,13 +35,14 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from protein_studio.core.errors import InputError
+from protein_studio.core.errors import InputError, UserError
 from protein_studio.core.molecules.mutations import MultiMutant, Mutation, parse_mutant
 from protein_studio.core.molecules.sequences import AMINO_ACIDS
 from protein_studio.engines.methods import CV_SCHEMES, FEATURES, REGRESSORS
 
 __all__ = [
-    "FEATURES", "REGRESSORS", "CV_SCHEMES", "FeatureSet", "FittedModel", "CrossValidation", "Proposal",
+    "FEATURES", "REGRESSORS", "CV_SCHEMES", "FeatureSet", "FittedModel", "CrossValidation", "Proposal", "ProposalRound",
+    "combinations_of", "INTERVAL_Z",
     "onehot_matrix", "onehot_columns", "varying_onehot_columns", "read_model_json", "cv_folds", "cross_validate", "is_constant", "fit", "all_singles", "propose", "load_model_file",
     "model_from_dict", "GP_MAX_VARIANTS", "GP_HYPERPARAMETER_SUBSET", "MAX_FEATURE_BYTES",
 ]
@@ -150,6 +151,7 @@ class FeatureSet:
     embedder: Callable | None = None
     zeroshot: Callable | None = None
     columns: np.ndarray | None = None      # one-hot columns kept
+    keep_constant: bool = False            # a Gaussian process keeps every column (its distances need them)
     zs_mean: float = 0.0
     zs_std: float = 1.0
     _cache: dict = field(default_factory=dict, repr=False)
@@ -167,12 +169,33 @@ class FeatureSet:
     def prepare(self, variants: Sequence[MultiMutant]) -> None:
         """Fix the one-hot columns and the zero-shot scaling on the training variants."""
         if "onehot" in self.names:
-            self.columns = varying_onehot_columns(self.wild_type, variants)
+            self.columns = (np.arange(20 * len(self.wild_type)) if self.keep_constant
+                            else varying_onehot_columns(self.wild_type, variants))
         if "zeroshot" in self.names:
             values = np.asarray(self.zeroshot(list(variants)), dtype=float)
             finite = values[np.isfinite(values)]
             self.zs_mean = float(finite.mean()) if finite.size else 0.0
             self.zs_std = float(finite.std()) if finite.size and finite.std() > 0 else 1.0
+
+    def zero_shot(self, variants) -> np.ndarray:
+        """The zero-shot score of each variant; the wild type's (no mutations) is 0 by definition."""
+        variants = list(variants)
+        out = np.zeros(len(variants))
+        mutated = [k for k, v in enumerate(variants) if v.mutations]
+        if mutated:
+            out[mutated] = np.asarray(self.zeroshot([variants[k] for k in mutated]), dtype=float)
+        return out
+
+    def embedding(self, variant) -> np.ndarray:
+        """The variant's per-residue embeddings averaged over its mutated positions (the wild type's: over all
+        of its residues)."""
+        sequence = _sequence(self.wild_type, variant)
+        if sequence not in self._cache:
+            self._cache[sequence] = np.asarray(self.embedder(sequence), dtype=float)
+        per_residue = self._cache[sequence]
+        if not variant.mutations:
+            return per_residue.mean(axis=0)
+        return per_residue[[m.position - 1 for m in variant.mutations]].mean(axis=0)
 
     def transform(self, variants: Sequence[MultiMutant]) -> np.ndarray:
         """Feature rows of ``variants`` (after :meth:`prepare`); rows with an unknown zero-shot score are NaN."""
@@ -180,22 +203,21 @@ class FeatureSet:
         if "onehot" in self.names:
             blocks.append(onehot_columns(self.wild_type, variants, self.columns))
         if "embeddings" in self.names:
-            rows = []
-            for variant in variants:
-                sequence = _sequence(self.wild_type, variant)
-                if sequence not in self._cache:
-                    self._cache[sequence] = np.asarray(self.embedder(sequence), dtype=float)
-                per_residue = self._cache[sequence]
-                rows.append(per_residue[[m.position - 1 for m in variant.mutations]].mean(axis=0))
+            rows = [self.embedding(variant) for variant in variants]
             blocks.append(np.vstack(rows) if rows else np.zeros((0, 1)))
         if "zeroshot" in self.names:
-            values = np.asarray(self.zeroshot(list(variants)), dtype=float)
+            values = self.zero_shot(variants)
             blocks.append(((values - self.zs_mean) / self.zs_std * ZEROSHOT_WEIGHT)[:, None])
         return np.hstack(blocks) if blocks else np.zeros((len(variants), 0))
 
+    def copy(self) -> "FeatureSet":
+        """The same choice of features, not yet prepared (sharing the embedding cache)."""
+        return FeatureSet(self.wild_type, self.names, self.embedder, self.zeroshot, keep_constant=self.keep_constant,
+                          _cache=self._cache)
+
     def to_dict(self) -> dict:
         return {"names": list(self.names), "columns": [] if self.columns is None else self.columns.tolist(),
-                "zs_mean": self.zs_mean, "zs_std": self.zs_std}
+                "keep_constant": self.keep_constant, "zs_mean": self.zs_mean, "zs_std": self.zs_std}
 
 
 # ------------------------------------------------------------------------------------------ folds
@@ -249,17 +271,67 @@ def _regressor(kind: str, alpha: float):
     raise InputError(f"unknown regressor '{kind}'; use one of {', '.join(REGRESSORS)}")
 
 
-def _fit_estimator(regressor: str, alpha: float, x: np.ndarray, y: np.ndarray, seed: int = 0):
-    """The regressor fitted on ``x``, ``y``; a GP on more than :data:`GP_HYPERPARAMETER_SUBSET` variants gets its
-    hyper-parameters from a seeded subset and its exact posterior from all of them."""
+def _fit_estimator(regressor: str, alpha: float, features: FeatureSet, variants: Sequence[MultiMutant],
+                   values: np.ndarray, seed: int = 0, sites=None, ctx=None):
+    """The regressor fitted on ``variants`` (``features`` are prepared on them here). A GP on more than
+    :data:`GP_HYPERPARAMETER_SUBSET` variants gets its hyper-parameters from a seeded subset and its exact
+    posterior from all of them; the structure-aware GP does the same in its own module."""
+    if regressor == "structure-gp":
+        from protein_studio.engines.structure_gp import StructureGP
+
+        return StructureGP(features.wild_type, sites, zeroshot=_structure_zeroshot(features),
+                           embedder=_structure_embedder(features)).fit(variants, values, seed=seed, ctx=ctx)
+    features.prepare(variants)
+    x = features.transform(variants)
     estimator = _regressor(regressor, alpha)
-    if regressor != "gp" or len(y) <= GP_HYPERPARAMETER_SUBSET:
-        return estimator.fit(x, y)
-    subset = np.random.default_rng(seed).choice(len(y), GP_HYPERPARAMETER_SUBSET, replace=False)
-    estimator.fit(x[subset], y[subset])
+    if regressor != "gp" or len(values) <= GP_HYPERPARAMETER_SUBSET:
+        return estimator.fit(x, values)
+    subset = np.random.default_rng(seed).choice(len(values), GP_HYPERPARAMETER_SUBSET, replace=False)
+    estimator.fit(x[subset], values[subset])
     exact = _regressor(regressor, alpha)
     exact.kernel, exact.optimizer = estimator.kernel_, None
-    return exact.fit(x, y)
+    return exact.fit(x, values)
+
+
+def _structure_zeroshot(features: FeatureSet):
+    """The user's zero-shot score as the structure-aware GP's mean (None: ProteinMPNN's, from the sites)."""
+    return features.zero_shot if "zeroshot" in features.names else None
+
+
+def _structure_embedder(features: FeatureSet):
+    if "embeddings" not in features.names:
+        return None
+    return lambda variants: np.vstack([features.embedding(v) for v in variants]) if variants else np.zeros((0, 1))
+
+
+def _predict(regressor: str, estimator, features: FeatureSet, variants: Sequence[MultiMutant],
+             return_std: bool = False):
+    """Predictions (and standard deviations where the regressor has them, else NaN) of ``variants``, a chunk
+    at a time; NaN for a variant without a zero-shot score when that is a feature."""
+    variants = list(variants)
+    mean = np.full(len(variants), np.nan)
+    std = np.full(len(variants), np.nan)
+    for start in range(0, len(variants), PREDICT_CHUNK):  # feature rows of a few thousand at a time
+        chunk = slice(start, start + PREDICT_CHUNK)
+        part = variants[chunk]
+        if regressor == "structure-gp":
+            ok = np.ones(len(part), dtype=bool)
+            if "zeroshot" in features.names:
+                ok = np.isfinite(features.zero_shot(part))
+            if ok.any():
+                chosen = [v for v, k in zip(part, ok) if k]
+                mean[chunk][ok], std[chunk][ok] = estimator.predict(chosen, return_std=True)
+            continue
+        X = features.transform(part)
+        ok = np.all(np.isfinite(X), axis=1)
+        if not ok.any():
+            continue
+        part_mean, part_std = mean[chunk], std[chunk]
+        if return_std and regressor == "gp":
+            part_mean[ok], part_std[ok] = estimator.predict(X[ok], return_std=True)
+        else:
+            part_mean[ok] = estimator.predict(X[ok])
+    return (mean, std) if return_std else mean
 
 
 def _check_size(regressor: str, variants: Sequence[MultiMutant], features: FeatureSet) -> None:
@@ -269,7 +341,19 @@ def _check_size(regressor: str, variants: Sequence[MultiMutant], features: Featu
         raise InputError(f"{n:,} measured variants are more than an exact Gaussian process takes here "
                          f"({GP_MAX_VARIANTS:,}: its n x n kernel would not fit the memory); use --regressor ridge, or "
                          f"fit on a subset")
-    width = len(varying_onehot_columns(features.wild_type, variants)) if "onehot" in features.names else 0
+    if regressor == "structure-gp":
+        from protein_studio.engines.structure_gp import MAX_VARIANTS
+
+        if n > MAX_VARIANTS:
+            raise InputError(f"{n:,} measured variants are more than the structure-aware Gaussian process takes "
+                             f"here ({MAX_VARIANTS:,}: its n x n kernel would not fit the memory); fit on a subset")
+        return
+    if "onehot" not in features.names:
+        width = 0
+    elif regressor == "gp":
+        width = 20 * len(features.wild_type)
+    else:
+        width = len(varying_onehot_columns(features.wild_type, variants))
     width += ("zeroshot" in features.names) + 1
     if n * width * 8 > MAX_FEATURE_BYTES:
         raise InputError(f"{n:,} measured variants x {width:,} one-hot features would take "
@@ -279,12 +363,30 @@ def _check_size(regressor: str, variants: Sequence[MultiMutant], features: Featu
 
 @dataclass(frozen=True)
 class CrossValidation:
-    """Held-out Spearman correlation of each fold, and the scheme that made the folds."""
+    """Held-out predictions scored by Spearman correlation: of all out-of-fold predictions pooled (as
+    ProteinGym computes it) and of each fold. A fold whose predictions do not vary ranks nothing: it counts
+    as 0 (and is named in :meth:`describe`).
+
+    Attributes
+    ----------
+    scheme, k, n
+    spearman : tuple of float
+        Per fold (0 where the predictions were constant; NaN where a fold was too small to fit or score).
+    pooled : float
+        Spearman of every out-of-fold prediction against its measurement.
+    constant : tuple of int
+        The folds whose predictions were constant.
+    residual_std : float
+        Root-mean-square error of the out-of-fold predictions (a ridge proposal's interval uses it).
+    """
 
     scheme: str
     k: int
     spearman: tuple
     n: int
+    pooled: float = float("nan")
+    constant: tuple = ()
+    residual_std: float = float("nan")
 
     @property
     def mean(self) -> float:
@@ -296,18 +398,30 @@ class CrossValidation:
         finite = [s for s in self.spearman if math.isfinite(s)]
         return float(np.std(finite)) if finite else float("nan")
 
+    def line(self) -> str:
+        """``cv SCHEME spearman VALUE``: the pooled out-of-fold Spearman, for scripts and benchmarks."""
+        return f"cv {self.scheme} spearman {self.pooled:.4f}"
+
     def describe(self) -> str:
-        folds = ", ".join("n/a" if not math.isfinite(s) else f"{s:.3f}" for s in self.spearman)
-        text = (f"{self.scheme} {self.k}-fold CV over {self.n} variants: Spearman {self.mean:.3f} +/- {self.std:.3f} "
-                f"(folds {folds})")
-        if any(not math.isfinite(s) for s in self.spearman):
-            text += ("; n/a: the held-out predictions did not vary (one-hot features say nothing about positions "
-                     "never measured in training; add the zero-shot feature)")
+        folds = ", ".join("n/a" if not math.isfinite(s) else f"{s:.3f}" + ("*" if i in self.constant else "")
+                          for i, s in enumerate(self.spearman))
+        text = (f"{self.scheme} {self.k}-fold CV over {self.n} variants: Spearman {self.pooled:.3f} pooled, "
+                f"{self.mean:.3f} +/- {self.std:.3f} per fold (folds {folds})")
+        if self.constant:
+            text += ("; *: the fold's predictions did not vary, counted as 0 (one-hot features say nothing about "
+                     "positions never measured in training; add the zero-shot feature or use the structure-aware GP)")
         return text
 
     def to_dict(self) -> dict:
         return {"scheme": self.scheme, "k": self.k, "spearman": list(self.spearman), "n": self.n,
+                "pooled": self.pooled, "constant": list(self.constant), "residual_std": self.residual_std,
                 "mean": self.mean, "std": self.std}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "CrossValidation":
+        return cls(str(data["scheme"]), int(data["k"]), tuple(float(v) for v in data["spearman"]), int(data["n"]),
+                   float(data.get("pooled", float("nan"))), tuple(int(v) for v in data.get("constant", ())),
+                   float(data.get("residual_std", float("nan"))))
 
 
 def _clean(variants, values, features: FeatureSet):
@@ -318,39 +432,48 @@ def _clean(variants, values, features: FeatureSet):
     return [v for v, k in zip(variants, keep) if k], values[keep]
 
 
-def cross_validate(wild_type: str, variants: Sequence[MultiMutant], values, *, features: FeatureSet,
-                   regressor: str = "ridge", alpha: float = 1.0, scheme: str = "random", k: int = 5,
-                   seed: int = 0, ctx=None) -> CrossValidation:
-    """Held-out Spearman of each fold: fit on the other folds (features prepared on them alone), predict this
-    one. Variants without a value (or without a zero-shot score when that is a feature) are left out.
-    ``ctx`` (a JobContext) hears of each fold and may cancel between them."""
+def _spearman(measured, predicted) -> float:
+    """Spearman correlation; 0 when the predictions do not vary (they rank nothing)."""
     from scipy.stats import spearmanr
 
+    if is_constant(predicted) or is_constant(measured):
+        return 0.0
+    rho = spearmanr(measured, predicted).statistic
+    return float(rho) if np.isfinite(rho) else 0.0
+
+
+def cross_validate(wild_type: str, variants: Sequence[MultiMutant], values, *, features: FeatureSet,
+                   regressor: str = "ridge", alpha: float = 1.0, scheme: str = "random", k: int = 5,
+                   seed: int = 0, sites=None, ctx=None) -> CrossValidation:
+    """Out-of-fold predictions: fit on the other folds (features prepared on them alone), predict this one;
+    their Spearman pooled and per fold. Variants without a value (or without a zero-shot score when that is a
+    feature) are left out. ``ctx`` (a JobContext) hears of each fold and may cancel between them."""
     variants, values = _clean(variants, values, features)
     _check_size(regressor, variants, features)
     folds = cv_folds(variants, scheme, k, seed)
-    scores = []
+    predicted = np.full(len(values), np.nan)
+    scores, constant = [], []
     for fold in range(k):
         if ctx is not None:
             ctx.check_cancelled()
             ctx.progress(fold, k + 1, f"{scheme} cross-validation: fold {fold + 1} of {k}")
         train, test = folds != fold, folds == fold
-        if train.sum() < 2 or test.sum() < 2:
+        if train.sum() < 3 or test.sum() < 2:
             scores.append(float("nan"))
             continue
-        fold_features = FeatureSet(wild_type, features.names, features.embedder, features.zeroshot,
-                                   _cache=features._cache)
+        fold_features = features.copy()
         train_variants = [v for v, t in zip(variants, train) if t]
         test_variants = [v for v, t in zip(variants, test) if t]
-        fold_features.prepare(train_variants)
-        model = _fit_estimator(regressor, alpha, fold_features.transform(train_variants), values[train], seed)
-        predicted = model.predict(fold_features.transform(test_variants))
-        if is_constant(predicted) or is_constant(values[test]):
-            scores.append(float("nan"))  # no ranking to compare (one-hot cannot reach unseen positions)
-            continue
-        rho = spearmanr(values[test], predicted).statistic
-        scores.append(float(rho) if np.isfinite(rho) else float("nan"))
-    return CrossValidation(scheme, k, tuple(scores), len(variants))
+        model = _fit_estimator(regressor, alpha, fold_features, train_variants, values[train], seed, sites, ctx)
+        predicted[test] = _predict(regressor, model, fold_features, test_variants)
+        if is_constant(predicted[test]):
+            constant.append(fold)  # no ranking to compare (one-hot cannot reach unseen positions): they tie
+            predicted[test] = float(np.mean(predicted[test]))
+        scores.append(_spearman(values[test], predicted[test]))
+    done = np.isfinite(predicted)
+    pooled = _spearman(values[done], predicted[done]) if done.sum() > 2 else float("nan")
+    residual = float(np.sqrt(np.mean((values[done] - predicted[done]) ** 2))) if done.any() else float("nan")
+    return CrossValidation(scheme, k, tuple(scores), len(variants), pooled, tuple(constant), residual)
 
 
 def is_constant(values) -> bool:
@@ -389,24 +512,74 @@ class FittedModel:
     cv: CrossValidation | None = None
     provenance: dict = field(default_factory=dict)
 
+    @property
+    def has_uncertainty(self) -> bool:
+        """True for the Gaussian processes (their predictions carry a posterior standard deviation)."""
+        return self.regressor in ("gp", "structure-gp")
+
     def predict(self, variants: Sequence[MultiMutant], return_std: bool = False):
-        """Predicted values (and, for a Gaussian process with ``return_std``, their standard deviations);
-        NaN for a variant without a zero-shot score when that is a feature."""
+        """Predicted values (and, with ``return_std``, a Gaussian process's standard deviations; NaN for
+        ridge); NaN for a variant without a zero-shot score when that is a feature."""
+        return _predict(self.regressor, self.estimator, self.features, variants, return_std)
+
+    def predict_singles_std(self) -> np.ndarray:
+        """L x 20 standard deviations of every single substitution's prediction (NaN for ridge and the wild
+        type's own cell)."""
+        singles = all_singles(self.wild_type)
+        out = np.full((len(self.wild_type), 20), np.nan)
+        _mean, std = self.predict(singles, return_std=True)
+        for variant, value in zip(singles, std):
+            m = variant.mutations[0]
+            out[m.position - 1, _AA[m.mt]] = value
+        return out
+
+    def gain(self, variants: Sequence[MultiMutant]):
+        """``(gain, std)``: each variant's predicted value minus the wild type's prediction, and the standard
+        deviation of that difference (a Gaussian process's posterior, their covariance included; for ridge the
+        root-mean-square error of the cross-validation, NaN without one)."""
+        from protein_studio.engines.structure_gp import WILD_TYPE
+
         variants = list(variants)
-        mean = np.full(len(variants), np.nan)
-        std = np.full(len(variants), np.nan)
-        for start in range(0, len(variants), PREDICT_CHUNK):  # feature rows of a few thousand at a time
+        if self.regressor == "structure-gp":
+            gain, std = np.full(len(variants), np.nan), np.full(len(variants), np.nan)
+            ok = np.isfinite(self.features.zero_shot(variants)) if "zeroshot" in self.features.names else \
+                np.ones(len(variants), dtype=bool)
+            if ok.any():
+                gain[ok], std[ok] = self.estimator.gain([v for v, k in zip(variants, ok) if k])
+            return gain, std
+        mean = self.predict(variants)
+        wild = self.features.transform([WILD_TYPE])
+        if self.regressor == "ridge":
+            spread = self.cv.residual_std if self.cv is not None else float("nan")
+            return mean - float(self.estimator.predict(wild)[0]), np.full(len(variants), spread)
+        gain, std = np.full(len(variants), np.nan), np.full(len(variants), np.nan)
+        for start in range(0, len(variants), PREDICT_CHUNK):  # the joint posterior of a chunk and the wild type
             chunk = slice(start, start + PREDICT_CHUNK)
             X = self.features.transform(variants[chunk])
-            ok = np.all(np.isfinite(X), axis=1)
-            if not ok.any():
+            ok = np.flatnonzero(np.all(np.isfinite(X), axis=1))
+            if not ok.size:
                 continue
-            part_mean, part_std = mean[chunk], std[chunk]
-            if return_std and self.regressor == "gp":
-                part_mean[ok], part_std[ok] = self.estimator.predict(X[ok], return_std=True)
-            else:
-                part_mean[ok] = self.estimator.predict(X[ok])
-        return (mean, std) if return_std else mean
+            part_mean, covariance = self.estimator.predict(np.vstack([X[ok], wild]), return_cov=True)
+            variance = np.diag(covariance)[:-1] + covariance[-1, -1] - 2 * covariance[:-1, -1]
+            gain[start + ok] = part_mean[:-1] - part_mean[-1]
+            std[start + ok] = np.sqrt(np.maximum(variance, 0.0))
+        return gain, std
+
+    def prior_std(self, variants: Sequence[MultiMutant]) -> np.ndarray:
+        """A Gaussian process's prior standard deviation of each variant (what it knows before any measurement);
+        NaN for ridge."""
+        variants = list(variants)
+        if self.regressor == "structure-gp":
+            return self.estimator.prior_std(variants)
+        if self.regressor == "gp":
+            X = self.features.transform(variants)
+            spread = float(np.atleast_1d(getattr(self.estimator, "_y_train_std", 1.0))[0])
+            out = np.full(len(variants), np.nan)
+            ok = np.all(np.isfinite(X), axis=1)
+            if ok.any():
+                out[ok] = np.sqrt(self.estimator.kernel_.diag(X[ok])) * spread
+            return out
+        return np.full(len(variants), np.nan)
 
     def predict_singles(self) -> np.ndarray:
         """L x 20 predicted values of every single substitution (the wild type's own cell: NaN)."""
@@ -428,6 +601,8 @@ class FittedModel:
         if self.regressor == "ridge":
             data["coef"] = np.asarray(self.estimator.coef_, dtype=float).tolist()
             data["intercept"] = float(self.estimator.intercept_)
+        elif self.regressor == "structure-gp":
+            data["kernel"] = self.estimator.to_dict()
         else:
             data["kernel_theta"] = np.asarray(self.estimator.kernel_.theta, dtype=float).tolist()
         return data
@@ -440,9 +615,19 @@ class FittedModel:
 
 def fit(wild_type: str, variants: Sequence[MultiMutant], values, *, features: FeatureSet, regressor: str = "ridge",
         alpha: float = 1.0, cv_scheme: str | None = "random", k: int = 5, seed: int = 0,
-        provenance: Mapping | None = None, ctx=None) -> FittedModel:
+        provenance: Mapping | None = None, sites=None, ctx=None) -> FittedModel:
     """Fit on every measured variant (after cross-validating with ``cv_scheme`` when given); ``ctx`` (a
-    JobContext) hears of the folds and the final fit and may cancel between them."""
+    JobContext) hears of the folds and the final fit and may cancel between them.
+
+    ``sites`` (a :class:`~protein_studio.engines.structure_gp.SiteTable`) is what the ``structure-gp``
+    regressor reads of the structure; a Gaussian process keeps every one-hot column, so that its uncertainty
+    about a position never measured is that of the model as fitted."""
+    if regressor not in REGRESSORS:
+        raise InputError(f"unknown regressor '{regressor}'; use one of {', '.join(REGRESSORS)}")
+    if regressor == "structure-gp" and sites is None:
+        raise UserError("the structure-aware Gaussian process needs the structure's sites (ProteinMPNN's "
+                        "distributions and the C-alpha atoms): open or give a structure of the protein")
+    features.keep_constant = regressor == "gp"
     given = len(variants)
     variants, values = _clean(variants, values, features)
     if len(variants) < 3:
@@ -450,17 +635,20 @@ def fit(wild_type: str, variants: Sequence[MultiMutant], values, *, features: Fe
         raise InputError(f"at least 3 measured variants are needed to fit a model, not {len(variants)}{dropped}")
     _check_size(regressor, variants, features)
     cv = (cross_validate(wild_type, variants, values, features=features, regressor=regressor, alpha=alpha,
-                         scheme=cv_scheme, k=k, seed=seed, ctx=ctx) if cv_scheme else None)
+                         scheme=cv_scheme, k=k, seed=seed, sites=sites, ctx=ctx) if cv_scheme else None)
     if ctx is not None:
         ctx.check_cancelled()
         ctx.progress(k if cv_scheme else 0, (k if cv_scheme else 0) + 1, f"fitting on all {len(variants)} variants")
-    features.prepare(variants)
-    estimator = _fit_estimator(regressor, alpha, features.transform(variants), values, seed)
+    estimator = _fit_estimator(regressor, alpha, features, variants, values, seed, sites, ctx)
     from protein_studio import __version__
 
     record = {"application": f"protein-studio {__version__}", "regressor": regressor, "alpha": alpha,
               "features": list(features.names), "n": len(variants),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    if regressor == "structure-gp":
+        record["structure"] = dict(sites.provenance)
+        record["mean_function"] = ("the zero-shot feature" if "zeroshot" in features.names
+                                   else f"{sites.provenance.get('model', 'ProteinMPNN')} additive log-ratio")
     record.update(provenance or {})
     return FittedModel(wild_type, features, regressor, alpha, list(variants), values, estimator, cv, record)
 
@@ -514,7 +702,9 @@ def _check_model_data(data: Mapping, source: str) -> None:
     variants, values = data.get("variants"), data.get("values")
     if not isinstance(variants, list) or not isinstance(values, list) or len(variants) != len(values):
         raise InputError("damaged model file: its variants and values are not two lists of one length", source=source)
-    limit = GP_MAX_VARIANTS if data.get("regressor") == "gp" else MAX_MODEL_VARIANTS
+    from protein_studio.engines.structure_gp import MAX_VARIANTS
+
+    limit = {"gp": GP_MAX_VARIANTS, "structure-gp": MAX_VARIANTS}.get(data.get("regressor"), MAX_MODEL_VARIANTS)
     if len(variants) > limit:
         raise InputError(f"damaged model file: {len(variants):,} training variants, more than a "
                          f"{data.get('regressor')} model here holds ({limit:,})", source=source)
@@ -539,13 +729,25 @@ def model_from_dict(data: Mapping, *, embedder: Callable | None = None, zeroshot
         _check_model_data(data, source)
         spec = data["features"]
         features = FeatureSet(data["wild_type"], tuple(spec["names"]), embedder, zeroshot,
-                              columns=np.asarray(spec["columns"], dtype=int), zs_mean=float(spec["zs_mean"]),
+                              columns=np.asarray(spec["columns"], dtype=int),
+                              keep_constant=bool(spec.get("keep_constant", False)), zs_mean=float(spec["zs_mean"]),
                               zs_std=float(spec["zs_std"]))
         variants = [parse_mutant(v) for v in data["variants"]]
         values = np.asarray(data["values"], dtype=float)
         regressor = data["regressor"]
-        estimator = _regressor(regressor, float(data["alpha"]))
-        if regressor == "ridge":
+        if regressor not in REGRESSORS:
+            raise InputError(f"damaged model file: unknown regressor {str(regressor)[:40]!r}", source=source)
+        if regressor == "structure-gp":
+            from protein_studio.engines.structure_gp import StructureGP
+
+            estimator = StructureGP.from_dict(data.get("kernel"), data["wild_type"], variants, values,
+                                              zeroshot=_structure_zeroshot(features),
+                                              embedder=_structure_embedder(features), source=source)
+        else:
+            estimator = _regressor(regressor, float(data["alpha"]))
+        if regressor == "structure-gp":
+            pass
+        elif regressor == "ridge":
             estimator.coef_ = np.asarray(data["coef"], dtype=float)
             estimator.intercept_ = float(data["intercept"])
             estimator.n_features_in_ = estimator.coef_.shape[0]
@@ -554,7 +756,7 @@ def model_from_dict(data: Mapping, *, embedder: Callable | None = None, zeroshot
             estimator.optimizer = None
             estimator.fit(features.transform(variants), values)
         cv = data.get("cv")
-        cv = CrossValidation(cv["scheme"], int(cv["k"]), tuple(cv["spearman"]), int(cv["n"])) if cv else None
+        cv = CrossValidation.from_dict(cv) if cv else None
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"damaged model file ({type(exc).__name__}: {exc})", source=source) from None
     return FittedModel(data["wild_type"], features, regressor, float(data["alpha"]), variants, values, estimator, cv,
@@ -570,18 +772,120 @@ def all_singles(wild_type: str) -> list[MultiMutant]:
 
 @dataclass(frozen=True)
 class Proposal:
-    """A variant proposed for the next round, with its predicted value (and uncertainty for a GP)."""
+    """A variant proposed for the next round.
+
+    Attributes
+    ----------
+    variant : MultiMutant
+    predicted : float
+        The model's prediction (measured units).
+    std : float
+        Its standard deviation (Gaussian processes; NaN for ridge).
+    acquisition : float
+        What it was ranked by (``predicted + explore * std``).
+    gain, gain_std : float
+        Predicted minus the wild type's prediction, and the standard deviation of that difference.
+    extrapolation : str
+        Empty, or why the prediction says little (no measured position near it; at the model's prior).
+    tied : int
+        How many other candidates the model scored exactly the same (the choice among them is not the model's).
+    """
 
     variant: MultiMutant
     predicted: float
     std: float
     acquisition: float
+    gain: float = float("nan")
+    gain_std: float = float("nan")
+    extrapolation: str = ""
+    tied: int = 0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The 95 % interval of the gain (NaN when the model has no spread)."""
+        half = INTERVAL_Z * self.gain_std
+        return self.gain - half, self.gain + half
+
+
+#: Standard normal quantile of a two-sided 95 % interval.
+INTERVAL_Z = 1.959964
+#: A posterior standard deviation above this fraction of the prior's: the data say (almost) nothing there.
+PRIOR_FRACTION = 0.9
+
+
+@dataclass
+class ProposalRound:
+    """What :func:`propose` chose, with warnings a lab should read before ordering, and why nothing was chosen
+    when nothing was."""
+
+    proposals: list
+    warnings: list = field(default_factory=list)
+    reason: str = ""
+
+    def __iter__(self):
+        return iter(self.proposals)
+
+    def __len__(self) -> int:
+        return len(self.proposals)
+
+    def __getitem__(self, index):
+        return self.proposals[index]
+
+
+def _tiebreak(model: FittedModel, pool: Sequence[MultiMutant]) -> np.ndarray:
+    """What breaks a tie in the prediction: the model's zero-shot score (its own, or ProteinMPNN's for the
+    structure-aware GP); -inf where unknown, 0 for a model without one."""
+    if "zeroshot" in model.features.names:
+        prior = model.features.zero_shot(pool)
+    elif model.regressor == "structure-gp":
+        prior = model.estimator.sites.zero_shot(model.wild_type, pool)
+    else:
+        return np.zeros(len(pool))
+    return np.where(np.isfinite(prior), prior, -np.inf)
+
+
+def _tied(k: int, score: np.ndarray, prior: np.ndarray, std: np.ndarray) -> int:
+    """How many other candidates match candidate ``k`` in every key of the ranking."""
+    same = (np.isclose(score, score[k], rtol=1e-9, atol=1e-12) & np.isclose(prior, prior[k], rtol=1e-9, atol=1e-12)
+            & np.isclose(std, std[k], rtol=1e-9, atol=1e-12))
+    return int(same.sum()) - 1
+
+
+def _extrapolations(model: FittedModel, pool: Sequence[MultiMutant], std: np.ndarray) -> list[str]:
+    """Why each candidate's prediction says little ('' where it does not): a Gaussian process at its prior
+    (the measurements say nothing of it); a ridge model on positions never measured."""
+    measured_positions = {m.position for v in model.variants for m in v.mutations}
+    reasons = []
+    prior = model.prior_std(pool) if model.has_uncertainty else np.full(len(pool), np.nan)
+    for k, variant in enumerate(pool):
+        if model.has_uncertainty and np.isfinite(prior[k]) and std[k] >= PRIOR_FRACTION * prior[k]:
+            reasons.append("at the model's prior: no measurement informs it")
+        elif not model.has_uncertainty and not any(m.position in measured_positions for m in variant.mutations):
+            reasons.append("position never measured: the prediction is the model's baseline")
+        else:
+            reasons.append("")
+    return reasons
+
+
+def combinations_of(singles: Sequence[MultiMutant], order: int = 2) -> list[MultiMutant]:
+    """Every combination of ``order`` of ``singles`` at distinct positions."""
+    from itertools import combinations
+
+    out = []
+    for group in combinations(singles, order):
+        mutations = [m for v in group for m in v.mutations]
+        if len({m.position for m in mutations}) == len(mutations):
+            out.append(MultiMutant(tuple(mutations)))
+    return out
 
 
 def propose(model: FittedModel, n: int = 24, *, candidates: Sequence[MultiMutant] | None = None,
             per_position: int = 1, min_distance: int = 0, explore: float = 0.0,
-            exclude: Sequence[MultiMutant] = (), skip: set[int] | frozenset = frozenset()) -> list[Proposal]:
-    """The next round: the best ``n`` candidates by predicted value, made diverse.
+            exclude: Sequence[MultiMutant] = (), skip: set[int] | frozenset = frozenset(),
+            allow_start: bool = False, combinations: int = 0, combine_from: int = 12) -> ProposalRound:
+    """The next round: the best ``n`` candidates by predicted value, made diverse, each with its predicted gain
+    over the wild type and an interval; then ``combinations`` multi-mutants of the best singles, scored as
+    combinations by the same model.
 
     Parameters
     ----------
@@ -598,21 +902,84 @@ def propose(model: FittedModel, n: int = 24, *, candidates: Sequence[MultiMutant
     exclude : sequence of MultiMutant
         Never propose these (the measured variants are always excluded).
     skip : set of int
-        0-based positions never mutated (a chromophore).
+        0-based positions never mutated (a chromophore, a region the user excluded).
+    allow_start : bool
+        Allow mutating a Met at position 1 (the start codon): left out unless asked.
+    combinations : int
+        How many multi-mutants to add, combining pairs of the best ``combine_from`` single proposals.
+
+    Ties are broken by the model (its zero-shot score, then the smaller uncertainty), never by the order of
+    the candidates; candidates it still cannot tell apart are counted in :attr:`Proposal.tied`.
     """
     if n < 1:
         raise InputError("propose at least one variant")
     if per_position < 1:
         raise InputError("at least one proposal per position must be allowed")
+    skip = set(skip)
+    if not allow_start and model.wild_type[:1] == "M":
+        skip.add(0)
     pool = list(candidates) if candidates is not None else all_singles(model.wild_type)
     excluded = set(model.variants) | set(exclude)
-    pool = [v for v in pool if v not in excluded and not any(m.position - 1 in skip for m in v.mutations)]
+    given = len(pool)
+    pool = [v for v in pool if v not in excluded]
+    measured = given - len(pool)
+    pool = [v for v in pool if not any(m.position - 1 in skip for m in v.mutations)]
+    skipped = given - measured - len(pool)
+    if not pool:
+        return ProposalRound([], reason=f"no candidate is left: {measured} are measured or listed already and "
+                                        f"{skipped} mutate an excluded position")
     mean, std = model.predict(pool, return_std=True)
+    scorable = np.isfinite(mean)
+    if not scorable.any():
+        why = ("none of them has a zero-shot score (the zero-shot feature needs one for every candidate: give a "
+               "table that covers them, or a model)" if "zeroshot" in model.features.names
+               else "the model predicts none of them")
+        return ProposalRound([], reason=f"{len(pool)} candidates, but {why}")
+    chosen_index = _choose(model, pool, mean, std, n, per_position, min_distance, explore)
+    proposals = _proposals(model, pool, mean, std, chosen_index, explore)
+    warnings = []
+    if combinations > 0 and proposals:
+        singles = [p.variant for p in proposals if len(p.variant.mutations) == 1][:combine_from]
+        multis = [v for v in combinations_of(singles) if v not in excluded]
+        if multis:
+            multi_mean, multi_std = model.predict(multis, return_std=True)
+            index = _choose(model, multis, multi_mean, multi_std, combinations, len(multis), 0, explore)
+            proposals += _proposals(model, multis, multi_mean, multi_std, index, explore)
+    lacking = int((~scorable).sum())
+    if lacking:
+        warnings.append(f"{lacking} of {len(pool)} candidates have no prediction (no zero-shot score) and were "
+                        f"not considered")
+    if proposals and all(p.gain < 0 for p in proposals if np.isfinite(p.gain)) and \
+            any(np.isfinite(p.gain) for p in proposals):
+        warnings.append("every proposal is predicted below the wild type: these are the least harmful "
+                        "substitutions, not improvements (an extrapolation beyond what was measured)")
+    far = [p for p in proposals if p.extrapolation]
+    if far:
+        warnings.append(f"{len(far)} of {len(proposals)} proposals are extrapolations ({far[0].extrapolation}); "
+                        f"measure around them before trusting their rank")
+    tied = sum(p.tied > 0 for p in proposals)
+    if tied:
+        warnings.append(f"{tied} proposals are tied with other candidates the model scores the same: the model "
+                        f"cannot choose among them")
+    if not proposals:
+        return ProposalRound([], warnings, "no candidate passed the diversity rules (per position, distance)")
+    return ProposalRound(proposals, warnings)
+
+
+def _ranking(model: FittedModel, pool, mean, std, explore: float):
+    """The keys candidates are ranked by: score (``mean + explore * std``), tie-break, uncertainty."""
     std = np.where(np.isfinite(std), std, 0.0)
-    score = mean + (explore * std if model.regressor == "gp" else 0.0)
-    order = [int(k) for k in np.argsort(-np.where(np.isfinite(score), score, -np.inf), kind="stable")
-             if np.isfinite(score[k])]
-    chosen: list[Proposal] = []
+    score = mean + (explore * std if model.has_uncertainty else 0.0)
+    return np.where(np.isfinite(score), score, -np.inf), _tiebreak(model, pool), std
+
+
+def _choose(model: FittedModel, pool, mean, std, n: int, per_position: int, min_distance: int,
+            explore: float) -> list[int]:
+    """Indices of the best ``n`` of ``pool`` under the diversity rules; ties broken by the model's zero-shot
+    score, then by the smaller uncertainty, never by the pool's order."""
+    score, prior, spread = _ranking(model, pool, mean, std, explore)
+    order = [int(k) for k in np.lexsort((spread, -prior, -score)) if np.isfinite(score[k])]
+    chosen: list[int] = []
     used: dict[int, int] = {}
     for k in order:
         positions = [m.position for m in pool[k].mutations]
@@ -620,9 +987,21 @@ def propose(model: FittedModel, n: int = 24, *, candidates: Sequence[MultiMutant
             continue
         if min_distance > 0 and any(0 < abs(p - q) < min_distance for p in positions for q in used):
             continue
-        chosen.append(Proposal(pool[k], float(mean[k]), float(std[k]), float(score[k])))
+        chosen.append(k)
         for p in positions:
             used[p] = used.get(p, 0) + 1
         if len(chosen) >= n:
             break
     return chosen
+
+
+def _proposals(model: FittedModel, pool, mean, std, chosen: list[int], explore: float) -> list[Proposal]:
+    if not chosen:
+        return []
+    variants = [pool[k] for k in chosen]
+    gain, gain_std = model.gain(variants)
+    reasons = _extrapolations(model, variants, std[chosen])
+    score, prior, spread = _ranking(model, pool, mean, std, explore)
+    return [Proposal(variant, float(mean[k]), float(std[k]), float(score[k]), float(g), float(s), reason,
+                     _tied(k, score, prior, spread))
+            for variant, k, g, s, reason in zip(variants, chosen, gain, gain_std, reasons)]

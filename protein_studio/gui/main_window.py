@@ -35,6 +35,7 @@ from protein_studio.gui.controllers.projects import ProjectController
 from protein_studio.gui.controllers.scans import ScanController
 from protein_studio.gui.controllers.variants import VariantController
 from protein_studio.gui.controllers.view import ViewController
+from protein_studio.gui.controllers.learning import LearningController
 from protein_studio.gui.file_dialogs import window_settings, window_settings_notice
 from protein_studio.gui.menus import add_action
 from protein_studio.gui.panels.activity_panel import ActivityPanel
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         scroller.setWidgetResizable(True)
         scroller.setFrameShape(QScrollArea.NoFrame)
         self.measurements_dock = self._dock("Measurements", "measurements", scroller, Qt.RightDockWidgetArea)
+        self.learning = LearningController(self)
         self.tabifyDockWidget(self.viewer_dock, self.measurements_dock)
         self.pae_dock = self._dock("Predicted Aligned Error", "pae", self.pae_view, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.viewer_dock, self.pae_dock)
@@ -239,11 +241,16 @@ class MainWindow(QMainWindow):
         add_action(self, file_menu, "&Quit", self.close, QKeySequence.Quit,
                    "Close Protein Studio (asks first about unsaved work)")
 
-        self.edits.add_edit_actions(bar.addMenu("&Edit"))
+        edit = bar.addMenu("&Edit")
+        self.edits.add_edit_actions(edit)
+        edit.addSeparator()
+        self.learning.add_edit_actions(edit)
 
         run = bar.addMenu("&Run")
         self.scans.add_run_actions(run)
         self.variants.add_run_actions(run)
+        run.addSeparator()
+        self.learning.add_run_actions(run)
         run.addSeparator()
         self.design_tools.add_run_actions(run)
         run.addSeparator()

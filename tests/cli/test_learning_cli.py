@@ -33,9 +33,11 @@ def test_fit_reports_rows_and_cross_validation_then_propose_writes_the_next_roun
     assert main(["fit", str(blat300), DEMO, "--column", "2500", "--cv", "modulo", "--out", str(model)]) == 0
     captured = capsys.readouterr()
     assert "blat300.csv: 2500 (read in sequence numbering): 300 rows, 300 used as 300 variants" in captured.err
-    assert "modulo 5-fold CV over 300 variants: Spearman" in captured.out
+    assert "modulo 5-fold CV over 300 variants: Spearman" in captured.err
     saved = json.loads(model.read_text())
     assert saved["regressor"] == "ridge" and saved["cv"]["scheme"] == "modulo" and len(saved["variants"]) == 300
+    # standard output is the pooled out-of-fold Spearman, the number the model file keeps with each fold's
+    assert captured.out == f"cv modulo spearman {saved['cv']['pooled']:.4f}\n" and len(saved["cv"]["spearman"]) == 5
     out = tmp_path / "next.csv"
     assert main(["propose", str(model), DEMO, "--n", "24", "--per-position", "2", "--out", str(out)]) == 0
     rows = _rows(out)
@@ -46,6 +48,11 @@ def test_fit_reports_rows_and_cross_validation_then_propose_writes_the_next_roun
     positions = [r["mutant"][1:-1] for r in rows]
     assert max(positions.count(p) for p in positions) <= 2
     assert out.read_text().startswith("rank,mutant,")  # the header is line 1
+    # ridge has no posterior: the gain's interval is the cross-validation's error around the gain
+    spread = saved["cv"]["residual_std"]
+    for row in rows:
+        assert float(row["gain_upper_95"]) - float(row["gain"]) == pytest.approx(1.959964 * spread, abs=2e-6)
+        assert row["std"] == "" and not row["mutant"].startswith("M1")
     assert "fitted on 300 measured variants" in json.loads(Path(f"{out}.json").read_text())["provenance"]["method"]
 
 

@@ -3,6 +3,7 @@ plot (selection linked both ways), show it on the heatmap, fit a model and propo
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ pytest.importorskip("esm")
 
 from protein_studio.core.assays.measurements import assay_predictions, assays_in  # noqa: E402
 from protein_studio.core.assays.metrics import evaluate_predictions  # noqa: E402
+from protein_studio.core.molecules.sequences import AMINO_ACIDS  # noqa: E402
 from protein_studio.core.storage.project import load_project  # noqa: E402
 from protein_studio.gui.controllers.documents import DEMO_FILES  # noqa: E402
 from protein_studio.gui.panels.measurements_panel import NumberingDialog  # noqa: E402
@@ -120,3 +122,54 @@ def test_zero_shot_without_a_scan_and_propose_without_a_fit_are_messages(window,
     window.message_box.done(0)
     assert not panel.import_table(blat300, column="nope") and "no column 'nope'" in window.message_box.text()
     window.message_box.done(0)
+
+
+def test_structure_gp_through_the_menus(window, qtbot, blat300, tmp_path, proteinmpnn_weights):
+    """Run > Fit Model with the structure-aware GP on the open structure, the uncertainty layer, Edit > Exclude
+    Selection from Proposals, Run > Propose to Variants; the project keeps the model and the exclusions."""
+    from protein_studio.gui.controllers.learning import EXCLUSIONS_KEY
+
+    panel = window.measurements
+    assert window.documents.open_files(list(DEMO_FILES), remember=False)
+    window.numbering.set_numbering("sequence")
+    assert panel.import_table(blat300, column="2500")
+    panel.regressor.setCurrentIndex(panel.regressor.findData("structure-gp"))
+    panel.cv.setCurrentText("modulo")
+    with qtbot.waitSignal(window.worker.jobFinished, timeout=300000):
+        window.learning.fit_action.trigger()
+    assert "modulo 5-fold CV over 300 variants" in panel.metrics.text()
+    record = [r for r in window.session.state.results if r["kind"] == "fit"][-1]
+    assert record["data"]["regressor"] == "structure-gp" and math.isfinite(record["data"]["cv"]["pooled"])
+    assert record["provenance"]["structure"]["model"] == "proteinmpnn-v48-020"
+    assert len(record["provenance"]["structure"]["weights"]) >= 12  # the weights' identity (SHA-256)
+
+    # the uncertainty layer: the posterior standard deviation of every substitution
+    panel.layer.setCurrentIndex(panel.layer.findData("uncertainty"))
+    shown = window.heatmap._scores
+    assert shown.shape == (286, 20) and np.isfinite(shown).sum() == 286 * 19 and np.nanmin(shown) > 0
+    assert "standard deviation" in window.scan_title.text()
+    model = window.session.state.fitted
+    measured = panel.current_assay().variants[0].mutations[0]
+    assert shown[measured.position - 1, AMINO_ACIDS.index(measured.mt)] < np.nanmedian(shown)  # measured: surer
+
+    # the signal peptide (1-23) and 24-30 are excluded on a selection, through the Edit menu
+    window.mediator.select(range(0, 30), source=None)
+    window.learning.exclude_action.trigger()
+    assert "1-30" in panel.exclusions.text()
+    panel.n.setValue(10)
+    panel.combinations.setValue(2)
+    window.learning.propose_action.trigger()
+    proposed = window.session.variants
+    assert len(proposed) == 12 and sum(len(v.mutations) == 2 for v in proposed) == 2
+    assert all(m.position > 30 for v in proposed for m in v.mutations)
+    notes = window.variant_list.notes()
+    assert all("gain over wild type" in note and "95 %" in note for note in notes)
+    singles = [model.predict([v])[0] for v in proposed if len(v.mutations) == 1]
+    assert len(set(np.round(singles, 9))) == len(singles)  # no ties chosen by the alphabet
+
+    assert window.projects.save_as(tmp_path / "structure.psproj")
+    state = load_project(tmp_path / "structure.psproj").states[0]
+    assert state.view[EXCLUSIONS_KEY] == list(range(30))
+    window.session.state.fitted = None  # rebuilt from the project's record: the same predictions
+    again = window.learning.fitted_model(window.session.state)
+    np.testing.assert_allclose(again.predict(proposed[:3]), model.predict(proposed[:3]), rtol=1e-6)

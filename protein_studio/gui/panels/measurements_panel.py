@@ -17,17 +17,15 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from protein_studio.core.errors import UserError
 from protein_studio.core.assays.measurements import assay_predictions, assays_in, measurement_record, read_assay
 from protein_studio.core.assays.metrics import evaluate_predictions
-from protein_studio.core.documents.scans import additive_scores
-from protein_studio.gui.worker import Job
 from protein_studio.gui.file_dialogs import open_file
 from protein_studio.gui.panels.scatter_plot import ScatterPlot
 
 __all__ = ["MeasurementsPanel", "ImportDialog", "HEATMAP_LAYERS"]
 
 #: What the heatmap can show: the scan, an assay's measured singles, their difference (z-scores), a fitted model.
-HEATMAP_LAYERS = ("prediction", "measured", "difference", "learned")
+HEATMAP_LAYERS = ("prediction", "measured", "difference", "learned", "uncertainty")
 _LAYER_TEXT = {"prediction": "Prediction (scan)", "measured": "Measured", "difference": "Measured \u2212 predicted (z)",
-               "learned": "Learned model"}
+               "learned": "Learned model", "uncertainty": "Learned model: uncertainty (std)"}
 
 
 class ImportDialog(QDialog):
@@ -137,6 +135,10 @@ class MeasurementsPanel(QWidget):
         self.regressor = QComboBox()
         self.regressor.addItem("ridge", "ridge")
         self.regressor.addItem("Gaussian process", "gp")
+        self.regressor.addItem("Structure-aware GP (ProteinMPNN)", "structure-gp")
+        self.regressor.setToolTip("ridge; a Gaussian process on the features; or the structure-aware Gaussian "
+                                  "process (Kermut's kernel: ProteinMPNN's site distributions and the distances of "
+                                  "the open structure, reaching positions never measured)")
         self.cv = QComboBox()
         self.cv.addItems(["random", "contiguous", "modulo"])
         self.fit_button = QPushButton("Fit")
@@ -153,6 +155,15 @@ class MeasurementsPanel(QWidget):
         self.explore.setRange(0.0, 10.0)
         self.explore.setSingleStep(0.5)
         self.explore.setToolTip("Gaussian process only: rank by mean + explore x uncertainty")
+        self.combinations = QSpinBox()
+        self.combinations.setRange(0, 1000)
+        self.combinations.setToolTip("Also propose this many double mutants combining the best single proposals, "
+                                     "scored as combinations")
+        self.exclusions = QLabel("")
+        self.exclusions.setWordWrap(True)
+        self.exclusions.setTextFormat(Qt.PlainText)
+        self.exclusions.setToolTip("Edit \u25b8 Exclude Selection from Proposals; Met1 (the start codon) is never "
+                                   "proposed")
         self.propose_button = QPushButton("Propose to Variants")
         self.propose_button.setToolTip("Add the best unmeasured variants, made diverse, to the variant list")
 
@@ -178,6 +189,8 @@ class MeasurementsPanel(QWidget):
         fit_form.addRow("At most per position", self.per_position)
         fit_form.addRow("Min. distance", self.min_distance)
         fit_form.addRow("Explore", self.explore)
+        fit_form.addRow("Double mutants", self.combinations)
+        fit_form.addRow(self.exclusions)
         fit_form.addRow(self.propose_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -205,9 +218,6 @@ class MeasurementsPanel(QWidget):
         self._live = QTimer(self, singleShot=True, interval=500, timeout=self.refresh)
         window.session.scan_changed.connect(
             lambda positions: self.refresh() if positions is None else (self._live.isActive() or self._live.start()))
-        window.worker.jobFinished.connect(self._job_finished)
-        window.worker.jobFailed.connect(self._job_failed)
-        window.worker.jobCancelled.connect(self._job_cancelled)
         self._documents_changed()
 
     # assays ------------------------------------------------------------------------------------
@@ -402,6 +412,7 @@ class MeasurementsPanel(QWidget):
         assay = self.current_assay()
         scan = self.window.session.scan
         self.fit_state.setText(self.fit_status(self.window.session.state))
+        self.show_exclusions()
         if assay is None:
             self.scatter.set_points([], [], [])
             self.summary.setText("")
@@ -431,12 +442,14 @@ class MeasurementsPanel(QWidget):
         doc = self.window.session.document
         if key == "prediction" or doc is None:
             return None
-        if key == "learned":
+        if key in ("learned", "uncertainty"):
             model = self.fitted_model(self.window.session.state)
-            if model is None:
+            if model is None or (key == "uncertainty" and not model.has_uncertainty):
                 return None
-            matrix = model.predict_singles()
-            return matrix, f"{doc.name}: learned {model.regressor} ({'+'.join(model.features.names)})", None
+            name = f"{model.regressor} ({'+'.join(model.features.names)})"
+            if key == "uncertainty":
+                return model.predict_singles_std(), f"{doc.name}: standard deviation of the learned {name}", None
+            return model.predict_singles(), f"{doc.name}: learned {name}", None
         assay = self.current_assay()
         if assay is None:
             return None
@@ -453,129 +466,30 @@ class MeasurementsPanel(QWidget):
             difference[both] = z(measured)[both] - z(scan.scores)[both]
         return difference, f"{doc.name}: measured \u2212 predicted ({assay.column} vs {scan.model}, z-scores)", None
 
-    # learning ----------------------------------------------------------------------------------
-    def fit(self) -> int | None:
-        """Fit on the chosen assay with the chosen features, on the worker; the job id or None."""
-        from protein_studio.engines.learning import FeatureSet, fit
-
-        state = self.window.session.state
-        assay = self.current_assay()
-        if state is None or assay is None:
-            self.window.show_error("Nothing to learn from", "Import measurements first.")
-            return None
-        doc = state.document
-        names = tuple(n for n, box in (("onehot", self.use_onehot), ("embeddings", self.use_embeddings),
+    # learning (window.learning does the work) ------------------------------------------------------
+    def chosen_features(self) -> tuple:
+        """The features ticked, among onehot, embeddings, zeroshot."""
+        return tuple(n for n, box in (("onehot", self.use_onehot), ("embeddings", self.use_embeddings),
                                       ("zeroshot", self.use_zeroshot)) if box.isChecked())
-        scores = state.scan.scores.copy() if state.scan is not None else None
-        if "zeroshot" in names and scores is None:
-            self.window.show_error("Cannot fit", "The zero-shot feature uses the scan: run a scan first.")
-            return None
-        def zeroshot(variants):
-            return additive_scores(scores, variants)
 
-        regressor, scheme = self.regressor.currentData(), self.cv.currentText()
-        wild_type, variants, values = doc.wild_type, list(assay.variants), assay.values.copy()
-        model_name = self.window.models.model_name if "embeddings" in names else None
-        source = {"measured": assay.name, "rows_used": assay.rows_used, "numbering": assay.numbering,
-                  "features": "+".join(names)}
-        if "zeroshot" in names:
-            source["zeroshot"] = {"kind": "scan", "model": state.scan.model, "strategy": state.scan.strategy}
-            source["scan"] = state.scan.label
-
-        def run(ctx, loaded):
-            embedder = None
-            if loaded is not None:
-                from protein_studio.engines.scoring import embed_sequence, model_for_document
-
-                bound = model_for_document(loaded, doc)  # SaProt embeds with the structure tokens
-                embedder = lambda sequence: embed_sequence(sequence, bound)  # noqa: E731
-            ctx.progress(0, 1, f"fitting {regressor} on {len(variants)} measured variants")
-            features = FeatureSet(wild_type, names, embedder, zeroshot if "zeroshot" in names else None)
-            return fit(wild_type, variants, values, features=features, regressor=regressor, cv_scheme=scheme,
-                       provenance={**source, **({"embeddings": model_name} if model_name else {})}, ctx=ctx)
-
-        try:
-            FeatureSet(wild_type, names, (lambda s: None) if model_name else None,
-                       zeroshot if "zeroshot" in names else None)  # the choice is refused here, not on the worker
-        except UserError as exc:
-            self.window.show_error("Cannot fit", str(exc))
-            return None
-        job = Job(f"Fit {regressor} on {len(variants)} measured variants ({'+'.join(names)})", run, model=model_name,
-                  device=self.window.models.device, kind="fit")
-        self._fit_state = state
-        self._fit_job = self.window.jobs.submit(job)
-        return self._fit_job
+    def fit(self) -> int | None:
+        """The Fit button: Run > Fit Model on Measurements."""
+        return self.window.learning.fit()
 
     def fitted_model(self, state):
-        """The document's last fitted model: the live one, or the one its project saved (rebuilt from the
-        record; a model on ESM embeddings needs its model loaded and is fitted again instead)."""
-        if state is None:
-            return None
-        if state.fitted is None:
-            record = next((r for r in reversed(state.results) if r["kind"] == "fit"), None)
-            names = record["data"]["features"]["names"] if record is not None else []
-            if record is None or "embeddings" in names:
-                return None
-            scores = state.scan.scores.copy() if state.scan is not None else None
-            if "zeroshot" in names and scores is None:
-                return None
-            from protein_studio.engines.learning import model_from_dict
-
-            try:
-                state.fitted = model_from_dict(record["data"], zeroshot=lambda variants: additive_scores(scores, variants),
-                                               source=record["name"])
-            except UserError as exc:
-                self.window.activity.add_entry(f"The saved model {record['name']} cannot be used: {exc}")
-                return None
-        return state.fitted
-
-    def _job_finished(self, job_id: int, result) -> None:
-        if job_id != self._fit_job:
-            return
-        self._fit_job = None
-        state, self._fit_state = self._fit_state, None
-        if state is None or state not in self.window.session.states:
-            return
-        state.fitted = result
-        state.results.append({"kind": "fit", "name": f"{result.regressor} on {'+'.join(result.features.names)}",
-                              "data": result.to_dict(), "arrays": {}, "provenance": dict(result.provenance)})
-        self.window.session.modified.emit()
-        text = result.cv.describe() if result.cv is not None else "fitted without cross-validation"
-        self.metrics.setText(f"Fitted {result.regressor} on {len(result.variants)} variants: {text}")
-        self.fit_state.setText(self.fit_status(state))
-        self.window.activity.add_entry(f"Fitted {result.regressor} on {'+'.join(result.features.names)}: {text}")
-        if self.layer.currentData() == "learned":
-            self.window.scans.redraw_scan()
-
-    def _job_failed(self, job_id: int, message: str, _details: str) -> None:
-        if job_id == self._fit_job:
-            self._fit_job, self._fit_state = None, None
-
-    def _job_cancelled(self, job_id: int) -> None:
-        self._job_failed(job_id, "", "")
+        return self.window.learning.fitted_model(state)
 
     def propose(self) -> list:
-        """Add the next round to the variant list: the best unmeasured singles by the fitted model, with
-        the diversity rule, each with a note giving its prediction."""
-        from protein_studio.engines.learning import propose
+        """The Propose button: Run > Propose to Variants."""
+        return self.window.learning.propose()
 
+    def show_exclusions(self) -> None:
+        """Name the positions the document keeps out of proposals."""
         state = self.window.session.state
-        model = self.fitted_model(state)
-        if model is None:
-            self.window.show_error("Nothing to propose from", "Fit a model on the measurements first.")
-            return []
-        doc = state.document
-        measured = [v for assay in self.assays() for v in assay.variants]
-        listed = list(self.window.session.variants)  # a second round brings new variants
-        chosen = propose(model, self.n.value(), per_position=self.per_position.value(),
-                         min_distance=self.min_distance.value(), explore=self.explore.value(),
-                         exclude=measured + listed, skip=frozenset(doc.excluded))
-        added = []
-        for proposal in chosen:
-            if self.window.session.add_variant(proposal.variant):
-                spread = f" \u00b1 {proposal.std:.3f}" if model.regressor == "gp" else ""
-                self.window.session.set_note(proposal.variant, f"proposed: predicted {proposal.predicted:.3f}{spread} "
-                                                               f"({model.regressor} on {'+'.join(model.features.names)})")
-                added.append(proposal)
-        self.window.activity.add_entry(f"Proposed {len(added)} variants for the next round")
-        return added
+        learning = getattr(self.window, "learning", None)
+        excluded = learning.exclusions(state) if learning is not None and state is not None else frozenset()
+        if not excluded:
+            self.exclusions.setText("Excluded from proposals: none (Met1 never)")
+        else:
+            self.exclusions.setText(f"Excluded from proposals: {state.document.scheme.format_positions(sorted(excluded))}"
+                                    f" (and Met1)")
