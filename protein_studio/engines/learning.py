@@ -11,17 +11,26 @@ Features (chosen by the user, concatenated):
 - ``zeroshot``: a zero-shot score of the variant (an ESM scan's additive score, or a published score from a
   table), standardised and weighted up so the regression hardly shrinks it: the "augmented" model of Hsu et al.
 
-Regression: ridge (scikit-learn ``Ridge``, default) or a Gaussian process (``GaussianProcessRegressor``,
-constant x RBF + white noise, hyper-parameters fitted by maximum likelihood), which also gives an
-uncertainty. An exact GP costs n^3 time and n^2 memory: its hyper-parameters are fitted on a seeded random
+Regression: ridge (scikit-learn ``Ridge``, default), a Gaussian process (``GaussianProcessRegressor``,
+constant x RBF + white noise on every one-hot column, hyper-parameters fitted by maximum likelihood), which
+also gives an uncertainty, or the structure-aware Gaussian process of :mod:`.structure_gp` (``structure-gp``:
+ProteinMPNN's view of the structure, so it reaches positions never measured). An exact GP costs n^3 time and n^2 memory: its hyper-parameters are fitted on a seeded random
 :data:`GP_HYPERPARAMETER_SUBSET` of the variants when there are more, then the posterior is the exact one on
 all of them with those hyper-parameters; more than :data:`GP_MAX_VARIANTS` are refused (ridge takes any
 number). Cross-validation splits the variants by ProteinGym's three schemes over their (first) mutated
 position: ``random`` (shuffled folds of variants), ``contiguous`` (the protein cut into k stretches of
 positions) and ``modulo`` (position mod k).
 
-A fitted model is saved as JSON (coefficients, kernel parameters, training variants and values, features,
-provenance); nothing is pickled.
+Cross-validation reports the Spearman of all out-of-fold predictions pooled (ProteinGym's number) and of each
+fold; a fold whose predictions do not vary ranks nothing and counts as 0.
+
+:func:`propose` ranks candidates by the model (ties broken by its zero-shot score and uncertainty, never by the
+alphabet), never takes Met1 unless asked nor an excluded position, can add double mutants of the best singles
+scored as combinations, and gives each proposal its gain over the wild type with a 95 % interval and a reason
+when it is an extrapolation; the round carries warnings, or the reason there is none.
+
+A fitted model is saved as JSON (coefficients, kernel parameters, ProteinMPNN's sites for ``structure-gp``,
+training variants and values, features, provenance); nothing is pickled.
 """
 
 from __future__ import annotations

@@ -118,3 +118,35 @@ def test_score_refuses_a_mutants_file_in_another_numbering(data_dir, tmp_path, c
     assert main(["score", DEMO, "--model", "random-esm2-tiny", "--strategy", "wt-marginals", "--mutants-file",
                  str(table), "--out", str(out)]) == 0
     assert len(_rows(out)) == 200
+
+
+def test_structure_gp_fits_on_the_structure_and_proposes_what_a_lab_would_run(blat300, tmp_path, capsys,
+                                                                              proteinmpnn_weights, data_dir):
+    """fit --regressor structure-gp on the demo's sequence aligned to 1BTL (ProteinMPNN's trained weights), with
+    ESM embeddings beside the one-hot kernel; propose needs no structure and writes no Met1, nothing excluded,
+    no ties, and each row's gain with its interval."""
+    model = tmp_path / "structure.json"
+    assert main(["fit", str(blat300), DEMO, "--structure", str(data_dir / "1btl.pdb"), "--numbering", "sequence",
+                 "--column", "2500", "--regressor", "structure-gp", "--features", "onehot,embeddings",
+                 "--model", "random-esm2-tiny", "--cv", "modulo", "--out", str(model)]) == 0
+    captured = capsys.readouterr()
+    saved = json.loads(model.read_text())
+    assert captured.out == f"cv modulo spearman {saved['cv']['pooled']:.4f}\n"
+    assert "the kernel reads 263 of 286 residues from 1btl" in captured.err
+    kernel = saved["kernel"]
+    assert set(kernel["hyperparameters"]) >= {"scale_embedding", "length_embedding", "rho", "gamma_site"}
+    assert saved["provenance"]["structure"]["model"] == "proteinmpnn-v48-020"
+    assert saved["provenance"]["mean_function"] == "proteinmpnn-v48-020 additive log-ratio"
+    out = tmp_path / "next.csv"
+    assert main(["propose", str(model), DEMO, "--numbering", "sequence", "--model", "random-esm2-tiny",
+                 "--exclude", "2-23", "--n", "20", "--combinations", "3", "--out", str(out)]) == 0
+    rows = _rows(out)
+    assert len(rows) == 23 and [r["mutations"] for r in rows].count("2") == 3
+    positions = [int(m[1:-1]) for r in rows for m in r["mutant"].split(":")]
+    assert min(positions) > 23  # no Met1, nothing of the excluded signal peptide
+    for row in rows:
+        gain, low, high = float(row["gain"]), float(row["gain_lower_95"]), float(row["gain_upper_95"])
+        assert low < gain < high and float(row["std"]) > 0 and row["tied_with"] == "0"
+    singles = [float(r["predicted"]) for r in rows if r["mutations"] == "1"]
+    assert len(set(singles)) == len(singles)
+    assert "excluded" in json.loads(Path(f"{out}.json").read_text())["provenance"]

@@ -55,7 +55,8 @@ def test_mutant_scores_and_pseudo_likelihood_equal_the_reference(model, multi):
 
 
 def test_the_fast_paths_compute_the_model_function_row_by_row(model):
-    tokens = torch.randint(4, 24, (3, 80))
+    # seeded: the bound below is for float32 rounding on these tokens, not a property of every draw
+    tokens = torch.randint(4, 24, (3, 80), generator=torch.Generator().manual_seed(0))
     tokens[:, 0], tokens[:, -1] = model.alphabet.cls_idx, model.alphabet.eos_idx
     tokens[0, 10] = tokens[1, 40] = tokens[2, 70] = model.alphabet.mask_idx
     rows = [torch.tensor([10]), torch.tensor([40, 41, 2]), torch.tensor([70])]

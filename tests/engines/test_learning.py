@@ -235,3 +235,26 @@ def test_an_exact_gp_fits_5000_variants_and_more_than_its_bound_are_refused_befo
     with pytest.raises(JobCancelled):
         cross_validate(wild_type, variants[:300], values[:300], features=FeatureSet(wild_type, ("onehot",)),
                        regressor="gp", ctx=cancelled)
+
+
+def test_a_gaussian_process_is_as_unsure_of_an_unmeasured_position_as_the_model_it_fitted():
+    """The GP keeps every one-hot column: a candidate at a position no training variant touches differs from
+    them there too, so its standard deviation is the one of a GP on the whole encoding (not a smaller one)."""
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    name, wild_type, numbering, kwargs = _tables()[0]
+    assay = read_assay(DATA / name, wild_type, numbering, **kwargs)
+    variants, values = assay.variants[:150], assay.values[:150]
+    model = fit(wild_type, variants, values, features=FeatureSet(wild_type, ("onehot",)), regressor="gp",
+                cv_scheme=None)
+    measured = {m.position for v in variants for m in v.mutations}
+    probe = [parse_mutant("S130G"), parse_mutant("E240K")]
+    assert not {m.position for v in probe for m in v.mutations} & measured
+    X = _onehot(wild_type, variants)
+    reference = GaussianProcessRegressor(kernel=model.estimator.kernel_, optimizer=None, normalize_y=True).fit(X, values)
+    expected_mean, expected_std = reference.predict(_onehot(wild_type, probe), return_std=True)
+    mean, std = model.predict(probe, return_std=True)
+    np.testing.assert_allclose(mean, expected_mean, rtol=1e-6)
+    np.testing.assert_allclose(std, expected_std, rtol=1e-6)
+    gain, gain_std = model.gain(probe)
+    assert np.all(np.isfinite(gain)) and np.all(gain_std > 0)

@@ -397,7 +397,9 @@ class MeasurementsPanel(QWidget):
                 + (f", zero-shot from the scan {provenance['scan']}" if provenance.get("scan") else ""))
         cv = data.get("cv")
         if cv:
-            text += f"; {cv['scheme']} {cv['k']}-fold CV Spearman {cv['mean']:.3f}"
+            pooled = cv.get("pooled")  # projects before pooled scores keep the mean of the folds
+            text += (f"; {cv['scheme']} {cv['k']}-fold CV Spearman {pooled:.3f} pooled"
+                     if isinstance(pooled, (int, float)) else f"; {cv['scheme']} {cv['k']}-fold CV Spearman {cv['mean']:.3f}")
         stale = []
         if provenance.get("measured") not in {assay.name for assay in self.assays()}:
             stale.append(f"the assay {provenance.get('measured')!r} is no longer in the document")
