@@ -531,17 +531,6 @@ class FittedModel:
         ridge); NaN for a variant without a zero-shot score when that is a feature."""
         return _predict(self.regressor, self.estimator, self.features, variants, return_std)
 
-    def predict_singles_std(self) -> np.ndarray:
-        """L x 20 standard deviations of every single substitution's prediction (NaN for ridge and the wild
-        type's own cell)."""
-        singles = all_singles(self.wild_type)
-        out = np.full((len(self.wild_type), 20), np.nan)
-        _mean, std = self.predict(singles, return_std=True)
-        for variant, value in zip(singles, std):
-            m = variant.mutations[0]
-            out[m.position - 1, _AA[m.mt]] = value
-        return out
-
     def gain(self, variants: Sequence[MultiMutant]):
         """``(gain, std)``: each variant's predicted value minus the wild type's prediction, and the standard
         deviation of that difference (a Gaussian process's posterior, their covariance included; for ridge the
@@ -590,15 +579,29 @@ class FittedModel:
             return out
         return np.full(len(variants), np.nan)
 
+    def singles_matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """L x 20 predictions and standard deviations of every single substitution (the wild type's own cell
+        and ridge's deviations: NaN), computed once (the fit job calls it on the worker, so the heatmap's
+        layers do not compute on the window's thread)."""
+        if getattr(self, "_singles", None) is None:
+            singles = all_singles(self.wild_type)
+            mean = np.full((len(self.wild_type), 20), np.nan)
+            std = np.full((len(self.wild_type), 20), np.nan)
+            values, spreads = self.predict(singles, return_std=True)
+            rows = np.array([v.mutations[0].position - 1 for v in singles], dtype=int)
+            columns = np.array([_AA[v.mutations[0].mt] for v in singles], dtype=int)
+            mean[rows, columns], std[rows, columns] = values, spreads
+            self._singles = (mean, std)
+        return self._singles
+
     def predict_singles(self) -> np.ndarray:
         """L x 20 predicted values of every single substitution (the wild type's own cell: NaN)."""
-        singles = all_singles(self.wild_type)
-        out = np.full((len(self.wild_type), 20), np.nan)
-        values = self.predict(singles)
-        for variant, value in zip(singles, values):
-            m = variant.mutations[0]
-            out[m.position - 1, _AA[m.mt]] = value
-        return out
+        return self.singles_matrices()[0].copy()
+
+    def predict_singles_std(self) -> np.ndarray:
+        """L x 20 standard deviations of every single substitution's prediction (NaN for ridge and the wild
+        type's own cell)."""
+        return self.singles_matrices()[1].copy()
 
     def to_dict(self) -> dict:
         """JSON-ready parameters: everything needed to predict again (ridge coefficients, or the Gaussian

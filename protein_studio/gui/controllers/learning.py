@@ -156,8 +156,11 @@ class LearningController(QObject):
             ctx.progress(0, 1, f"fitting {regressor} on {len(variants)} measured variants")
             features = FeatureSet(wild_type, names, embedder, zeroshot if "zeroshot" in names else None)
             extra = {"embeddings": model_name} if model_name and not structure_gp else {}
-            return fit(wild_type, variants, values, features=features, regressor=regressor, cv_scheme=scheme,
-                       provenance={**source, **extra}, sites=sites, ctx=ctx)
+            model = fit(wild_type, variants, values, features=features, regressor=regressor, cv_scheme=scheme,
+                        provenance={**source, **extra}, sites=sites, ctx=ctx)
+            ctx.progress(1, 1, "predicting every substitution for the heatmap")
+            model.singles_matrices()  # here on the worker, not when the heatmap first shows the model
+            return model
 
         try:
             FeatureSet(wild_type, names, (lambda s: None) if "embeddings" in names else None,
