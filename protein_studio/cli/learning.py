@@ -281,8 +281,8 @@ def register(subparsers) -> None:
     propose_parser.add_argument("--allow-start", action="store_true",
                                 help="allow mutating Met1 (the start codon; left out by default)")
     propose_parser.add_argument("--combinations", type=whole(0, 10_000), default=0, metavar="N",
-                                help="also propose N double mutants combining the best single proposals, scored "
-                                     "as combinations")
+                                help="also propose N double mutants pairing the model's best 12 singles (measured "
+                                     "ones too), scored as pairs")
     propose_parser.add_argument("--model", metavar="NAME", help="ESM model, when the fit used embeddings")
     propose_parser.add_argument("--zeroshot-table", metavar="FILE", help="table with the candidates' zero-shot scores")
     propose_parser.add_argument("--out", required=True, metavar="CSV", help="next round ('-' for standard output)")

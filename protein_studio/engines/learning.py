@@ -918,7 +918,8 @@ def propose(model: FittedModel, n: int = 24, *, candidates: Sequence[MultiMutant
     allow_start : bool
         Allow mutating a Met at position 1 (the start codon): left out unless asked.
     combinations : int
-        How many multi-mutants to add, combining pairs of the best ``combine_from`` single proposals.
+        How many double mutants to add: pairs of the model's best ``combine_from`` singles (one per position,
+        measured singles included), scored as pairs.
 
     Ties are broken by the model (its zero-shot score, then the smaller uncertainty), never by the order of
     the candidates; candidates it still cannot tell apart are counted in :attr:`Proposal.tied`.
@@ -937,27 +938,34 @@ def propose(model: FittedModel, n: int = 24, *, candidates: Sequence[MultiMutant
     measured = given - len(pool)
     pool = [v for v in pool if not any(m.position - 1 in skip for m in v.mutations)]
     skipped = given - measured - len(pool)
-    if not pool:
-        return ProposalRound([], reason=f"no candidate is left: {measured} are measured or listed already and "
-                                        f"{skipped} mutate an excluded position")
-    mean, std = model.predict(pool, return_std=True)
+    proposals, warnings = [], []
+    mean, std = model.predict(pool, return_std=True) if pool else (np.zeros(0), np.zeros(0))
     scorable = np.isfinite(mean)
-    if not scorable.any():
-        why = ("none of them has a zero-shot score (the zero-shot feature needs one for every candidate: give a "
-               "table that covers them, or a model)" if "zeroshot" in model.features.names
-               else "the model predicts none of them")
-        return ProposalRound([], reason=f"{len(pool)} candidates, but {why}")
-    chosen_index = _choose(model, pool, mean, std, n, per_position, min_distance, explore)
-    proposals = _proposals(model, pool, mean, std, chosen_index, explore)
-    warnings = []
-    if combinations > 0 and proposals:
-        singles = [p.variant for p in proposals if len(p.variant.mutations) == 1][:combine_from]
-        multis = [v for v in combinations_of(singles) if v not in excluded]
-        if multis:
-            multi_mean, multi_std = model.predict(multis, return_std=True)
-            index = _choose(model, multis, multi_mean, multi_std, combinations, len(multis), 0, explore)
-            proposals += _proposals(model, multis, multi_mean, multi_std, index, explore)
-    lacking = int((~scorable).sum())
+    if scorable.any():
+        chosen_index = _choose(model, pool, mean, std, n, per_position, min_distance, explore)
+        proposals = _proposals(model, pool, mean, std, chosen_index, explore)
+        if len(proposals) < n:
+            warnings.append(f"only {len(proposals)} of the {n} singles asked for: {measured} candidates are measured "
+                            f"or listed already, {skipped} mutate an excluded position"
+                            + (", the rest fail the diversity rules" if len(proposals) < int(scorable.sum()) else ""))
+    if combinations > 0:
+        doubles = _best_doubles(model, skip, excluded, combinations, combine_from, explore)
+        proposals += doubles
+        if not doubles:
+            warnings.append("no double mutant to propose: every pair of the best singles is measured or listed")
+    if not proposals:
+        if not pool:
+            reason = f"no candidate is left: {measured} are measured or listed already and {skipped} mutate an " \
+                     f"excluded position"
+        elif not scorable.any():
+            reason = f"{len(pool)} candidates, but " + (
+                "none of them has a zero-shot score (the zero-shot feature needs one for every candidate: give a "
+                "table that covers them, or a model)" if "zeroshot" in model.features.names
+                else "the model predicts none of them")
+        else:
+            reason = "no candidate passed the diversity rules (per position, distance)"
+        return ProposalRound([], warnings, reason)
+    lacking = int((~scorable).sum()) if len(pool) else 0
     if lacking:
         warnings.append(f"{lacking} of {len(pool)} candidates have no prediction (no zero-shot score) and were "
                         f"not considered")
@@ -973,9 +981,29 @@ def propose(model: FittedModel, n: int = 24, *, candidates: Sequence[MultiMutant
     if tied:
         warnings.append(f"{tied} proposals are tied with other candidates the model scores the same: the model "
                         f"cannot choose among them")
-    if not proposals:
-        return ProposalRound([], warnings, "no candidate passed the diversity rules (per position, distance)")
     return ProposalRound(proposals, warnings)
+
+
+def _best_doubles(model: FittedModel, skip, excluded, count: int, combine_from: int, explore: float) -> list:
+    """The best ``count`` pairs of the model's best ``combine_from`` singles (one per position, measured ones
+    included: after a full scan the next round combines what worked), scored as pairs, not measured or listed."""
+    mean, _std = model.singles_matrices()
+    order = np.argsort(-np.where(np.isfinite(mean), mean, -np.inf), axis=None, kind="stable")
+    base, used = [], set()
+    for flat in order:
+        i, column = divmod(int(flat), 20)
+        if not np.isfinite(mean[i, column]) or i in skip or i in used:
+            continue
+        base.append(MultiMutant((Mutation(i + 1, model.wild_type[i], AMINO_ACIDS[column]),)))
+        used.add(i)
+        if len(base) >= combine_from:
+            break
+    pairs = [v for v in combinations_of(base) if v not in excluded]
+    if not pairs:
+        return []
+    pair_mean, pair_std = model.predict(pairs, return_std=True)
+    index = _choose(model, pairs, pair_mean, pair_std, count, len(pairs), 0, explore)
+    return _proposals(model, pairs, pair_mean, pair_std, index, explore)
 
 
 def _ranking(model: FittedModel, pool, mean, std, explore: float):

@@ -147,11 +147,15 @@ def test_proposals_leave_out_met1_and_excluded_positions_and_carry_gains_and_int
     assert len(singles) == 5 and len(doubles) == 3
     positions = {m.position for p in chosen for m in p.variant.mutations}
     assert 1 not in positions and not positions & {3, 4}  # Met1 and the excluded positions
-    # doubles combine chosen singles and are scored as combinations by the same model
-    single_mutations = {p.variant.mutations[0] for p in singles}
+    # doubles combine the model's best singles (measured ones too) and are scored as combinations by the same model
+    predicted = model.predict_singles()
+    predicted[[0, 2, 3]] = np.nan  # Met1 and the excluded positions
+    best = np.sort(np.nanmax(predicted, axis=1)[np.isfinite(np.nanmax(predicted, axis=1))])[::-1][:12]
     for p in doubles:
-        assert set(p.variant.mutations) <= single_mutations
+        for m in p.variant.mutations:
+            assert predicted[m.position - 1, AMINO_ACIDS.index(m.mt)] >= best[-1] - 1e-12
         assert p.predicted == pytest.approx(float(model.predict([p.variant])[0]))
+        assert p.variant not in set(model.variants)
     for p in chosen:
         low, high = p.interval
         assert math.isfinite(p.gain) and low < p.gain < high and p.tied == 0

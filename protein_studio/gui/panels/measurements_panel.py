@@ -157,8 +157,8 @@ class MeasurementsPanel(QWidget):
         self.explore.setToolTip("Gaussian process only: rank by mean + explore x uncertainty")
         self.combinations = QSpinBox()
         self.combinations.setRange(0, 1000)
-        self.combinations.setToolTip("Also propose this many double mutants combining the best single proposals, "
-                                     "scored as combinations")
+        self.combinations.setToolTip("Also propose this many double mutants pairing the model's best singles "
+                                     "(measured ones too), scored as pairs")
         self.exclusions = QLabel("")
         self.exclusions.setWordWrap(True)
         self.exclusions.setTextFormat(Qt.PlainText)
