@@ -387,6 +387,9 @@ class CrossValidation:
         The folds whose predictions were constant.
     residual_std : float
         Root-mean-square error of the out-of-fold predictions (a ridge proposal's interval uses it).
+    predictions, prediction_std : tuple of float
+        Each variant's out-of-fold prediction and its standard deviation (a Gaussian process's; NaN for ridge),
+        in the order of the model's training variants: the window plots them against the measurements.
     """
 
     scheme: str
@@ -396,6 +399,8 @@ class CrossValidation:
     pooled: float = float("nan")
     constant: tuple = ()
     residual_std: float = float("nan")
+    predictions: tuple = ()
+    prediction_std: tuple = ()
 
     @property
     def mean(self) -> float:
@@ -422,15 +427,27 @@ class CrossValidation:
         return text
 
     def to_dict(self) -> dict:
-        return {"scheme": self.scheme, "k": self.k, "spearman": list(self.spearman), "n": self.n,
-                "pooled": self.pooled, "constant": list(self.constant), "residual_std": self.residual_std,
-                "mean": self.mean, "std": self.std}
+        def numbers(values):  # JSON has no NaN: null
+            return [None if not math.isfinite(v) else float(v) for v in values]
+
+        return {"scheme": self.scheme, "k": self.k, "spearman": numbers(self.spearman), "n": self.n,
+                "pooled": numbers([self.pooled])[0], "constant": list(self.constant),
+                "residual_std": numbers([self.residual_std])[0], "mean": numbers([self.mean])[0],
+                "std": numbers([self.std])[0], "predictions": numbers(self.predictions),
+                "prediction_std": numbers(self.prediction_std)}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "CrossValidation":
-        return cls(str(data["scheme"]), int(data["k"]), tuple(float(v) for v in data["spearman"]), int(data["n"]),
-                   float(data.get("pooled", float("nan"))), tuple(int(v) for v in data.get("constant", ())),
-                   float(data.get("residual_std", float("nan"))))
+        def number(value) -> float:
+            return float("nan") if value is None else float(value)
+
+        predictions = tuple(number(v) for v in data.get("predictions", ()))
+        spread = tuple(number(v) for v in data.get("prediction_std", ()))
+        if len(predictions) not in (0, int(data["n"])) or len(spread) not in (0, len(predictions)):
+            raise ValueError("the cross-validation's predictions are not one per variant")
+        return cls(str(data["scheme"]), int(data["k"]), tuple(number(v) for v in data["spearman"]), int(data["n"]),
+                   number(data.get("pooled")), tuple(int(v) for v in data.get("constant", ())),
+                   number(data.get("residual_std")), predictions, spread)
 
 
 def _clean(variants, values, features: FeatureSet):
@@ -461,6 +478,7 @@ def cross_validate(wild_type: str, variants: Sequence[MultiMutant], values, *, f
     _check_size(regressor, variants, features)
     folds = cv_folds(variants, scheme, k, seed)
     predicted = np.full(len(values), np.nan)
+    spread = np.full(len(values), np.nan)
     scores, constant = [], []
     for fold in range(k):
         if ctx is not None:
@@ -474,7 +492,7 @@ def cross_validate(wild_type: str, variants: Sequence[MultiMutant], values, *, f
         train_variants = [v for v, t in zip(variants, train) if t]
         test_variants = [v for v, t in zip(variants, test) if t]
         model = _fit_estimator(regressor, alpha, fold_features, train_variants, values[train], seed, sites, ctx)
-        predicted[test] = _predict(regressor, model, fold_features, test_variants)
+        predicted[test], spread[test] = _predict(regressor, model, fold_features, test_variants, return_std=True)
         if is_constant(predicted[test]):
             constant.append(fold)  # no ranking to compare (one-hot cannot reach unseen positions): they tie
             predicted[test] = float(np.mean(predicted[test]))
@@ -482,7 +500,8 @@ def cross_validate(wild_type: str, variants: Sequence[MultiMutant], values, *, f
     done = np.isfinite(predicted)
     pooled = _spearman(values[done], predicted[done]) if done.sum() > 2 else float("nan")
     residual = float(np.sqrt(np.mean((values[done] - predicted[done]) ** 2))) if done.any() else float("nan")
-    return CrossValidation(scheme, k, tuple(scores), len(variants), pooled, tuple(constant), residual)
+    return CrossValidation(scheme, k, tuple(scores), len(variants), pooled, tuple(constant), residual,
+                           tuple(float(v) for v in predicted), tuple(float(v) for v in spread))
 
 
 def is_constant(values) -> bool:

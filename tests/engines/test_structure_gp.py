@@ -118,18 +118,24 @@ def test_the_posterior_and_the_gain_are_the_exact_gaussian_process():
 def test_a_saved_structure_model_predicts_the_same_and_a_damaged_one_is_refused(tmp_path):
     sites = _sites()
     model = fit(WT, VARIANTS, VALUES, features=FeatureSet(WT, ("onehot",)), regressor="structure-gp",
-                cv_scheme=None, sites=sites, provenance={"measured": "test"})
+                cv_scheme="random", k=3, sites=sites, provenance={"measured": "test"})
     path = model.save(tmp_path / "model.json")
     data = json.loads(path.read_text())
     assert data["regressor"] == "structure-gp" and data["kernel"]["sites"]["log_probs"][0][0] is None
+    # the held-out predictions are kept, one per training variant, with their standard deviations
+    assert len(data["cv"]["predictions"]) == len(VARIANTS) and all(s > 0 for s in data["cv"]["prediction_std"])
+    assert load_model_file(path).cv == model.cv
     again = load_model_file(path)  # no structure needed: the sites travel in the file
     probe = [parse_mutant("K2D"), parse_mutant("Y5W:I6V")]
     np.testing.assert_allclose(again.predict(probe, return_std=True), model.predict(probe, return_std=True),
                                rtol=1e-6)
     for damage in ({"hyperparameters": {"rho": 1.0}}, {"sites": {"log_probs": [[0.0]], "ca": []}},
-                   {"y_std": -1.0}):
+                   {"y_std": -1.0}, "cv"):
         broken = json.loads(path.read_text())
-        broken["kernel"].update(damage)
+        if damage == "cv":
+            broken["cv"]["predictions"] = [0.0]  # not one per variant
+        else:
+            broken["kernel"].update(damage)
         path.write_text(json.dumps(broken))
         with pytest.raises(InputError, match="damaged model file"):
             load_model_file(path)

@@ -151,6 +151,15 @@ def test_structure_gp_through_the_menus(window, qtbot, blat300, tmp_path, protei
     model = window.session.state.fitted
     measured = panel.current_assay().variants[0].mutations[0]
     assert shown[measured.position - 1, AMINO_ACIDS.index(measured.mt)] < np.nanmedian(shown)  # measured: surer
+    # and the scatter plots the held-out predictions, each with its standard deviation as a bar
+    cv = record["data"]["cv"]
+    assert panel.scatter.x_title == "held-out prediction (structure-gp, modulo CV) \u00b1 std"
+    held_out = dict(zip(record["data"]["variants"], cv["predictions"]))
+    np.testing.assert_allclose(panel.scatter.x, [held_out[str(v)] for v in panel.current_assay().variants])
+    assert np.all(panel.scatter.x_error > 0) and f"Spearman {cv['pooled']:.3f} pooled" in panel.metrics.text()
+    panel.layer.setCurrentIndex(panel.layer.findData("prediction"))
+    assert panel.scatter.x_title.startswith("predicted (")  # back to the scan
+    panel.layer.setCurrentIndex(panel.layer.findData("uncertainty"))
 
     # the signal peptide (1-23) and 24-30 are excluded on a selection, through the Edit menu
     window.mediator.select(range(0, 30), source=None)

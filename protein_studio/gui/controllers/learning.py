@@ -214,7 +214,7 @@ class LearningController(QObject):
         panel.fit_state.setText(panel.fit_status(state))
         self.window.activity.add_entry(f"Fitted {result.regressor} on {'+'.join(result.features.names)}: {text}")
         if panel.layer.currentData() in ("learned", "uncertainty"):
-            self.window.scans.redraw_scan()
+            panel.refresh()  # the held-out predictions in the scatter, the new model on the heatmap
 
     def _job_failed(self, job_id: int, message: str, _details: str) -> None:
         if job_id == self._fit_job:

@@ -206,7 +206,7 @@ class MeasurementsPanel(QWidget):
         self.rename_button.clicked.connect(lambda: self.rename_dialog())
         self.remove_button.clicked.connect(lambda: self.remove_assay())
         self.assay_box.currentIndexChanged.connect(lambda _i: self._assay_chosen())
-        self.layer.currentIndexChanged.connect(lambda _i: window.scans.redraw_scan())
+        self.layer.currentIndexChanged.connect(lambda _i: self.refresh())  # the scatter follows; refresh redraws
         self.fit_button.clicked.connect(lambda: self.fit())
         self.propose_button.clicked.connect(lambda: self.propose())
         self.scatter.positionsSelected.connect(
@@ -410,7 +410,8 @@ class MeasurementsPanel(QWidget):
         return text + (f". OUT OF DATE: {'; '.join(stale)}; fit again" if stale else "")
 
     def refresh(self) -> None:
-        """Scatter, metrics and problems of the chosen assay against the scan shown."""
+        """Scatter, metrics and problems of the chosen assay against the scan shown (with the learned layers:
+        against the fitted model's held-out predictions)."""
         assay = self.current_assay()
         scan = self.window.session.scan
         self.fit_state.setText(self.fit_status(self.window.session.state))
@@ -423,6 +424,12 @@ class MeasurementsPanel(QWidget):
             self.window.scans.redraw_scan()
             return
         self.summary.setText(assay.summary())
+        if self.layer.currentData() not in ("learned", "uncertainty") or not self._show_held_out(assay):
+            self._show_scan(assay, scan)
+        self.problems.setPlainText("\n".join(f"line {p.line}: {p.text}: {p.reason}" for p in assay.problems[:500]))
+        self.window.scans.redraw_scan()
+
+    def _show_scan(self, assay, scan) -> None:
         predicted = assay_predictions(assay, None if scan is None else scan.scores)
         self.scatter.set_points(predicted, assay.values, [[m.position - 1 for m in v.mutations] for v in assay.variants],
                                 "predicted (scan)" if scan is not None else "predicted (no scan yet)",
@@ -435,8 +442,28 @@ class MeasurementsPanel(QWidget):
                                  f"{report.ndcg:.3f}, top-10% recall {report.top_recall:.3f} (n = {report.n}"
                                  + (f"; {report.n_total - report.n} without a prediction)" if report.n_total > report.n
                                     else ")"))
-        self.problems.setPlainText("\n".join(f"line {p.line}: {p.text}: {p.reason}" for p in assay.problems[:500]))
-        self.window.scans.redraw_scan()
+
+    def _show_held_out(self, assay) -> bool:
+        """With the learned layers, the scatter plots the fitted model's out-of-fold predictions (with their
+        standard deviations as bars) against the assay's measurements; False when there are none for it."""
+        model = self.fitted_model(self.window.session.state)
+        cv = model.cv if model is not None else None
+        if cv is None or len(cv.predictions) != len(model.variants) or \
+                model.provenance.get("measured") != assay.name:
+            return False
+        held_out = {v: (p, s) for v, p, s in zip(model.variants, cv.predictions, cv.prediction_std or
+                                                  [float("nan")] * len(cv.predictions))}
+        pairs = [held_out.get(v, (float("nan"), float("nan"))) for v in assay.variants]
+        x = np.array([p for p, _ in pairs])
+        self.scatter.set_points(x, assay.values, [[m.position - 1 for m in v.mutations] for v in assay.variants],
+                                f"held-out prediction ({model.regressor}, {cv.scheme} CV)"
+                                + (" \u00b1 std" if model.has_uncertainty else ""),
+                                f"measured: {assay.column}", x_error=np.array([s for _, s in pairs]))
+        report = evaluate_predictions(assay.values, x)
+        self.metrics.setText(f"{model.regressor} held out ({cv.scheme} {cv.k}-fold) vs {assay.column}: Spearman "
+                             f"{cv.pooled:.3f} pooled, NDCG@10% {report.ndcg:.3f}, top-10% recall "
+                             f"{report.top_recall:.3f} (n = {report.n})")
+        return True
 
     def heatmap_layer(self):
         """``(matrix, title, summary)`` for the heatmap when it shows measured data; None for the scan."""

@@ -31,14 +31,18 @@ class ScatterPlot(QWidget):
         self.setMinimumSize(220, 180)
         self.x = np.zeros(0)
         self.y = np.zeros(0)
+        self.x_error = np.zeros(0)  # +/- this along x (a model's standard deviation); NaN: no bar
         self.positions: list[list[int]] = []
         self.highlighted: set[int] = set()  # 0-based positions selected anywhere
         self._drag: tuple[QPointF, QPointF] | None = None
         self.x_title, self.y_title = "predicted", "measured"
         self.empty_text = "Import measurements and run a scan to compare them"
 
-    def set_points(self, x, y, positions, x_title: str = "predicted", y_title: str = "measured") -> None:
+    def set_points(self, x, y, positions, x_title: str = "predicted", y_title: str = "measured",
+                   x_error=None) -> None:
+        """Points (x, y) of the variants at ``positions``; ``x_error`` draws a bar of +/- that much along x."""
         self.x, self.y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        self.x_error = np.full(len(self.x), np.nan) if x_error is None else np.asarray(x_error, dtype=float)
         self.positions = [list(p) for p in positions]
         self.x_title, self.y_title = x_title, y_title
         self.update()
@@ -106,6 +110,13 @@ class ScatterPlot(QWidget):
         painter.drawText(QRectF(18, m, left - 20, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y1:.3g}")
         painter.setRenderHint(QPainter.Antialiasing)
         normal, chosen = QColor(40, 90, 180, 150), QColor(230, 120, 20)
+        painter.save()
+        painter.setClipRect(QRectF(left, m, self.width() - left - m, self.height() - 2 * m))  # bars stay inside
+        painter.setPen(QPen(QColor(40, 90, 180, 45), 1))
+        for k in np.flatnonzero(np.isfinite(self.x_error) & np.isfinite(self.x) & np.isfinite(self.y)):
+            painter.drawLine(self._to_screen(self.x[k] - self.x_error[k], self.y[k], ranges),
+                             self._to_screen(self.x[k] + self.x_error[k], self.y[k], ranges))
+        painter.restore()
         for k in range(len(self.x)):
             if not (math.isfinite(self.x[k]) and math.isfinite(self.y[k])):
                 continue
