@@ -181,7 +181,7 @@ def run_propose(args) -> int:
     if not chosen.proposals:
         raise UserError(f"no proposals: {chosen.reason}")
     rows = [[rank, doc.name_mutant(p.variant), str(p.variant), len(p.variant.mutations), format_score(p.predicted),
-             _number(p.std), _number(p.gain), _number(p.interval[0]), _number(p.interval[1]),
+             format_score(p.std), format_score(p.gain), format_score(p.interval[0]), format_score(p.interval[1]),
              format_score(p.acquisition), p.extrapolation, p.tied]
             for rank, p in enumerate(chosen, start=1)]
     spread = {"structure-gp": "the Gaussian process's posterior (covariance with the wild type included)",
@@ -192,8 +192,8 @@ def run_propose(args) -> int:
                                   diversity=f"at most {args.per_position} per position, min distance "
                                             f"{args.min_distance}, explore {args.explore}",
                                   gain=f"predicted minus the wild type's prediction; 95 % interval from {spread}",
-                                  excluded=(args.exclude or "") + ("" if args.allow_start else
-                                                                   " (and Met1, the start codon)"),
+                                  excluded=(args.exclude or "") + ("" if args.allow_start or doc.wild_type[:1] != "M"
+                                                                   else " (and Met1, the start codon)"),
                                   combinations=args.combinations)
     if chosen.warnings:
         provenance["warnings"] = list(chosen.warnings)
@@ -202,13 +202,6 @@ def run_propose(args) -> int:
     if args.out != "-":
         print(f"protein-studio propose: wrote {len(rows)} proposals to {args.out}", file=sys.stderr)
     return 0
-
-
-def _number(value: float) -> str:
-    """A number for a CSV cell; empty when the model has none (never the text 'nan')."""
-    import math
-
-    return f"{value:.6f}" if math.isfinite(value) else ""
 
 
 def _input_arguments(parser) -> None:

@@ -20,6 +20,7 @@ kept. Progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -296,7 +297,9 @@ def write_csv(args, rows, columns, provenance: dict) -> None:
 
 
 def format_score(value: float) -> str:
-    return f"{value:.6f}"
+    """A number for a CSV cell, 6 decimals; an empty cell when there is none (NaN): pandas, R and a
+    spreadsheet read that as missing, where the text 'nan' would turn R's column into text."""
+    return f"{value:.6f}" if math.isfinite(value) else ""
 
 
 def run_scan(args) -> int:

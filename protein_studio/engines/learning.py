@@ -329,7 +329,10 @@ def _predict(regressor: str, estimator, features: FeatureSet, variants: Sequence
                 ok = np.isfinite(features.zero_shot(part))
             if ok.any():
                 chosen = [v for v, k in zip(part, ok) if k]
-                mean[chunk][ok], std[chunk][ok] = estimator.predict(chosen, return_std=True)
+                if return_std:
+                    mean[chunk][ok], std[chunk][ok] = estimator.predict(chosen, return_std=True)
+                else:
+                    mean[chunk][ok] = estimator.predict(chosen)
             continue
         X = features.transform(part)
         ok = np.all(np.isfinite(X), axis=1)
@@ -866,10 +869,10 @@ class ProposalRound:
 def _tiebreak(model: FittedModel, pool: Sequence[MultiMutant]) -> np.ndarray:
     """What breaks a tie in the prediction: the model's zero-shot score (its own, or ProteinMPNN's for the
     structure-aware GP); -inf where unknown, 0 for a model without one."""
-    if "zeroshot" in model.features.names:
+    if model.regressor == "structure-gp":
+        prior = model.estimator.zero_shot(pool)  # the GP's mean function: the user's score or ProteinMPNN's
+    elif "zeroshot" in model.features.names:
         prior = model.features.zero_shot(pool)
-    elif model.regressor == "structure-gp":
-        prior = model.estimator.sites.zero_shot(model.wild_type, pool)
     else:
         return np.zeros(len(pool))
     return np.where(np.isfinite(prior), prior, -np.inf)
@@ -958,7 +961,13 @@ def propose(model: FittedModel, n: int = 24, *, candidates: Sequence[MultiMutant
     pool = [v for v in pool if not any(m.position - 1 in skip for m in v.mutations)]
     skipped = given - measured - len(pool)
     proposals, warnings = [], []
-    mean, std = model.predict(pool, return_std=True) if pool else (np.zeros(0), np.zeros(0))
+    if candidates is None and pool:  # every single: the model's matrices, made once on the fit's worker
+        mean_matrix, std_matrix = model.singles_matrices()
+        rows = [v.mutations[0].position - 1 for v in pool]
+        columns = [_AA[v.mutations[0].mt] for v in pool]
+        mean, std = mean_matrix[rows, columns], std_matrix[rows, columns]
+    else:
+        mean, std = model.predict(pool, return_std=True) if pool else (np.zeros(0), np.zeros(0))
     scorable = np.isfinite(mean)
     if scorable.any():
         chosen_index = _choose(model, pool, mean, std, n, per_position, min_distance, explore)

@@ -271,7 +271,8 @@ class StructureGP:
             names.append("length_embedding")
         return names
 
-    def _zero_shot(self, variants) -> np.ndarray:
+    def zero_shot(self, variants) -> np.ndarray:
+        """The mean function's score of each variant: the user's zero-shot score, or ProteinMPNN's."""
         if self.zeroshot is not None:
             return np.asarray(self.zeroshot(list(variants)), dtype=float)
         return self.sites.zero_shot(self.wild_type, variants)
@@ -406,7 +407,7 @@ class StructureGP:
                              f"process takes here ({MAX_VARIANTS:,}); fit on a subset")
         if len(variants) < 3:
             raise InputError(f"at least 3 measured variants are needed, not {len(variants)}")
-        z_all = self._zero_shot(variants)
+        z_all = self.zero_shot(variants)
         if not np.all(np.isfinite(z_all)):
             raise InputError("a measured variant has no zero-shot score for the mean function")
         if optimise:
@@ -450,8 +451,9 @@ class StructureGP:
         return out
 
     # ------------------------------------------------------------------ predicting
-    def _posterior(self, variants: Sequence[MultiMutant], with_wild_type: bool = False):
-        """Means and latent standard deviations of ``variants`` (standardised units); with ``with_wild_type``,
+    def _posterior(self, variants: Sequence[MultiMutant], with_wild_type: bool = False, with_std: bool = True):
+        """Means and latent standard deviations of ``variants`` (standardised units; the deviations only
+        ``with_std``: they cost a triangular solve against every training variant); with ``with_wild_type``,
         also the wild type's mean and standard deviation and each variant's posterior covariance with it."""
         import torch
 
@@ -459,37 +461,40 @@ class StructureGP:
         variants = list(variants)
         query = variants + ([WILD_TYPE] if with_wild_type else [])
         encoded = self._encoded(query)
-        raw = self._zero_shot(variants)
+        raw = self.zero_shot(variants)
         if with_wild_type:  # a zero-shot score is relative to the wild type: its own is 0
             raw = np.append(raw, 0.0)
         z = (raw - self.z_mean) / self.z_std
         mean = self.mean_coefficients[0] + self.mean_coefficients[1] * z
-        prior = self._diagonal(torch, encoded, p)
+        with_std = with_std or with_wild_type
+        prior = self._diagonal(torch, encoded, p) if with_std else None
         means = np.empty(encoded.n)
-        variances = np.empty(encoded.n)
+        variances = np.full(encoded.n, np.nan)
         solved_blocks = []
         with torch.no_grad():
             for start in range(0, encoded.n, _BLOCK):
                 index = np.arange(start, min(encoded.n, start + _BLOCK))
                 cross = self._cross(torch, encoded.subset(index), self._train, p)
                 means[index] = mean[index] + (cross @ self._alpha).numpy()
+                if not with_std:
+                    continue
                 solved = torch.linalg.solve_triangular(self._factor, cross.T, upper=False)
                 variances[index] = prior[index] - (solved ** 2).sum(0).numpy()
                 if with_wild_type:
                     solved_blocks.append((index, solved))
-        std = np.sqrt(np.maximum(variances, 0.0))
+        std = np.sqrt(np.maximum(variances, 0.0))  # NaN stays NaN without with_std
         if not with_wild_type:
             return means, std, None
         wt_solved = solved_blocks[-1][1][:, -1]
         wild = encoded.n - 1
+        wild_encoded = encoded.subset(np.array([wild]))
         covariance = np.empty(encoded.n - 1)
         with torch.no_grad():
             for index, solved in solved_blocks:
                 rows = index[index < wild]
                 if rows.size == 0:
                     continue
-                block = encoded.subset(np.concatenate([rows, [wild]]))
-                prior_cross = self._cross(torch, block, block, p)[:-1, -1].numpy()
+                prior_cross = self._cross(torch, encoded.subset(rows), wild_encoded, p)[:, 0].numpy()
                 covariance[rows] = prior_cross - (solved[:, :rows.size].T @ wt_solved).numpy()
         return means, std, covariance
 
@@ -499,7 +504,7 @@ class StructureGP:
         if not variants:
             empty = np.zeros(0)
             return (empty, empty) if return_std else empty
-        means, std, _ = self._posterior(variants)
+        means, std, _ = self._posterior(variants, with_std=return_std)
         mean = means * self.y_std + self.y_mean
         return (mean, std * self.y_std) if return_std else mean
 

@@ -179,6 +179,9 @@ def test_structure_gp_through_the_menus(window, qtbot, blat300, tmp_path, protei
     assert window.projects.save_as(tmp_path / "structure.psproj")
     state = load_project(tmp_path / "structure.psproj").states[0]
     assert state.view[EXCLUSIONS_KEY] == list(range(30))
+    window.mediator.select(range(20, 30), source=None)
+    window.learning.include_action.trigger()  # Edit > Allow Selection in Proposals gives 21-30 back
+    assert window.learning.exclusions() == frozenset(range(20)) and "1-20 and Met1" in panel.exclusions.text()
     window.session.state.fitted = None  # rebuilt from the project's record: the same predictions
     again = window.learning.fitted_model(window.session.state)
     np.testing.assert_allclose(again.predict(proposed[:3]), model.predict(proposed[:3]), rtol=1e-6)

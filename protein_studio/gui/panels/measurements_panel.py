@@ -517,8 +517,9 @@ class MeasurementsPanel(QWidget):
         state = self.window.session.state
         learning = getattr(self.window, "learning", None)
         excluded = learning.exclusions(state) if learning is not None and state is not None else frozenset()
+        start = state is not None and state.document.wild_type[:1] == "M"  # the start codon is never proposed
         if not excluded:
-            self.exclusions.setText("Excluded from proposals: none (Met1 never)")
+            self.exclusions.setText("Excluded from proposals: " + ("Met1 (the start codon)" if start else "none"))
         else:
             self.exclusions.setText(f"Excluded from proposals: {state.document.scheme.format_positions(sorted(excluded))}"
-                                    f" (and Met1)")
+                                    + (" and Met1 (the start codon)" if start else ""))
